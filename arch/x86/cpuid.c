@@ -1,0 +1,74 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * CPUID policy.  The guest sees the host's CPU, minus the virtualization
+ * extensions (umbra does not offer nesting), plus the hypervisor bit and
+ * umbra's leaves:
+ *   4000_0000h: EAX = highest umbra leaf, EBX:ECX:EDX = "UMBRA-X86-HV"
+ *   4000_0001h: EAX:EBX = base, ECX:EDX = size of umbra's own memory
+ *               (reserved in the guest's map, unreachable from the guest)
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/mem.h"
+#include "arch/x86/vcpu.h"
+#include "lib/string.h"
+
+#define UMBRA_LEAF_BASE		0x40000000u
+#define UMBRA_LEAF_MAX		0x40000001u
+#define CPUID1_ECX_VMX		(1u << 5)
+#define CPUID1_ECX_HYPERVISOR	(1u << 31)
+#define EXT1_ECX_SVM		(1u << 2)
+
+static struct cpuid_regs umbra_leaf(uint32_t leaf)
+{
+	struct cpuid_regs r = { 0, 0, 0, 0 };
+
+	switch (leaf) {
+	case UMBRA_LEAF_BASE:
+		r.eax = UMBRA_LEAF_MAX;
+		memcpy(&r.ebx, "UMBR", 4);
+		memcpy(&r.ecx, "A-X8", 4);
+		memcpy(&r.edx, "6-HV", 4);
+		break;
+	case UMBRA_LEAF_BASE + 1:
+		r.eax = (uint32_t)umbra_mem_base;
+		r.ebx = (uint32_t)(umbra_mem_base >> 32);
+		r.ecx = (uint32_t)umbra_mem_size;
+		r.edx = (uint32_t)(umbra_mem_size >> 32);
+		break;
+	}
+	return r;
+}
+
+static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
+{
+	struct cpuid_regs r;
+
+	if ((leaf & 0xffffff00u) == UMBRA_LEAF_BASE)
+		return umbra_leaf(leaf);
+	r = cpuid_count(leaf, subleaf);
+	switch (leaf) {
+	case 1:
+		r.ecx &= ~CPUID1_ECX_VMX;
+		r.ecx |= CPUID1_ECX_HYPERVISOR;
+		break;
+	case 0x80000001:
+		r.ecx &= ~EXT1_ECX_SVM;
+		break;
+	case 0x8000000a:	/* SVM features: none without SVM */
+		r = (struct cpuid_regs){ 0, 0, 0, 0 };
+		break;
+	}
+	return r;
+}
+
+void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct vcpu_gprs *g = &v->gprs;
+	struct cpuid_regs r = guest_cpuid((uint32_t)g->rax, (uint32_t)g->rcx);
+
+	g->rax = r.eax;
+	g->rbx = r.ebx;
+	g->rcx = r.ecx;
+	g->rdx = r.edx;
+	vcpu_advance_rip(v, e, 2);
+}

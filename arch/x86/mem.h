@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef UMBRA_X86_MEM_H
+#define UMBRA_X86_MEM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "umbra/bootinfo.h"
+
+/* umbra's own memory: one 2 MiB aligned range, the image first. */
+extern uint64_t umbra_mem_base, umbra_mem_size;
+
+void mem_init(struct boot_info *bi);
+void guest_map_build(struct boot_info *bi);
+
+/* Pages from umbra's memory, zeroed, identity-mapped (virt == phys). */
+void *page_alloc(size_t npages);
+void page_free(void *p, size_t npages);
+size_t pages_free(void);
+size_t pages_total(void);
+
+static inline uint64_t virt_to_phys(const void *p)
+{
+	return (uint64_t)p;
+}
+
+static inline void *phys_to_virt(uint64_t pa)
+{
+	return (void *)pa;
+}
+
+/* The memory map the guest sees: the firmware's, umbra's range reserved. */
+struct guest_mem_map {
+	uint32_t nr;
+	struct bi_mem_range r[BI_MAX_MEM + 2];
+};
+
+extern struct guest_mem_map guest_map;
+
+const char *mem_type_name(uint32_t type);
+/* true if [base, base+size) lies inside one usable guest range */
+bool guest_range_usable(uint64_t base, uint64_t size);
+
+#endif

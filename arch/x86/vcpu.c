@@ -1,0 +1,137 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The run loop: enter the guest, count the exit, dispatch it, repeat. */
+#include "arch/x86/vcpu.h"
+#include "arch/x86/vm.h"
+#include "umbra/log.h"
+
+static const char *const reason_names[NR_EXIT_REASONS] = {
+	[EXIT_CPUID] = "cpuid",
+	[EXIT_HYPERCALL] = "hypercall",
+	[EXIT_IO] = "io",
+	[EXIT_MSR_READ] = "msr-read",
+	[EXIT_MSR_WRITE] = "msr-write",
+	[EXIT_TDP_FAULT] = "tdp-fault",
+	[EXIT_TRIPLE_FAULT] = "triple-fault",
+	[EXIT_INIT] = "init",
+	[EXIT_VIRT_INSN] = "virt-insn",
+	[EXIT_INTR] = "intr",
+	[EXIT_NMI] = "nmi",
+	[EXIT_HLT] = "hlt",
+	[EXIT_FAILED_ENTRY] = "failed-entry",
+	[EXIT_OTHER] = "other",
+};
+
+const char *exit_reason_name(enum exit_reason r)
+{
+	return r < NR_EXIT_REASONS ? reason_names[r] : "?";
+}
+
+void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len)
+{
+	unsigned len = e->insn_len ? e->insn_len : fallback_len;
+
+	v->ops->set_reg(v, VCPU_RIP, v->ops->get_reg(v, VCPU_RIP) + len);
+}
+
+static void dump_seg(struct vcpu *v, enum vcpu_seg s, const char *name)
+{
+	struct segment seg;
+
+	v->ops->get_seg(v, s, &seg);
+	pr_err("  %-4s sel=%04x attr=%03x limit=%08x base=%016lx", name,
+	       seg.sel, seg.attr, seg.limit, seg.base);
+}
+
+void vcpu_dump(struct vcpu *v, const char *tag)
+{
+	const struct vcpu_ops *o = v->ops;
+	const struct vcpu_gprs *g = &v->gprs;
+	static const char *const segs[] = { "es", "cs", "ss", "ds", "fs", "gs",
+					    "ldtr", "tr", "gdtr", "idtr" };
+
+	pr_err("%s: guest registers:", tag);
+	pr_err("  rip=%016lx rsp=%016lx rflags=%016lx",
+	       o->get_reg(v, VCPU_RIP), o->get_reg(v, VCPU_RSP), o->get_reg(v, VCPU_RFLAGS));
+	pr_err("  rax=%016lx rbx=%016lx rcx=%016lx rdx=%016lx", g->rax, g->rbx, g->rcx, g->rdx);
+	pr_err("  rsi=%016lx rdi=%016lx rbp=%016lx", g->rsi, g->rdi, g->rbp);
+	pr_err("  r8 =%016lx r9 =%016lx r10=%016lx r11=%016lx", g->r8, g->r9, g->r10, g->r11);
+	pr_err("  r12=%016lx r13=%016lx r14=%016lx r15=%016lx", g->r12, g->r13, g->r14, g->r15);
+	pr_err("  cr0=%016lx cr2=%016lx cr3=%016lx cr4=%016lx",
+	       o->get_reg(v, VCPU_CR0), o->get_reg(v, VCPU_CR2),
+	       o->get_reg(v, VCPU_CR3), o->get_reg(v, VCPU_CR4));
+	pr_err("  efer=%016lx dr6=%016lx dr7=%016lx", o->get_reg(v, VCPU_EFER),
+	       o->get_reg(v, VCPU_DR6), o->get_reg(v, VCPU_DR7));
+	for (int s = 0; s < NR_VCPU_SEGS; s++)
+		dump_seg(v, s, segs[s]);
+}
+
+void vcpu_print_stats(struct vcpu *v)
+{
+	pr_info("exit statistics (%s):", v->ops->name);
+	for (int r = 0; r < NR_EXIT_REASONS; r++)
+		if (v->exits[r])
+			pr_info("  %-14s %lu", reason_names[r], v->exits[r]);
+	vm_print_mmu_stats(v);
+	pr_info("total exits: %lu", v->total_exits);
+}
+
+static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
+{
+	switch (e->reason) {
+	case EXIT_CPUID:
+		handle_cpuid(v, e);
+		break;
+	case EXIT_IO:
+		handle_io(v, e);
+		break;
+	case EXIT_MSR_READ:
+	case EXIT_MSR_WRITE:
+		handle_msr(v, e);
+		break;
+	case EXIT_TDP_FAULT:
+		vm_handle_tdp_fault(v, e);
+		break;
+	case EXIT_HYPERCALL:
+	case EXIT_VIRT_INSN:
+		/* no hypercalls yet, and no nested virtualization: as on bare metal */
+		pr_debug("guest ran %s at %lx: #UD", v->ops->exit_name(e->raw),
+			 v->ops->get_reg(v, VCPU_RIP));
+		v->ops->inject_exception(v, X86_TRAP_UD, false, 0);
+		break;
+	case EXIT_INTR:
+	case EXIT_NMI:
+	case EXIT_HLT:
+		break;
+	case EXIT_TRIPLE_FAULT:
+		pr_err("guest triple fault (shutdown) after %lu exits", v->total_exits);
+		vcpu_dump(v, "triple fault");
+		vcpu_print_stats(v);
+		halt("triple-fault");
+	case EXIT_INIT:
+		pr_err("INIT signal to the guest's only vCPU: umbra does not emulate a reset");
+		vcpu_dump(v, "INIT");
+		vcpu_print_stats(v);
+		halt("init");
+	case EXIT_FAILED_ENTRY:
+		vcpu_dump(v, "failed entry");
+		panic("%s: VM entry failed (exit code %lx): guest state invalid",
+		      v->ops->name, e->raw);
+	case EXIT_OTHER:
+	default:
+		vcpu_dump(v, "unexpected exit");
+		panic("%s: unexpected exit %lx (%s) info1=%lx info2=%lx",
+		      v->ops->name, e->raw, v->ops->exit_name(e->raw), e->info1, e->info2);
+	}
+}
+
+void vcpu_run_loop(struct vcpu *v)
+{
+	struct vcpu_exit e;
+
+	for (;;) {
+		v->ops->run(v, &e);
+		v->exits[e.reason]++;
+		v->total_exits++;
+		handle_exit(v, &e);
+	}
+}

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The vendor-neutral vCPU.  A back end (svm/, vmx/) fills a struct
+ * vcpu_ops; everything above it (exit dispatch, CPUID/MSR/I/O policy, the
+ * guest loaders) is written once against this interface.
+ */
+#ifndef UMBRA_X86_VCPU_H
+#define UMBRA_X86_VCPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vcpu_reg {
+	VCPU_RIP, VCPU_RSP, VCPU_RFLAGS,
+	VCPU_CR0, VCPU_CR2, VCPU_CR3, VCPU_CR4, VCPU_EFER,
+	VCPU_DR6, VCPU_DR7, VCPU_PAT,
+	NR_VCPU_REGS
+};
+
+enum vcpu_seg {
+	SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS,
+	SEG_LDTR, SEG_TR, SEG_GDTR, SEG_IDTR,
+	NR_VCPU_SEGS
+};
+
+/* attr: descriptor bits 40-47 in bits 0-7 and bits 52-55 in bits 8-11 */
+struct segment {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t limit;
+	uint64_t base;
+};
+
+/* General registers the back end loads and saves around every entry. */
+struct vcpu_gprs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+enum exit_reason {
+	EXIT_CPUID,
+	EXIT_HYPERCALL,
+	EXIT_IO,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_TDP_FAULT,		/* NPF / EPT violation */
+	EXIT_TRIPLE_FAULT,
+	EXIT_INIT,
+	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
+	EXIT_INTR,
+	EXIT_NMI,
+	EXIT_HLT,
+	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
+	EXIT_OTHER,
+	NR_EXIT_REASONS
+};
+
+struct vcpu_exit {
+	enum exit_reason reason;
+	uint64_t raw;			/* the vendor's exit code */
+	uint64_t info1, info2;		/* the vendor's qualification */
+	uint8_t insn_len;		/* 0 when unknown */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;	/* 1, 2, 4 */
+			bool in, string, rep;
+		} io;
+		struct {
+			uint64_t gpa;
+			bool read, write, exec;
+		} tdp;
+	};
+};
+
+struct vcpu;
+
+struct vcpu_ops {
+	const char *name;
+	/* 0 if this CPU can run the back end; else a reason in why[] */
+	int (*probe)(char *why, size_t len);
+	int (*enable)(void);		/* once per physical CPU */
+	int (*create)(struct vcpu *v);
+	void (*run)(struct vcpu *v, struct vcpu_exit *e);
+	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
+	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+	void (*get_seg)(struct vcpu *v, enum vcpu_seg s, struct segment *out);
+	void (*set_seg)(struct vcpu *v, enum vcpu_seg s, const struct segment *in);
+	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error,
+				 uint32_t error);
+	void (*set_tdp_root)(struct vcpu *v, uint64_t root_pa);
+	void (*flush_tlb)(struct vcpu *v);	/* before the next entry */
+	void (*intercept_io)(struct vcpu *v, uint16_t port, bool on);
+	void (*intercept_msr)(struct vcpu *v, uint32_t msr, bool read, bool write);
+	const char *(*exit_name)(uint64_t raw);
+};
+
+struct vcpu {
+	struct vcpu_gprs gprs;
+	const struct vcpu_ops *ops;
+	void *arch;			/* the back end's own state */
+	uint64_t exits[NR_EXIT_REASONS];
+	uint64_t total_exits;
+	struct tdp_mmu *tdp;
+};
+
+extern const struct vcpu_ops svm_ops;
+
+const char *exit_reason_name(enum exit_reason r);
+void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
+void vcpu_dump(struct vcpu *v, const char *tag);
+void vcpu_print_stats(struct vcpu *v);
+void vcpu_run_loop(struct vcpu *v) __attribute__((noreturn));
+
+/* policies, arch/x86/{cpuid,msr,io}.c */
+void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);
+void handle_msr(struct vcpu *v, const struct vcpu_exit *e);
+void handle_io(struct vcpu *v, const struct vcpu_exit *e);
+void io_setup_intercepts(struct vcpu *v);
+void msr_setup_intercepts(struct vcpu *v);
+
+#define X86_TRAP_UD	6
+#define X86_TRAP_GP	13
+
+#endif

@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* 8250/16550 UART, polled, 115200 8N1. */
+#include "arch/x86/cpu.h"
+#include "drivers/serial.h"
+
+#define UART_DATA	0
+#define UART_IER	1
+#define UART_FCR	2
+#define UART_LCR	3
+#define UART_MCR	4
+#define UART_LSR	5
+#define UART_SCR	7
+#define UART_DLL	0
+#define UART_DLM	1
+
+#define LSR_DR		0x01
+#define LSR_THRE	0x20
+#define LCR_DLAB	0x80
+
+static uint16_t uart;
+
+void serial_init(uint16_t port)
+{
+	uart = port;
+	if (!port)
+		return;
+	outb(port + UART_IER, 0);
+	outb(port + UART_LCR, LCR_DLAB);
+	outb(port + UART_DLL, 1);		/* 115200 / 1 */
+	outb(port + UART_DLM, 0);
+	outb(port + UART_LCR, 0x03);		/* 8N1 */
+	outb(port + UART_FCR, 0x07);		/* FIFO on, cleared */
+	outb(port + UART_MCR, 0x03);		/* DTR, RTS */
+}
+
+uint16_t serial_port(void)
+{
+	return uart;
+}
+
+static void serial_putc(char c)
+{
+	/* bounded: a missing UART must not hang umbra */
+	for (int i = 0; i < 100000; i++) {
+		if (inb(uart + UART_LSR) & LSR_THRE)
+			break;
+		cpu_pause();
+	}
+	outb(uart + UART_DATA, (uint8_t)c);
+}
+
+void serial_write(const char *s, unsigned long n)
+{
+	if (!uart)
+		return;
+	while (n--) {
+		if (*s == '\n')
+			serial_putc('\r');
+		serial_putc(*s++);
+	}
+}
+
+bool serial_getc(char *c)
+{
+	if (!uart || !(inb(uart + UART_LSR) & LSR_DR))
+		return false;
+	*c = (char)inb(uart + UART_DATA);
+	return true;
+}

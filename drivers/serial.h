@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef UMBRA_DRIVERS_SERIAL_H
+#define UMBRA_DRIVERS_SERIAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define COM1_PORT	0x3f8
+#define COM2_PORT	0x2f8
+#define SERIAL_NR_PORTS	8
+
+void serial_init(uint16_t port);	/* 0: off */
+uint16_t serial_port(void);
+void serial_write(const char *s, unsigned long n);
+bool serial_getc(char *c);		/* non-blocking */
+
+#endif

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The hand-off from a way in (boot/multiboot2.c, boot/efi/) to the core.
+ *
+ * Both ways in leave the CPU in 64-bit mode with paging on, interrupts off,
+ * and page tables that (a) identity-map physical memory from 0 to at least
+ * max(4 GiB, end of the highest memory-map entry) and (b) map the core image
+ * at UMBRA_VBASE.  They then call the core's 64-bit entry with a pointer to
+ * a struct boot_info (identity-mapped) in RDI.
+ *
+ * Everything the core must not overwrite before it has copied what it needs
+ * (modules, this structure, the page tables and stack in use, the core
+ * image itself) is listed in busy[]: the core chooses its own memory outside
+ * of those ranges and copies the modules away before loading the guest.
+ */
+#ifndef UMBRA_BOOTINFO_H
+#define UMBRA_BOOTINFO_H
+
+#include <stdint.h>
+
+#define UMBRA_VBASE		0xffffffff80000000ull
+#define UMBRA_IMAGE_MAGIC	0x4547414d49424d55ull	/* "UMBIMAGE" */
+
+/* At UMBRA_VBASE: what a loader needs to place the core image. */
+struct umbra_image_header {
+	uint64_t magic;		/* UMBRA_IMAGE_MAGIC */
+	uint64_t vbase;		/* link address of this header */
+	uint64_t file_size;	/* bytes to copy from the flat image */
+	uint64_t mem_size;	/* bytes to reserve from vbase, .bss included */
+	uint64_t entry64;	/* void entry(struct boot_info *), virtual */
+};
+
+enum bi_mem_type {
+	BI_MEM_USABLE = 1,	/* free RAM once boot is over */
+	BI_MEM_RESERVED = 2,
+	BI_MEM_ACPI_RECLAIM = 3,
+	BI_MEM_ACPI_NVS = 4,
+	BI_MEM_UNUSABLE = 5,
+};
+
+struct bi_mem_range {
+	uint64_t base;
+	uint64_t size;
+	uint32_t type;		/* enum bi_mem_type */
+	uint32_t pad;
+};
+
+struct bi_module {
+	uint64_t base;		/* physical */
+	uint64_t size;
+	char cmdline[256];	/* first word: the module's path or name */
+};
+
+#define BI_MAX_MEM	256
+#define BI_MAX_MODULES	16
+#define BI_MAX_BUSY	(BI_MAX_MODULES + 8)
+
+enum bi_firmware {
+	BI_FW_BIOS = 1,		/* multiboot2 from GRUB on a BIOS machine */
+	BI_FW_UEFI_GRUB = 2,	/* multiboot2 from GRUB on a UEFI machine */
+	BI_FW_UEFI = 3,		/* umbra.efi started by the firmware */
+};
+
+struct boot_info {
+	uint32_t firmware;		/* enum bi_firmware */
+	uint32_t nr_mem;
+	uint32_t nr_modules;
+	uint32_t nr_busy;
+	uint64_t image_phys;		/* where UMBRA_VBASE is mapped now */
+	uint64_t acpi_rsdp;		/* physical, 0 if unknown */
+	char cmdline[1024];		/* umbra's own options */
+	struct bi_mem_range mem[BI_MAX_MEM];	/* sorted, not overlapping */
+	struct bi_module modules[BI_MAX_MODULES];
+	struct bi_mem_range busy[BI_MAX_BUSY];	/* type unused */
+};
+
+#endif

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+#ifndef UMBRA_CORE_H
+#define UMBRA_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "umbra/bootinfo.h"
+
+#define UMBRA_VERSION	"0.1"
+
+#define PAGE_SIZE	4096ull
+#define PAGE_SHIFT	12
+#define SZ_1M		(1ull << 20)
+#define SZ_2M		(1ull << 21)
+#define SZ_1G		(1ull << 30)
+#define SZ_4G		(1ull << 32)
+
+#define ALIGN_UP(x, a)		(((x) + (a) - 1) & ~((uint64_t)(a) - 1))
+#define ALIGN_DOWN(x, a)	((x) & ~((uint64_t)(a) - 1))
+#define ARRAY_SIZE(a)		(sizeof(a) / sizeof((a)[0]))
+#define MIN(a, b)		((a) < (b) ? (a) : (b))
+#define MAX(a, b)		((a) > (b) ? (a) : (b))
+
+/* umbra's command line (arch/x86/options.c) */
+struct umbra_options {
+	uint16_t serial_port;		/* 0: off */
+	int loglevel;
+	uint64_t mem_size;		/* umbra's own memory */
+	char guest[128];		/* guest module by path; "" = first */
+};
+
+extern struct umbra_options opts;
+
+void core_main(struct boot_info *bi) __attribute__((noreturn));
+void options_parse(const char *cmdline);
+
+#endif

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The AMD SVM back end (AMD APM Vol 2, chapter 15).  Works without next-RIP
+ * save, decode assists and flush-by-ASID (QEMU TCG has none of them) and
+ * uses next-RIP save when the CPU has it.
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/mem.h"
+#include "arch/x86/vcpu.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "svm/vmcb.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define CPUID_SVM_ECX		(1u << 2)	/* 8000_0001h ECX */
+#define SVM_FEAT_NP		(1u << 0)	/* 8000_000Ah EDX */
+#define SVM_FEAT_NRIPS		(1u << 3)
+#define SVM_FEAT_FLUSH_ASID	(1u << 6)
+#define SVM_FEAT_DECODE_ASSIST	(1u << 7)
+#define VM_CR_LOCK		(1u << 3)
+#define VM_CR_SVMDIS		(1u << 4)
+
+#define IOPM_PAGES		3
+#define MSRPM_PAGES		2
+#define GUEST_ASID		1
+
+struct svm_vcpu {
+	struct vmcb *vmcb;
+	uint8_t *iopm;
+	uint8_t *msrpm;
+	uint64_t reinject;		/* EXITINTINFO still to deliver */
+};
+
+static struct {
+	uint32_t features;
+	uint32_t nr_asids;
+	void *hsave;
+} svm;
+
+static struct svm_vcpu svm_vcpu0;
+
+void svm_vmrun(uint64_t vmcb_pa, struct vcpu_gprs *g);
+
+static int svm_probe(char *why, size_t len)
+{
+	struct cpuid_regs r = cpuid(0x80000000);
+	uint64_t vm_cr;
+
+	if (r.eax < 0x8000000a || !(cpuid(0x80000001).ecx & CPUID_SVM_ECX)) {
+		snprintf(why, len, "no SVM: CPUID 8000_0001h ECX[2] is clear (not an AMD-V CPU, or the hypervisor below umbra does not expose SVM)");
+		return -1;
+	}
+	/* APM Vol 2 15.4: VM_CR.SVMDIS; Bochs raises #GP on the read */
+	if (!rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS)) {
+		snprintf(why, len, "SVM is disabled by the firmware (VM_CR.SVMDIS=1%s): enable SVM/AMD-V in the firmware setup",
+			 vm_cr & VM_CR_LOCK ? ", locked" : "");
+		return -1;
+	}
+	r = cpuid(0x8000000a);
+	svm.features = r.edx;
+	svm.nr_asids = r.ebx;
+	if (!(r.edx & SVM_FEAT_NP)) {
+		snprintf(why, len, "SVM without nested paging (CPUID 8000_000Ah EDX[0] clear): umbra needs NPT");
+		return -1;
+	}
+	return 0;
+}
+
+static int svm_enable(void)
+{
+	svm.hsave = page_alloc(1);
+	if (!svm.hsave)
+		return -1;
+	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
+	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(svm.hsave));
+	__asm__ volatile("clgi");
+	pr_info("svm: enabled: %u ASIDs, next-RIP save %s, decode assists %s, flush by ASID %s",
+		svm.nr_asids, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
+		svm.features & SVM_FEAT_DECODE_ASSIST ? "yes" : "no",
+		svm.features & SVM_FEAT_FLUSH_ASID ? "yes" : "no");
+	return 0;
+}
+
+static struct svm_vcpu *to_svm(struct vcpu *v)
+{
+	return v->arch;
+}
+
+/* APM Vol 2 15.10.1: one bit per port, 12 KiB */
+static void svm_intercept_io(struct vcpu *v, uint16_t port, bool on)
+{
+	uint8_t *iopm = to_svm(v)->iopm;
+
+	if (on)
+		iopm[port / 8] |= 1u << (port % 8);
+	else
+		iopm[port / 8] &= ~(1u << (port % 8));
+}
+
+/* APM Vol 2 15.11: two bits per MSR (read, write) in three 2 KiB ranges */
+static void svm_intercept_msr(struct vcpu *v, uint32_t msr, bool read, bool write)
+{
+	uint8_t *msrpm = to_svm(v)->msrpm;
+	uint32_t base, bit;
+
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr >= 0xc0000000 && msr <= 0xc0001fff)
+		base = 0x800;
+	else if (msr >= 0xc0010000 && msr <= 0xc0011fff)
+		base = 0x1000;
+	else
+		panic("svm: MSR %x outside the permission map", msr);
+	bit = (msr & 0x1fff) * 2;
+	msrpm[base + bit / 8] &= ~(3u << (bit % 8));
+	msrpm[base + bit / 8] |= (read ? 1u : 0) << (bit % 8) |
+				 (write ? 2u : 0) << (bit % 8);
+}
+
+static int svm_create(struct vcpu *v)
+{
+	struct svm_vcpu *s = &svm_vcpu0;
+	struct vmcb *vmcb;
+
+	s->vmcb = page_alloc(1);
+	s->iopm = page_alloc(IOPM_PAGES);
+	s->msrpm = page_alloc(MSRPM_PAGES);
+	if (!s->vmcb || !s->iopm || !s->msrpm)
+		return -1;
+	v->arch = s;
+	vmcb = s->vmcb;
+	vmcb->ctl.intercept3 = INTERCEPT_CPUID | INTERCEPT_IOIO | INTERCEPT_MSR |
+			       INTERCEPT_SHUTDOWN | INTERCEPT_INIT |
+			       INTERCEPT_INVLPGA;
+	/* VMRUN must be intercepted (APM 15.5.1); the others hide SVM */
+	vmcb->ctl.intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
+			       INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
+			       INTERCEPT_STGI | INTERCEPT_CLGI | INTERCEPT_SKINIT;
+	vmcb->ctl.iopm_base_pa = virt_to_phys(s->iopm);
+	vmcb->ctl.msrpm_base_pa = virt_to_phys(s->msrpm);
+	vmcb->ctl.asid = GUEST_ASID;
+	vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+	vmcb->ctl.np_enable = 1;
+	vmcb->save.g_pat = 0x0007040600070406ull;	/* the power-on PAT */
+	vmcb->save.efer = EFER_SVME;
+	vmcb->save.dr6 = 0xffff0ff0;
+	vmcb->save.dr7 = 0x400;
+	vmcb->save.rflags = X86_EFLAGS_FIXED;
+	return 0;
+}
+
+static struct vmcb_seg *seg_of(struct vmcb *vmcb, enum vcpu_seg s)
+{
+	switch (s) {
+	case SEG_ES: return &vmcb->save.es;
+	case SEG_CS: return &vmcb->save.cs;
+	case SEG_SS: return &vmcb->save.ss;
+	case SEG_DS: return &vmcb->save.ds;
+	case SEG_FS: return &vmcb->save.fs;
+	case SEG_GS: return &vmcb->save.gs;
+	case SEG_LDTR: return &vmcb->save.ldtr;
+	case SEG_TR: return &vmcb->save.tr;
+	case SEG_GDTR: return &vmcb->save.gdtr;
+	default: return &vmcb->save.idtr;
+	}
+}
+
+static void svm_get_seg(struct vcpu *v, enum vcpu_seg s, struct segment *out)
+{
+	struct vmcb_seg *vs = seg_of(to_svm(v)->vmcb, s);
+
+	*out = (struct segment){ vs->sel, vs->attr, vs->limit, vs->base };
+}
+
+static void svm_set_seg(struct vcpu *v, enum vcpu_seg s, const struct segment *in)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+	struct vmcb_seg *vs = seg_of(vmcb, s);
+
+	*vs = (struct vmcb_seg){ in->sel, in->attr, in->limit, in->base };
+	if (s == SEG_SS)	/* APM 15.5.1: CPL comes from the VMCB */
+		vmcb->save.cpl = (in->attr >> 5) & 3;
+}
+
+static uint64_t *reg_of(struct vmcb *vmcb, enum vcpu_reg r)
+{
+	switch (r) {
+	case VCPU_RIP: return &vmcb->save.rip;
+	case VCPU_RSP: return &vmcb->save.rsp;
+	case VCPU_RFLAGS: return &vmcb->save.rflags;
+	case VCPU_CR0: return &vmcb->save.cr0;
+	case VCPU_CR2: return &vmcb->save.cr2;
+	case VCPU_CR3: return &vmcb->save.cr3;
+	case VCPU_CR4: return &vmcb->save.cr4;
+	case VCPU_EFER: return &vmcb->save.efer;
+	case VCPU_DR6: return &vmcb->save.dr6;
+	case VCPU_DR7: return &vmcb->save.dr7;
+	default: return &vmcb->save.g_pat;
+	}
+}
+
+/* The guest never sees EFER.SVME: VMRUN requires it set (APM 15.5.1). */
+static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	uint64_t val = *reg_of(to_svm(v)->vmcb, r);
+
+	return r == VCPU_EFER ? val & ~EFER_SVME : val;
+}
+
+static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
+{
+	*reg_of(to_svm(v)->vmcb, r) = r == VCPU_EFER ? val | EFER_SVME : val;
+}
+
+static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
+				 uint32_t error)
+{
+	struct svm_vcpu *s = to_svm(v);
+
+	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
+				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);
+	s->reinject = 0;
+}
+
+static void svm_set_tdp_root(struct vcpu *v, uint64_t root_pa)
+{
+	to_svm(v)->vmcb->ctl.n_cr3 = root_pa;
+	to_svm(v)->vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
+}
+
+/* TLB_CONTROL=1 flushes every ASID: TCG has no flush-by-ASID (APM 15.16) */
+static void svm_flush_tlb(struct vcpu *v)
+{
+	to_svm(v)->vmcb->ctl.tlb_control = svm.features & SVM_FEAT_FLUSH_ASID ?
+		TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
+}
+
+static void decode_io(struct vcpu_exit *e, uint64_t info1)
+{
+	/* APM Vol 2 15.10.2, EXITINFO1 for IOIO */
+	e->io.in = info1 & 1;
+	e->io.string = info1 & (1u << 2);
+	e->io.rep = info1 & (1u << 3);
+	e->io.size = info1 & (1u << 4) ? 1 : info1 & (1u << 5) ? 2 : 4;
+	e->io.port = (uint16_t)(info1 >> 16);
+}
+
+static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
+{
+	struct vmcb *vmcb = s->vmcb;
+	uint32_t code = (uint32_t)vmcb->ctl.exitcode;
+	bool nrips = (svm.features & SVM_FEAT_NRIPS) && vmcb->ctl.next_rip;
+
+	e->raw = vmcb->ctl.exitcode;
+	e->info1 = vmcb->ctl.exitinfo1;
+	e->info2 = vmcb->ctl.exitinfo2;
+	e->insn_len = 0;
+	switch (code) {
+	case SVM_EXIT_CPUID:
+		e->reason = EXIT_CPUID;
+		e->insn_len = 2;
+		break;
+	case SVM_EXIT_IOIO:
+		e->reason = EXIT_IO;
+		decode_io(e, e->info1);
+		e->insn_len = (uint8_t)(e->info2 - vmcb->save.rip);	/* next RIP */
+		return;
+	case SVM_EXIT_MSR:
+		e->reason = e->info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
+		e->insn_len = 2;
+		break;
+	case SVM_EXIT_NPF:
+		/* APM 15.25.6: EXITINFO1 is a #PF error code, EXITINFO2 the GPA */
+		e->reason = EXIT_TDP_FAULT;
+		e->tdp.gpa = e->info2;
+		e->tdp.write = e->info1 & (1u << 1);
+		e->tdp.exec = e->info1 & (1u << 4);
+		e->tdp.read = !e->tdp.write && !e->tdp.exec;
+		return;
+	case SVM_EXIT_SHUTDOWN:
+		e->reason = EXIT_TRIPLE_FAULT;
+		return;
+	case SVM_EXIT_INIT:
+		e->reason = EXIT_INIT;
+		return;
+	case SVM_EXIT_VMMCALL:
+		e->reason = EXIT_HYPERCALL;
+		e->insn_len = 3;
+		break;
+	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		e->reason = EXIT_VIRT_INSN;
+		e->insn_len = 3;
+		break;
+	case SVM_EXIT_INTR:
+		e->reason = EXIT_INTR;
+		return;
+	case SVM_EXIT_NMI:
+		e->reason = EXIT_NMI;
+		return;
+	case SVM_EXIT_HLT:
+		e->reason = EXIT_HLT;
+		e->insn_len = 1;
+		break;
+	case SVM_EXIT_INVALID:
+		e->reason = EXIT_FAILED_ENTRY;
+		return;
+	default:
+		e->reason = EXIT_OTHER;
+		return;
+	}
+	/* without next-RIP save the lengths above assume no prefixes */
+	if (nrips)
+		e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
+}
+
+static void svm_run(struct vcpu *v, struct vcpu_exit *e)
+{
+	struct svm_vcpu *s = to_svm(v);
+	struct vmcb *vmcb = s->vmcb;
+
+	if (s->reinject && !(vmcb->ctl.event_inj & EVENTINJ_VALID))
+		vmcb->ctl.event_inj = s->reinject;
+	s->reinject = 0;
+	vmcb->save.rax = v->gprs.rax;
+	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
+	v->gprs.rax = vmcb->save.rax;
+	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
+	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
+	if (vmcb->ctl.exitintinfo & EVENTINJ_VALID)
+		s->reinject = vmcb->ctl.exitintinfo;
+	vmcb->ctl.event_inj = 0;
+	decode_exit(s, e);
+}
+
+static const char *svm_exit_name(uint64_t raw)
+{
+	switch ((uint32_t)raw) {
+	case SVM_EXIT_CPUID: return "CPUID";
+	case SVM_EXIT_IOIO: return "IOIO";
+	case SVM_EXIT_MSR: return "MSR";
+	case SVM_EXIT_NPF: return "NPF";
+	case SVM_EXIT_SHUTDOWN: return "SHUTDOWN";
+	case SVM_EXIT_INIT: return "INIT";
+	case SVM_EXIT_VMMCALL: return "VMMCALL";
+	case SVM_EXIT_VMRUN: return "VMRUN";
+	case SVM_EXIT_INVALID: return "INVALID";
+	default: return "?";
+	}
+}
+
+const struct vcpu_ops svm_ops = {
+	.name = "svm",
+	.probe = svm_probe,
+	.enable = svm_enable,
+	.create = svm_create,
+	.run = svm_run,
+	.get_reg = svm_get_reg,
+	.set_reg = svm_set_reg,
+	.get_seg = svm_get_seg,
+	.set_seg = svm_set_seg,
+	.inject_exception = svm_inject_exception,
+	.set_tdp_root = svm_set_tdp_root,
+	.flush_tlb = svm_flush_tlb,
+	.intercept_io = svm_intercept_io,
+	.intercept_msr = svm_intercept_msr,
+	.exit_name = svm_exit_name,
+};
