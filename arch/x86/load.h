@@ -11,6 +11,7 @@ struct vcpu;
 struct guest_boot {
 	uint64_t entry;
 	uint32_t eax, ebx;	/* multiboot: magic and information */
+	uint32_t gdt;		/* guest-physical: null, code 0x08, data 0x10 */
 };
 
 /* 0, or -1 after saying what is wrong with which file */

@@ -325,12 +325,32 @@ static int fill_modules(struct mb1_info *mbi)
 	return 0;
 }
 
+/*
+ * The spec lets GDTR be invalid at entry; GRUB's is not, and kernels that
+ * reload a selector before loading their own GDT work under GRUB.  So do
+ * as GRUB does: a GDT in usable memory whose selectors match CS and DS.
+ */
+static uint32_t place_gdt(void)
+{
+	static const uint64_t gdt[] = {
+		0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
+	};
+	uint64_t pa = guest_alloc(sizeof(gdt));
+
+	if (pa)
+		memcpy(phys_to_virt(pa), gdt, sizeof(gdt));
+	return (uint32_t)pa;
+}
+
 static int build_info(const struct staged *k, struct guest_boot *boot)
 {
 	uint64_t pa = guest_alloc(sizeof(struct mb1_info));
 	struct mb1_info *mbi = phys_to_virt(pa);
 
 	if (!pa)
+		goto full;
+	boot->gdt = place_gdt();
+	if (!boot->gdt)
 		goto full;
 	mbi->cmdline = place_string(k->cmdline);
 	mbi->boot_loader_name = place_string("umbra " UMBRA_VERSION);
@@ -394,7 +414,8 @@ void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot)
 	struct segment data = { 0x10, 0xc93, 0xffffffff, 0 };
 	struct segment ldtr = { 0, 0x082, 0xffff, 0 };
 	struct segment tr = { 0, 0x08b, 0xffff, 0 };
-	struct segment table = { 0, 0, 0xffff, 0 };
+	struct segment gdtr = { 0, 0, 3 * 8 - 1, boot->gdt };
+	struct segment idtr = { 0, 0, 0, 0 };
 
 	o->set_seg(v, SEG_CS, &code);
 	for (int s = SEG_ES; s <= SEG_GS; s++)
@@ -402,8 +423,8 @@ void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot)
 			o->set_seg(v, s, &data);
 	o->set_seg(v, SEG_LDTR, &ldtr);
 	o->set_seg(v, SEG_TR, &tr);
-	o->set_seg(v, SEG_GDTR, &table);
-	o->set_seg(v, SEG_IDTR, &table);
+	o->set_seg(v, SEG_GDTR, &gdtr);
+	o->set_seg(v, SEG_IDTR, &idtr);
 	o->set_reg(v, VCPU_CR0, CR0_PE | CR0_ET);
 	o->set_reg(v, VCPU_CR3, 0);
 	o->set_reg(v, VCPU_CR4, 0);

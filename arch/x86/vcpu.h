@@ -102,7 +102,7 @@ struct vcpu {
 	void *arch;			/* the back end's own state */
 	uint64_t exits[NR_EXIT_REASONS];
 	uint64_t total_exits;
-	struct tdp_mmu *tdp;
+	struct mmu_tdp *tdp;
 };
 
 extern const struct vcpu_ops svm_ops;

@@ -1,0 +1,88 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# boot/efi: build/umbra.efi, the UEFI way in (a gnu-efi application that
+# embeds the core's flat image, build/umbra-core.bin from core.mk).
+#
+#   make build/umbra.efi	the loader with the real core
+#   make efi-fake-test		the loader alone, with boot/efi/fakecore.asm,
+#				under QEMU + OVMF (boot/efi/test-loader.sh)
+
+EFI_INC		:= /usr/include/efi
+EFI_LIBDIR	:= /usr/lib
+EFI_CRT0	:= $(EFI_LIBDIR)/crt0-efi-x86_64.o
+EFI_LDS		:= $(EFI_LIBDIR)/elf_x86_64_efi.lds
+
+# gnu-efi's headers need GNU C: gnu11.  GNU_EFI_USE_MS_ABI makes firmware
+# calls direct (ms_abi function pointers) instead of going through
+# efi_callN. : gnu-efi's CHAR8 is unsigned char, its
+# string literals are char.  No SSE: nothing here needs it, and it keeps the
+# code valid after ExitBootServices() whatever state the firmware left.
+EFI_CFLAGS	:= -std=c11 -O2 -g $(WARN) \
+		   -ffreestanding -fno-builtin -fpic -fshort-wchar \
+		   -mno-red-zone -fno-stack-protector -fno-strict-aliasing \
+		   -mgeneral-regs-only -maccumulate-outgoing-args \
+		   -fno-asynchronous-unwind-tables -DGNU_EFI_USE_MS_ABI \
+		   -I$(EFI_INC) -I$(EFI_INC)/x86_64 \
+		   -I. -Iinclude -MMD -MP
+EFI_LDFLAGS	:= -nostdlib -znocombreloc -shared -Bsymbolic -T $(EFI_LDS) \
+		   -L$(EFI_LIBDIR)
+EFI_SECTIONS	:= -j .text -j .sdata -j .data -j .dynamic -j .rodata -j .rel \
+		   -j .rela -j '.rel.*' -j '.rela.*' -j .reloc
+
+EFI_SRCS	:= $(wildcard boot/efi/*.c)
+EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o)
+EFI_FAKE	:= $(BUILD)/efi-fake
+
+.PHONY: efi-fake-test
+.PRECIOUS: $(EFI_FAKE)/%.so $(EFI_FAKE)/%-blob.o $(EFI_FAKE)/%.bin
+
+# `all` gets umbra.efi once the core's flat image has a rule (core.mk).
+ifneq ($(wildcard core.mk),)
+all: $(BUILD)/umbra.efi
+endif
+
+$(BUILD)/efi/%.o: boot/efi/%.c
+	@mkdir -p $(@D)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+# The embedded core: one blob object per image; CORE_BIN names the file to
+# .incbin, and the prerequisite makes a new core relink umbra.efi.
+$(BUILD)/efi/core-blob.o: boot/efi/core-blob.S $(BUILD)/umbra-core.bin
+	@mkdir -p $(@D)
+	$(CC) -c -DCORE_BIN='"$(BUILD)/umbra-core.bin"' $< -o $@
+
+$(EFI_FAKE)/%-blob.o: boot/efi/core-blob.S $(EFI_FAKE)/%.bin
+	@mkdir -p $(@D)
+	$(CC) -c -DCORE_BIN='"$(EFI_FAKE)/$*.bin"' $< -o $@
+
+$(EFI_FAKE)/fakecore.bin: boot/efi/fakecore.asm
+	@mkdir -p $(@D)
+	$(NASM) -f bin $< -o $@
+
+$(EFI_FAKE)/badmagic.bin: boot/efi/fakecore.asm
+	@mkdir -p $(@D)
+	$(NASM) -f bin -DBAD_MAGIC $< -o $@
+
+# Link: crt0 first, gnu-efi's linker script, then the PE32+ conversion.
+define efi-link
+	$(LD) $(EFI_LDFLAGS) $(EFI_CRT0) $(filter %.o,$^) -o $@ -lefi -lgnuefi
+endef
+define efi-pe
+	$(OBJCOPY) $(EFI_SECTIONS) --target efi-app-x86_64 $< $@
+endef
+
+$(BUILD)/efi/umbra.so: $(EFI_OBJS) $(BUILD)/efi/core-blob.o $(EFI_LDS)
+	$(efi-link)
+
+$(EFI_FAKE)/%.so: $(EFI_OBJS) $(EFI_FAKE)/%-blob.o $(EFI_LDS)
+	$(efi-link)
+
+$(BUILD)/umbra.efi: $(BUILD)/efi/umbra.so
+	$(efi-pe)
+
+$(EFI_FAKE)/%.efi: $(EFI_FAKE)/%.so
+	$(efi-pe)
+
+efi-fake-test: $(EFI_FAKE)/fakecore.efi $(EFI_FAKE)/badmagic.efi
+	@boot/efi/test-loader.sh $(EFI_FAKE)
+
+-include $(EFI_OBJS:.o=.d)

@@ -1,0 +1,311 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * umbra.efi entry: read umbra.cfg, load the guest and modules, place the
+ * core, fill struct boot_info, hand over.  Any failure before the hand-off
+ * is reported, left on screen for a few seconds, and returned to the
+ * firmware, which then goes on with its next boot option.
+ */
+#include "loader.h"
+
+#define CFG_NAME	"umbra.cfg"
+
+static struct loader_alloc {
+	EFI_PHYSICAL_ADDRESS base;
+	UINTN pages;
+} allocs[BI_MAX_MODULES + 16];
+static UINTN nr_allocs;
+
+static void say(const CHAR16 *level, const CHAR16 *fmt, va_list ap)
+{
+	Print(L"umbra-efi: %s", level);
+	VPrint(fmt, ap);
+}
+
+void msg(const CHAR16 *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(L"", fmt, ap);
+	va_end(ap);
+}
+
+void warn(const CHAR16 *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(L"warning: ", fmt, ap);
+	va_end(ap);
+}
+
+void err(const CHAR16 *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	say(L"error: ", fmt, ap);
+	va_end(ap);
+}
+
+void mem_zero(void *dst, UINT64 len)
+{
+	volatile UINT8 *d = dst;
+
+	while (len--)
+		*d++ = 0;
+}
+
+void mem_copy(void *dst, const void *src, UINT64 len)
+{
+	volatile UINT8 *d = dst;
+	const UINT8 *s = src;
+
+	while (len--)
+		*d++ = *s++;
+}
+
+/* 7.2.1 EFI_BOOT_SERVICES.AllocatePages(): anywhere, as EfiLoaderData. */
+EFI_STATUS alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *out)
+{
+	EFI_STATUS st;
+
+	if (nr_allocs == ARRAY_SIZE(allocs))
+		return EFI_OUT_OF_RESOURCES;
+	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
+			       EfiLoaderData, pages, out);
+	if (EFI_ERROR(st))
+		return st;
+	allocs[nr_allocs].base = *out;
+	allocs[nr_allocs].pages = pages;
+	nr_allocs++;
+	return EFI_SUCCESS;
+}
+
+void free_all_pages(void)
+{
+	while (nr_allocs) {
+		nr_allocs--;
+		uefi_call_wrapper(BS->FreePages, 2, allocs[nr_allocs].base,
+				  allocs[nr_allocs].pages);
+	}
+}
+
+static void str_copy_n(char *dst, const char *src, UINTN cap)
+{
+	UINTN i;
+
+	for (i = 0; i + 1 < cap && src[i]; i++)
+		dst[i] = src[i];
+	dst[i] = '\0';
+}
+
+static void add_busy(struct boot_info *bi, UINT64 base, UINT64 size)
+{
+	/* BI_MAX_BUSY leaves 8 slots beyond the modules; we use 4. */
+	bi->busy[bi->nr_busy].base = base;
+	bi->busy[bi->nr_busy].size = size;
+	bi->nr_busy++;
+}
+
+static bool guid_eq(const EFI_GUID *a, const EFI_GUID *b)
+{
+	const UINT8 *x = (const UINT8 *)a, *y = (const UINT8 *)b;
+	UINTN i;
+
+	for (i = 0; i < sizeof(EFI_GUID); i++)
+		if (x[i] != y[i])
+			return false;
+	return true;
+}
+
+/* 4.6 EFI Configuration Table: the ACPI 2.0 RSDP, else the ACPI 1.0 one. */
+static UINT64 find_rsdp(void)
+{
+	static const EFI_GUID acpi20 = ACPI_20_TABLE_GUID;
+	static const EFI_GUID acpi10 = ACPI_TABLE_GUID;
+	UINT64 rsdp1 = 0;
+	UINTN i;
+
+	for (i = 0; i < ST->NumberOfTableEntries; i++) {
+		const EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
+
+		if (guid_eq(&t->VendorGuid, &acpi20))
+			return (UINT64)(UINTN)t->VendorTable;
+		if (guid_eq(&t->VendorGuid, &acpi10))
+			rsdp1 = (UINT64)(UINTN)t->VendorTable;
+	}
+	return rsdp1;
+}
+
+static EFI_STATUS load_module(struct volume *vol, const struct cfg_file *f,
+			      struct boot_info *bi)
+{
+	struct bi_module *m = &bi->modules[bi->nr_modules];
+	CHAR16 path[VOL_PATH_CHARS];
+	EFI_PHYSICAL_ADDRESS base;
+	UINT64 size;
+	UINTN pages;
+	EFI_STATUS st;
+
+	volume_path(vol, f->path, path);
+	st = volume_read(vol, path, &base, &size, &pages);
+	if (EFI_ERROR(st))
+		return st;
+	m->base = base;
+	m->size = size;
+	str_copy_n(m->cmdline, f->cmdline, sizeof(m->cmdline));
+	bi->nr_modules++;
+	add_busy(bi, base, pages * EFI_PAGE);
+	msg(L"module %d: %s, %ld bytes at 0x%lx: %a\n", bi->nr_modules - 1,
+	    path, size, base, m->cmdline);
+	return EFI_SUCCESS;
+}
+
+/* The embedded core: check its header, place it 2 MiB aligned. */
+static EFI_STATUS place_core(struct handoff *h)
+{
+	UINT64 blob = (UINT64)(umbra_core_end - umbra_core_start);
+	struct umbra_image_header hdr;
+	EFI_PHYSICAL_ADDRESS a;
+	EFI_STATUS st;
+
+	if (blob < sizeof(hdr)) {
+		err(L"the embedded core image is missing (%ld bytes)\n", blob);
+		return EFI_LOAD_ERROR;
+	}
+	mem_copy(&hdr, umbra_core_start, sizeof(hdr));
+	if (hdr.magic != UMBRA_IMAGE_MAGIC) {
+		err(L"the embedded core image has a bad magic 0x%lx (want 0x%lx)\n",
+		    hdr.magic, UMBRA_IMAGE_MAGIC);
+		return EFI_LOAD_ERROR;
+	}
+	if (hdr.vbase != UMBRA_VBASE || hdr.file_size < sizeof(hdr) ||
+	    hdr.file_size > blob || hdr.mem_size < hdr.file_size ||
+	    hdr.mem_size > 2 * SZ_1G || hdr.entry64 < UMBRA_VBASE ||
+	    hdr.entry64 - UMBRA_VBASE >= hdr.mem_size) {
+		err(L"the embedded core image header is inconsistent: vbase 0x%lx file_size 0x%lx mem_size 0x%lx entry64 0x%lx (image %ld bytes)\n",
+		    hdr.vbase, hdr.file_size, hdr.mem_size, hdr.entry64, blob);
+		return EFI_LOAD_ERROR;
+	}
+
+	/* 2 MiB pages map the image: allocate 2 MiB more and align by hand. */
+	h->core_span = ALIGN_UP(hdr.mem_size, SZ_2M);
+	st = alloc_pages((h->core_span + SZ_2M) / EFI_PAGE, &a);
+	if (EFI_ERROR(st)) {
+		err(L"no memory for the core (%ld bytes): %r\n", h->core_span,
+		    st);
+		return st;
+	}
+	h->core_phys = ALIGN_UP(a, SZ_2M);
+	mem_copy((void *)(UINTN)h->core_phys, umbra_core_start, hdr.file_size);
+	mem_zero((void *)(UINTN)(h->core_phys + hdr.file_size),
+		 h->core_span - hdr.file_size);
+	h->entry64 = hdr.entry64;
+	msg(L"core: %ld bytes (%ld in memory) at 0x%lx, entry 0x%lx\n",
+	    hdr.file_size, hdr.mem_size, h->core_phys, hdr.entry64);
+	return EFI_SUCCESS;
+}
+
+static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
+{
+	static struct loader_cfg cfg;
+	static struct volume vol;
+	EFI_LOADED_IMAGE *li;
+	CHAR16 cfg_path[VOL_PATH_CHARS];
+	EFI_PHYSICAL_ADDRESS a;
+	UINT64 size;
+	UINTN pages, i;
+	struct boot_info *bi;
+	EFI_STATUS st;
+
+	msg(L"umbra UEFI loader\n");
+
+	/* 9.1: where we were loaded from, and our LoadOptions. */
+	st = uefi_call_wrapper(BS->HandleProtocol, 3, image,
+			       &LoadedImageProtocol, (void **)&li);
+	if (EFI_ERROR(st)) {
+		err(L"no EFI_LOADED_IMAGE_PROTOCOL on our image: %r\n", st);
+		return st;
+	}
+	st = volume_open(image, li, &vol);
+	if (EFI_ERROR(st))
+		return st;
+
+	volume_path(&vol, CFG_NAME, cfg_path);
+	st = volume_read(&vol, cfg_path, &a, &size, &pages);
+	if (EFI_ERROR(st))
+		return st;
+	msg(L"config: %s\n", cfg_path);
+	st = cfg_parse((char *)(UINTN)a, size, &cfg);
+	if (EFI_ERROR(st))
+		return st;
+	if (!cfg.have_guest) {
+		err(L"%s has no 'guest = PATH [ARGS]' line\n", cfg_path);
+		return EFI_NOT_FOUND;
+	}
+
+	/* boot_info first: the modules are entered into it as they load. */
+	h->bi_pages = DIV_UP(sizeof(*bi), EFI_PAGE);
+	st = alloc_pages(h->bi_pages, &a);
+	if (EFI_ERROR(st)) {
+		err(L"no memory for boot_info: %r\n", st);
+		return st;
+	}
+	bi = h->bi = (struct boot_info *)(UINTN)a;
+	mem_zero(bi, h->bi_pages * EFI_PAGE);
+	bi->firmware = BI_FW_UEFI;
+
+	if (load_options_cmdline(li->LoadOptions, li->LoadOptionsSize,
+				 vol.name, bi->cmdline, sizeof(bi->cmdline)))
+		msg(L"command line from LoadOptions: %a\n", bi->cmdline);
+	else
+		str_copy_n(bi->cmdline, cfg.cmdline, sizeof(bi->cmdline));
+
+	st = place_core(h);
+	if (EFI_ERROR(st))
+		return st;
+	bi->image_phys = h->core_phys;
+	add_busy(bi, h->core_phys, h->core_span);
+	add_busy(bi, (UINT64)(UINTN)bi, h->bi_pages * EFI_PAGE);
+
+	st = load_module(&vol, &cfg.guest, bi);
+	for (i = 0; !EFI_ERROR(st) && i < cfg.nr_extra; i++)
+		st = load_module(&vol, &cfg.extra[i], bi);
+	if (EFI_ERROR(st))
+		return st;
+
+	bi->acpi_rsdp = find_rsdp();
+	if (!bi->acpi_rsdp)
+		warn(L"no ACPI RSDP in the configuration table\n");
+
+	st = handoff_prepare(h);
+	if (EFI_ERROR(st))
+		return st;
+	add_busy(bi, h->pt_base, h->pt_pages * EFI_PAGE);
+	add_busy(bi, h->stack_base, h->stack_pages * EFI_PAGE);
+
+	msg(L"cmdline: %a\n", bi->cmdline);
+	msg(L"acpi rsdp 0x%lx, identity map to 0x%lx with %s pages\n",
+	    bi->acpi_rsdp, h->ident_top, h->gbpages ? L"1 GiB" : L"2 MiB");
+	msg(L"exiting boot services, entering the core\n");
+	return handoff_exit_and_enter(image, h);
+}
+
+EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
+{
+	static struct handoff h;
+	EFI_STATUS st;
+
+	InitializeLib(image, systab);
+	st = run(image, &h);
+	/* After ExitBootServices() was tried, boot services are gone. */
+	if (h.exit_tried)
+		return st;
+	err(L"giving up (%r); back to the firmware in %d seconds\n", st,
+	    ERROR_STALL_US / 1000000);
+	/* 7.5.2 EFI_BOOT_SERVICES.Stall() */
+	uefi_call_wrapper(BS->Stall, 1, ERROR_STALL_US);
+	free_all_pages();
+	return st;
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * What mmu/ needs from the environment it is built into.
+ *
+ * mmu/ is portable C: it is linked into the hypervisor (freestanding,
+ * UMBRA_CORE) and into host test programs (tests/host/env_host.c).  Each
+ * environment implements exactly the four functions below.  Everything else
+ * mmu/ needs is either in this directory (locks and atomics, mmu/sync.h,
+ * built on gcc's __atomic builtins) or passed in by the caller:
+ *
+ *   - guest-physical memory access for the guest walker: struct gw_mem_ops
+ *     in mmu/walk.h;
+ *   - the TLB flush of a TDP MMU: struct mmu_tdp_config.flush in mmu/tdp.h.
+ *
+ * None of these may sleep; all may be called from several CPUs at once.
+ */
+#ifndef UMBRA_MMU_ENV_H
+#define UMBRA_MMU_ENV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A zeroed, 4 KiB aligned 4 KiB page, or NULL when memory is exhausted. */
+void *mmu_alloc_page(void);
+
+/* Give back a page from mmu_alloc_page(). */
+void mmu_free_page(void *va);
+
+/* Physical address of a page from mmu_alloc_page() (any byte in it). */
+uint64_t mmu_virt_to_phys(const void *va);
+
+/* Inverse of mmu_virt_to_phys() for pages from mmu_alloc_page(). */
+void *mmu_phys_to_virt(uint64_t pa);
+
+/* Error values returned (negated) by mmu/ functions that return int. */
+#define MMU_ENOENT	2
+#define MMU_ENOMEM	12
+#define MMU_EBUSY	16
+#define MMU_EINVAL	22
+
+#endif

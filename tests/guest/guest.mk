@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# Guest conformance kernels: multiboot (v1) ELF32 images, one per test, in
+# $(BUILD)/tests/guest/NAME.elf.  Included by the top-level Makefile.
+
+GUEST_DIR	:= tests/guest
+GUEST_OUT	:= $(BUILD)/tests/guest
+GUEST_NAMES	:= hello cpuid memory paging io
+
+GUEST_CFLAGS	:= -m32 -march=i686 -std=gnu11 -O2 -g $(WARN) \
+		   -ffreestanding -fno-builtin -nostdlib -nostdinc \
+		   -isystem $(shell $(CC) -print-file-name=include) \
+		   -fno-pic -fno-pie -fno-stack-protector -mgeneral-regs-only \
+		   -fno-asynchronous-unwind-tables -fno-omit-frame-pointer \
+		   -fno-strict-aliasing -I$(GUEST_DIR)/lib -MMD -MP
+GUEST_NASMFLAGS	:= -f elf32 -g -Werror
+GUEST_LDFLAGS	:= -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segments -T $(GUEST_DIR)/linker.ld
+
+GUEST_LIB_C	:= start.c serial.c printf.c string.c test.c
+GUEST_LIB_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o \
+		   $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
+GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
+		   $(GUEST_NAMES:%=$(GUEST_OUT)/obj/%.o)
+GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o
+
+# Extra objects of one kernel.
+GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
+
+GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
+
+.PHONY: guest-kernels
+guest-kernels: $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
+
+$(GUEST_C_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.c $(GUEST_DIR)/guest.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -c $< -o $@
+
+$(GUEST_ASM_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.asm $(GUEST_DIR)/guest.mk
+	@mkdir -p $(dir $@)
+	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
+
+$(GUEST_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o \
+		$(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld
+	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_EXTRA_$*)
+
+$(GUEST_OUT)/paging.elf: $(GUEST_EXTRA_paging)
+
+-include $(GUEST_C_OBJS:.o=.d)

@@ -1,0 +1,301 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * memory: the guest's usable map is really usable, and umbra's own memory
+ * is neither in it nor reachable.
+ *
+ * 1. Every 4 KiB page of every usable region (multiboot type 1) above
+ *    1 MiB and below 4 GiB, except this kernel and the multiboot data, gets
+ *    an address-dependent pattern in its first and last 8 bytes; all pages
+ *    are written before any is read back, so that aliasing shows.  A few
+ *    pages are filled and checked whole, with a pattern and its inverse.
+ * 2. Under umbra, CPUID 0x40000001 gives umbra's range (EAX:EBX base,
+ *    ECX:EDX size).  The map must mark all of it non-usable, no usable
+ *    region may overlap it, reading all of it must not find umbra's image
+ *    marker, and writing over all of it must neither stick nor stop the
+ *    guest (the test runner also checks that umbra still prints its exit
+ *    statistics afterwards).
+ */
+#include "guest.h"
+#include "x86.h"
+
+const char test_name[] = "memory";
+
+#define PAGE		4096u
+#define MIB		0x100000ull
+#define GIB4		0x100000000ull
+
+static const char marker[] = "UMBRA-CORE-IMAGE-MARKER";
+
+static inline uint32_t pat_lo(uint32_t addr)
+{
+	return addr ^ 0x5a5aa5a5u;
+}
+
+static inline uint32_t pat_hi(uint32_t addr)
+{
+	return ~addr * 0x9e3779b1u;
+}
+
+/* The usable part of mmap entry @i above 1 MiB and below 4 GiB. */
+static int usable_range(int i, uint32_t *base, uint32_t *end)
+{
+	const struct mmap_entry *e = &boot.mmap[i];
+	uint64_t b = e->base, x = e->base + e->len;
+
+	if (e->type != MB_MEM_USABLE)
+		return 0;
+	if (b < MIB)
+		b = MIB;
+	if (x > GIB4)
+		x = GIB4;
+	b = (b + PAGE - 1) & ~(uint64_t)(PAGE - 1);
+	x &= ~(uint64_t)(PAGE - 1);
+	if (b >= x)
+		return 0;
+	*base = (uint32_t)b;
+	*end = (uint32_t)(x - 1) + 1;	/* 0 means 4 GiB */
+	return 1;
+}
+
+#define FOR_EACH_PAGE(p, base, end) \
+	for ((p) = (base); (p) != (end); (p) += PAGE)
+
+static void write_edges(uint32_t p)
+{
+	volatile uint32_t *a = (volatile uint32_t *)p;
+	volatile uint32_t *z = (volatile uint32_t *)(p + PAGE - 8);
+
+	a[0] = pat_lo(p);
+	a[1] = pat_hi(p);
+	z[0] = pat_lo(p + PAGE - 8);
+	z[1] = pat_hi(p + PAGE - 8);
+}
+
+static int verify_edges(uint32_t p, uint32_t *bad, uint32_t *got,
+			uint32_t *want)
+{
+	static const uint32_t offs[4] = { 0, 4, PAGE - 8, PAGE - 4 };
+	int i;
+
+	for (i = 0; i < 4; i++) {
+		uint32_t a = p + offs[i];
+		uint32_t w = (i & 1) ? pat_hi(a - 4) : pat_lo(a);
+		uint32_t v = *(volatile uint32_t *)a;
+
+		if (v != w) {
+			*bad = a;
+			*got = v;
+			*want = w;
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static void check_usable(void)
+{
+	uint32_t base, end, p, bad = 0, got = 0, want = 0;
+	uint32_t pages = 0, regions = 0, nbad = 0;
+	int i;
+
+	for (i = 0; i < boot.nr_mmap; i++) {
+		if (!usable_range(i, &base, &end))
+			continue;
+		regions++;
+		info("usable %#x-%#x", base, end - 1);
+		FOR_EACH_PAGE(p, base, end) {
+			if (boot_is_excluded(p, (uint64_t)p + PAGE))
+				continue;
+			write_edges(p);
+			pages++;
+		}
+	}
+	for (i = 0; i < boot.nr_mmap; i++) {
+		if (!usable_range(i, &base, &end))
+			continue;
+		FOR_EACH_PAGE(p, base, end) {
+			uint32_t b, g, w;
+
+			if (boot_is_excluded(p, (uint64_t)p + PAGE))
+				continue;
+			if (!verify_edges(p, &b, &g, &w) && !nbad++) {
+				bad = b;
+				got = g;
+				want = w;
+			}
+		}
+	}
+	info("%u usable pages in %u regions above 1 MiB (%u MiB)", pages,
+	     regions, pages / 256);
+	check(pages > 0, "usable memory above 1 MiB exists", "%u regions",
+	      regions);
+	check(nbad == 0, "usable pages: first and last 8 bytes read back",
+	      "%u bad pages, first at %#x: read %#x, wrote %#x", nbad, bad,
+	      got, want);
+}
+
+static int fill_page(uint32_t p, uint32_t inv)
+{
+	volatile uint32_t *w = (volatile uint32_t *)p;
+	uint32_t i;
+
+	for (i = 0; i < PAGE / 4; i++)
+		w[i] = (pat_lo(p + 4 * i) * 0x01000193u) ^ inv;
+	for (i = 0; i < PAGE / 4; i++)
+		if (w[i] != ((pat_lo(p + 4 * i) * 0x01000193u) ^ inv))
+			return 0;
+	return 1;
+}
+
+static void check_full_pages(void)
+{
+	uint32_t base, end, n = 0, bad = 0, first_bad = 0;
+	int i, k;
+
+	for (i = 0; i < boot.nr_mmap; i++) {
+		if (!usable_range(i, &base, &end))
+			continue;
+		for (k = 0; k < 8; k++) {
+			uint32_t pages = (end - base) / PAGE;
+			uint32_t p = base + PAGE * ((pages - 1) / 7 * k);
+
+			if (boot_is_excluded(p, (uint64_t)p + PAGE))
+				continue;
+			n++;
+			if ((!fill_page(p, 0) || !fill_page(p, ~0u)) &&
+			    !bad++)
+				first_bad = p;
+		}
+	}
+	info("%u whole pages filled and checked", n);
+	check(n > 0 && bad == 0, "whole-page patterns read back",
+	      "%u of %u pages bad, first at %#x", bad, n, first_bad);
+}
+
+/* Is [base, end) covered entirely by non-usable entries of the map? */
+static int covered_by_reserved(uint64_t base, uint64_t end)
+{
+	uint64_t cur = base;
+	int i, progress = 1;
+
+	while (cur < end && progress) {
+		progress = 0;
+		for (i = 0; i < boot.nr_mmap; i++) {
+			const struct mmap_entry *e = &boot.mmap[i];
+
+			if (e->type != MB_MEM_USABLE && e->base <= cur &&
+			    cur < e->base + e->len) {
+				cur = e->base + e->len;
+				progress = 1;
+			}
+		}
+	}
+	return cur >= end;
+}
+
+static uint8_t scan_buf[PAGE + sizeof(marker)];
+
+/* Read all of [base, end) (below 4 GiB) looking for the marker. */
+static int find_marker(uint32_t base, uint32_t end, uint32_t *where)
+{
+	const size_t keep = sizeof(marker) - 2;	/* carried between pages */
+	size_t have = 0, i;
+	uint32_t p;
+
+	for (p = base; p != end; p += PAGE) {
+		memcpy(scan_buf + have, (const void *)p, PAGE);
+		have += PAGE;
+		for (i = 0; i + sizeof(marker) - 1 <= have; i++)
+			if (scan_buf[i] == 'U' &&
+			    !memcmp(scan_buf + i, marker, sizeof(marker) - 1)) {
+				*where = p - (uint32_t)(have - PAGE) +
+					 (uint32_t)i;
+				return 1;
+			}
+		memmove(scan_buf, scan_buf + have - keep, keep);
+		have = keep;
+	}
+	return 0;
+}
+
+static void check_umbra_range(void)
+{
+	static const char *const names[] = {
+		"umbra: reports its memory range",
+		"umbra: no usable region overlaps umbra's memory",
+		"umbra: the map marks umbra's memory non-usable",
+		"umbra: umbra's image is not readable",
+		"umbra: writes over umbra's memory do not stick",
+		"umbra: guest still runs after writing over umbra's memory",
+	};
+	struct cpuid_regs r;
+	uint64_t base, size, end;
+	uint32_t p, b32, e32, where = 0, kept = 0, pages = 0;
+	int i, found, overlap = -1;
+	unsigned int k;
+
+	if (!under_umbra()) {
+		for (k = 0; k < ARRAY_SIZE(names); k++)
+			skip(names[k], "no hypervisor");
+		return;
+	}
+	cpuid(0x40000001, &r);
+	base = ((uint64_t)r.ebx << 32) | r.eax;
+	size = ((uint64_t)r.edx << 32) | r.ecx;
+	end = base + size;
+	info("umbra's memory: %#llx-%#llx (%llu KiB)", base, end - 1,
+	     size >> 10);
+	if (!check(size > 0 && !(base & (PAGE - 1)) && !(size & (PAGE - 1)) &&
+		   end > base, names[0], "base %#llx size %#llx", base, size))
+		return;
+
+	for (i = 0; i < boot.nr_mmap && overlap < 0; i++)
+		if (boot.mmap[i].type == MB_MEM_USABLE &&
+		    ranges_overlap(base, end, boot.mmap[i].base,
+				   boot.mmap[i].base + boot.mmap[i].len))
+			overlap = i;
+	check(overlap < 0, names[1], "mmap entry %d: %#llx+%#llx type 1",
+	      overlap, overlap < 0 ? 0 : boot.mmap[overlap].base,
+	      overlap < 0 ? 0 : boot.mmap[overlap].len);
+	check(covered_by_reserved(base, end), names[2],
+	      "%#llx-%#llx is not (all) described as reserved", base,
+	      end - 1);
+
+	if (end > GIB4) {
+		skip(names[3], "umbra's memory is above 4 GiB");
+		skip(names[4], "umbra's memory is above 4 GiB");
+		skip(names[5], "umbra's memory is above 4 GiB");
+		return;
+	}
+	b32 = (uint32_t)base;
+	e32 = (uint32_t)(end - 1) + 1;
+	found = find_marker(b32, e32, &where);
+	check(!found, names[3], "found \"%s\" at %#x", marker, where);
+
+	for (p = b32; p != e32; p += PAGE) {
+		volatile uint32_t *w = (volatile uint32_t *)p;
+		uint32_t i2;
+
+		for (i2 = 0; i2 < PAGE / 4; i2++)
+			w[i2] = pat_lo(p + 4 * i2);
+	}
+	for (p = b32; p != e32; p += PAGE, pages++) {
+		volatile uint32_t *w = (volatile uint32_t *)p;
+
+		if (w[0] == pat_lo(p) && w[PAGE / 4 - 1] == pat_lo(p + PAGE - 4))
+			kept++;
+	}
+	info("%u of %u pages of umbra's memory read back what was written",
+	     kept, pages);
+	/* One scratch page that every access lands on would keep one. */
+	check(kept <= 1, names[4], "%u of %u pages kept the pattern", kept,
+	      pages);
+	check(1, names[5], NULL);
+}
+
+void test_main(void)
+{
+	check_usable();
+	check_full_pages();
+	check_umbra_range();
+}

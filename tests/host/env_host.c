@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* mmu/env.h on the host: pages from aligned_alloc, physical == virtual. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmu/env.h"
+#include "tests/host/host_env.h"
+
+static long outstanding;
+static long fail_after = -1;
+
+void *mmu_alloc_page(void)
+{
+	void *p;
+
+	if (__atomic_load_n(&fail_after, __ATOMIC_RELAXED) >= 0 &&
+	    __atomic_fetch_sub(&fail_after, 1, __ATOMIC_RELAXED) <= 0)
+		return NULL;
+	p = aligned_alloc(4096, 4096);
+	if (!p)
+		return NULL;
+	memset(p, 0, 4096);
+	__atomic_fetch_add(&outstanding, 1, __ATOMIC_RELAXED);
+	return p;
+}
+
+void mmu_free_page(void *va)
+{
+	__atomic_fetch_sub(&outstanding, 1, __ATOMIC_RELAXED);
+	free(va);
+}
+
+uint64_t mmu_virt_to_phys(const void *va)
+{
+	return (uint64_t)(uintptr_t)va;
+}
+
+void *mmu_phys_to_virt(uint64_t pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+long host_pages_outstanding(void)
+{
+	return __atomic_load_n(&outstanding, __ATOMIC_RELAXED);
+}
+
+void host_fail_after(long n)
+{
+	__atomic_store_n(&fail_after, n, __ATOMIC_RELAXED);
+}

@@ -1,0 +1,37 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Host tests (ASan + UBSan) and benchmarks of mmu/.
+
+HOST_OBJ	:= $(BUILD)/host
+BENCH_OBJ	:= $(BUILD)/bench
+HOST_LIB_SRCS	:= $(MMU_SRCS) tests/host/env_host.c tests/host/check.c
+HOST_LIB_OBJS	:= $(patsubst %.c,$(HOST_OBJ)/%.o,$(HOST_LIB_SRCS))
+BENCH_LIB_OBJS	:= $(patsubst %.c,$(BENCH_OBJ)/%.o,$(HOST_LIB_SRCS))
+
+MMU_TESTS	:= test_pt test_walk test_walk_random test_tdp test_tdp_stress
+HOST_TESTS	+= $(addprefix $(HOST_OBJ)/,$(MMU_TESTS))
+BENCH_PROGS	+= $(BENCH_OBJ)/bench_mmu
+
+$(HOST_OBJ)/mmu/%.o: mmu/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(HOST_OBJ)/tests/host/%.o: tests/host/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(addprefix $(HOST_OBJ)/,$(MMU_TESTS)): $(HOST_OBJ)/%: \
+		$(HOST_OBJ)/tests/host/%.o $(HOST_LIB_OBJS)
+	$(CC) $(HOST_CFLAGS) -o $@ $^
+
+$(BENCH_OBJ)/mmu/%.o: mmu/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_BENCH_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BENCH_OBJ)/tests/host/%.o: tests/host/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_BENCH_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(BENCH_OBJ)/bench_mmu: $(BENCH_OBJ)/tests/host/bench_mmu.o $(BENCH_LIB_OBJS)
+	$(CC) $(HOST_BENCH_CFLAGS) -o $@ $^
+
+-include $(shell find $(BUILD)/host $(BUILD)/bench -name '*.d' 2>/dev/null)

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* The host side of mmu/env.h, and the PASS/FAIL reporting of host tests. */
+#ifndef UMBRA_TESTS_HOST_ENV_H
+#define UMBRA_TESTS_HOST_ENV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Pages handed out by mmu_alloc_page() and not yet freed. */
+long host_pages_outstanding(void);
+
+/* Make mmu_alloc_page() fail after n more successes (n < 0: never). */
+void host_fail_after(long n);
+
+/* One line per check: "PASS: name" or "FAIL: name: detail". */
+void check(bool ok, const char *name, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Print "N passed, N failed"; the exit status for main(). */
+int check_finish(void);
+
+/*
+ * A group of many checks reported as one line (for invariants checked at
+ * every step of a stress test).  Thread-safe.
+ */
+struct check_group {
+	const char *name;
+	unsigned long n, failed;
+	char first[256];
+};
+
+void group_init(struct check_group *g, const char *name);
+void group_expect(struct check_group *g, bool ok, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void group_report(struct check_group *g);
+
+/* SEED from the environment, or def; printed either way. */
+uint64_t test_seed(uint64_t def);
+
+/* xorshift64* */
+static inline uint64_t rnd_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static inline uint64_t rnd_below(uint64_t *s, uint64_t n)
+{
+	return n ? rnd_next(s) % n : 0;
+}
+
+#endif
