@@ -338,6 +338,7 @@ static bool fast_fault(struct mmu_tdp *mmu, uint64_t gpa)
 			fixed = true;
 			break;
 		}
+		tdp_stat(mmu, fast_races, 1);
 	}
 	epoch_exit(&mmu->epoch, slot);
 	return fixed;

@@ -85,6 +85,7 @@ struct mmu_tdp_stats {
 	uint64_t retries;		/* MMU_FAULT_RETRY returned */
 	uint64_t spurious;		/* nothing to do (stale TLB) */
 	uint64_t fast_fixes;		/* fixed by the lockless fast path */
+	uint64_t fast_races;		/* its exchange lost to another CPU */
 	uint64_t tables_alloc;		/* table pages allocated, root too */
 	uint64_t tables_freed;
 	uint64_t splits;		/* large leaves split */

@@ -68,94 +68,6 @@ struct elf32_phdr {
 #define PT_LOAD		1
 #define EM_386		3
 
-/* A staged copy of a module in umbra's memory. */
-struct staged {
-	const uint8_t *data;
-	uint64_t size;
-	size_t pages;
-	const char *cmdline;
-	const char *name;		/* for messages: the module's first word */
-	char name_buf[64];
-};
-
-static struct staged staged[BI_MAX_MODULES];
-static uint32_t nr_staged;
-static uint64_t guest_cursor;		/* next free guest-physical byte */
-
-static void set_name(struct staged *s)
-{
-	size_t n = 0;
-
-	while (s->cmdline[n] && s->cmdline[n] != ' ' && n < sizeof(s->name_buf) - 1)
-		n++;
-	memcpy(s->name_buf, s->cmdline, n);
-	s->name_buf[n] = '\0';
-	s->name = n ? s->name_buf : "(unnamed module)";
-}
-
-static int stage(const struct bi_module *m, struct staged *s)
-{
-	s->size = m->size;
-	s->pages = ALIGN_UP(m->size ? m->size : 1, PAGE_SIZE) / PAGE_SIZE;
-	s->cmdline = m->cmdline;
-	set_name(s);
-	s->data = page_alloc(s->pages);
-	if (!s->data) {
-		pr_err("module '%s' (%lu KiB) does not fit in umbra's memory; boot with a larger mem=",
-		       s->name, m->size >> 10);
-		return -1;
-	}
-	memcpy((void *)s->data, phys_to_virt(m->base), m->size);
-	return 0;
-}
-
-static bool word_matches(const char *cmdline, const char *word)
-{
-	size_t n = strlen(word);
-
-	return !strncmp(cmdline, word, n) && (cmdline[n] == ' ' || !cmdline[n]);
-}
-
-/* Stage the modules, the guest kernel first. */
-static int stage_modules(const struct boot_info *bi)
-{
-	uint32_t kernel = 0;
-
-	if (!bi->nr_modules) {
-		pr_err("no guest: give the guest kernel as the first module (GRUB: module2 /boot/guest.elf ARGS; umbra.efi: guest = \\path in umbra.cfg)");
-		return -1;
-	}
-	if (opts.guest[0]) {
-		for (kernel = 0; kernel < bi->nr_modules; kernel++)
-			if (word_matches(bi->modules[kernel].cmdline, opts.guest))
-				break;
-		if (kernel == bi->nr_modules) {
-			pr_err("guest=%s: no module by that name", opts.guest);
-			for (uint32_t i = 0; i < bi->nr_modules; i++)
-				pr_err("  module %u: '%s'", i, bi->modules[i].cmdline);
-			return -1;
-		}
-	}
-	if (stage(&bi->modules[kernel], &staged[nr_staged++]))
-		return -1;
-	for (uint32_t i = 0; i < bi->nr_modules; i++)
-		if (i != kernel && stage(&bi->modules[i], &staged[nr_staged++]))
-			return -1;
-	return 0;
-}
-
-static int check_guest_range(const struct staged *k, uint64_t base, uint64_t size,
-			     const char *what)
-{
-	if (size && !guest_range_usable(base, size)) {
-		pr_err("guest kernel '%s': %s at %lx-%lx is not in usable guest memory (umbra's memory is %lx-%lx)",
-		       k->name, what, base, base + size - 1, umbra_mem_base,
-		       umbra_mem_base + umbra_mem_size - 1);
-		return -1;
-	}
-	return 0;
-}
-
 static int load_segment(const struct staged *k, uint64_t off, uint64_t filesz,
 			uint64_t paddr, uint64_t memsz)
 {
@@ -164,11 +76,11 @@ static int load_segment(const struct staged *k, uint64_t off, uint64_t filesz,
 		       k->name, off, filesz, k->size);
 		return -1;
 	}
-	if (check_guest_range(k, paddr, memsz, "segment"))
+	if (guest_check_range(k, paddr, memsz, "segment"))
 		return -1;
 	memcpy(phys_to_virt(paddr), k->data + off, filesz);
 	memset(phys_to_virt(paddr + filesz), 0, memsz - filesz);
-	guest_cursor = MAX(guest_cursor, paddr + memsz);
+	guest_alloc_reserve(paddr + memsz);
 	return 0;
 }
 
@@ -243,25 +155,9 @@ static const struct mb1_header *find_header(const struct staged *k, uint64_t *of
 	return NULL;
 }
 
-/* Guest memory for the boot information: usable, below 4 GiB, page aligned. */
-static uint64_t guest_alloc(uint64_t size)
-{
-	for (uint32_t i = 0; i < guest_map.nr; i++) {
-		const struct bi_mem_range *m = &guest_map.r[i];
-		uint64_t base = ALIGN_UP(MAX(guest_cursor, m->base), PAGE_SIZE);
-
-		if (m->type != BI_MEM_USABLE || base + size > m->base + m->size ||
-		    base + size > SZ_4G)
-			continue;
-		guest_cursor = base + size;
-		return base;
-	}
-	return 0;
-}
-
 static uint32_t place_string(const char *s)
 {
-	uint64_t len = strlen(s) + 1, pa = guest_alloc(len);
+	uint64_t len = strlen(s) + 1, pa = guest_alloc(len, 1, SZ_4G);
 
 	if (pa)
 		memcpy(phys_to_virt(pa), s, len);
@@ -285,7 +181,7 @@ static void fill_memory(struct mb1_info *mbi)
 
 static int fill_mmap(struct mb1_info *mbi)
 {
-	uint64_t len = guest_map.nr * sizeof(struct mb1_mmap), pa = guest_alloc(len);
+	uint64_t len = guest_map.nr * sizeof(struct mb1_mmap), pa = guest_alloc(len, 8, SZ_4G);
 	struct mb1_mmap *e = phys_to_virt(pa);
 
 	if (!pa)
@@ -299,17 +195,17 @@ static int fill_mmap(struct mb1_info *mbi)
 	return 0;
 }
 
-static int fill_modules(struct mb1_info *mbi)
+static int fill_modules(struct mb1_info *mbi, const struct staged *staged, uint32_t nr)
 {
-	uint32_t n = nr_staged - 1;
-	uint64_t pa = guest_alloc(MAX(n, 1u) * sizeof(struct mb1_module));
+	uint32_t n = nr - 1;
+	uint64_t pa = guest_alloc(MAX(n, 1u) * sizeof(struct mb1_module), 8, SZ_4G);
 	struct mb1_module *mods = phys_to_virt(pa);
 
 	if (!pa)
 		return -1;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct staged *s = &staged[i + 1];
-		uint64_t data = guest_alloc(s->size);
+		uint64_t data = guest_alloc(s->size, PAGE_SIZE, SZ_4G);
 
 		if (!data)
 			return -1;
@@ -335,30 +231,33 @@ static uint32_t place_gdt(void)
 	static const uint64_t gdt[] = {
 		0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
 	};
-	uint64_t pa = guest_alloc(sizeof(gdt));
+	uint64_t pa = guest_alloc(sizeof(gdt), 8, SZ_4G);
 
 	if (pa)
 		memcpy(phys_to_virt(pa), gdt, sizeof(gdt));
 	return (uint32_t)pa;
 }
 
-static int build_info(const struct staged *k, struct guest_boot *boot)
+static int build_info(const struct staged *mods, uint32_t nr, struct guest_boot *boot)
 {
-	uint64_t pa = guest_alloc(sizeof(struct mb1_info));
+	uint64_t pa = guest_alloc(sizeof(struct mb1_info), 8, SZ_4G);
 	struct mb1_info *mbi = phys_to_virt(pa);
 
 	if (!pa)
 		goto full;
 	boot->gdt = place_gdt();
+	boot->gdt_limit = 3 * 8 - 1;
+	boot->cs = 0x08;
+	boot->ds = 0x10;
 	if (!boot->gdt)
 		goto full;
-	mbi->cmdline = place_string(k->cmdline);
+	mbi->cmdline = place_string(mods[0].cmdline);
 	mbi->boot_loader_name = place_string("umbra " UMBRA_VERSION);
 	if (!mbi->cmdline || !mbi->boot_loader_name)
 		goto full;
 	mbi->flags |= MBI_CMDLINE | MBI_LOADER_NAME;
 	fill_memory(mbi);
-	if (fill_mmap(mbi) || fill_modules(mbi))
+	if (fill_mmap(mbi) || fill_modules(mbi, mods, nr))
 		goto full;
 	boot->eax = MB1_BOOT_MAGIC;
 	boot->ebx = (uint32_t)pa;
@@ -368,71 +267,37 @@ full:
 	return -1;
 }
 
-static void unstage(void)
+static bool mb1_probe(const struct staged *k)
 {
-	for (uint32_t i = 0; i < nr_staged; i++)
-		page_free((void *)staged[i].data, staged[i].pages);
-	nr_staged = 0;
+	uint64_t off;
+
+	return find_header(k, &off) != NULL;
 }
 
-int guest_load(struct boot_info *bi, struct guest_boot *boot)
+static int mb1_load(const struct staged *mods, uint32_t nr, struct guest_boot *boot)
 {
+	const struct staged *k = &mods[0];
 	const struct mb1_header *h;
-	const struct staged *k;
 	uint64_t hoff;
-	int err = -1;
+	int err;
 
-	memset(boot, 0, sizeof(*boot));
-	guest_cursor = SZ_1M;
-	if (stage_modules(bi))
-		goto out;
-	k = &staged[0];
 	h = find_header(k, &hoff);
-	if (!h) {
-		pr_err("guest kernel '%s' (%lu bytes): no multiboot header in its first %d bytes (only multiboot v1 kernels are supported yet)",
-		       k->name, k->size, MB1_SEARCH);
-		goto out;
-	}
 	if (h->flags & MB1_FLAG_VIDEO)
 		pr_warn("guest kernel '%s' asks for a video mode; umbra gives none", k->name);
 	err = (h->flags & MB1_FLAG_AOUT) ? load_aout(k, h, hoff, boot) : load_elf(k, boot);
 	if (!err)
-		err = build_info(k, boot);
-	if (!err)
-		pr_info("guest '%s': multiboot kernel, entry %lx, %u module(s), command line '%s'",
-			k->name, boot->entry, nr_staged - 1, k->cmdline);
-out:
-	unstage();
-	return err;
+		err = build_info(mods, nr, boot);
+	if (err)
+		return err;
+	/* Multiboot 0.6.96, 3.2 "Machine state" */
+	boot->mode = ENTRY_PROT32_FLAT;
+	pr_info("guest '%s': multiboot kernel, entry %lx, %u module(s), command line '%s'",
+		k->name, boot->entry, nr - 1, k->cmdline);
+	return 0;
 }
 
-/* Multiboot 0.6.96, 3.2 "Machine state" */
-void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot)
-{
-	const struct vcpu_ops *o = v->ops;
-	struct segment code = { 0x08, 0xc9b, 0xffffffff, 0 };
-	struct segment data = { 0x10, 0xc93, 0xffffffff, 0 };
-	struct segment ldtr = { 0, 0x082, 0xffff, 0 };
-	struct segment tr = { 0, 0x08b, 0xffff, 0 };
-	struct segment gdtr = { 0, 0, 3 * 8 - 1, boot->gdt };
-	struct segment idtr = { 0, 0, 0, 0 };
-
-	o->set_seg(v, SEG_CS, &code);
-	for (int s = SEG_ES; s <= SEG_GS; s++)
-		if (s != SEG_CS)
-			o->set_seg(v, s, &data);
-	o->set_seg(v, SEG_LDTR, &ldtr);
-	o->set_seg(v, SEG_TR, &tr);
-	o->set_seg(v, SEG_GDTR, &gdtr);
-	o->set_seg(v, SEG_IDTR, &idtr);
-	o->set_reg(v, VCPU_CR0, CR0_PE | CR0_ET);
-	o->set_reg(v, VCPU_CR3, 0);
-	o->set_reg(v, VCPU_CR4, 0);
-	o->set_reg(v, VCPU_EFER, 0);
-	o->set_reg(v, VCPU_RFLAGS, X86_EFLAGS_FIXED);
-	o->set_reg(v, VCPU_RIP, boot->entry);
-	o->set_reg(v, VCPU_RSP, 0);
-	memset(&v->gprs, 0, sizeof(v->gprs));
-	v->gprs.rax = boot->eax;
-	v->gprs.rbx = boot->ebx;
-}
+const struct guest_loader multiboot_loader = {
+	.name = "multiboot",
+	.probe = mb1_probe,
+	.load = mb1_load,
+};

@@ -41,16 +41,19 @@ static void apply_console_options(void)
 	log_level = opts.loglevel;
 }
 
+/* The vendor's back end; the other one's reason is printed too when neither works. */
 static const struct vcpu_ops *choose_backend(void)
 {
-	char why[256];
+	static const struct vcpu_ops *const backends[] = { &svm_ops, &vmx_ops };
+	char why[ARRAY_SIZE(backends)][256];
 
-	if (svm_ops.probe(why, sizeof(why))) {
-		pr_err("svm: %s", why);
-		pr_err("no usable virtualization back end (the VMX back end is not written yet)");
-		halt("no-virtualization");
-	}
-	return &svm_ops;
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (!backends[i]->probe(why[i], sizeof(why[i])))
+			return backends[i];
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		pr_err("%s: %s", backends[i]->name, why[i]);
+	pr_err("no usable virtualization back end");
+	halt("no-virtualization");
 }
 
 void core_main(struct boot_info *bi)

@@ -78,6 +78,7 @@ struct vcpu;
 
 struct vcpu_ops {
 	const char *name;
+	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
 	/* 0 if this CPU can run the back end; else a reason in why[] */
 	int (*probe)(char *why, size_t len);
 	int (*enable)(void);		/* once per physical CPU */
@@ -89,6 +90,7 @@ struct vcpu_ops {
 	void (*set_seg)(struct vcpu *v, enum vcpu_seg s, const struct segment *in);
 	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error,
 				 uint32_t error);
+	/* root of the TDP MMU's tables; VMX builds its EPTP from it */
 	void (*set_tdp_root)(struct vcpu *v, uint64_t root_pa);
 	void (*flush_tlb)(struct vcpu *v);	/* before the next entry */
 	void (*intercept_io)(struct vcpu *v, uint16_t port, bool on);
@@ -106,6 +108,7 @@ struct vcpu {
 };
 
 extern const struct vcpu_ops svm_ops;
+extern const struct vcpu_ops vmx_ops;
 
 const char *exit_reason_name(enum exit_reason r);
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);

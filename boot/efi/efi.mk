@@ -11,11 +11,13 @@ EFI_LIBDIR	:= /usr/lib
 EFI_CRT0	:= $(EFI_LIBDIR)/crt0-efi-x86_64.o
 EFI_LDS		:= $(EFI_LIBDIR)/elf_x86_64_efi.lds
 
-# gnu-efi's headers need GNU C: gnu11.  GNU_EFI_USE_MS_ABI makes firmware
-# calls direct (ms_abi function pointers) instead of going through
-# efi_callN. : gnu-efi's CHAR8 is unsigned char, its
-# string literals are char.  No SSE: nothing here needs it, and it keeps the
-# code valid after ExitBootServices() whatever state the firmware left.
+# C11: gnu-efi 3.0.15's headers build as C11 (inline asm is spelled
+# __asm__).  The one warning they trip, -Wstrict-prototypes on efiapi.h's
+# EFI_RESERVED_SERVICE, is silenced around the #include in loader.h only.
+# GNU_EFI_USE_MS_ABI makes firmware calls direct (ms_abi function pointers,
+# checked by the compiler) instead of going through efi_callN.  No SSE:
+# nothing here needs it, and it keeps the code that runs after
+# ExitBootServices() independent of the FPU state the firmware left.
 EFI_CFLAGS	:= -std=c11 -O2 -g $(WARN) \
 		   -ffreestanding -fno-builtin -fpic -fshort-wchar \
 		   -mno-red-zone -fno-stack-protector -fno-strict-aliasing \

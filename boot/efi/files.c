@@ -163,7 +163,7 @@ EFI_STATUS volume_read(struct volume *vol, const CHAR16 *path,
 		goto out;
 	}
 	buf = (UINT8 *)(UINTN)*base;
-	mem_zero(buf, *pages * EFI_PAGE);
+	bs_zero(buf, *pages * EFI_PAGE);
 
 	/* 13.5.7 EFI_FILE_PROTOCOL.Read(): may return less than asked. */
 	while (done < fsize) {

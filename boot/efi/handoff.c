@@ -129,7 +129,7 @@ EFI_STATUS handoff_prepare(struct handoff *h)
 		    (UINT64)h->pt_pages, st);
 		return st;
 	}
-	mem_zero((void *)(UINTN)h->pt_base, h->pt_pages * EFI_PAGE);
+	bs_zero((void *)(UINTN)h->pt_base, h->pt_pages * EFI_PAGE);
 	return EFI_SUCCESS;
 }
 

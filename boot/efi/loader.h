@@ -43,6 +43,10 @@ void err(const CHAR16 *fmt, ...);
 EFI_STATUS alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *out);
 void free_all_pages(void);
 
+/* Bulk memory helpers through boot services: before ExitBootServices(). */
+void bs_zero(void *dst, UINT64 len);
+void bs_copy(void *dst, const void *src, UINT64 len);
+
 /* Plain memory helpers: usable after ExitBootServices(). */
 void mem_zero(void *dst, UINT64 len);
 void mem_copy(void *dst, const void *src, UINT64 len);

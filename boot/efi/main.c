@@ -14,6 +14,7 @@ static struct loader_alloc {
 	UINTN pages;
 } allocs[BI_MAX_MODULES + 16];
 static UINTN nr_allocs;
+static struct volume the_vol;
 
 static void say(const CHAR16 *level, const CHAR16 *fmt, va_list ap)
 {
@@ -48,6 +49,7 @@ void err(const CHAR16 *fmt, ...)
 	va_end(ap);
 }
 
+/* volatile: keeps gcc from turning these loops back into library calls. */
 void mem_zero(void *dst, UINT64 len)
 {
 	volatile UINT8 *d = dst;
@@ -63,6 +65,17 @@ void mem_copy(void *dst, const void *src, UINT64 len)
 
 	while (len--)
 		*d++ = *s++;
+}
+
+/* Bulk fills and copies before ExitBootServices(): 7.5 CopyMem(), SetMem(). */
+void bs_zero(void *dst, UINT64 len)
+{
+	uefi_call_wrapper(BS->SetMem, 3, dst, len, 0);
+}
+
+void bs_copy(void *dst, const void *src, UINT64 len)
+{
+	uefi_call_wrapper(BS->CopyMem, 3, dst, (void *)src, len);
 }
 
 /* 7.2.1 EFI_BOOT_SERVICES.AllocatePages(): anywhere, as EfiLoaderData. */
@@ -198,8 +211,8 @@ static EFI_STATUS place_core(struct handoff *h)
 		return st;
 	}
 	h->core_phys = ALIGN_UP(a, SZ_2M);
-	mem_copy((void *)(UINTN)h->core_phys, umbra_core_start, hdr.file_size);
-	mem_zero((void *)(UINTN)(h->core_phys + hdr.file_size),
+	bs_copy((void *)(UINTN)h->core_phys, umbra_core_start, hdr.file_size);
+	bs_zero((void *)(UINTN)(h->core_phys + hdr.file_size),
 		 h->core_span - hdr.file_size);
 	h->entry64 = hdr.entry64;
 	msg(L"core: %ld bytes (%ld in memory) at 0x%lx, entry 0x%lx\n",
@@ -210,7 +223,6 @@ static EFI_STATUS place_core(struct handoff *h)
 static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 {
 	static struct loader_cfg cfg;
-	static struct volume vol;
 	EFI_LOADED_IMAGE *li;
 	CHAR16 cfg_path[VOL_PATH_CHARS];
 	EFI_PHYSICAL_ADDRESS a;
@@ -228,12 +240,12 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 		err(L"no EFI_LOADED_IMAGE_PROTOCOL on our image: %r\n", st);
 		return st;
 	}
-	st = volume_open(image, li, &vol);
+	st = volume_open(image, li, &the_vol);
 	if (EFI_ERROR(st))
 		return st;
 
-	volume_path(&vol, CFG_NAME, cfg_path);
-	st = volume_read(&vol, cfg_path, &a, &size, &pages);
+	volume_path(&the_vol, CFG_NAME, cfg_path);
+	st = volume_read(&the_vol, cfg_path, &a, &size, &pages);
 	if (EFI_ERROR(st))
 		return st;
 	msg(L"config: %s\n", cfg_path);
@@ -253,11 +265,11 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 		return st;
 	}
 	bi = h->bi = (struct boot_info *)(UINTN)a;
-	mem_zero(bi, h->bi_pages * EFI_PAGE);
+	bs_zero(bi, h->bi_pages * EFI_PAGE);
 	bi->firmware = BI_FW_UEFI;
 
 	if (load_options_cmdline(li->LoadOptions, li->LoadOptionsSize,
-				 vol.name, bi->cmdline, sizeof(bi->cmdline)))
+				 the_vol.name, bi->cmdline, sizeof(bi->cmdline)))
 		msg(L"command line from LoadOptions: %a\n", bi->cmdline);
 	else
 		str_copy_n(bi->cmdline, cfg.cmdline, sizeof(bi->cmdline));
@@ -269,9 +281,9 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 	add_busy(bi, h->core_phys, h->core_span);
 	add_busy(bi, (UINT64)(UINTN)bi, h->bi_pages * EFI_PAGE);
 
-	st = load_module(&vol, &cfg.guest, bi);
+	st = load_module(&the_vol, &cfg.guest, bi);
 	for (i = 0; !EFI_ERROR(st) && i < cfg.nr_extra; i++)
-		st = load_module(&vol, &cfg.extra[i], bi);
+		st = load_module(&the_vol, &cfg.extra[i], bi);
 	if (EFI_ERROR(st))
 		return st;
 
@@ -306,6 +318,8 @@ EFI_STATUS efi_main(EFI_HANDLE image, EFI_SYSTEM_TABLE *systab)
 	    ERROR_STALL_US / 1000000);
 	/* 7.5.2 EFI_BOOT_SERVICES.Stall() */
 	uefi_call_wrapper(BS->Stall, 1, ERROR_STALL_US);
+	if (the_vol.root)
+		uefi_call_wrapper(the_vol.root->Close, 1, the_vol.root);
 	free_all_pages();
 	return st;
 }

@@ -191,12 +191,12 @@ fi
 
 for c in bigmem gbpages; do
 	rc_is $c 1 "the fake core's exit"
-	has $c "fake: mem 0x0000000100000000 0x0000000080000000 1" \
+	has $c "fake: mem 0x0000000100000000 0x0000000100000000 1" \
 		"fake: busy in usable ok" "fake: identity map ok" \
 		"fake core done"
 done
-has bigmem "identity map to 0x180000000 with 2 MiB pages"
-has gbpages "identity map to 0x180000000 with 1 GiB pages"
+has bigmem "identity map to 0x200000000 with 2 MiB pages"
+has gbpages "identity map to 0x200000000 with 1 GiB pages"
 
 # Error paths: a message naming the file and status, then back to the
 # firmware (whose shell runs startup.nsh and powers off).

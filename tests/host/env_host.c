@@ -8,11 +8,18 @@
 
 static long outstanding;
 static long fail_after = -1;
+static void (*alloc_hook)(void *);
+static void *alloc_hook_arg;
 
 void *mmu_alloc_page(void)
 {
+	void (*hook)(void *) = alloc_hook;
 	void *p;
 
+	if (hook) {
+		alloc_hook = NULL;	/* once */
+		hook(alloc_hook_arg);
+	}
 	if (__atomic_load_n(&fail_after, __ATOMIC_RELAXED) >= 0 &&
 	    __atomic_fetch_sub(&fail_after, 1, __ATOMIC_RELAXED) <= 0)
 		return NULL;
@@ -48,4 +55,10 @@ long host_pages_outstanding(void)
 void host_fail_after(long n)
 {
 	__atomic_store_n(&fail_after, n, __ATOMIC_RELAXED);
+}
+
+void host_set_alloc_hook(void (*fn)(void *), void *arg)
+{
+	alloc_hook_arg = arg;
+	alloc_hook = fn;
 }

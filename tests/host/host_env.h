@@ -12,6 +12,10 @@ long host_pages_outstanding(void);
 /* Make mmu_alloc_page() fail after n more successes (n < 0: never). */
 void host_fail_after(long n);
 
+/* Run fn(arg) once, inside the next mmu_alloc_page() (single-threaded
+ * tests use it to lose a race on purpose). */
+void host_set_alloc_hook(void (*fn)(void *), void *arg);
+
 /* One line per check: "PASS: name" or "FAIL: name: detail". */
 void check(bool ok, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

@@ -1,0 +1,223 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Run every guest conformance kernel in every configuration.
+
+usage: tests/run-guest-tests.py [-j N] [--filter SUBSTR] [--configs LIST]
+                                [--timeout S] [--hv-args OPTS] [KERNEL...]
+
+KERNEL defaults to every build/tests/guest/*.elf.  Configurations:
+
+    bare-uefi-grub    no hypervisor, OVMF, GRUB loads the kernel (multiboot)
+    bare-bios-grub    no hypervisor, SeaBIOS, GRUB
+    umbra-uefi-grub   umbra (NPT), OVMF, GRUB loads umbra (multiboot2)
+    umbra-bios-grub   umbra (NPT), SeaBIOS, GRUB
+    umbra-uefi-efi    umbra (NPT), OVMF starts umbra.efi from the ESP
+
+--configs takes a comma-separated list; each item selects the
+configurations whose name contains it ("bare", "umbra-bios", "efi").
+--filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
+
+Each run goes through tools/umbra-run; its console is kept in
+build/test-logs/KERNEL-CONFIG.log.  A run passes when the runner exits 0,
+the log has the guest's closing line with 0 failed (and at least one pass),
+and, under umbra, umbra's exit statistics ("umbra: info: total exits: N").
+One line per run, then exactly "N passed, N failed"; the exit status is 1
+if any run failed.
+"""
+
+import argparse
+import concurrent.futures
+import glob
+import os
+import re
+import subprocess
+import sys
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RUNNER = os.path.join(ROOT, 'tools', 'umbra-run')
+LOGDIR = os.path.join(ROOT, 'build', 'test-logs')
+
+CONFIGS = [
+    # name, label, umbra?, runner options
+    ('bare-uefi-grub', 'bare uefi grub', False,
+     ['--no-hv', '--firmware', 'uefi', '--loader', 'grub']),
+    ('bare-bios-grub', 'bare bios grub', False,
+     ['--no-hv', '--firmware', 'bios', '--loader', 'grub']),
+    ('umbra-uefi-grub', 'umbra uefi grub', True,
+     ['--firmware', 'uefi', '--loader', 'grub', '--mmu', 'tdp']),
+    ('umbra-bios-grub', 'umbra bios grub', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp']),
+    ('umbra-uefi-efi', 'umbra uefi efi', True,
+     ['--firmware', 'uefi', '--loader', 'efi', '--mmu', 'tdp']),
+]
+
+# The guest's command line (after its own name, which the runner adds).
+KERNEL_ARGS = {
+    'hello': ['alpha', 'beta'],
+}
+
+ANSI = re.compile(r'\x1b(\[[0-9;=?]*[A-Za-z]|[()][0-9A-Za-z])')
+CLOSING = re.compile(r'(\d+) passed, (\d+) failed\s*$')
+EXITS = re.compile(r'umbra: info: total exits: (\d+)')
+
+
+def read_log(path):
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except OSError:
+        return []
+    text = ANSI.sub('', data.decode('utf-8', 'replace')).replace('\r', '')
+    return text.split('\n')
+
+
+def judge(lines, rc, umbra):
+    """Returns (ok, reason, details)."""
+    closing = None
+    skips = 0
+    exits = None
+    fails = []
+    runner = None
+    for line in lines:
+        m = CLOSING.search(line)
+        if m:
+            closing = (int(m.group(1)), int(m.group(2)))
+        if line.startswith('SKIP: '):
+            skips += 1
+        if line.startswith('FAIL: '):
+            fails.append(line)
+        m = EXITS.search(line)
+        if m:
+            exits = int(m.group(1))
+        if line.startswith('umbra-run: ') and not re.match(
+                r'umbra-run: (TCG|KVM) \(', line):
+            runner = line[len('umbra-run: '):]
+    info = {'skips': skips, 'exits': exits, 'fails': fails,
+            'closing': closing}
+    if rc != 0:
+        why = 'runner exit status %d' % rc
+        if runner:
+            why += ': ' + runner
+        return False, why, info
+    if closing is None:
+        return False, 'no closing "N passed, N failed" line', info
+    if closing[1] != 0:
+        return False, '%d checks failed' % closing[1], info
+    if closing[0] == 0:
+        return False, 'no check passed', info
+    if umbra and exits is None:
+        return False, 'umbra printed no exit statistics', info
+    return True, None, info
+
+
+class Matrix:
+    def __init__(self, opts):
+        self.opts = opts
+        self.lock = threading.Lock()
+        self.passed = 0
+        self.failed = 0
+
+    def run_one(self, kernel, config):
+        name, label, umbra, copts = config
+        base = os.path.splitext(os.path.basename(kernel))[0]
+        log = os.path.join(LOGDIR, '%s-%s.log' % (base, name))
+        cmd = [sys.executable, RUNNER] + copts + [
+            '--timeout', str(self.opts.timeout)]
+        if umbra and self.opts.hv_args:
+            cmd += ['--hv-args', self.opts.hv_args]
+        cmd += [kernel] + KERNEL_ARGS.get(base, [])
+        start = time.monotonic()
+        with open(log, 'wb') as f:
+            f.write(('# %s\n' % ' '.join(cmd)).encode())
+            f.flush()
+            try:
+                rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=f,
+                                    stderr=subprocess.STDOUT,
+                                    timeout=self.opts.timeout + 60).returncode
+            except subprocess.TimeoutExpired:
+                rc = 124
+                f.write(b'umbra-run: run-guest-tests: runner did not stop\n')
+        secs = time.monotonic() - start
+        lines = read_log(log)
+        ok, why, info = judge(lines, rc, umbra)
+        self.report(base, label, ok, why, info, secs, lines, log)
+
+    def report(self, base, label, ok, why, info, secs, lines, log):
+        extra = ''
+        if info['exits'] is not None:
+            extra += ' %d exits' % info['exits']
+        if info['skips']:
+            extra += ' %d skipped' % info['skips']
+        with self.lock:
+            if ok:
+                self.passed += 1
+                print('PASS: %s [%s] %.1fs%s' % (base, label, secs, extra))
+            else:
+                self.failed += 1
+                print('FAIL: %s [%s] %.1fs%s: %s' % (base, label, secs,
+                                                     extra, why))
+                for line in info['fails'][:5]:
+                    print('    | ' + line)
+                tail = [x for x in lines if x.strip()][-8:]
+                print('    log %s, last lines:' % os.path.relpath(log))
+                for line in tail:
+                    print('    > ' + line[:200])
+            sys.stdout.flush()
+
+
+def main():
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('-j', '--jobs', type=int, default=os.cpu_count() or 1)
+    p.add_argument('--filter', default='', metavar='SUBSTR')
+    p.add_argument('--configs', default='', metavar='LIST')
+    p.add_argument('--timeout', type=float, default=180, metavar='S',
+                   help='per run; default 180')
+    p.add_argument('--hv-args', default='', metavar='OPTS',
+                   help="umbra's command line for the umbra runs")
+    p.add_argument('kernels', nargs='*', metavar='KERNEL')
+    opts = p.parse_args()
+
+    kernels = opts.kernels or sorted(
+        glob.glob(os.path.join(ROOT, 'build', 'tests', 'guest', '*.elf')))
+    if not kernels:
+        print('run-guest-tests: no guest kernels (make guest-kernels)',
+              file=sys.stderr)
+        print('0 passed, 1 failed')
+        return 1
+    configs = CONFIGS
+    if opts.configs:
+        want = [w for w in opts.configs.split(',') if w]
+        configs = [c for c in CONFIGS if any(w in c[0] for w in want)]
+        if not configs:
+            print('run-guest-tests: --configs %s matches none of: %s' %
+                  (opts.configs, ' '.join(c[0] for c in CONFIGS)),
+                  file=sys.stderr)
+            return 2
+    runs = []
+    for k in kernels:
+        base = os.path.splitext(os.path.basename(k))[0]
+        for c in configs:
+            if opts.filter in '%s-%s' % (base, c[0]):
+                runs.append((k, c))
+    os.makedirs(LOGDIR, exist_ok=True)
+
+    m = Matrix(opts)
+    start = time.monotonic()
+    jobs = max(1, opts.jobs)
+    print('info: %d guest runs (%d kernels x %d configurations), %d at a '
+          'time' % (len(runs), len(kernels), len(configs), jobs))
+    sys.stdout.flush()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
+        for f in [ex.submit(m.run_one, k, c) for k, c in runs]:
+            f.result()
+    print('info: guest runs took %.1fs wall time' % (time.monotonic() - start))
+    print('%d passed, %d failed' % (m.passed, m.failed))
+    return 1 if m.failed or not runs else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
