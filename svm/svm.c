@@ -20,6 +20,7 @@
 #define SVM_FEAT_DECODE_ASSIST	(1u << 7)
 #define VM_CR_LOCK		(1u << 3)
 #define VM_CR_SVMDIS		(1u << 4)
+#define CR4_PAE			(1ull << 5)
 
 #define IOPM_PAGES		3
 #define MSRPM_PAGES		2
@@ -30,6 +31,7 @@ struct svm_vcpu {
 	uint8_t *iopm;
 	uint8_t *msrpm;
 	uint64_t reinject;		/* EXITINTINFO still to deliver */
+	bool lme_deferred;		/* guest EFER.LME kept out of the VMCB */
 };
 
 static struct {
@@ -200,17 +202,55 @@ static uint64_t *reg_of(struct vmcb *vmcb, enum vcpu_reg r)
 	}
 }
 
+/*
+ * QEMU TCG quirk: a #VMEXIT from a guest with EFER.LME=1 while CR0.PG and
+ * CR4.PAE are both clear leaves the host with paging off (QEMU restores
+ * CR0 before CR4 and EFER, and refuses "PG with LME but no PAE" silently).
+ * So in that state umbra keeps LME out of the VMCB and intercepts CR0/CR4
+ * writes until PAE or PG is set (a PG write without PAE is #GP anyway,
+ * SDM Vol 3 10.8.5).  Real CPUs never see the window matter.
+ */
+static void sync_deferred_lme(struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+	bool paging_off = !(vmcb->save.cr0 & CR0_PG) && !(vmcb->save.cr4 & CR4_PAE);
+	uint32_t cr_writes = (1u << (16 + 0)) | (1u << (16 + 4));
+
+	if ((vmcb->save.efer & EFER_LME) && paging_off) {
+		vmcb->save.efer &= ~EFER_LME;
+		s->lme_deferred = true;
+	} else if (s->lme_deferred && !paging_off) {
+		vmcb->save.efer |= EFER_LME;
+		s->lme_deferred = false;
+	}
+	if (s->lme_deferred)
+		vmcb->ctl.intercept_cr |= cr_writes;
+	else
+		vmcb->ctl.intercept_cr &= ~cr_writes;
+}
+
 /* The guest never sees EFER.SVME: VMRUN requires it set (APM 15.5.1). */
 static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
-	uint64_t val = *reg_of(to_svm(v)->vmcb, r);
+	struct svm_vcpu *s = to_svm(v);
+	uint64_t val = *reg_of(s->vmcb, r);
 
-	return r == VCPU_EFER ? val & ~EFER_SVME : val;
+	if (r != VCPU_EFER)
+		return val;
+	return (val & ~EFER_SVME) | (s->lme_deferred ? EFER_LME : 0);
 }
 
 static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
-	*reg_of(to_svm(v)->vmcb, r) = r == VCPU_EFER ? val | EFER_SVME : val;
+	struct svm_vcpu *s = to_svm(v);
+
+	if (r == VCPU_EFER) {
+		s->lme_deferred = false;
+		val |= EFER_SVME;
+	}
+	*reg_of(s->vmcb, r) = val;
+	if (r == VCPU_EFER || r == VCPU_CR0 || r == VCPU_CR4)
+		sync_deferred_lme(s);
 }
 
 static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
@@ -256,6 +296,11 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	e->info1 = vmcb->ctl.exitinfo1;
 	e->info2 = vmcb->ctl.exitinfo2;
 	e->insn_len = 0;
+	if (code >= SVM_EXIT_CR0_WRITE && code <= SVM_EXIT_CR15_WRITE) {
+		e->reason = EXIT_CR_WRITE;
+		e->cr = code - SVM_EXIT_CR0_WRITE;
+		return;
+	}
 	switch (code) {
 	case SVM_EXIT_CPUID:
 		e->reason = EXIT_CPUID;

@@ -114,6 +114,8 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define INTERCEPT_SKINIT	(1u << 6)
 
 /* exit codes (APM Vol 2, Appendix C) */
+#define SVM_EXIT_CR0_WRITE	0x010
+#define SVM_EXIT_CR15_WRITE	0x01f
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061

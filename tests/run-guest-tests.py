@@ -21,6 +21,13 @@ Each run goes through tools/umbra-run; its console is kept in
 build/test-logs/KERNEL-CONFIG.log.  A run passes when the runner exits 0,
 the log has the guest's closing line with 0 failed (and at least one pass),
 and, under umbra, umbra's exit statistics ("umbra: info: total exits: N").
+
+Runner self-tests (build/tests/guest/selftest/crash.elf misbehaving on
+purpose; --no-selftest leaves them out) check that each ending of
+tools/umbra-run gives its exit status: guest exit status, failed check,
+timeout, triple fault (bare and under umbra), umbra panic and halt lines,
+refused options.
+
 One line per run, then exactly "N passed, N failed"; the exit status is 1
 if any run failed.
 """
@@ -57,6 +64,28 @@ CONFIGS = [
 KERNEL_ARGS = {
     'hello': ['alpha', 'beta'],
 }
+
+# Runner self-tests: name, configuration, extra runner options, crash.elf
+# arguments, expected exit status, text the log must contain.
+SELFTESTS = [
+    ('exit status', 'bare-bios-grub', [], ['exit', '5'], 5, None),
+    ('failed check', 'bare-bios-grub', [], ['fail'], 1, '0 passed, 1 failed'),
+    ('timeout', 'bare-bios-grub', ['--timeout', '3'], ['hang'], 124,
+     'umbra-run: timeout'),
+    ('bare triple fault', 'bare-bios-grub', [], ['triple'], 126,
+     'umbra-run: guest reset (triple fault?)'),
+    ('panic line', 'bare-bios-grub', [], ['panic'], 125,
+     'umbra-run: umbra panic: imitated by crash.elf'),
+    ('halt line', 'bare-bios-grub', [], ['halt'], 127,
+     'umbra-run: umbra halted: imitated-by-crash.elf'),
+    ('refused option', 'bare-bios-grub', ['--mmu', 'shadow'], ['pass'], 2,
+     'umbra-run: shadow paging is not implemented yet (issue 7)'),
+    ('guest triple fault', 'umbra-bios-grub', [], ['triple'], 126,
+     'umbra: halt: triple-fault'),
+    ('guest exit status', 'umbra-bios-grub', [], ['exit', '5'], 5, None),
+]
+SELFTEST_KERNEL = os.path.join(ROOT, 'build', 'tests', 'guest', 'selftest',
+                               'crash.elf')
 
 ANSI = re.compile(r'\x1b(\[[0-9;=?]*[A-Za-z]|[()][0-9A-Za-z])')
 CLOSING = re.compile(r'(\d+) passed, (\d+) failed\s*$')
@@ -119,6 +148,20 @@ class Matrix:
         self.passed = 0
         self.failed = 0
 
+    def run(self, log, cmd, timeout):
+        start = time.monotonic()
+        with open(log, 'wb') as f:
+            f.write(('# %s\n' % ' '.join(cmd)).encode())
+            f.flush()
+            try:
+                rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=f,
+                                    stderr=subprocess.STDOUT,
+                                    timeout=timeout + 60).returncode
+            except subprocess.TimeoutExpired:
+                rc = 124
+                f.write(b'umbra-run: run-guest-tests: runner did not stop\n')
+        return rc, time.monotonic() - start
+
     def run_one(self, kernel, config):
         name, label, umbra, copts = config
         base = os.path.splitext(os.path.basename(kernel))[0]
@@ -128,21 +171,29 @@ class Matrix:
         if umbra and self.opts.hv_args:
             cmd += ['--hv-args', self.opts.hv_args]
         cmd += [kernel] + KERNEL_ARGS.get(base, [])
-        start = time.monotonic()
-        with open(log, 'wb') as f:
-            f.write(('# %s\n' % ' '.join(cmd)).encode())
-            f.flush()
-            try:
-                rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=f,
-                                    stderr=subprocess.STDOUT,
-                                    timeout=self.opts.timeout + 60).returncode
-            except subprocess.TimeoutExpired:
-                rc = 124
-                f.write(b'umbra-run: run-guest-tests: runner did not stop\n')
-        secs = time.monotonic() - start
+        rc, secs = self.run(log, cmd, self.opts.timeout)
         lines = read_log(log)
         ok, why, info = judge(lines, rc, umbra)
         self.report(base, label, ok, why, info, secs, lines, log)
+
+    def run_selftest(self, test, config):
+        what, _, extra, args, want_rc, want_text = test
+        name, label, umbra, copts = config
+        ident = 'selftest-%s-%s' % (what.replace(' ', '-'), name)
+        log = os.path.join(LOGDIR, ident + '.log')
+        cmd = ([sys.executable, RUNNER] + copts +
+               ['--timeout', str(self.opts.timeout)] + extra +
+               [SELFTEST_KERNEL] + args)
+        rc, secs = self.run(log, cmd, self.opts.timeout)
+        lines = read_log(log)
+        ok, why = True, None
+        if rc != want_rc:
+            ok, why = False, 'runner exit status %d, want %d' % (rc, want_rc)
+        elif want_text and not any(want_text in x for x in lines):
+            ok, why = False, 'log lacks "%s"' % want_text
+        info = {'skips': 0, 'exits': None, 'fails': [], 'closing': None}
+        self.report('runner: ' + what, label, ok, why, info, secs, lines,
+                    log)
 
     def report(self, base, label, ok, why, info, secs, lines, log):
         extra = ''
@@ -174,15 +225,22 @@ def main():
     p.add_argument('-j', '--jobs', type=int, default=os.cpu_count() or 1)
     p.add_argument('--filter', default='', metavar='SUBSTR')
     p.add_argument('--configs', default='', metavar='LIST')
-    p.add_argument('--timeout', type=float, default=180, metavar='S',
-                   help='per run; default 180')
+    p.add_argument('--timeout', type=float, default=90, metavar='S',
+                   help='per run; default 90')
     p.add_argument('--hv-args', default='', metavar='OPTS',
                    help="umbra's command line for the umbra runs")
+    p.add_argument('--no-selftest', action='store_true',
+                   help='leave out the runner self-tests')
     p.add_argument('kernels', nargs='*', metavar='KERNEL')
     opts = p.parse_args()
 
     kernels = opts.kernels or sorted(
         glob.glob(os.path.join(ROOT, 'build', 'tests', 'guest', '*.elf')))
+    if not opts.no_selftest and not os.path.exists(SELFTEST_KERNEL):
+        print('run-guest-tests: %s missing (make guest-kernels)'
+              % os.path.relpath(SELFTEST_KERNEL), file=sys.stderr)
+        print('0 passed, 1 failed')
+        return 1
     if not kernels:
         print('run-guest-tests: no guest kernels (make guest-kernels)',
               file=sys.stderr)
@@ -202,17 +260,30 @@ def main():
         base = os.path.splitext(os.path.basename(k))[0]
         for c in configs:
             if opts.filter in '%s-%s' % (base, c[0]):
-                runs.append((k, c))
+                runs.append(('kernel', k, c))
+    if not opts.no_selftest:
+        by_name = {c[0]: c for c in CONFIGS}
+        for t in SELFTESTS:
+            c = by_name[t[1]]
+            if c in configs and opts.filter in 'selftest-%s-%s' % (
+                    t[0].replace(' ', '-'), c[0]):
+                runs.append(('selftest', t, c))
     os.makedirs(LOGDIR, exist_ok=True)
 
     m = Matrix(opts)
     start = time.monotonic()
     jobs = max(1, opts.jobs)
-    print('info: %d guest runs (%d kernels x %d configurations), %d at a '
-          'time' % (len(runs), len(kernels), len(configs), jobs))
+    nsel = sum(1 for r in runs if r[0] == 'selftest')
+    print('info: %d guest runs (%d kernels, %d configurations) and %d runner '
+          'self-tests, %d at a time' % (len(runs) - nsel, len(kernels),
+                                        len(configs), nsel, jobs))
     sys.stdout.flush()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as ex:
-        for f in [ex.submit(m.run_one, k, c) for k, c in runs]:
+        futures = []
+        for kind, what, c in runs:
+            fn = m.run_one if kind == 'kernel' else m.run_selftest
+            futures.append(ex.submit(fn, what, c))
+        for f in futures:
             f.result()
     print('info: guest runs took %.1fs wall time' % (time.monotonic() - start))
     print('%d passed, %d failed' % (m.passed, m.failed))

@@ -274,14 +274,26 @@ void guest_map_build(struct boot_info *bi)
 			 mem_type_name(guest_map.r[i].type));
 }
 
-bool guest_range_usable(uint64_t base, uint64_t size)
+static bool guest_range_in(uint64_t base, uint64_t size, bool acpi)
 {
 	for (uint32_t i = 0; i < guest_map.nr; i++) {
 		const struct bi_mem_range *m = &guest_map.r[i];
+		bool ram = m->type == BI_MEM_USABLE || (acpi &&
+			(m->type == BI_MEM_ACPI_RECLAIM || m->type == BI_MEM_ACPI_NVS));
 
-		if (m->type == BI_MEM_USABLE && base >= m->base &&
+		if (ram && base >= m->base &&
 		    base + size <= m->base + m->size && base + size >= base)
 			return true;
 	}
 	return false;
+}
+
+bool guest_range_usable(uint64_t base, uint64_t size)
+{
+	return guest_range_in(base, size, false);
+}
+
+bool guest_ram(uint64_t base, uint64_t size)
+{
+	return guest_range_in(base, size, true);
 }

@@ -40,5 +40,7 @@ extern struct guest_mem_map guest_map;
 const char *mem_type_name(uint32_t type);
 /* true if [base, base+size) lies inside one usable guest range */
 bool guest_range_usable(uint64_t base, uint64_t size);
+/* true if [base, base+size) is guest RAM (usable or ACPI), never umbra's */
+bool guest_ram(uint64_t base, uint64_t size);
 
 #endif

@@ -11,6 +11,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_MSR_READ] = "msr-read",
 	[EXIT_MSR_WRITE] = "msr-write",
 	[EXIT_TDP_FAULT] = "tdp-fault",
+	[EXIT_CR_WRITE] = "cr-write",
 	[EXIT_TRIPLE_FAULT] = "triple-fault",
 	[EXIT_INIT] = "init",
 	[EXIT_VIRT_INSN] = "virt-insn",
@@ -90,6 +91,9 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		break;
 	case EXIT_TDP_FAULT:
 		vm_handle_tdp_fault(v, e);
+		break;
+	case EXIT_CR_WRITE:
+		handle_cr_write(v, e);
 		break;
 	case EXIT_HYPERCALL:
 	case EXIT_VIRT_INSN:

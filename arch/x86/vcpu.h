@@ -45,6 +45,7 @@ enum exit_reason {
 	EXIT_MSR_READ,
 	EXIT_MSR_WRITE,
 	EXIT_TDP_FAULT,		/* NPF / EPT violation */
+	EXIT_CR_WRITE,
 	EXIT_TRIPLE_FAULT,
 	EXIT_INIT,
 	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
@@ -71,6 +72,7 @@ struct vcpu_exit {
 			uint64_t gpa;
 			bool read, write, exec;
 		} tdp;
+		int cr;			/* EXIT_CR_WRITE */
 	};
 };
 
@@ -120,6 +122,7 @@ void vcpu_run_loop(struct vcpu *v) __attribute__((noreturn));
 void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);
 void handle_msr(struct vcpu *v, const struct vcpu_exit *e);
 void handle_io(struct vcpu *v, const struct vcpu_exit *e);
+void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e);
 void io_setup_intercepts(struct vcpu *v);
 void msr_setup_intercepts(struct vcpu *v);
 

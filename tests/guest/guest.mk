@@ -6,6 +6,8 @@
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
 GUEST_NAMES	:= hello cpuid memory paging io
+# Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
+GUEST_SELFTEST	:= crash
 
 GUEST_CFLAGS	:= -m32 -march=i686 -std=gnu11 -O2 -g $(WARN) \
 		   -ffreestanding -fno-builtin -nostdlib -nostdinc \
@@ -20,7 +22,8 @@ GUEST_LIB_C	:= start.c serial.c printf.c string.c test.c
 GUEST_LIB_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o \
 		   $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
 GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
-		   $(GUEST_NAMES:%=$(GUEST_OUT)/obj/%.o)
+		   $(GUEST_NAMES:%=$(GUEST_OUT)/obj/%.o) \
+		   $(GUEST_SELFTEST:%=$(GUEST_OUT)/obj/%.o)
 GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o
 
 # Extra objects of one kernel.
@@ -29,7 +32,8 @@ GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
 .PHONY: guest-kernels
-guest-kernels: $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
+guest-kernels: $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf) \
+	       $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf)
 
 $(GUEST_C_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.c $(GUEST_DIR)/guest.mk
 	@mkdir -p $(dir $@)
@@ -44,5 +48,10 @@ $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o \
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_EXTRA_$*)
 
 $(GUEST_OUT)/paging.elf: $(GUEST_EXTRA_paging)
+
+$(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
+		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld
+	@mkdir -p $(dir $@)
+	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
 
 -include $(GUEST_C_OBJS:.o=.d)

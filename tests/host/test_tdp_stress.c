@@ -95,6 +95,35 @@ static uint64_t log_gfn, log_nr;
 static uint64_t *written;		/* bit per gfn of SPACE */
 static uint64_t *harvested;
 
+/*
+ * The CPU's walk: like pt_lookup(), but slow ones pause between levels so
+ * that a table freed too early is still being read (ASan reports it).
+ */
+static void hw_lookup(uint64_t gpa, struct pt_lookup *l, bool slow)
+{
+	uint64_t *table = mmu->root;
+	int level;
+
+	l->level = 0;
+	for (level = PT_LEVELS; level >= 1; level--) {
+		uint64_t e = atomic_read64(&table[pt_index(gpa, level)]);
+		volatile int d;
+
+		for (d = 0; slow && d < 300; d++)
+			;
+		l->spte = e;
+		if (!pt_present(mmu->fmt, e))
+			return;
+		if (pt_is_leaf(e, level)) {
+			l->level = level;
+			l->pa = pt_leaf_pa(e, level) |
+				(gpa & (pt_level_size(level) - 1));
+			return;
+		}
+		table = mmu_phys_to_virt(pt_table_pa(e));
+	}
+}
+
 static bool hw_access(uint64_t gpa, unsigned int access)
 {
 	uint32_t slot = epoch_enter(&hw_epoch);
@@ -103,7 +132,7 @@ static bool hw_access(uint64_t gpa, unsigned int access)
 	struct pt_lookup l;
 	bool ok;
 
-	pt_lookup(mmu->fmt, mmu->root, gpa, &l);
+	hw_lookup(gpa, &l, (gpa & 0x3000) == 0);
 	ok = l.level && (pt_perm(mmu->fmt, l.spte) & access) == access;
 	if (ok) {
 		group_expect(&g_hw, r && l.pa == map_hpa(r, gpa) &&
@@ -244,6 +273,8 @@ static void log_start(void)
 
 	if (rnd_below(&ctl_rnd, 2))
 		gpa = rnd_below(&ctl_rnd, 64 * M / 4096) << 12;
+	if (rnd_below(&ctl_rnd, 2))		/* around the hot window */
+		gpa = hot - (rnd_below(&ctl_rnd, 512) << 12);
 	if (gpa + size > SPACE)
 		size = SPACE - gpa;
 	ret = mmu_tdp_dirty_enable(mmu, gpa, size);
@@ -483,7 +514,7 @@ static void *observer(void *arg)
 		uint32_t slot = epoch_enter(&hw_epoch);
 		struct pt_lookup l;
 
-		pt_lookup(mmu->fmt, mmu->root, gpa, &l);
+		hw_lookup(gpa, &l, s & 1);
 		if (!l.level)
 			obs_absent++;
 		else if (l.pa != gpa + 7 * G)
