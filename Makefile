@@ -33,17 +33,38 @@ HOST_TESTS	:=		# host test programs run by `make test`
 BENCH_PROGS	:=		# programs run by `make bench`
 GUEST_KERNELS	:=		# guest conformance kernels (tests/guest)
 
-.PHONY: all setup run test host-test guest-test bench clean
+.PHONY: all setup run test host-test guest-test bench clean efi-fake-images
 all:
 
 -include mmu/mmu.mk
 -include tests/host/host.mk
+-include tests/host/decode.mk
 -include tests/guest/guest.mk
 -include core.mk
 -include boot/efi/efi.mk
 
 setup:
 	@tools/setup
+
+# tools/setup first: on a fresh machine nothing can be built before it.
+test:
+	@tools/setup
+	@$(MAKE) --no-print-directory all $(HOST_TESTS) guest-kernels efi-fake-images
+	@$(PYTHON) tests/run-all.py --host "$(HOST_TESTS)" --guest "$(GUEST_KERNELS)" \
+		--part "efi loader=boot/efi/test-loader.sh $(BUILD)/efi-fake"
+
+efi-fake-images: $(BUILD)/efi-fake/fakecore.efi $(BUILD)/efi-fake/badmagic.efi
+
+guest-test: all guest-kernels
+	@$(PYTHON) tests/run-guest-tests.py $(GUEST_KERNELS)
+
+UMBRA_ARGS ?=
+RUN_FLAGS ?=
+run:
+	@tools/setup
+	@$(MAKE) --no-print-directory all guest-kernels
+	@echo "make run: umbra and its guest on this terminal's serial console; leave with Ctrl-A X"
+	@tools/umbra-run --interactive --timeout 0 --hv-args "$(UMBRA_ARGS)" $(RUN_FLAGS) $(BUILD)/tests/guest/hello.elf alpha beta
 
 host-test: $(HOST_TESTS)
 	@$(PYTHON) tests/run-host-tests.py $(HOST_TESTS)

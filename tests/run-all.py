@@ -16,6 +16,7 @@ one counts as one failure.  Exit status 1 if anything failed.
 import argparse
 import os
 import re
+import shlex
 import subprocess
 import sys
 import time
@@ -61,6 +62,9 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--host', default='', metavar='PROGRAMS')
     p.add_argument('--guest', default='', metavar='KERNELS')
+    p.add_argument('--part', action='append', default=[],
+                   metavar='NAME=COMMAND',
+                   help='another test program with the same output format')
     p.add_argument('guest_opts', nargs='*', metavar='GUEST-TEST OPTIONS')
     opts = p.parse_args()
 
@@ -71,6 +75,9 @@ def main():
         parts.append(('host tests', run_part('host tests', [
             sys.executable, os.path.join(ROOT, 'tests', 'run-host-tests.py')]
             + host)))
+    for part in opts.part:
+        name, _, cmd = part.partition('=')
+        parts.append((name, run_part(name, shlex.split(cmd))))
     guest = opts.guest.split()
     parts.append(('guest tests', run_part('guest tests', [
         sys.executable, os.path.join(ROOT, 'tests', 'run-guest-tests.py')]

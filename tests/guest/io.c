@@ -5,9 +5,9 @@
  * The serial port is driven directly in several ways (OUTB, REP OUTSB,
  * REP INSB, reads of IER/LCR/LSR/scratch and of the divisor latch after
  * writing them), 16- and 32-bit accesses go to the PCI configuration ports
- * (0xcf8/0xcfc), and the CMOS RTC is read through ports 0x70/0x71.  The debug exit at the end (port 0xf4) is
- * itself the last check: the runner sees the exit status only if the write
- * reached the emulator.
+ * (0xcf8/0xcfc), and the CMOS RTC is read through ports 0x70/0x71.  The
+ * debug exit at the end (port 0xf4) is itself the last check: the runner
+ * sees the exit status only if the write reached the emulator.
  */
 #include "guest.h"
 #include "x86.h"

@@ -250,7 +250,9 @@ pf_count:	resq 1
 	section .text
 %macro EXC64 1
 exc64_%1:
-%if (%1 == 8) || (%1 >= 10 && %1 <= 14) || (%1 == 17) || (%1 == 21) || (%1 == 29) || (%1 == 30)
+%if (%1 == 8) || (%1 >= 10 && %1 <= 14) || (%1 == 17) || \
+    (%1 == 21) || (%1 == 29) || (%1 == 30)
+	; the CPU pushed an error code
 %else
 	push qword 0
 %endif

@@ -128,7 +128,7 @@ static void format(struct sink *s, const char *fmt, va_list ap)
 			break;
 		case 's': {
 			const char *str = va_arg(ap, const char *);
-			int len;
+			int len, i;
 
 			if (!str)
 				str = "(null)";
@@ -136,7 +136,7 @@ static void format(struct sink *s, const char *fmt, va_list ap)
 			if (prec >= 0 && len > prec)
 				len = prec;
 			emit_pad(s, ' ', left ? 0 : width - len);
-			for (int i = 0; i < len; i++)
+			for (i = 0; i < len; i++)
 				emit(s, str[i]);
 			emit_pad(s, ' ', left ? width - len : 0);
 			break;
