@@ -83,6 +83,18 @@ SELFTESTS = [
     ('guest triple fault', 'umbra-bios-grub', [], ['triple'], 126,
      'umbra: halt: triple-fault'),
     ('guest exit status', 'umbra-bios-grub', [], ['exit', '5'], 5, None),
+    # Bad input to umbra: a clear message, then a clean halt (or the default).
+    ('umbra: bad options', 'umbra-bios-grub',
+     ['--hv-args', 'bogus=1 loglevel=loud mem=3 serial=com9'], ['pass'], 0,
+     "umbra: warn: unknown option 'bogus' ignored"),
+    ('umbra: unknown guest name', 'umbra-bios-grub',
+     ['--hv-args', 'guest=nosuch.elf'], ['pass'], 127,
+     'umbra: error: guest=nosuch.elf: no module by that name'),
+    ('umbra: truncated kernel', 'umbra-bios-grub', [], [], 127,
+     'runs past the end of the file (4608 bytes): truncated or corrupt',
+     'build/tests/guest/bad/truncated.elf'),
+    ('umbra: not a kernel', 'umbra-bios-grub', [], [], 127,
+     'not a format umbra can boot', 'build/tests/guest/bad/notakernel.bin'),
 ]
 SELFTEST_KERNEL = os.path.join(ROOT, 'build', 'tests', 'guest', 'selftest',
                                'crash.elf')
@@ -177,13 +189,15 @@ class Matrix:
         self.report(base, label, ok, why, info, secs, lines, log)
 
     def run_selftest(self, test, config):
-        what, _, extra, args, want_rc, want_text = test
+        what, _, extra, args, want_rc, want_text = test[:6]
+        kernel = (os.path.join(ROOT, test[6]) if len(test) > 6
+                  else SELFTEST_KERNEL)
         name, label, umbra, copts = config
         ident = 'selftest-%s-%s' % (what.replace(' ', '-'), name)
         log = os.path.join(LOGDIR, ident + '.log')
         cmd = ([sys.executable, RUNNER] + copts +
                ['--timeout', str(self.opts.timeout)] + extra +
-               [SELFTEST_KERNEL] + args)
+               [kernel] + args)
         rc, secs = self.run(log, cmd, self.opts.timeout)
         lines = read_log(log)
         ok, why = True, None

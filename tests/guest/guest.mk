@@ -55,3 +55,16 @@ $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
 
 -include $(GUEST_C_OBJS:.o=.d)
+
+# Bad guest images for the runner's umbra tests (tests/run-guest-tests.py):
+# hello.elf cut inside its first segment, and a file that is no kernel.
+GUEST_BAD := $(GUEST_OUT)/bad/truncated.elf $(GUEST_OUT)/bad/notakernel.bin
+guest-kernels: $(GUEST_BAD)
+
+$(GUEST_OUT)/bad/truncated.elf: $(GUEST_OUT)/hello.elf
+	@mkdir -p $(dir $@)
+	head -c 4608 $< > $@
+
+$(GUEST_OUT)/bad/notakernel.bin: README.md
+	@mkdir -p $(dir $@)
+	cp $< $@
