@@ -93,6 +93,16 @@ SELFTESTS = [
     ('umbra: truncated kernel', 'umbra-bios-grub', [], [], 127,
      'runs past the end of the file (4608 bytes): truncated or corrupt',
      'build/tests/guest/bad/truncated.elf'),
+    # umbra's own failures (selftest=): reason, registers, backtrace, halt.
+    ('umbra: host exception panics', 'umbra-bios-grub',
+     ['--hv-args', 'selftest=ud'], ['pass'], 125,
+     'umbra: PANIC: host exception 6 (#UD invalid opcode)'),
+    ('umbra: failed VM entry panics', 'umbra-bios-grub',
+     ['--hv-args', 'selftest=entry'], ['pass'], 125,
+     'VM entry failed (exit code ffffffff): guest state invalid'),
+    ('umbra: exhausted memory panics', 'umbra-bios-grub',
+     ['--hv-args', 'selftest=oom'], ['pass'], 125,
+     'umbra: PANIC: svm: out of memory setting up the vCPU'),
     ('umbra: not a kernel', 'umbra-bios-grub', [], [], 127,
      'not a format umbra can boot', 'build/tests/guest/bad/notakernel.bin'),
 ]

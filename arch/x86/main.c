@@ -56,6 +56,38 @@ static const struct vcpu_ops *choose_backend(void)
 	halt("no-virtualization");
 }
 
+static void selftest_before_vcpu(void)
+{
+	switch (opts.selftest) {
+	case SELFTEST_HOST_EXCEPTION:
+		pr_warn("selftest=ud: executing ud2 in umbra");
+		__asm__ volatile("ud2");
+		break;
+	case SELFTEST_NO_MEMORY:
+		pr_warn("selftest=oom: using up umbra's pages");
+		while (page_alloc(1))
+			;
+		break;
+	}
+}
+
+static void selftest_before_entry(struct vcpu *v)
+{
+	if (opts.selftest == SELFTEST_FAILED_ENTRY) {
+		struct segment cs;
+
+		/* a 64-bit code segment outside long mode: refused by every CPU
+		   (APM Vol 2 15.5.1, SDM Vol 3 28.3.1.2) */
+		pr_warn("selftest=entry: giving the guest an invalid CS");
+		v->ops->get_seg(v, SEG_CS, &cs);
+		cs.attr |= 0x200;	/* L with D: reserved */
+		v->ops->set_seg(v, SEG_CS, &cs);
+		v->ops->set_reg(v, VCPU_EFER, EFER_LME);
+		v->ops->set_reg(v, VCPU_CR4, 1u << 5);
+		v->ops->set_reg(v, VCPU_CR0, CR0_PE | CR0_PG | CR0_ET);
+	}
+}
+
 void core_main(struct boot_info *bi)
 {
 	struct guest_boot boot;
@@ -72,12 +104,14 @@ void core_main(struct boot_info *bi)
 	v->ops = choose_backend();
 	if (guest_load(bi, &boot))
 		halt("no-guest");
+	selftest_before_vcpu();
 	if (v->ops->enable() || v->ops->create(v))
 		panic("%s: out of memory setting up the vCPU", v->ops->name);
 	io_setup_intercepts(v);
 	msr_setup_intercepts(v);
 	vm_setup_tdp(v);
 	guest_set_entry_state(v, &boot);
+	selftest_before_entry(v);
 	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",
 		boot.entry, pages_free());
 	vcpu_run_loop(v);

@@ -8,6 +8,7 @@
  *   loglevel=error|warn|info|debug|0..3   (default info)
  *   mem=SIZE[K|M|G]               umbra's own memory (default 32M)
  *   guest=PATH                    the module to boot (default: the first)
+ *   selftest=ud|entry|oom         fail on purpose (tests of the failure paths)
  */
 #include "drivers/serial.h"
 #include "lib/string.h"
@@ -127,6 +128,16 @@ static void apply(const char *key, const char *val)
 			pr_warn("option guest=%s: too long; booting the first module", val);
 		else
 			strlcpy(opts.guest, val, sizeof(opts.guest));
+	} else if (!strcmp(key, "selftest")) {
+		static const char *const names[] = { "none", "ud", "entry", "oom" };
+		size_t i;
+
+		for (i = 0; i < ARRAY_SIZE(names) && strcmp(val, names[i]); i++)
+			;
+		if (i == ARRAY_SIZE(names))
+			pr_warn("option selftest=%s: expected ud, entry or oom; ignored", val);
+		else
+			opts.selftest = (int)i;
 	} else {
 		pr_warn("unknown option '%s' ignored", key);
 	}

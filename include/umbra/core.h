@@ -27,6 +27,15 @@ struct umbra_options {
 	int loglevel;
 	uint64_t mem_size;		/* umbra's own memory */
 	char guest[128];		/* guest module by path; "" = first */
+	int selftest;			/* enum selftest: fail on purpose */
+};
+
+/* selftest=: make umbra fail on purpose, so that tests see each failure path. */
+enum selftest {
+	SELFTEST_NONE,
+	SELFTEST_HOST_EXCEPTION,	/* ud: a #UD in umbra */
+	SELFTEST_FAILED_ENTRY,		/* entry: guest state VMRUN/VMLAUNCH refuses */
+	SELFTEST_NO_MEMORY,		/* oom: umbra's pages run out before the vCPU */
 };
 
 extern struct umbra_options opts;
