@@ -37,6 +37,7 @@ struct lm_args {
 	uint64_t nx_cr2, nx_err, pf_count;
 	uint64_t bad_vector, bad_rip, bad_err, bad_cr2;
 	uint64_t serial, reached, cs64;
+	uint64_t lme_first;	/* set EFER.LME before CR4.PAE */
 };
 
 /* paging64.asm relies on these. */
@@ -45,6 +46,7 @@ _Static_assert(offsetof(struct lm_args, alias_read) == 96, "lm_args layout");
 _Static_assert(offsetof(struct lm_args, pf_read_cr2) == 112, "lm_args layout");
 _Static_assert(offsetof(struct lm_args, bad_vector) == 168, "lm_args layout");
 _Static_assert(offsetof(struct lm_args, cs64) == 216, "lm_args layout");
+_Static_assert(offsetof(struct lm_args, lme_first) == 224, "lm_args layout");
 
 int long_mode_run(struct lm_args *a);
 extern uint8_t idt64[32 * 16];
@@ -115,6 +117,38 @@ static void build_idt64(void)
 static uint64_t rol64(uint64_t x, int n)
 {
 	return (x << n) | (x >> (64 - n));
+}
+
+/*
+ * Long mode entered the other legal way: EFER.LME while CR4.PAE and CR0.PG
+ * are clear, then PAE, then PG (SDM Vol 3 10.8.5 only asks that PAE be set
+ * before PG).  Under umbra on QEMU TCG this runs the deferred-LME path.
+ */
+static void lme_before_pae(void)
+{
+	struct lm_args in = args;
+
+	memset(&args, 0, sizeof(args));
+	args.cr3 = in.cr3;
+	args.efer_set = in.efer_set;
+	args.hole = in.hole;
+	args.nx_page = in.nx_page;
+	args.alias = in.alias;
+	args.op_a = in.op_a;
+	args.op_b = in.op_b;
+	args.bad_vector = ~0ull;
+	args.lme_first = 1;
+	alias_page[1] = 0;
+	if (!check(long_mode_run(&args) && args.bad_vector == ~0ull,
+		   "64-bit code ran with EFER.LME set before CR4.PAE",
+		   "vector %llu rip %#llx", args.bad_vector, args.bad_rip))
+		return;
+	check((args.efer_lm & (EFER_LME | EFER_LMA)) == (EFER_LME | EFER_LMA),
+	      "efer.lma set after LME, PAE, PG", "EFER %#llx", args.efer_lm);
+	check(args.mul == args.op_a * args.op_b,
+	      "64-bit code works after LME, PAE, PG", "mul %#llx", args.mul);
+	check(!(read_cr0() & CR0_PG) && !(rdmsr(MSR_EFER) & (EFER_LME | EFER_LMA)),
+	      "back in 32-bit protected mode again", "cr0 %#x", read_cr0());
 }
 
 void test_main(void)
@@ -211,4 +245,5 @@ void test_main(void)
 	      "cr0 %#x EFER %#llx", read_cr0(), efer_after);
 	check(hole_page[0x123] == 0 && hole_page[0x12b] == 0,
 	      "the non-present page was not written", NULL);
+	lme_before_pae();
 }

@@ -38,6 +38,7 @@ A_BAD_CR2	equ 192
 A_SERIAL	equ 200
 A_REACHED	equ 208
 A_CS64		equ 216
+A_LME_FIRST	equ 224
 
 MSR_EFER	equ 0xc0000080
 EFER_LME	equ 0x100
@@ -69,6 +70,16 @@ msg64_len equ $ - msg64
 
 	section .text
 	bits 32
+set_lme:
+	mov ecx, MSR_EFER
+	rdmsr
+	mov [saved_efer], eax
+	mov [saved_efer + 4], edx
+	or eax, EFER_LME
+	or eax, [ebx + A_EFER_SET]
+	wrmsr
+	ret
+
 	global long_mode_run
 long_mode_run:
 	push ebp
@@ -85,15 +96,18 @@ long_mode_run:
 	mov cr3, eax
 	mov eax, cr4
 	mov [saved_cr4], eax
-	or eax, 0x20			; PAE
+	cmp dword [ebx + A_LME_FIRST], 0
+	jne .lme_first
+	or eax, 0x20			; PAE, then LME
 	mov cr4, eax
-	mov ecx, MSR_EFER
-	rdmsr
-	mov [saved_efer], eax
-	mov [saved_efer + 4], edx
-	or eax, EFER_LME
-	or eax, [ebx + A_EFER_SET]
-	wrmsr
+	call set_lme
+	jmp .paging
+.lme_first:				; LME while PAE and PG are clear: legal
+	call set_lme
+	mov eax, [saved_cr4]
+	or eax, 0x20
+	mov cr4, eax
+.paging:
 	mov eax, cr0
 	or eax, 0x80000000		; PG: long mode becomes active
 	mov cr0, eax
