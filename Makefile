@@ -39,6 +39,8 @@ all:
 -include mmu/mmu.mk
 -include tests/host/host.mk
 -include tests/host/decode.mk
+-include mmu/shadow.mk
+-include tests/host/shadow.mk
 -include tests/guest/guest.mk
 -include core.mk
 -include boot/efi/efi.mk
