@@ -51,8 +51,7 @@ bool tdp_block_fits(const struct mmu_tdp *mmu, const struct mmu_map_range *r,
 		return true;
 	if (r->kind == MMU_MAP_SCRATCH || level > mmu->max_level)
 		return false;
-	if (base < r->gpa || base - r->gpa > r->size - size ||
-	    r->size < size)
+	if (r->size < size || base < r->gpa || base - r->gpa > r->size - size)
 		return false;
 	return ((r->hpa - r->gpa) & (size - 1)) == 0;
 }
@@ -265,6 +264,17 @@ static enum mmu_fault_result link_table(struct mmu_tdp *mmu, uint64_t *sptep,
 	return MMU_FAULT_FIXED;
 }
 
+/* A larger leaf than the map level allows here: split it (protected if
+ * its block is logged) and go on into the new table. */
+static int split_for(struct mmu_tdp *mmu, uint64_t *sptep, uint64_t *spte,
+		     uint64_t gpa, int level)
+{
+	uint64_t size = pt_level_size(level);
+
+	return tdp_split(mmu, sptep, spte, level,
+			 tdp_logged(mmu, gpa & ~(size - 1), size));
+}
+
 /* The slow path, under the read lock. */
 static enum mmu_fault_result tdp_map(struct mmu_tdp *mmu,
 				     const struct mmu_map_range *r,
@@ -292,9 +302,7 @@ static enum mmu_fault_result tdp_map(struct mmu_tdp *mmu,
 				tdp_stat(mmu, spurious, 1);
 				return MMU_FAULT_FIXED;
 			}
-			ret = tdp_split(mmu, sptep, &spte, level,
-					tdp_logged(mmu, gpa & ~(pt_level_size(level) - 1),
-						   pt_level_size(level)));
+			ret = split_for(mmu, sptep, &spte, gpa, level);
 		} else {
 			ret = MMU_FAULT_FIXED;
 		}
@@ -338,7 +346,6 @@ static bool fast_fault(struct mmu_tdp *mmu, uint64_t gpa)
 			fixed = true;
 			break;
 		}
-		tdp_stat(mmu, fast_races, 1);
 	}
 	epoch_exit(&mmu->epoch, slot);
 	return fixed;
@@ -356,7 +363,7 @@ enum mmu_fault_result mmu_tdp_fault(struct mmu_tdp *mmu, uint64_t gpa,
 	access &= PT_RWX;
 	if (access & ~tdp_range_perm(r))
 		return MMU_FAULT_PROT;
-	if ((access & PT_W) && fast_fault(mmu, gpa))
+	if ((access & PT_W) && !mmu->no_fast_path && fast_fault(mmu, gpa))
 		return MMU_FAULT_FIXED;
 	read_lock(&mmu->lock);
 	ret = tdp_map(mmu, r, gpa, access);
@@ -380,8 +387,10 @@ int mmu_tdp_prefault(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
 			continue;
 		if (ret == MMU_FAULT_NOMEM)
 			return -MMU_ENOMEM;
-		if (ret != MMU_FAULT_FIXED || mmu_tdp_translate(mmu, gpa, &x))
+		if (ret != MMU_FAULT_FIXED)
 			return -MMU_ENOENT;
+		if (mmu_tdp_translate(mmu, gpa, &x))
+			continue;	/* zapped meanwhile: again */
 		gpa = (gpa & ~(pt_level_size(x.level) - 1)) +
 		      pt_level_size(x.level);
 	}
@@ -477,7 +486,8 @@ static bool range_ok(const struct mmu_map_range *r)
 
 	if ((r->gpa | r->size | r->hpa) & mask || !r->size)
 		return false;
-	if (r->gpa + r->size < r->gpa || r->gpa + r->size > (1ull << PT_VA_BITS))
+	if (r->gpa + r->size < r->gpa ||
+	    r->gpa + r->size > (1ull << PT_VA_BITS))
 		return false;
 	if (r->hpa + r->size < r->hpa || (r->hpa & ~PT_ADDR_MASK))
 		return false;
@@ -502,7 +512,8 @@ static int load_map(struct mmu_tdp *mmu, const struct mmu_tdp_config *cfg)
 	}
 	mmu->nr_map = cfg->nr_map;
 	for (i = 1; i < mmu->nr_map; i++)
-		if (mmu->map[i - 1].gpa + mmu->map[i - 1].size > mmu->map[i].gpa)
+		if (mmu->map[i].gpa - mmu->map[i - 1].gpa <
+		    mmu->map[i - 1].size)
 			return -MMU_EINVAL;
 	return 0;
 }

@@ -15,7 +15,16 @@
  * The flush hook must make every vCPU drop guest-physical translations of
  * this MMU (INVEPT single-context / a new ASID or TLB_CONTROL flush) before
  * that vCPU next uses them; with one vCPU, flushing before the next VM entry
- * is enough.  It may be called with the MMU lock held for read or write.
+ * is enough.  It may be called with the MMU lock held for read or write, so
+ * with several vCPUs it must not wait for a vCPU that is in the hypervisor
+ * (it may be spinning on this lock): post a flush request that vCPU honours
+ * before its next entry, and wait only for vCPUs in guest mode to exit.
+ *
+ * The access of a fault: EPT, exit qualification bits 2:0 (SDM 28.3.3.2);
+ * NPT, EXITINFO1 bit 1 -> PT_W, bit 4 -> PT_X, else PT_R (APM 15.25.6).
+ *
+ * struct mmu_tdp is large (the map is copied in): make it static or
+ * allocate it.
  */
 #ifndef UMBRA_MMU_TDP_H
 #define UMBRA_MMU_TDP_H
@@ -77,8 +86,6 @@ enum mmu_fault_result {
 	MMU_FAULT_NOMEM,	/* no page for a table */
 };
 
-/* Access of a fault (PT_R, PT_W, PT_X; from the NPT/EPT exit info). */
-
 struct mmu_tdp_stats {
 	uint64_t mapped[PT_LEVELS];	/* leaves now mapped, [level - 1] */
 	uint64_t faults;		/* calls of mmu_tdp_fault() */
@@ -98,7 +105,7 @@ struct mmu_tdp_stats {
 
 /* How mmu_tdp_dirty_get() finds the SPTEs to write-protect again. */
 enum mmu_reprotect {
-	MMU_REPROTECT_AUTO,	/* by lookup if dirty pages < live tables */
+	MMU_REPROTECT_AUTO,	/* lookup if dirty < half the table entries */
 	MMU_REPROTECT_LOOKUP,	/* descend to each dirty gfn (seed 003) */
 	MMU_REPROTECT_WALK,	/* walk every table of the range */
 };
@@ -107,7 +114,6 @@ enum mmu_reprotect {
 struct mmu_dirty_log {
 	uint64_t gfn, nr;		/* logged gfns [gfn, gfn + nr) */
 	uint64_t **dir;			/* NULL when logging is off */
-	uint64_t nr_dirty;		/* bits set now */
 };
 
 struct mmu_tdp {
@@ -119,7 +125,8 @@ struct mmu_tdp {
 	struct mmu_epoch epoch;
 	void (*flush)(void *arg);
 	void *flush_arg;
-	enum mmu_reprotect reprotect;
+	enum mmu_reprotect reprotect;	/* default AUTO */
+	bool no_fast_path;		/* benchmarks: always take the lock */
 	struct mmu_dirty_log log;
 	struct mmu_tdp_stats stats;
 	unsigned int nr_map;
@@ -172,6 +179,12 @@ uint64_t mmu_tdp_nr_tables(struct mmu_tdp *mmu);
  * gfn (gpa >> 12) + i, the caller zeroes it), clears them and write-protects
  * those pages again; it returns how many bits were set.  disable stops
  * logging and brings large leaves back (mmu_tdp_recover_huge()).
+ *
+ * A fault marks a page after its exchange made the page writable (so the
+ * page is marked exactly once): a write another vCPU makes in that instant
+ * is reported by the next harvest, not by one that runs meanwhile.  For an
+ * exact final harvest, stop the vCPUs first (none in guest mode or in
+ * mmu_tdp_fault()), as KVM does.  The range is at most 64 GiB.
  */
 int mmu_tdp_dirty_enable(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
 void mmu_tdp_dirty_disable(struct mmu_tdp *mmu);

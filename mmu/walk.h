@@ -43,7 +43,7 @@
 #define GW_IMPLICIT	(1u << 3)	/* implicit supervisor access (GDT, IDT,
 					   TSS...): supervisor even at CPL 3,
 					   and EFLAGS.AC never opens SMAP */
-#define GW_NO_AD	(1u << 4)	/* look only: never write guest memory */
+#define GW_NO_AD	(1u << 4)	/* look only: write no A/D bits */
 
 /* Permissions of a translation (gw_result.perm). */
 #define GW_PERM_W	(1u << 0)	/* R/W set at every level */
@@ -94,7 +94,7 @@ enum gw_status {
 
 struct gw_result {
 	uint64_t gpa;		/* the translation (GW_OK) */
-	int level;		/* page size: 1 4K, 2 2M/4M, 3 1G; 0 paging off */
+	int level;		/* 1: 4K, 2: 2M/4M, 3: 1G; 0: paging off */
 	unsigned int perm;	/* GW_PERM_* of the translation */
 	uint32_t error_code;	/* GW_FAULT */
 	uint64_t bad_gpa;	/* GW_MEM_ERROR */

@@ -36,3 +36,16 @@ $(BENCH_OBJ)/bench_mmu: $(BENCH_OBJ)/tests/host/bench_mmu.o $(BENCH_LIB_OBJS)
 	$(CC) $(HOST_BENCH_CFLAGS) -o $@ $^
 
 -include $(shell find $(BUILD)/host $(BUILD)/bench -name '*.d' 2>/dev/null)
+
+# Optional: the concurrent tests under ThreadSanitizer (not part of
+# host-test: TSan and ASan cannot share a binary).
+TSAN_TESTS	:= test_tdp test_tdp_stress
+.PHONY: mmu-tsan
+mmu-tsan:
+	@mkdir -p $(BUILD)/tsan
+	@for t in $(TSAN_TESTS); do \
+		$(CC) -std=c11 -O1 -g -I. -Iinclude -pthread -D_GNU_SOURCE \
+			-fsanitize=thread -o $(BUILD)/tsan/$$t tests/host/$$t.c \
+			$(HOST_LIB_SRCS) || exit 1; \
+	done
+	@$(PYTHON) tests/run-host-tests.py $(addprefix $(BUILD)/tsan/,$(TSAN_TESTS))

@@ -341,8 +341,8 @@ static void build(struct built *b, const struct wcase *c)
 		table = 0x2000;
 	}
 	for (level = top; level >= leaf; level--) {
-		unsigned int shift = mode == GW_MODE_32 ? 12 + 10 * (level - 1) :
-							  12 + 9 * (level - 1);
+		unsigned int bits = mode == GW_MODE_32 ? 10 : 9;
+		unsigned int shift = 12 + bits * (level - 1);
 		unsigned int mask = mode == GW_MODE_32 ? 0x3ff : 0x1ff;
 		uint64_t gpa = table + b->esize * ((b->va >> shift) & mask);
 		uint64_t e;

@@ -16,7 +16,7 @@
 
 #define PAGES		32
 #define MEM_SIZE	(PAGES * 4096)
-#define SETS		200
+#define SETS		1000
 #define WALKS_PER_SET	1000
 
 /* ---- the reference ---- */
@@ -34,7 +34,9 @@ struct ref {
 
 static uint64_t field(uint64_t v, unsigned int hi, unsigned int lo)
 {
-	return (v >> lo) & ((hi - lo == 63) ? ~0ull : ((1ull << (hi - lo + 1)) - 1));
+	uint64_t mask = hi - lo == 63 ? ~0ull : (1ull << (hi - lo + 1)) - 1;
+
+	return (v >> lo) & mask;
 }
 
 static bool any_set(uint64_t v, unsigned int hi, unsigned int lo)
@@ -205,7 +207,8 @@ static void ref_walk(const struct gw_ctx *c, uint8_t *mem, uint64_t la,
 		level = 2;
 		base = field(c->cr3, 31, 12) << 12;
 	} else if (!lm) {
-		uint64_t v, a = (field(c->cr3, 31, 5) << 5) + 8 * field(la, 31, 30);
+		uint64_t v, a = (field(c->cr3, 31, 5) << 5) +
+				8 * field(la, 31, 30);
 
 		if (c->pdptes_loaded) {
 			v = c->pdpte[field(la, 31, 30)];
@@ -365,7 +368,8 @@ static void rand_ctx(struct gw_ctx *c, uint64_t *s, uint8_t *mem,
 		if (rnd_below(s, 4))
 			fix_pdptes(s, c->cr3, mem, other);
 		for (i = 0; i < 4; i++)
-			memcpy(&c->pdpte[i], mem + (c->cr3 & 0xfffe0) + 8 * i, 8);
+			memcpy(&c->pdpte[i],
+			       mem + (c->cr3 & 0xfffe0) + 8 * i, 8);
 	}
 	c->mem = &gmem_ops;
 }
@@ -428,8 +432,8 @@ int main(void)
 			if (st == GW_FAULT) {
 				rsvd += !!(res.error_code & PFERR_RSVD);
 				np += !(res.error_code & PFERR_P);
-				prot += (res.error_code & (PFERR_P | PFERR_RSVD)) ==
-					PFERR_P;
+				prot += (res.error_code &
+					 (PFERR_P | PFERR_RSVD)) == PFERR_P;
 			}
 		}
 	}
