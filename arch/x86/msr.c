@@ -5,6 +5,11 @@
  *         sees it clear; reserved bits #GP as on hardware.
  *   VM_CR: reads say "SVM disabled and locked", writes #GP.
  *   VM_HSAVE_PA: umbra's; reads 0, writes #GP.
+ *   IA32_FEATURE_CONTROL: where the CPU has it, reads "locked, VMX off"
+ *         (only the lock bit, SDM Vol 3 23.7); writes #GP as on a locked
+ *         MSR.  Where the CPU lacks it, #GP as on the hardware.
+ *   IA32_VMX_BASIC..IA32_VMX_VMFUNC (480h-491h): #GP, as on a CPU
+ *         without VMX (SDM Vol 3 Appendix A).
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/vcpu.h"
@@ -12,6 +17,14 @@
 
 #define VM_CR_LOCK	(1u << 3)
 #define VM_CR_SVMDIS	(1u << 4)
+#define FEATURE_CONTROL_LOCK	(1ull << 0)
+#define MSR_VMX_FIRST	0x480
+#define MSR_VMX_LAST	0x491
+
+static bool vmx_cap_msr(uint32_t msr)
+{
+	return msr >= MSR_VMX_FIRST && msr <= MSR_VMX_LAST;
+}
 
 static uint64_t efer_allowed(void)
 {
@@ -37,7 +50,14 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 	case MSR_VM_HSAVE_PA:
 		*val = 0;
 		return 0;
+	case MSR_FEATURE_CONTROL:
+		if (rdmsr_safe(msr, val))
+			return -1;
+		*val = FEATURE_CONTROL_LOCK;
+		return 0;
 	}
+	if (vmx_cap_msr(msr))
+		return -1;
 	return rdmsr_safe(msr, val) ? -1 : 0;
 }
 
@@ -62,8 +82,11 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return efer_write(v, val);
 	case MSR_VM_CR:
 	case MSR_VM_HSAVE_PA:
+	case MSR_FEATURE_CONTROL:
 		return -1;
 	}
+	if (vmx_cap_msr(msr))
+		return -1;
 	pr_warn("guest write of MSR %x intercepted without a policy; dropped", msr);
 	return 0;
 }
@@ -98,4 +121,7 @@ void msr_setup_intercepts(struct vcpu *v)
 	v->ops->intercept_msr(v, MSR_EFER, true, true);
 	v->ops->intercept_msr(v, MSR_VM_CR, true, true);
 	v->ops->intercept_msr(v, MSR_VM_HSAVE_PA, true, true);
+	v->ops->intercept_msr(v, MSR_FEATURE_CONTROL, true, true);
+	for (uint32_t msr = MSR_VMX_FIRST; msr <= MSR_VMX_LAST; msr++)
+		v->ops->intercept_msr(v, msr, true, true);
 }

@@ -18,6 +18,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_INTR] = "intr",
 	[EXIT_NMI] = "nmi",
 	[EXIT_HLT] = "hlt",
+	[EXIT_EMULATED] = "emulated",
 	[EXIT_FAILED_ENTRY] = "failed-entry",
 	[EXIT_OTHER] = "other",
 };
@@ -105,6 +106,7 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_INTR:
 	case EXIT_NMI:
 	case EXIT_HLT:
+	case EXIT_EMULATED:
 		break;
 	case EXIT_TRIPLE_FAULT:
 		pr_err("guest triple fault (shutdown) after %lu exits", v->total_exits);

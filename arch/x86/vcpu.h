@@ -52,6 +52,8 @@ enum exit_reason {
 	EXIT_INTR,
 	EXIT_NMI,
 	EXIT_HLT,
+	EXIT_EMULATED,		/* done inside the back end (VMX: CR0/CR4
+				   fixed bits, XSETBV) */
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
 	EXIT_OTHER,
 	NR_EXIT_REASONS

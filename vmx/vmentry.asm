@@ -1,0 +1,107 @@
+; SPDX-License-Identifier: BSD-2-Clause
+;
+; int vmx_enter(struct vcpu_gprs *g, int launched)
+; Load the guest's general registers (RSP and RIP live in the VMCS), enter
+; the guest with VMLAUNCH or VMRESUME, and on the VM exit (HOST_RIP is
+; vmx_exit_point) store them back.  Returns 0 after a VM exit, 1 for
+; VMfailValid (VM-instruction error in the VMCS), 2 for VMfailInvalid
+; (SDM Vol 3 30.2).  The exit loads RSP from HOST_RSP, written here just
+; before the entry; RFLAGS comes back as 2 (IF clear), and the guest's
+; interrupts and NMIs are delivered to the guest (umbra does not exit on
+; them).
+
+HOST_RSP	equ 0x6c14
+
+struc gprs
+	.rax:	resq 1
+	.rbx:	resq 1
+	.rcx:	resq 1
+	.rdx:	resq 1
+	.rsi:	resq 1
+	.rdi:	resq 1
+	.rbp:	resq 1
+	.r8:	resq 1
+	.r9:	resq 1
+	.r10:	resq 1
+	.r11:	resq 1
+	.r12:	resq 1
+	.r13:	resq 1
+	.r14:	resq 1
+	.r15:	resq 1
+endstruc
+
+section .text
+global vmx_enter, vmx_exit_point
+vmx_enter:
+	push rbp
+	push rbx
+	push r12
+	push r13
+	push r14
+	push r15
+	push rdi			; the gprs pointer, at [rsp] on exit
+
+	mov eax, HOST_RSP
+	vmwrite rax, rsp
+	jbe .fail_early
+
+	test esi, esi			; flags survive the moves below
+	mov rax, [rdi + gprs.rax]
+	mov rbx, [rdi + gprs.rbx]
+	mov rcx, [rdi + gprs.rcx]
+	mov rdx, [rdi + gprs.rdx]
+	mov rsi, [rdi + gprs.rsi]
+	mov rbp, [rdi + gprs.rbp]
+	mov r8,  [rdi + gprs.r8]
+	mov r9,  [rdi + gprs.r9]
+	mov r10, [rdi + gprs.r10]
+	mov r11, [rdi + gprs.r11]
+	mov r12, [rdi + gprs.r12]
+	mov r13, [rdi + gprs.r13]
+	mov r14, [rdi + gprs.r14]
+	mov r15, [rdi + gprs.r15]
+	mov rdi, [rdi + gprs.rdi]
+	jnz .resume
+	vmlaunch
+	jmp .fail
+.resume:
+	vmresume
+.fail:					; the entry did not happen
+	mov eax, 2			; CF: VMfailInvalid
+	jc vmx_enter_done
+	mov eax, 1			; ZF: VMfailValid
+	jmp vmx_enter_done
+.fail_early:
+	mov eax, 2
+	jc vmx_enter_done
+	mov eax, 1
+	jmp vmx_enter_done
+
+vmx_exit_point:
+	push rax
+	mov rax, [rsp + 8]
+	mov [rax + gprs.rbx], rbx
+	mov [rax + gprs.rcx], rcx
+	mov [rax + gprs.rdx], rdx
+	mov [rax + gprs.rsi], rsi
+	mov [rax + gprs.rdi], rdi
+	mov [rax + gprs.rbp], rbp
+	mov [rax + gprs.r8],  r8
+	mov [rax + gprs.r9],  r9
+	mov [rax + gprs.r10], r10
+	mov [rax + gprs.r11], r11
+	mov [rax + gprs.r12], r12
+	mov [rax + gprs.r13], r13
+	mov [rax + gprs.r14], r14
+	mov [rax + gprs.r15], r15
+	pop qword [rax + gprs.rax]
+	xor eax, eax
+vmx_enter_done:
+	pop rdi
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rbx
+	pop rbp
+	ret
