@@ -15,6 +15,7 @@
 
 #define LSR_DR		0x01
 #define LSR_THRE	0x20
+#define LSR_TEMT	0x40
 #define LCR_DLAB	0x80
 
 static uint16_t uart;
@@ -57,6 +58,16 @@ void serial_write(const char *s, unsigned long n)
 		if (*s == '\n')
 			serial_putc('\r');
 		serial_putc(*s++);
+	}
+}
+
+/* Wait until the last character has left the UART (bounded). */
+void serial_flush(void)
+{
+	for (int i = 0; uart && i < 1000000; i++) {
+		if (inb(uart + UART_LSR) & LSR_TEMT)
+			break;
+		cpu_pause();
 	}
 }
 

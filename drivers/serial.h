@@ -13,5 +13,6 @@ void serial_init(uint16_t port);	/* 0: off */
 uint16_t serial_port(void);
 void serial_write(const char *s, unsigned long n);
 bool serial_getc(char *c);		/* non-blocking */
+void serial_flush(void);
 
 #endif

@@ -69,6 +69,12 @@ static int svm_probe(char *why, size_t len)
 	return 0;
 }
 
+/* APM Vol 2 15.25.1: nested tables take the page sizes the host's tables can */
+static int svm_tdp_max_level(void)
+{
+	return (cpuid(0x80000001).edx & (1u << 26)) ? 3 : 2;
+}
+
 static int svm_enable(void)
 {
 	svm.hsave = page_alloc(1);
@@ -399,6 +405,7 @@ static const char *svm_exit_name(uint64_t raw)
 const struct vcpu_ops svm_ops = {
 	.name = "svm",
 	.probe = svm_probe,
+	.tdp_max_level = svm_tdp_max_level,
 	.enable = svm_enable,
 	.create = svm_create,
 	.run = svm_run,

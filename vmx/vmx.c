@@ -90,6 +90,14 @@ static void host_tables_init(void)
 }
 
 /* SDM Vol 3 23.7, 23.8: FEATURE_CONTROL, fixed CR0/CR4 bits, VMXON */
+/* SDM Vol 3 A.10: the EPT page sizes the CPU supports */
+static int vmx_tdp_max_level(void)
+{
+	if (vmx_caps.ept_vpid & EPT_CAP_1G)
+		return 3;
+	return (vmx_caps.ept_vpid & EPT_CAP_2M) ? 2 : 1;
+}
+
 static int vmx_enable(void)
 {
 	uint64_t fc = 0, pa;
@@ -782,6 +790,7 @@ const struct vcpu_ops vmx_ops = {
 	.name = "vmx",
 	.tdp_is_ept = true,
 	.probe = vmx_probe,
+	.tdp_max_level = vmx_tdp_max_level,
 	.enable = vmx_enable,
 	.create = vmx_create,
 	.run = vmx_run,

@@ -85,6 +85,8 @@ static inline void wrmsr(uint32_t msr, uint64_t v)
 
 /* 0 on success, -1 if the MSR does not exist (#GP); arch/x86/entry.asm */
 int64_t rdmsr_safe(uint32_t msr, uint64_t *val);
+/* 0 on success, -1 if WRMSR raised #GP */
+int64_t wrmsr_safe(uint32_t msr, uint64_t val);
 
 struct cpuid_regs {
 	uint32_t eax, ebx, ecx, edx;

@@ -71,6 +71,21 @@ rdmsr_safe_fixup:
 	mov rax, -1
 	ret
 
+; u64 wrmsr_safe(u32 msr, u64 val): 0, or -1 if WRMSR raised #GP
+global wrmsr_safe, wrmsr_safe_insn, wrmsr_safe_fixup
+wrmsr_safe:
+	mov ecx, edi
+	mov eax, esi
+	mov rdx, rsi
+	shr rdx, 32
+wrmsr_safe_insn:
+	wrmsr
+	xor eax, eax
+	ret
+wrmsr_safe_fixup:
+	mov rax, -1
+	ret
+
 ; Exception stubs build a struct exc_frame (arch/x86/idt.c) and call
 ; exception_dispatch(frame); it returns only for recoverable cases.
 %macro EXC_NOERR 1

@@ -67,6 +67,7 @@ static const char *const exc_names[32] = {
 };
 
 extern char rdmsr_safe_insn[], rdmsr_safe_fixup[];
+extern char wrmsr_safe_insn[], wrmsr_safe_fixup[];
 
 void exception_dispatch(struct exc_frame *f);
 
@@ -74,6 +75,10 @@ void exception_dispatch(struct exc_frame *f)
 {
 	if (f->vector == X86_TRAP_GP && f->rip == (uint64_t)rdmsr_safe_insn) {
 		f->rip = (uint64_t)rdmsr_safe_fixup;
+		return;
+	}
+	if (f->vector == X86_TRAP_GP && f->rip == (uint64_t)wrmsr_safe_insn) {
+		f->rip = (uint64_t)wrmsr_safe_fixup;
 		return;
 	}
 	if (f->vector == X86_TRAP_NMI) {

@@ -73,6 +73,7 @@ void handle_io(struct vcpu *v, const struct vcpu_exit *e)
 			pr_info("guest wrote %x to exit port %x", (uint32_t)g->rax & mask, port);
 			vcpu_print_stats(v);
 			stats_printed = true;
+			serial_flush();	/* the emulator may end at the write */
 		}
 		port_out(port, e->io.size, (uint32_t)g->rax & mask);
 	}

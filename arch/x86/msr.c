@@ -87,8 +87,9 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	}
 	if (vmx_cap_msr(msr))
 		return -1;
-	pr_warn("guest write of MSR %x intercepted without a policy; dropped", msr);
-	return 0;
+	/* intercepted only because a bitmap cannot exclude it (VMX outside
+	   its two ranges): pass it through, #GP where the CPU says so */
+	return wrmsr_safe(msr, val) ? -1 : 0;
 }
 
 void handle_msr(struct vcpu *v, const struct vcpu_exit *e)

@@ -83,6 +83,8 @@ struct vcpu;
 struct vcpu_ops {
 	const char *name;
 	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
+	/* largest TDP leaf the CPU supports: 1 (4K), 2 (2M) or 3 (1G) */
+	int (*tdp_max_level)(void);
 	/* 0 if this CPU can run the back end; else a reason in why[] */
 	int (*probe)(char *why, size_t len);
 	int (*enable)(void);		/* once per physical CPU */

@@ -69,7 +69,7 @@ void vm_setup_tdp(struct vcpu *v)
 	void *scratch = page_alloc(1);
 	struct mmu_tdp_config cfg = {
 		.fmt = v->ops->tdp_is_ept ? PT_FMT_EPT : PT_FMT_NPT,
-		.max_level = (cpuid(0x80000001).edx & (1u << 26)) ? 3 : 2,
+		.max_level = v->ops->tdp_max_level(),
 		.flush = tdp_flush,
 		.flush_arg = v,
 	};
