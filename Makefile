@@ -19,7 +19,7 @@ CORE_CFLAGS	:= -std=c11 -O2 -g $(WARN) -ffreestanding -fno-builtin -nostdinc \
 		   -mcmodel=kernel -fno-pic -fno-pie -fno-omit-frame-pointer \
 		   -fno-asynchronous-unwind-tables -fno-strict-aliasing \
 		   -I. -Iinclude -DUMBRA_CORE
-CORE_NASMFLAGS	:= -f elf64 -g
+CORE_NASMFLAGS	:= -f elf64 -g -I./
 
 # Host builds of portable code (mmu/, the decoder) for tests and benchmarks.
 HOST_CFLAGS	:= -std=c11 -O1 -g $(WARN) -I. -Iinclude -pthread \

@@ -7,23 +7,7 @@
 ; umbra uses none of it itself.  GIF stays clear in umbra: physical NMIs
 ; and interrupts wait for the guest (umbra passes them through).
 
-struc gprs
-	.rax:	resq 1
-	.rbx:	resq 1
-	.rcx:	resq 1
-	.rdx:	resq 1
-	.rsi:	resq 1
-	.rdi:	resq 1
-	.rbp:	resq 1
-	.r8:	resq 1
-	.r9:	resq 1
-	.r10:	resq 1
-	.r11:	resq 1
-	.r12:	resq 1
-	.r13:	resq 1
-	.r14:	resq 1
-	.r15:	resq 1
-endstruc
+%include "arch/x86/vcpu_gprs.inc"
 
 section .text
 global svm_vmrun

@@ -12,23 +12,7 @@
 
 HOST_RSP	equ 0x6c14
 
-struc gprs
-	.rax:	resq 1
-	.rbx:	resq 1
-	.rcx:	resq 1
-	.rdx:	resq 1
-	.rsi:	resq 1
-	.rdi:	resq 1
-	.rbp:	resq 1
-	.r8:	resq 1
-	.r9:	resq 1
-	.r10:	resq 1
-	.r11:	resq 1
-	.r12:	resq 1
-	.r13:	resq 1
-	.r14:	resq 1
-	.r15:	resq 1
-endstruc
+%include "arch/x86/vcpu_gprs.inc"
 
 section .text
 global vmx_enter, vmx_exit_point

@@ -4,6 +4,11 @@
 #include "arch/x86/vm.h"
 #include "umbra/log.h"
 
+/* arch/x86/vcpu_gprs.inc describes the same layout to the world switches */
+_Static_assert(__builtin_offsetof(struct vcpu_gprs, rsi) == 4 * 8, "vcpu_gprs layout");
+_Static_assert(__builtin_offsetof(struct vcpu_gprs, r15) == 14 * 8, "vcpu_gprs layout");
+_Static_assert(sizeof(struct vcpu_gprs) == 15 * 8, "vcpu_gprs layout");
+
 static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_CPUID] = "cpuid",
 	[EXIT_HYPERCALL] = "hypercall",
