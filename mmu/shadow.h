@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The shadow MMU: umbra's own page tables for a guest that runs without
+ * EPT/NPT.  The hardware walks the shadow tables (long-mode encoding, 4
+ * levels for a long-mode guest, PAE with a 4-entry root for every other
+ * mode); they are built from the guest's tables on page faults, kept
+ * consistent by write-protecting guest page tables, and allowed to go out of
+ * sync for leaf tables until the guest itself must see a consistent TLB
+ * (docs/mmu-shadow.md).
+ *
+ * Calling rules for the hypervisor (one vCPU per struct shadow_mmu):
+ *   - intercept #PF, MOV to CR3, INVLPG, writes to CR0, CR4 and EFER;
+ *   - before every VM entry load shadow_root_hpa() into the hardware CR3
+ *     (it changes on CR3 loads, mode changes and zaps of a root);
+ *   - after an entry point returns with shadow_flush_pending() true (or
+ *     through the flush callback), flush the guest's TLB tag (ASID/VPID);
+ *   - SHADOW_EMULATE: emulate the faulting instruction (it writes guest
+ *     memory with the guest's own permissions), then call
+ *     shadow_emulated_write() with what it wrote.  Also call it for every
+ *     other guest-memory write umbra makes on the guest's behalf.
+ * Every entry point takes the MMU lock for write.
+ */
+#ifndef UMBRA_MMU_SHADOW_H
+#define UMBRA_MMU_SHADOW_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "mmu/sync.h"
+#include "mmu/walk.h"
+
+struct shadow_config {
+	unsigned int max_pages;		/* pool bound on shadow pages, >= 16 */
+	bool oos;			/* allow out-of-sync leaf tables */
+	unsigned int maxphyaddr;	/* guest CPUID 8000_0008h EAX[7:0] */
+	bool gbpages;			/* guest has 1 GiB pages */
+	/* host frame backing guest frame gfn, or -1 (not RAM: MMIO).  Must
+	 * be one-to-one on the frames that hold guest page tables. */
+	int64_t (*gfn_to_pfn)(void *arg, uint64_t gfn);
+	void *pfn_arg;
+	const struct gw_mem_ops *mem;	/* guest-physical memory */
+	void *mem_arg;
+	void (*flush)(void *arg);	/* flush the guest TLB tag; may be NULL */
+	void *flush_arg;
+};
+
+/* The guest's control registers as the guest sees them. */
+struct shadow_cpu {
+	uint64_t cr0, cr3, cr4, efer;
+};
+
+enum shadow_fault_result {
+	SHADOW_FIXED,		/* re-enter the guest */
+	SHADOW_INJECT,		/* inject #PF: error_code, CR2 = cr2 */
+	SHADOW_EMULATE,		/* emulate the write (page table or CR0.WP=0
+				   with SMAP), then shadow_emulated_write() */
+	SHADOW_NOT_RAM,		/* gpa (a guest table or the target) is not
+				   RAM: the caller's MMIO business */
+	SHADOW_NOMEM,		/* the environment has no page at all */
+};
+
+struct shadow_fault {
+	uint32_t error_code;	/* SHADOW_INJECT */
+	uint64_t cr2;		/* SHADOW_INJECT */
+	uint64_t gpa;		/* SHADOW_EMULATE, SHADOW_NOT_RAM */
+};
+
+/* Statistics, named as KVM names them where it has them. */
+struct shadow_stats {
+	uint64_t pages;			/* shadow pages in use now */
+	uint64_t pages_by_level[5];	/* ... by role level */
+	uint64_t direct_pages;		/* ... with a direct role */
+	uint64_t mmu_cache_miss;	/* created */
+	uint64_t mmu_shadow_zapped;	/* zapped */
+	uint64_t mmu_recycled;		/* reclaimed from the LRU */
+	uint64_t unsync;		/* unsync pages now */
+	uint64_t mmu_unsync;		/* pages made unsync, in all */
+	uint64_t global;		/* unsync-able pages that are global now */
+	uint64_t sync_cr3, sync_invlpg, sync_flush, sync_link;
+					/* pages synced, per reason */
+	uint64_t wp_faults;		/* write faults on protected frames */
+	uint64_t mmu_pte_write;		/* emulated guest PTE writes */
+	uint64_t mmu_pte_updated;	/* SPTEs updated in place by them */
+	uint64_t mmu_flooded;		/* frames unprotected by flooding */
+	uint64_t invlpg;		/* INVLPGs handled */
+	uint64_t faults, faults_fixed, faults_injected, faults_emulated;
+	uint64_t root_hits, root_misses;	/* CR3 loads, root cache */
+	uint64_t flushes;		/* guest TLB flushes requested */
+};
+
+struct shadow_mmu;
+
+/* Returns 0 or -MMU_ENOMEM / -MMU_EINVAL; st is the guest's state now. */
+int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
+		const struct shadow_cpu *st);
+/* Frees every page; returns the number of pages that were still in use. */
+long shadow_destroy(struct shadow_mmu *s);
+
+/* #PF exit: gva = CR2, error_code from the hardware, ac = EFLAGS.AC. */
+enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
+					   uint32_t error_code, bool ac,
+					   struct shadow_fault *out);
+/* MOV to CR3 (PAE: after the hypervisor loaded and checked the PDPTEs,
+ * which it passes in pdpte[]; NULL in other modes). */
+int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3,
+		    const uint64_t *pdpte);
+/* INVLPG gva (also in paging-off mode, where it drops that SPTE). */
+void shadow_invlpg(struct shadow_mmu *s, uint64_t gva);
+/* Write to CR0, CR4 or EFER: all three values after it (and pdpte[] when
+ * the new mode is PAE). */
+int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
+		  uint64_t efer, const uint64_t *pdpte);
+/* The hypervisor wrote size bytes at gpa on the guest's behalf (memory
+ * already holds them). */
+void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
+			   const void *bytes, unsigned int size);
+
+uint64_t shadow_root_hpa(struct shadow_mmu *s);
+/* Shadow root level the hardware uses: 4 (long mode) or 3 (PAE). */
+int shadow_root_level(struct shadow_mmu *s);
+/* True once since the last call if the guest TLB must be flushed. */
+bool shadow_flush_pending(struct shadow_mmu *s);
+void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
+
+/*
+ * Tests: check every internal invariant (hash, rmap against SPTEs, parent
+ * links, unsync bookkeeping, write protection); 0 if consistent, else -1
+ * with a description in buf.
+ */
+int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len);
+
+#endif

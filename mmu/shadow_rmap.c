@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Shadow MMU bookkeeping: a page-carving allocator for the small records,
+ * lists of SPTE pointers (parent links and reverse maps), and the per-frame
+ * record that holds the reverse map and the write-protection state.
+ */
+#include "mmu/shadow_int.h"
+
+#define SLAB_HDR	64	/* first bytes of a slab page: the chain */
+
+void *slab_alloc(struct sh_slab *sl)
+{
+	void *p = sl->free;
+
+	if (!p) {
+		char *page = mmu_alloc_page();
+		unsigned int off;
+
+		if (!page)
+			return NULL;
+		*(void **)page = sl->pages;
+		sl->pages = page;
+		for (off = SLAB_HDR; off + sl->size <= PT_PAGE_SIZE;
+		     off += sl->size) {
+			*(void **)(page + off) = sl->free;
+			sl->free = page + off;
+		}
+		p = sl->free;
+	}
+	sl->free = *(void **)p;
+	__builtin_memset(p, 0, sl->size);
+	sl->live++;
+	return p;
+}
+
+void slab_free(struct sh_slab *sl, void *p)
+{
+	*(void **)p = sl->free;
+	sl->free = p;
+	sl->live--;
+}
+
+void slab_destroy(struct sh_slab *sl)
+{
+	while (sl->pages) {
+		void *next = *(void **)sl->pages;
+
+		mmu_free_page(sl->pages);
+		sl->pages = next;
+	}
+	sl->free = NULL;
+}
+
+int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep)
+{
+	struct sptep_desc *d;
+
+	if (!l->v) {
+		l->v = (uintptr_t)sptep;
+		return 0;
+	}
+	if (!(l->v & 1)) {
+		d = slab_alloc(&s->desc_slab);
+		if (!d)
+			return -MMU_ENOMEM;
+		d->sptep[0] = (uint64_t *)l->v;
+		d->n = 1;
+		l->v = (uintptr_t)d | 1;
+	}
+	d = (struct sptep_desc *)(l->v & ~(uintptr_t)1);
+	if (d->n == SPTEP_DESC_N) {
+		struct sptep_desc *nd = slab_alloc(&s->desc_slab);
+
+		if (!nd)
+			return -MMU_ENOMEM;
+		nd->next = d;
+		d = nd;
+		l->v = (uintptr_t)d | 1;
+	}
+	d->sptep[d->n++] = sptep;
+	return 0;
+}
+
+/* Remove one occurrence; keeps the first descriptor the only partial one. */
+void sptep_del(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep)
+{
+	struct sptep_desc *head, *d;
+	unsigned int i;
+
+	if (!(l->v & 1)) {
+		if (l->v == (uintptr_t)sptep)
+			l->v = 0;
+		return;
+	}
+	head = (struct sptep_desc *)(l->v & ~(uintptr_t)1);
+	for (d = head; d; d = d->next) {
+		for (i = 0; i < d->n; i++) {
+			if (d->sptep[i] != sptep)
+				continue;
+			d->sptep[i] = head->sptep[--head->n];
+			if (!head->n) {
+				l->v = head->next ?
+				       (uintptr_t)head->next | 1 : 0;
+				slab_free(&s->desc_slab, head);
+			} else if (!head->next && head->n == 1) {
+				l->v = (uintptr_t)head->sptep[0];
+				slab_free(&s->desc_slab, head);
+			}
+			return;
+		}
+	}
+}
+
+/* Copy up to max entries, skipping the first `from'; returns the count. */
+unsigned int sptep_get(const struct sptep_list *l, uint64_t **out,
+		       unsigned int max, unsigned int from)
+{
+	const struct sptep_desc *d;
+	unsigned int n = 0, seen = 0, i;
+
+	if (!l->v)
+		return 0;
+	if (!(l->v & 1)) {
+		if (from == 0 && max)
+			out[n++] = (uint64_t *)l->v;
+		return n;
+	}
+	for (d = (void *)(l->v & ~(uintptr_t)1); d; d = d->next)
+		for (i = 0; i < d->n; i++, seen++)
+			if (seen >= from && n < max)
+				out[n++] = d->sptep[i];
+	return n;
+}
+
+static unsigned int gfn_bucket(uint64_t gfn)
+{
+	return (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 55) &
+	       (SH_HASH - 1);
+}
+
+struct gfn_info *gfn_lookup(struct shadow_mmu *s, uint64_t gfn)
+{
+	struct gfn_info *gi;
+
+	for (gi = s->gfn_hash[gfn_bucket(gfn)]; gi; gi = gi->next)
+		if (gi->gfn == gfn)
+			return gi;
+	return NULL;
+}
+
+struct gfn_info *gfn_get(struct shadow_mmu *s, uint64_t gfn)
+{
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+	unsigned int b = gfn_bucket(gfn);
+
+	if (gi)
+		return gi;
+	gi = slab_alloc(&s->gi_slab);
+	if (!gi)
+		return NULL;
+	gi->gfn = gfn;
+	gi->next = s->gfn_hash[b];
+	s->gfn_hash[b] = gi;
+	return gi;
+}
+
+/* Free the record once nothing refers to the frame any more. */
+void gfn_put(struct shadow_mmu *s, struct gfn_info *gi)
+{
+	struct gfn_info **pp;
+
+	if (gi->rmap.v || gi->nr_indirect)
+		return;
+	for (pp = &s->gfn_hash[gfn_bucket(gi->gfn)]; *pp; pp = &(*pp)->next) {
+		if (*pp == gi) {
+			*pp = gi->next;
+			slab_free(&s->gi_slab, gi);
+			return;
+		}
+	}
+}
+
+int rmap_add(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep)
+{
+	struct gfn_info *gi = gfn_get(s, gfn);
+
+	if (!gi)
+		return -MMU_ENOMEM;
+	return sptep_add(s, &gi->rmap, sptep);
+}
+
+void rmap_del(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep)
+{
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+
+	if (!gi)
+		return;
+	sptep_del(s, &gi->rmap, sptep);
+	gfn_put(s, gi);
+}
+
+/* Clear W in every SPTE that maps gfn (the frame holds a shadowed table). */
+void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn)
+{
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+	uint64_t *batch[32];
+	unsigned int n, i, from = 0;
+
+	if (!gi)
+		return;
+	while ((n = sptep_get(&gi->rmap, batch, 32, from))) {
+		for (i = 0; i < n; i++) {
+			if (*batch[i] & PTE_RW) {
+				*batch[i] &= ~PTE_RW;
+				s->flush = true;
+			}
+		}
+		from += n;
+	}
+}
+
+/* Writes to gfn must trap: it holds a shadowed table that is in sync. */
+bool gfn_protected(struct shadow_mmu *s, uint64_t gfn)
+{
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+
+	return gi && gi->nr_indirect && !gi->unsync;
+}

@@ -1,0 +1,18 @@
+# SPDX-License-Identifier: BSD-2-Clause
+# Host tests and benchmark of the shadow MMU.
+
+SHADOW_TESTS	:= test_shadow_tlb test_shadow_states
+SHADOW_LIB_SRCS	:= $(SHADOW_SRCS) mmu/walk.c mmu/pt.c tests/host/env_host.c \
+		   tests/host/check.c tests/host/gmem.c
+HOST_TESTS	+= $(addprefix $(HOST_OBJ)/shadow/,$(SHADOW_TESTS))
+BENCH_PROGS	+= $(BENCH_OBJ)/shadow/bench_shadow
+
+$(HOST_OBJ)/shadow/%: tests/host/shadow/%.c $(SHADOW_LIB_SRCS) \
+		mmu/shadow.h mmu/shadow_int.h tests/host/shadow/model.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $< $(SHADOW_LIB_SRCS)
+
+$(BENCH_OBJ)/shadow/bench_shadow: tests/host/shadow/bench_shadow.c \
+		$(SHADOW_LIB_SRCS) mmu/shadow.h mmu/shadow_int.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_BENCH_CFLAGS) -o $@ $< $(SHADOW_LIB_SRCS)
