@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The shadow MMU (see shadow.h and docs/mmu-shadow.md): shadow pages and
+ * The shadow MMU (see shadow.h and docs/mmu.md, part 2): shadow pages and
  * their hash, the pool and its LRU, parent links, zap, roots and the root
  * cache, the page-fault path, INVLPG, CR3 loads and mode changes.
  *

@@ -6,7 +6,7 @@
  * mode); they are built from the guest's tables on page faults, kept
  * consistent by write-protecting guest page tables, and allowed to go out of
  * sync for leaf tables until the guest itself must see a consistent TLB
- * (docs/mmu-shadow.md).
+ * (docs/mmu.md, part 2).
  *
  * Calling rules for the hypervisor (one vCPU per struct shadow_mmu):
  *   - intercept #PF, MOV to CR3, INVLPG, writes to CR0, CR4 and EFER;

@@ -179,7 +179,7 @@ again:
 
 /*
  * A write fault on a protected frame: leave it writable instead, if every
- * shadow page of it is a leaf table (docs/mmu-shadow.md, eligibility).
+ * shadow page of it is a leaf table (docs/mmu.md, part 2, eligibility).
  */
 bool try_unsync(struct shadow_mmu *s, uint64_t gfn)
 {

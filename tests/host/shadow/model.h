@@ -2,7 +2,7 @@
 /*
  * The model machine of the shadow MMU tests: guest memory, guest control
  * registers, several address spaces, the "CPU" that walks umbra's shadow
- * tables, and the reference TLB (docs/mmu-shadow.md, "The proof").
+ * tables, and the reference TLB (docs/mmu.md, part 2, "The proof").
  */
 #ifndef UMBRA_TESTS_SHADOW_MODEL_H
 #define UMBRA_TESTS_SHADOW_MODEL_H

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The state transitions of docs/mmu-shadow.md, one at a time, on a small
+ * The state transitions of docs/mmu.md, part 2, one at a time, on a small
  * hand-built 4-level guest: synced and protected, unsync on a write fault,
  * stale until INVLPG / CR3 load, global pages passing a CR3 load and synced
  * on a CR4.PGE toggle, non-leaf tables emulated, flooding, the root cache,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The differential TLB model of the shadow MMU (docs/mmu-shadow.md, "The
+ * The differential TLB model of the shadow MMU (docs/mmu.md, part 2, "The
  * proof").  A simulated guest in 32-bit, PAE and 4-level paging, with three
  * address spaces sharing tables, writes PTEs at every level through guest
  * stores (which take umbra's write-protect / out-of-sync paths) and through
