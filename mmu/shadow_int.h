@@ -201,8 +201,10 @@ static inline void sh_list_add(struct sh_list *head, struct sh_list *n)
 	((type *)((char *)(p) - offsetof(type, member)))
 
 #define SH_CR4_PGE	(1ull << 7)	/* SDM Vol 3 2.5, CR4.PGE */
-#define SPTE_GLOBAL	(1ull << 53)	/* ignored bit (SDM Table 4-19):
-					   made from a global guest PTE */
+/* Made from a global guest PTE.  Bit 9 is ignored in a 4 KiB PTE of both
+ * shadow formats, PAE (SDM Vol 3 Table 4-11) and 4-level (Table 4-19);
+ * bits 62:MAXPHYADDR are reserved in PAE entries, so bit 53 would fault. */
+#define SPTE_GLOBAL	(1ull << 9)
 
 /* Link SPTE (non-leaf): every permission; the leaves hold them. */
 #define SPTE_LINK	(PTE_P | PTE_RW | PTE_US | PTE_A)

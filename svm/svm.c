@@ -149,7 +149,18 @@ static int svm_create(struct vcpu *v)
 	vmcb->ctl.msrpm_base_pa = virt_to_phys(s->msrpm);
 	vmcb->ctl.asid = GUEST_ASID;
 	vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
-	vmcb->ctl.np_enable = 1;
+	if (v->shadow) {
+		/* APM Vol 2 15.12, 15.8.1: #PF, CRn, INVLPG, task switches */
+		vmcb->ctl.intercept_exc |= 1u << 14;
+		for (int n = 0; n <= 4; n++)
+			if (n != 1 && n != 2)
+				vmcb->ctl.intercept_cr |= INTERCEPT_CR_READ(n) |
+							  INTERCEPT_CR_WRITE(n);
+		vmcb->ctl.intercept3 |= INTERCEPT_INVLPG | INTERCEPT_TASK_SWITCH;
+		vmcb->ctl.np_enable = 0;
+	} else {
+		vmcb->ctl.np_enable = 1;
+	}
 	vmcb->save.g_pat = 0x0007040600070406ull;	/* the power-on PAT */
 	vmcb->save.efer = EFER_SVME;
 	vmcb->save.dr6 = 0xffff0ff0;
@@ -216,12 +227,14 @@ static uint64_t *reg_of(struct vmcb *vmcb, enum vcpu_reg r)
  * writes until PAE or PG is set (a PG write without PAE is #GP anyway,
  * SDM Vol 3 10.8.5).  Real CPUs never see the window matter.
  */
-static void sync_deferred_lme(struct svm_vcpu *s)
+static void sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s)
 {
 	struct vmcb *vmcb = s->vmcb;
 	bool paging_off = !(vmcb->save.cr0 & CR0_PG) && !(vmcb->save.cr4 & CR4_PAE);
-	uint32_t cr_writes = (1u << (16 + 0)) | (1u << (16 + 4));
+	uint32_t cr_writes = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
 
+	if (v->shadow)		/* the hardware always pages: no window */
+		return;
 	if ((vmcb->save.efer & EFER_LME) && paging_off) {
 		vmcb->save.efer &= ~EFER_LME;
 		s->lme_deferred = true;
@@ -235,11 +248,26 @@ static void sync_deferred_lme(struct svm_vcpu *s)
 		vmcb->ctl.intercept_cr &= ~cr_writes;
 }
 
+/* Shadow paging: the guest's view of CR0/CR3/CR4/EFER (vcpu.h) */
+static uint64_t *shadow_reg(struct vcpu *v, enum vcpu_reg r)
+{
+	switch (r) {
+	case VCPU_CR0: return &v->gcr.cr0;
+	case VCPU_CR3: return &v->gcr.cr3;
+	case VCPU_CR4: return &v->gcr.cr4;
+	case VCPU_EFER: return &v->gcr.efer;
+	default: return NULL;
+	}
+}
+
 /* The guest never sees EFER.SVME: VMRUN requires it set (APM 15.5.1). */
 static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
 	struct svm_vcpu *s = to_svm(v);
 	uint64_t val = *reg_of(s->vmcb, r);
+
+	if (v->shadow && shadow_reg(v, r))
+		return *shadow_reg(v, r);
 
 	if (r != VCPU_EFER)
 		return val;
@@ -250,13 +278,36 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	struct svm_vcpu *s = to_svm(v);
 
+	if (v->shadow && shadow_reg(v, r)) {
+		*shadow_reg(v, r) = val;
+		return;
+	}
+	/*
+	 * VMRUN loads the guest's CR2 from the VMCB (APM Vol 2 15.5.1); Bochs
+	 * 2.7 (ryzen model) was seen to leave the processor's CR2 instead,
+	 * so the register gets the value too: umbra never uses CR2 itself.
+	 */
+	if (r == VCPU_CR2)
+		write_cr2(val);
 	if (r == VCPU_EFER) {
 		s->lme_deferred = false;
 		val |= EFER_SVME;
 	}
 	*reg_of(s->vmcb, r) = val;
 	if (r == VCPU_EFER || r == VCPU_CR0 || r == VCPU_CR4)
-		sync_deferred_lme(s);
+		sync_deferred_lme(v, s);
+}
+
+/* Shadow paging: the hardware's paging registers (vm_shadow.c) */
+static void svm_set_paging_regs(struct vcpu *v, uint64_t cr0, uint64_t cr3,
+				uint64_t cr4, uint64_t efer)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	vmcb->save.cr0 = cr0;
+	vmcb->save.cr3 = cr3;
+	vmcb->save.cr4 = cr4;
+	vmcb->save.efer = efer | EFER_SVME;
 }
 
 static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
@@ -302,9 +353,19 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	e->info1 = vmcb->ctl.exitinfo1;
 	e->info2 = vmcb->ctl.exitinfo2;
 	e->insn_len = 0;
-	if (code >= SVM_EXIT_CR0_WRITE && code <= SVM_EXIT_CR15_WRITE) {
-		e->reason = EXIT_CR_WRITE;
-		e->cr = code - SVM_EXIT_CR0_WRITE;
+	if (code <= SVM_EXIT_CR15_WRITE) {
+		/* APM Vol 2 15.8.1: with decode assists EXITINFO1[63] says
+		   MOV CRn, and bits 3:0 name its register */
+		bool mov = (svm.features & SVM_FEAT_DECODE_ASSIST) &&
+			   (e->info1 & EXITINFO1_CR_MOV);
+
+		e->reason = code >= SVM_EXIT_CR0_WRITE ? EXIT_CR_WRITE : EXIT_CR_READ;
+		e->cr.n = (int)(code & 15);
+		e->cr.type = mov ? CR_ACCESS_MOV : CR_ACCESS_UNKNOWN;
+		e->cr.gpr = mov ? (int)(e->info1 & 15) : -1;
+		e->cr.lmsw = 0;
+		if (nrips)
+			e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
 		return;
 	}
 	switch (code) {
@@ -328,6 +389,24 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		e->tdp.write = e->info1 & (1u << 1);
 		e->tdp.exec = e->info1 & (1u << 4);
 		e->tdp.read = !e->tdp.write && !e->tdp.exec;
+		return;
+	case SVM_EXIT_PF:
+		/* APM Vol 2 15.12: EXITINFO1 the error code, EXITINFO2 the
+		   address; the guest's CR2 is not written */
+		e->reason = EXIT_PAGE_FAULT;
+		e->pf.error_code = (uint32_t)e->info1;
+		e->pf.addr = e->info2;
+		return;
+	case SVM_EXIT_INVLPG:
+		/* APM Vol 2 15.8.2: EXITINFO1 is the address with decode assists */
+		e->reason = EXIT_INVLPG;
+		e->invlpg.valid = svm.features & SVM_FEAT_DECODE_ASSIST;
+		e->invlpg.gva = e->info1;
+		if (nrips)
+			e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
+		return;
+	case SVM_EXIT_TASK_SWITCH:
+		e->reason = EXIT_TASK_SWITCH;
 		return;
 	case SVM_EXIT_SHUTDOWN:
 		e->reason = EXIT_TRIPLE_FAULT;
@@ -393,6 +472,9 @@ static const char *svm_exit_name(uint64_t raw)
 	case SVM_EXIT_IOIO: return "IOIO";
 	case SVM_EXIT_MSR: return "MSR";
 	case SVM_EXIT_NPF: return "NPF";
+	case SVM_EXIT_PF: return "#PF";
+	case SVM_EXIT_INVLPG: return "INVLPG";
+	case SVM_EXIT_TASK_SWITCH: return "task switch";
 	case SVM_EXIT_SHUTDOWN: return "SHUTDOWN";
 	case SVM_EXIT_INIT: return "INIT";
 	case SVM_EXIT_VMMCALL: return "VMMCALL";
@@ -416,6 +498,7 @@ const struct vcpu_ops svm_ops = {
 	.inject_exception = svm_inject_exception,
 	.set_tdp_root = svm_set_tdp_root,
 	.flush_tlb = svm_flush_tlb,
+	.set_paging_regs = svm_set_paging_regs,
 	.intercept_io = svm_intercept_io,
 	.intercept_msr = svm_intercept_msr,
 	.exit_name = svm_exit_name,

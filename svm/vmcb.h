@@ -100,9 +100,11 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define INTERCEPT_NMI		(1u << 1)
 #define INTERCEPT_INIT		(1u << 3)
 #define INTERCEPT_CPUID		(1u << 18)
+#define INTERCEPT_INVLPG	(1u << 25)
 #define INTERCEPT_INVLPGA	(1u << 26)
 #define INTERCEPT_IOIO		(1u << 27)
 #define INTERCEPT_MSR		(1u << 28)
+#define INTERCEPT_TASK_SWITCH	(1u << 29)
 #define INTERCEPT_SHUTDOWN	(1u << 31)
 /* intercept vector 4 (offset 0x010) */
 #define INTERCEPT_VMRUN		(1u << 0)
@@ -113,18 +115,27 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define INTERCEPT_CLGI		(1u << 5)
 #define INTERCEPT_SKINIT	(1u << 6)
 
+/* intercept_cr: reads of CRn in bit n, writes in bit 16 + n */
+#define INTERCEPT_CR_READ(n)	(1u << (n))
+#define INTERCEPT_CR_WRITE(n)	(1u << (16 + (n)))
+
 /* exit codes (APM Vol 2, Appendix C) */
+#define SVM_EXIT_CR0_READ	0x000
+#define SVM_EXIT_CR15_READ	0x00f
 #define SVM_EXIT_CR0_WRITE	0x010
 #define SVM_EXIT_CR15_WRITE	0x01f
 #define SVM_EXIT_EXCP_BASE	0x040
+#define SVM_EXIT_PF		0x04e
 #define SVM_EXIT_INTR		0x060
 #define SVM_EXIT_NMI		0x061
 #define SVM_EXIT_INIT		0x063
 #define SVM_EXIT_CPUID		0x072
 #define SVM_EXIT_HLT		0x078
+#define SVM_EXIT_INVLPG		0x079
 #define SVM_EXIT_INVLPGA	0x07a
 #define SVM_EXIT_IOIO		0x07b
 #define SVM_EXIT_MSR		0x07c
+#define SVM_EXIT_TASK_SWITCH	0x07d
 #define SVM_EXIT_SHUTDOWN	0x07f
 #define SVM_EXIT_VMRUN		0x080
 #define SVM_EXIT_VMMCALL	0x081
@@ -139,6 +150,9 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define TLB_CONTROL_NONE	0
 #define TLB_CONTROL_FLUSH_ALL	1
 #define TLB_CONTROL_FLUSH_ASID	3
+
+/* EXITINFO1 of CR accesses with decode assists (APM Vol 2 15.8.1) */
+#define EXITINFO1_CR_MOV	(1ull << 63)
 
 /* EVENTINJ (APM Vol 2 15.20) */
 #define EVENTINJ_VALID		(1ull << 31)

@@ -5,13 +5,26 @@
 usage: tests/run-guest-tests.py [-j N] [--filter SUBSTR] [--configs LIST]
                                 [--timeout S] [--hv-args OPTS] [KERNEL...]
 
-KERNEL defaults to every build/tests/guest/*.elf.  Configurations:
+KERNEL defaults to every build/tests/guest/*.elf and the Linux guest,
+build/linux/vmlinuz (--no-linux leaves it out; given KERNELs, it runs when
+one of them is build/linux/vmlinuz).  Configurations:
 
     bare-uefi-grub    no hypervisor, OVMF, GRUB loads the kernel (multiboot)
     bare-bios-grub    no hypervisor, SeaBIOS, GRUB
     umbra-uefi-grub   umbra (NPT), OVMF, GRUB loads umbra (multiboot2)
     umbra-bios-grub   umbra (NPT), SeaBIOS, GRUB
     umbra-uefi-efi    umbra (NPT), OVMF starts umbra.efi from the ESP
+    umbra-bochs-vmx   umbra (VMX, EPT), Bochs corei7_skylake_x, BIOS, GRUB
+    umbra-bochs-svm   umbra (SVM, NPT), Bochs ryzen, BIOS, GRUB
+    umbra-shadow-bios-grub        umbra (SVM, mmu=shadow), SeaBIOS, GRUB
+    umbra-shadow-uefi-grub        umbra (SVM, mmu=shadow), OVMF, GRUB
+    umbra-shadow-nooos-bios-grub  the same with oos=off, SeaBIOS, GRUB
+    umbra-shadow-nooos-uefi-efi   the same with oos=off, OVMF, umbra.efi
+    umbra-bochs-vmx-shadow        umbra (VMX, mmu=shadow), Bochs skylake
+    umbra-bochs-vmx-shadow-nooos  the same with oos=off
+    umbra-bochs-svm-shadow        umbra (SVM, mmu=shadow), Bochs ryzen
+    bare-bochs-skylake  no hypervisor, Bochs corei7_skylake_x, BIOS, GRUB
+    bare-bochs-ryzen    no hypervisor, Bochs ryzen, BIOS, GRUB
 
 --configs takes a comma-separated list; each item selects the
 configurations whose name contains it ("bare", "umbra-bios", "efi").
@@ -27,6 +40,15 @@ purpose; --no-selftest leaves them out) check that each ending of
 tools/umbra-run gives its exit status: guest exit status, failed check,
 timeout, triple fault (bare and under umbra), umbra panic and halt lines,
 refused options.
+
+The Linux guest (tests/linux/build-image.sh: Debian's cloud kernel and
+an initramfs whose /init runs fork, exec, mmap, mprotect and copy-on-write
+checks when the command line has umbra.test=1) runs in the QEMU
+configurations only (not Bochs, yet), with --initrd build/linux/initrd.img,
+deterministic time (-icount shift=0,sleep=off -rtc clock=vm), and at least
+%d s per run.  Its line shows the kernel's uptime when init started.  The
+loader's error messages are self-tests too (broken images made by
+build-image.sh in build/linux/bad/).
 
 One line per run, then exactly "N passed, N failed"; the exit status is 1
 if any run failed.
@@ -58,12 +80,55 @@ CONFIGS = [
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp']),
     ('umbra-uefi-efi', 'umbra uefi efi', True,
      ['--firmware', 'uefi', '--loader', 'efi', '--mmu', 'tdp']),
+    # Bochs: the VMX back end's only test bed, and a second emulator for SVM
+    ('umbra-bochs-vmx', 'umbra bochs vmx', True,
+     ['--emulator', 'bochs', '--cpu', 'corei7_skylake_x', '--mmu', 'tdp']),
+    ('umbra-bochs-svm', 'umbra bochs svm', True,
+     ['--emulator', 'bochs', '--cpu', 'ryzen', '--mmu', 'tdp']),
+    # shadow paging (mmu=shadow), with out-of-sync pages and without
+    ('umbra-shadow-bios-grub', 'umbra shadow bios grub', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow']),
+    ('umbra-shadow-uefi-grub', 'umbra shadow uefi grub', True,
+     ['--firmware', 'uefi', '--loader', 'grub', '--mmu', 'shadow']),
+    ('umbra-shadow-nooos-bios-grub', 'umbra shadow nooos bios grub', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
+      '--hv-args', 'oos=off']),
+    ('umbra-shadow-nooos-uefi-efi', 'umbra shadow nooos uefi efi', True,
+     ['--firmware', 'uefi', '--loader', 'efi', '--mmu', 'shadow',
+      '--hv-args', 'oos=off']),
+    ('umbra-bochs-vmx-shadow', 'umbra bochs vmx shadow', True,
+     ['--emulator', 'bochs', '--cpu', 'corei7_skylake_x', '--mmu', 'shadow']),
+    ('umbra-bochs-vmx-shadow-nooos', 'umbra bochs vmx shadow nooos', True,
+     ['--emulator', 'bochs', '--cpu', 'corei7_skylake_x', '--mmu', 'shadow',
+      '--hv-args', 'oos=off']),
+    ('umbra-bochs-svm-shadow', 'umbra bochs svm shadow', True,
+     ['--emulator', 'bochs', '--cpu', 'ryzen', '--mmu', 'shadow']),
+    ('bare-bochs-skylake', 'bare bochs skylake', False,
+     ['--no-hv', '--emulator', 'bochs', '--cpu', 'corei7_skylake_x']),
+    ('bare-bochs-ryzen', 'bare bochs ryzen', False,
+     ['--no-hv', '--emulator', 'bochs', '--cpu', 'ryzen']),
 ]
 
 # The guest's command line (after its own name, which the runner adds).
 KERNEL_ARGS = {
     'hello': ['alpha', 'beta'],
 }
+
+# The Linux guest: its image, command line (test mode of tests/linux/init.c),
+# runner options, configurations and minimum time per run.
+LINUX_DIR = os.path.join(ROOT, 'build', 'linux')
+LINUX_KERNEL = os.path.join(LINUX_DIR, 'vmlinuz')
+LINUX_INITRD = os.path.join(LINUX_DIR, 'initrd.img')
+LINUX_BAD = os.path.join(LINUX_DIR, 'bad')
+LINUX_ARGS = ['console=ttyS0', 'quiet', 'umbra.test=1']
+LINUX_RUNNER = ['--initrd', LINUX_INITRD,
+                '--qemu-arg=-icount', '--qemu-arg=shift=0,sleep=off',
+                '--qemu-arg=-rtc', '--qemu-arg=clock=vm']
+LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
+                 'umbra-bios-grub', 'umbra-uefi-efi')
+LINUX_TIMEOUT = 300
+LINUX_INIT = re.compile(r'linux-test: init reached at ([0-9.]+) s')
+__doc__ = __doc__ % LINUX_TIMEOUT
 
 # Runner self-tests: name, configuration, extra runner options, crash.elf
 # arguments, expected exit status, text the log must contain.
@@ -79,7 +144,7 @@ SELFTESTS = [
     ('halt line', 'bare-bios-grub', [], ['halt'], 127,
      'umbra-run: umbra halted: imitated-by-crash.elf'),
     ('refused option', 'bare-bios-grub', ['--mmu', 'shadow'], ['pass'], 2,
-     'umbra-run: shadow paging is not implemented yet (issue 7)'),
+     'umbra-run: --mmu shadow is an umbra option'),
     ('guest triple fault', 'umbra-bios-grub', [], ['triple'], 126,
      'umbra: halt: triple-fault'),
     ('guest exit status', 'umbra-bios-grub', [], ['exit', '5'], 5, None),
@@ -103,8 +168,40 @@ SELFTESTS = [
     ('umbra: exhausted memory panics', 'umbra-bios-grub',
      ['--hv-args', 'selftest=oom'], ['pass'], 125,
      'umbra: PANIC: svm: out of memory setting up the vCPU'),
+    # the same endings under Bochs (no isa-debug-exit there)
+    ('failed check', 'bare-bochs-skylake', [], ['fail'], 1,
+     '0 passed, 1 failed'),
+    ('bare triple fault', 'bare-bochs-skylake', [], ['triple'], 126,
+     'umbra-run: guest triple fault (Bochs stopped on it)'),
+    ('guest triple fault', 'umbra-bochs-vmx', [], ['triple'], 126,
+     'umbra: halt: triple-fault'),
+    ('guest exit status', 'umbra-bochs-vmx', [], ['exit', '5'], 5, None),
+    ('umbra: failed VM entry panics', 'umbra-bochs-vmx',
+     ['--hv-args', 'selftest=entry'], ['pass'], 125,
+     'vmx: VM entry failed: invalid guest state'),
+    # Bochs 2.7's SVM never takes the SHUTDOWN intercept: Bochs stops
+    ('guest triple fault', 'umbra-bochs-svm', [], ['triple'], 126,
+     'umbra-run: guest triple fault (Bochs stopped on it)'),
     ('umbra: not a kernel', 'umbra-bios-grub', [], [], 127,
      'not a format umbra can boot', 'build/tests/guest/bad/notakernel.bin'),
+    # the Linux loader on broken input (build/linux/bad/, build-image.sh)
+    ('linux: old boot protocol', 'umbra-bios-grub', [], [], 127,
+     "guest kernel 'old-protocol': Linux boot protocol 2.09 is too old",
+     'build/linux/bad/old-protocol'),
+    ('linux: not a bzImage', 'umbra-bios-grub', [], [], 127,
+     "guest kernel 'bootsector': a boot sector but no Linux setup header",
+     'build/linux/bad/bootsector'),
+    ('linux: zImage', 'umbra-bios-grub', [], [], 127,
+     "guest kernel 'zimage': a zImage (loaded at 64 KiB), not a bzImage",
+     'build/linux/bad/zimage'),
+    ('linux: truncated bzImage', 'umbra-bios-grub', [], [], 127,
+     "guest kernel 'truncated': truncated image (65536 bytes",
+     'build/linux/bad/truncated'),
+    ('linux: initrd does not fit', 'umbra-bios-grub',
+     ['--memory', '96', '--initrd',
+      os.path.join(ROOT, 'build/linux/bad/big-initrd.img')], [], 127,
+     "initrd 'big-initrd.img' (12288 KiB) does not fit",
+     'build/linux/vmlinuz'),
 ]
 SELFTEST_KERNEL = os.path.join(ROOT, 'build', 'tests', 'guest', 'selftest',
                                'crash.elf')
@@ -143,7 +240,7 @@ def judge(lines, rc, umbra):
         if m:
             exits = int(m.group(1))
         if line.startswith('umbra-run: ') and not re.match(
-                r'umbra-run: (TCG|KVM) \(', line):
+                r'umbra-run: (TCG|KVM) \(|umbra-run: Bochs, CPU', line):
             runner = line[len('umbra-run: '):]
     info = {'skips': skips, 'exits': exits, 'fails': fails,
             'closing': closing}
@@ -188,14 +285,39 @@ class Matrix:
         name, label, umbra, copts = config
         base = os.path.splitext(os.path.basename(kernel))[0]
         log = os.path.join(LOGDIR, '%s-%s.log' % (base, name))
+        linux = kernel == LINUX_KERNEL
+        timeout = self.opts.timeout
+        if linux:
+            timeout = max(timeout, LINUX_TIMEOUT)
+            missing = [f for f in (LINUX_KERNEL, LINUX_INITRD)
+                       if not os.path.exists(f)]
+            if missing:
+                info = {'skips': 0, 'exits': None, 'fails': [],
+                        'closing': None}
+                self.report('linux', label, False,
+                            '%s missing: run tests/linux/build-image.sh '
+                            '(make linux-image)' % os.path.relpath(missing[0]),
+                            info, 0, [], log)
+                return
+            base = 'linux'
+            log = os.path.join(LOGDIR, 'linux-%s.log' % name)
+            copts = copts + LINUX_RUNNER
         cmd = [sys.executable, RUNNER] + copts + [
-            '--timeout', str(self.opts.timeout)]
+            '--timeout', str(timeout)]
         if umbra and self.opts.hv_args:
-            cmd += ['--hv-args', self.opts.hv_args]
-        cmd += [kernel] + KERNEL_ARGS.get(base, [])
-        rc, secs = self.run(log, cmd, self.opts.timeout)
+            if '--hv-args' in cmd:      # the configuration's own first
+                i = cmd.index('--hv-args') + 1
+                cmd[i] = cmd[i] + ' ' + self.opts.hv_args
+            else:
+                cmd += ['--hv-args', self.opts.hv_args]
+        cmd += [kernel] + (LINUX_ARGS if linux else KERNEL_ARGS.get(base, []))
+        rc, secs = self.run(log, cmd, timeout)
         lines = read_log(log)
         ok, why, info = judge(lines, rc, umbra)
+        for line in lines:
+            m = LINUX_INIT.search(line)
+            if m:
+                info['init'] = float(m.group(1))
         self.report(base, label, ok, why, info, secs, lines, log)
 
     def run_selftest(self, test, config):
@@ -225,6 +347,8 @@ class Matrix:
             extra += ' %d exits' % info['exits']
         if info['skips']:
             extra += ' %d skipped' % info['skips']
+        if info.get('init') is not None:
+            extra += ', init at %.3fs guest time' % info['init']
         with self.lock:
             if ok:
                 self.passed += 1
@@ -255,11 +379,16 @@ def main():
                    help="umbra's command line for the umbra runs")
     p.add_argument('--no-selftest', action='store_true',
                    help='leave out the runner self-tests')
+    p.add_argument('--no-linux', action='store_true',
+                   help='leave out the Linux guest (build/linux/vmlinuz)')
     p.add_argument('kernels', nargs='*', metavar='KERNEL')
     opts = p.parse_args()
 
     kernels = opts.kernels or sorted(
         glob.glob(os.path.join(ROOT, 'build', 'tests', 'guest', '*.elf')))
+    kernels = [os.path.abspath(k) for k in kernels]
+    if not opts.kernels and not opts.no_linux:
+        kernels.append(LINUX_KERNEL)
     if not opts.no_selftest and not os.path.exists(SELFTEST_KERNEL):
         print('run-guest-tests: %s missing (make guest-kernels)'
               % os.path.relpath(SELFTEST_KERNEL), file=sys.stderr)
@@ -282,12 +411,20 @@ def main():
     runs = []
     for k in kernels:
         base = os.path.splitext(os.path.basename(k))[0]
+        if k == LINUX_KERNEL:
+            base = 'linux'
         for c in configs:
+            if k == LINUX_KERNEL and c[0] not in LINUX_CONFIGS:
+                continue
             if opts.filter in '%s-%s' % (base, c[0]):
                 runs.append(('kernel', k, c))
     if not opts.no_selftest:
         by_name = {c[0]: c for c in CONFIGS}
         for t in SELFTESTS:
+            # the Linux loader's self-tests go with the Linux guest
+            if (len(t) > 6 and t[6].startswith('build/linux/') and
+                    LINUX_KERNEL not in kernels):
+                continue
             c = by_name[t[1]]
             if c in configs and opts.filter in 'selftest-%s-%s' % (
                     t[0].replace(' ', '-'), c[0]):

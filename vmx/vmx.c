@@ -4,6 +4,10 @@
  * VPID, unrestricted guest.  Same shape and behaviour as svm/svm.c; the
  * feature check and the controls are in vmx/caps.c, the world switch in
  * vmx/vmentry.asm, guest-state diagnosis of a failed entry in vmx/diag.c.
+ * With mmu=shadow EPT and unrestricted guest are off: the guest runs on the
+ * shadow MMU's tables with the real CR0.PE/PG set, reads its own CR0/CR4
+ * through the read shadows (every bit host-owned), and #PF, MOV to/from
+ * CR3, INVLPG and task switches exit to arch/x86/vm_shadow.c.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/mem.h"
@@ -197,11 +201,24 @@ static void setup_host_state(void)
 	/* HOST_RSP: vmx_enter() writes it before each entry */
 }
 
-static void setup_controls(struct vmx_vcpu *s)
+static void setup_controls(struct vcpu *v, struct vmx_vcpu *s)
 {
+	uint32_t proc = vmx_caps.proc, proc2 = vmx_caps.proc2;
+
+	/*
+	 * Shadow paging, SDM Vol 3 24.6.2-24.6.3, 25.1.3: no EPT, hence no
+	 * unrestricted guest (26.2.1.1); INVPCID is hidden (#UD without its
+	 * control); #PF, CR3 loads and stores and INVLPG exit.
+	 */
+	if (v->shadow) {
+		proc2 &= ~(PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST |
+			   PROC2_ENABLE_INVPCID);
+		proc |= PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
+			PROC_INVLPG_EXITING;
+	}
 	vmcs_write(PIN_BASED_CONTROLS, vmx_caps.pin);
-	vmcs_write(PROC_BASED_CONTROLS, vmx_caps.proc);
-	vmcs_write(PROC_BASED_CONTROLS2, vmx_caps.proc2);
+	vmcs_write(PROC_BASED_CONTROLS, proc);
+	vmcs_write(PROC_BASED_CONTROLS2, proc2);
 	vmcs_write(EXIT_CONTROLS, vmx_caps.exit);
 	vmcs_write(ENTRY_CONTROLS, vmx_caps.entry);
 	vmcs_write(EXCEPTION_BITMAP, 0);		/* 24.6.3: no exception exits */
@@ -224,6 +241,15 @@ static void setup_controls(struct vmx_vcpu *s)
 	 */
 	s->cr0_mask = (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_caps.cr0_fixed1;
 	s->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
+	if (v->shadow) {
+		/* 25.3: the guest reads the shadows, every write that changes
+		   one exits; 25.2: every #PF exits (mask and match 0) */
+		s->cr0_mask = ~0ull;
+		s->cr4_mask = ~0ull;
+		vmcs_write(EXCEPTION_BITMAP, 1u << 14);
+		vmcs_write(PF_ERROR_CODE_MASK, 0);
+		vmcs_write(PF_ERROR_CODE_MATCH, 0);
+	}
 	vmcs_write(CR0_GUEST_HOST_MASK, s->cr0_mask);
 	vmcs_write(CR4_GUEST_HOST_MASK, s->cr4_mask);
 }
@@ -267,7 +293,7 @@ static int vmx_create(struct vcpu *v)
 		__asm__ volatile("vmptrld %1" : "=@ccbe"(fail) : "m"(pa) : "cc", "memory");
 	if (fail)
 		panic("vmx: VMCLEAR/VMPTRLD of the VMCS at %lx failed", pa);
-	setup_controls(s);
+	setup_controls(v, s);
 	setup_host_state();
 	setup_guest_defaults(v);
 	return 0;
@@ -343,6 +369,15 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
 	struct vmx_vcpu *s = to_vmx(v);
 
+	if (v->shadow) {
+		switch (r) {
+		case VCPU_CR0: return v->gcr.cr0;
+		case VCPU_CR3: return v->gcr.cr3;
+		case VCPU_CR4: return v->gcr.cr4;
+		case VCPU_EFER: return v->gcr.efer;
+		default: break;
+		}
+	}
 	switch (r) {
 	case VCPU_RIP: return vmcs_read(GUEST_RIP);
 	case VCPU_RSP: return vmcs_read(GUEST_RSP);
@@ -362,6 +397,27 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	uint32_t entry;
 
+	if (v->shadow) {
+		/* the guest's view; vmx_set_paging_regs loads the real ones */
+		switch (r) {
+		case VCPU_CR0:
+			v->gcr.cr0 = val;
+			vmcs_write(CR0_READ_SHADOW, val);
+			return;
+		case VCPU_CR3:
+			v->gcr.cr3 = val;
+			return;
+		case VCPU_CR4:
+			v->gcr.cr4 = val;
+			vmcs_write(CR4_READ_SHADOW, val);
+			return;
+		case VCPU_EFER:
+			v->gcr.efer = val;
+			return;
+		default:
+			break;
+		}
+	}
 	switch (r) {
 	case VCPU_RIP: vmcs_write(GUEST_RIP, val); break;
 	case VCPU_RSP: vmcs_write(GUEST_RSP, val); break;
@@ -389,6 +445,23 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	case VCPU_DR7: vmcs_write(GUEST_DR7, val); break;
 	default: vmcs_write(GUEST_IA32_PAT, val); break;
 	}
+}
+
+/*
+ * Shadow paging: the hardware's paging registers (arch/x86/vm_shadow.c),
+ * with the bits VMX fixes (A.7, A.8; PE and PG too without unrestricted
+ * guest) and "IA-32e mode guest" equal to EFER.LMA (26.3.1.1).
+ */
+static void vmx_set_paging_regs(struct vcpu *v, uint64_t cr0, uint64_t cr3,
+				uint64_t cr4, uint64_t efer)
+{
+	uint32_t entry = (uint32_t)vmcs_read(ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE;
+
+	vmcs_write(GUEST_CR0, (cr0 | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
+	vmcs_write(GUEST_CR3, cr3);
+	vmcs_write(GUEST_CR4, (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
+	vmcs_write(GUEST_IA32_EFER, efer);
+	vmcs_write(ENTRY_CONTROLS, entry | (efer & EFER_LMA ? ENTRY_IA32E_MODE : 0));
 }
 
 /* SDM Vol 3 24.8.3; 26.2.1.3: no error code in real mode (CR0.PE clear) */
@@ -422,11 +495,13 @@ static void vmx_flush_tlb(struct vcpu *v)
  * SDM Vol 3 28.4.3: INVEPT drops guest-physical and combined mappings of
  * the EPTP, INVVPID the linear ones of the VPID.  Types from caps.c.
  */
-static void flush_now(void)
+static void flush_now(struct vcpu *v)
 {
 	struct { uint64_t a, b; } desc;
 	bool fail;
 
+	if (v->shadow)		/* no EPT: only the VPID's linear mappings */
+		goto vpid;
 	desc.a = vmcs_read(EPT_POINTER);
 	desc.b = 0;
 	__asm__ volatile("invept %1, %2" : "=@ccbe"(fail)
@@ -434,6 +509,8 @@ static void flush_now(void)
 			 : "cc", "memory");
 	if (fail)
 		panic("vmx: INVEPT type %d failed", vmx_caps.invept_type);
+vpid:
+	/* without VPID every VM entry flushes VPID 0000H (28.3.3.3) */
 	if (!vmx_caps.invvpid_type)
 		return;
 	desc.a = GUEST_VPID;
@@ -612,6 +689,37 @@ static void decode_ept_violation(struct vcpu_exit *e)
 			   vmcs_read(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
 }
 
+/*
+ * SDM Vol 3 27.2.2: a fault inside an IRET that unblocked NMIs; without
+ * NMI exiting or virtual NMIs the blocking must be restored before the
+ * guest is entered again (the fault is handled, not re-delivered).
+ */
+static void unblock_nmi_fixup(uint32_t intr)
+{
+	if ((intr & INTR_INFO_NMI_UNBLOCK) &&
+	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID))
+		vmcs_write(GUEST_INTERRUPTIBILITY,
+			   vmcs_read(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+}
+
+/*
+ * Shadow paging: a control-register access goes to arch/x86/cr.c with
+ * what the qualification says (27.2.1, Table 27-3).
+ */
+static void decode_cr_access(struct vcpu_exit *e)
+{
+	static const enum cr_access types[4] = {
+		CR_ACCESS_MOV, CR_ACCESS_MOV, CR_ACCESS_CLTS, CR_ACCESS_LMSW,
+	};
+	unsigned int type = (e->info1 >> 4) & 3;
+
+	e->reason = type == 1 ? EXIT_CR_READ : EXIT_CR_WRITE;
+	e->cr.n = type >= 2 ? 0 : (int)(e->info1 & 15);
+	e->cr.type = types[type];
+	e->cr.gpr = (int)((e->info1 >> 8) & 15);
+	e->cr.lmsw = (uint16_t)(e->info1 >> 16);
+}
+
 /* SDM Vol 3 28.3.3.1: a bug in umbra's tables; print the entry and stop */
 static void __attribute__((noreturn)) ept_misconfig(struct vcpu *v, struct vcpu_exit *e)
 {
@@ -672,7 +780,19 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		break;
 	case VMX_EXIT_CR_ACCESS:
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
-		handle_cr_access(v, e);
+		if (v->shadow)
+			decode_cr_access(e);
+		else
+			handle_cr_access(v, e);
+		return;
+	case VMX_EXIT_INVLPG:
+		/* 27.2.1 Table 27-1: the qualification is the address */
+		e->reason = EXIT_INVLPG;
+		e->invlpg.gva = e->info1;
+		e->invlpg.valid = true;
+		break;
+	case VMX_EXIT_TASK_SWITCH:
+		e->reason = EXIT_TASK_SWITCH;
 		return;
 	case VMX_EXIT_XSETBV:
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
@@ -683,6 +803,16 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		return;
 	case VMX_EXIT_EXCEPTION_NMI:
 		intr = (uint32_t)vmcs_read(EXIT_INTR_INFO);
+		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
+		    (intr & 0xff) == X86_TRAP_PF) {
+			/* 27.1, 27.2.1: CR2 is not written; the qualification
+			   holds the address, the exit the error code */
+			e->reason = EXIT_PAGE_FAULT;
+			e->pf.addr = e->info1;
+			e->pf.error_code = (uint32_t)vmcs_read(EXIT_INTR_ERROR_CODE);
+			unblock_nmi_fixup(intr);
+			return;
+		}
 		e->reason = INTR_INFO_TYPE(intr) == INTR_TYPE_NMI ? EXIT_NMI : EXIT_OTHER;
 		return;
 	case VMX_EXIT_HLT:
@@ -736,7 +866,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	restore_vectoring(s);
 	s->reinject = 0;
 	if (s->flush) {
-		flush_now();
+		flush_now(v);
 		s->flush = false;
 	}
 	rc = vmx_enter(&v->gprs, s->launched);
@@ -762,6 +892,8 @@ static const char *vmx_exit_name(uint64_t raw)
 	case VMX_EXIT_SIPI: return "SIPI";
 	case VMX_EXIT_CPUID: return "CPUID";
 	case VMX_EXIT_HLT: return "HLT";
+	case VMX_EXIT_INVLPG: return "INVLPG";
+	case VMX_EXIT_TASK_SWITCH: return "task switch";
 	case VMX_EXIT_VMCALL: return "VMCALL";
 	case VMX_EXIT_VMCLEAR: return "VMCLEAR";
 	case VMX_EXIT_VMLAUNCH: return "VMLAUNCH";
@@ -801,6 +933,7 @@ const struct vcpu_ops vmx_ops = {
 	.inject_exception = vmx_inject_exception,
 	.set_tdp_root = vmx_set_tdp_root,
 	.flush_tlb = vmx_flush_tlb,
+	.set_paging_regs = vmx_set_paging_regs,
 	.intercept_io = vmx_intercept_io,
 	.intercept_msr = vmx_intercept_msr,
 	.exit_name = vmx_exit_name,

@@ -6,6 +6,8 @@
  *   4000_0000h: EAX = highest umbra leaf, EBX:ECX:EDX = "UMBRA-X86-HV"
  *   4000_0001h: EAX:EBX = base, ECX:EDX = size of umbra's own memory
  *               (reserved in the guest's map, unreachable from the guest)
+ * Under shadow paging the paging features the shadow MMU does not model
+ * are hidden too: PCID, INVPCID, protection keys, 5-level paging.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/mem.h"
@@ -17,6 +19,11 @@
 #define CPUID1_ECX_VMX		(1u << 5)
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define EXT1_ECX_SVM		(1u << 2)
+#define CPUID1_ECX_PCID		(1u << 17)
+#define CPUID7_EBX_INVPCID	(1u << 10)
+#define CPUID7_ECX_PKU		(1u << 3)
+#define CPUID7_ECX_OSPKE	(1u << 4)
+#define CPUID7_ECX_LA57		(1u << 16)
 
 static struct cpuid_regs umbra_leaf(uint32_t leaf)
 {
@@ -39,7 +46,8 @@ static struct cpuid_regs umbra_leaf(uint32_t leaf)
 	return r;
 }
 
-static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
+static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
+				     bool shadow)
 {
 	struct cpuid_regs r;
 
@@ -50,6 +58,15 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
 	case 1:
 		r.ecx &= ~CPUID1_ECX_VMX;
 		r.ecx |= CPUID1_ECX_HYPERVISOR;
+		if (shadow)
+			r.ecx &= ~CPUID1_ECX_PCID;
+		break;
+	case 7:
+		if (shadow && subleaf == 0) {
+			r.ebx &= ~CPUID7_EBX_INVPCID;
+			r.ecx &= ~(CPUID7_ECX_PKU | CPUID7_ECX_OSPKE |
+				   CPUID7_ECX_LA57);
+		}
 		break;
 	case 0x80000001:
 		r.ecx &= ~EXT1_ECX_SVM;
@@ -64,7 +81,8 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf)
 void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vcpu_gprs *g = &v->gprs;
-	struct cpuid_regs r = guest_cpuid((uint32_t)g->rax, (uint32_t)g->rcx);
+	struct cpuid_regs r = guest_cpuid((uint32_t)g->rax, (uint32_t)g->rcx,
+					     v->shadow);
 
 	g->rax = r.eax;
 	g->rbx = r.ebx;

@@ -1,104 +1,283 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Control-register writes that a back end chose to intercept.  Today only
- * the SVM back end does, in one narrow window (svm/svm.c, "deferred LME");
- * shadow paging will intercept them for good.  Without decode assists the
- * instruction must be decoded (arch/x86/decode.c): MOV to CRn (0F 22 /r),
- * CLTS (0F 06) and LMSW (0F 01 /6, register form), SDM Vol 2.
+ * Control-register accesses a back end intercepted: MOV to/from CR0, CR3,
+ * CR4 (SDM Vol 2 MOV--Move to/from Control Registers), CLTS and LMSW.
+ * Shadow paging intercepts them for good; under SVM with nested paging
+ * only the "deferred LME" window does (svm/svm.c).  The back end says
+ * which register and, where the CPU tells it (VMX exit qualification, SVM
+ * decode assists), the form; otherwise the instruction is fetched through
+ * the guest's page tables and decoded (arch/x86/decode.c).
  */
 #include "arch/x86/cpu.h"
-#include "arch/x86/decode.h"
-#include "arch/x86/mem.h"
-#include "arch/x86/vcpu.h"
-#include "lib/string.h"
+#include "arch/x86/emulate.h"
+#include "arch/x86/vm_shadow.h"
 #include "umbra/log.h"
 
+#define CR0_MP		(1ull << 1)
+#define CR0_EM		(1ull << 2)
 #define CR0_TS		(1ull << 3)
-#define RFLAGS_VM	(1ull << 17)
+#define CR0_AM		(1ull << 18)
+#define CR0_NW		(1ull << 29)
+#define CR0_CD		(1ull << 30)
+/* SDM Vol 3 2.5: the CR0 bits that exist; writes to others are ignored */
+#define CR0_DEFINED	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | \
+			 CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_PAE		(1ull << 5)
-#define MAX_INSN	15
+#define CR4_PCIDE	(1ull << 17)
 
-/* Encoded register n (no REX with paging off); NULL for RSP, not in gprs. */
-static uint64_t *gpr(struct vcpu *v, int n)
+/* What the instruction does, from the exit or from decoding it. */
+struct cr_insn {
+	enum cr_access type;
+	int gpr;
+	uint16_t lmsw;
+	unsigned int len;
+};
+
+static bool in_64bit_code(struct vcpu *v)
 {
-	uint64_t *regs[8] = { &v->gprs.rax, &v->gprs.rcx, &v->gprs.rdx, &v->gprs.rbx,
-			      NULL, &v->gprs.rbp, &v->gprs.rsi, &v->gprs.rdi };
-
-	return n >= 0 && n < 8 ? regs[n] : NULL;
+	return guest_insn_mode(v) == X86_MODE_64;
 }
 
-/* Instruction bytes at CS:RIP of a guest with paging off (linear = physical). */
-static int fetch(struct vcpu *v, uint8_t *buf)
+static void __attribute__((noreturn)) cannot(struct vcpu *v, const char *what,
+					     int cr, const struct guest_insn *gi)
 {
-	struct segment cs;
-	uint64_t lin;
+	pr_err("cannot emulate the %s of CR%d", what, cr);
+	insn_report(v, "control-register access", gi);
+	vcpu_dump(v, "CR access");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
 
-	if (v->ops->get_reg(v, VCPU_CR0) & CR0_PG)
+/* 0, or -1 when a #PF of the fetch has been injected instead. */
+static int get_insn(struct vcpu *v, const struct vcpu_exit *e, bool write,
+		    struct cr_insn *ci)
+{
+	struct guest_insn gi = { .nbytes = 0 };
+	struct gmem_fault f;
+	const struct x86_insn *in = &gi.in;
+	int r;
+
+	ci->type = e->cr.type;
+	ci->gpr = e->cr.gpr;
+	ci->lmsw = e->cr.lmsw;
+	ci->len = e->insn_len;
+	if (ci->type != CR_ACCESS_UNKNOWN && ci->len)
+		return 0;
+	r = insn_fetch(v, &gi, &f);
+	if (r == GMEM_FAULT) {
+		gmem_inject_fault(v, &f);
 		return -1;
-	v->ops->get_seg(v, SEG_CS, &cs);
-	lin = (cs.base + v->ops->get_reg(v, VCPU_RIP)) & 0xffffffffull;
-	if (!guest_ram(lin, MAX_INSN))
-		return -1;
-	memcpy(buf, phys_to_virt(lin), MAX_INSN);
+	}
+	if (r || gi.dec != X86_DEC_OK)
+		cannot(v, write ? "write" : "read", e->cr.n, &gi);
+	ci->len = in->len;
+	if (in->op == (write ? X86_OP_MOV_TO_CR : X86_OP_MOV_FROM_CR) &&
+	    in->cr == e->cr.n && in->rm_reg >= 0) {
+		ci->type = CR_ACCESS_MOV;
+		ci->gpr = in->rm_reg;
+	} else if (write && e->cr.n == 0 && in->op == X86_OP_CLTS) {
+		ci->type = CR_ACCESS_CLTS;
+	} else if (write && e->cr.n == 0 && in->op == X86_OP_LMSW) {
+		ci->type = CR_ACCESS_LMSW;
+		if (in->has_mem) {
+			struct x86_regs regs;
+			uint64_t lin;
+
+			guest_x86_regs(v, &regs);
+			x86_mem_linear(in, &in->mem, &regs, &lin);
+			r = gmem_read(v, lin, &ci->lmsw, 2, 0, &f);
+			if (r == GMEM_FAULT) {
+				gmem_inject_fault(v, &f);
+				return -1;
+			}
+			if (r)
+				cannot(v, "write", 0, &gi);
+		} else {
+			ci->lmsw = (uint16_t)vcpu_gpr_read(v, in->rm_reg);
+		}
+	} else {
+		cannot(v, write ? "write" : "read", e->cr.n, &gi);
+	}
 	return 0;
 }
 
-/* The mode of the guest's code segment (decode.h); attr bits 9 (L), 10 (D). */
-static enum x86_mode guest_mode(struct vcpu *v)
+/* CR4 bits this CPU has (SDM Vol 3 2.5, CPUID leaves 1 and 7). */
+static uint64_t cr4_allowed(struct vcpu *v)
 {
-	const struct vcpu_ops *o = v->ops;
-	struct segment cs;
+	uint64_t ok = 0x7ff;	/* VME..OSXMMEXCPT: every x86-64 CPU */
+	struct cpuid_regs l1 = cpuid(1), l7 = { 0, 0, 0, 0 };
 
-	o->get_seg(v, SEG_CS, &cs);
-	return x86_mode_of(o->get_reg(v, VCPU_CR0) & CR0_PE,
-			   o->get_reg(v, VCPU_RFLAGS) & RFLAGS_VM,
-			   o->get_reg(v, VCPU_EFER) & EFER_LMA,
-			   cs.attr & (1 << 9), cs.attr & (1 << 10));
+	if (cpuid(0).eax >= 7)
+		l7 = cpuid_count(7, 0);
+	ok |= (l7.ecx & (1u << 2)) ? 1ull << 11 : 0;	/* UMIP */
+	ok |= (l7.ebx & (1u << 0)) ? 1ull << 16 : 0;	/* FSGSBASE */
+	ok |= (l1.ecx & (1u << 26)) ? 1ull << 18 : 0;	/* OSXSAVE */
+	ok |= (l7.ebx & (1u << 7)) ? 1ull << 20 : 0;	/* SMEP */
+	ok |= (l7.ebx & (1u << 20)) ? 1ull << 21 : 0;	/* SMAP */
+	/* shadow paging hides PCID and protection keys (cpuid.c) */
+	if (!v->shadow) {
+		ok |= (l1.ecx & (1u << 17)) ? CR4_PCIDE : 0;
+		ok |= (l7.ecx & (1u << 3)) ? 1ull << 22 : 0;	/* PKE */
+	}
+	return ok;
 }
 
-/* SDM Vol 3 2.5 and 10.8.5: the checks of a CR0 write that matter here. */
-static bool cr0_write_faults(struct vcpu *v, uint64_t val)
+/*
+ * The new control registers after a write of val to CRn, with the checks
+ * of SDM Vol 2 MOV CR and Vol 3 10.8.5 (APM Vol 2 3.1, 14.6).  -1: #GP.
+ */
+static int new_state(struct vcpu *v, int cr, uint64_t val, struct vcpu_cr *n)
 {
-	if ((val & CR0_PG) && !(val & CR0_PE))
-		return true;
-	return (val & CR0_PG) && (v->ops->get_reg(v, VCPU_EFER) & EFER_LME) &&
-	       !(v->ops->get_reg(v, VCPU_CR4) & CR4_PAE);
+	uint64_t old0 = n->cr0;
+
+	switch (cr) {
+	case 0:
+		if (val >> 32)
+			return -1;
+		val = (val & CR0_DEFINED) | CR0_ET;
+		if (((val & CR0_PG) && !(val & CR0_PE)) ||
+		    ((val & CR0_NW) && !(val & CR0_CD)))
+			return -1;
+		if ((val & CR0_PG) && !(old0 & CR0_PG) && (n->efer & EFER_LME) &&
+		    !(n->cr4 & CR4_PAE))
+			return -1;
+		if (!(val & CR0_PG) && (old0 & CR0_PG) && in_64bit_code(v))
+			return -1;
+		n->cr0 = val;
+		if ((val & CR0_PG) && (n->efer & EFER_LME))
+			n->efer |= EFER_LMA;
+		else
+			n->efer &= ~EFER_LMA;
+		return 0;
+	case 3:
+		if (n->efer & EFER_LMA) {
+			val &= ~(1ull << 63);	/* PCID no-flush: no PCID */
+			if (val >> guest_maxphyaddr())
+				return -1;
+		} else {
+			val = (uint32_t)val;
+		}
+		n->cr3 = val;
+		return 0;
+	case 4:
+		if (val & ~cr4_allowed(v))
+			return -1;
+		if ((n->efer & EFER_LMA) && !(val & CR4_PAE))
+			return -1;
+		if ((val & CR4_PCIDE) && !(n->cr4 & CR4_PCIDE) &&
+		    (!(n->efer & EFER_LMA) || (n->cr3 & 0xfff)))
+			return -1;
+		n->cr4 = val;
+		return 0;
+	}
+	return -1;
+}
+
+static void get_state(struct vcpu *v, struct vcpu_cr *c)
+{
+	c->cr0 = v->ops->get_reg(v, VCPU_CR0);
+	c->cr3 = v->ops->get_reg(v, VCPU_CR3);
+	c->cr4 = v->ops->get_reg(v, VCPU_CR4);
+	c->efer = v->ops->get_reg(v, VCPU_EFER);
 }
 
 void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 {
 	const struct vcpu_ops *o = v->ops;
-	uint8_t bytes[MAX_INSN];
-	struct x86_insn in;
-	uint64_t val, cr0 = o->get_reg(v, VCPU_CR0);
+	struct cr_insn ci;
+	struct vcpu_cr old, n;
+	uint64_t val;
 
-	/* MOV to CRn (0F 22), CLTS (0F 06), LMSW r16 (0F 01 /6) */
-	if (fetch(v, bytes) ||
-	    x86_decode(bytes, MAX_INSN, guest_mode(v), &in) != X86_DEC_OK ||
-	    !(in.op == X86_OP_MOV_TO_CR || in.op == X86_OP_CLTS ||
-	      (in.op == X86_OP_LMSW && !in.has_mem)) ||
-	    (in.op == X86_OP_MOV_TO_CR ? in.cr : 0) != e->cr ||
-	    (in.op != X86_OP_CLTS && !gpr(v, in.rm_reg))) {
-		pr_err("cannot emulate the write of CR%d at rip %lx", e->cr,
-		       o->get_reg(v, VCPU_RIP));
-		vcpu_dump(v, "CR write");
-		halt("guest-error");
-	}
-	switch (in.op) {
-	case X86_OP_CLTS:
-		val = cr0 & ~CR0_TS;
+	if (e->cr.n != 0 && e->cr.n != 3 && e->cr.n != 4)
+		cannot(v, "write", e->cr.n, NULL);
+	if (get_insn(v, e, true, &ci))
+		return;
+	get_state(v, &old);
+	n = old;
+	switch (ci.type) {
+	case CR_ACCESS_CLTS:
+		val = old.cr0 & ~CR0_TS;
 		break;
-	case X86_OP_LMSW:	/* only PE, MP, EM, TS; PE cannot be cleared */
-		val = (cr0 & ~0xeull) | (*gpr(v, in.rm_reg) & 0xf) | (cr0 & CR0_PE);
+	case CR_ACCESS_LMSW:	/* PE, MP, EM, TS; PE cannot be cleared */
+		val = (old.cr0 & ~0xeull) | (ci.lmsw & 0xf);
 		break;
 	default:
-		val = (uint32_t)*gpr(v, in.rm_reg);
+		val = vcpu_gpr_read(v, ci.gpr);
+		if (!in_64bit_code(v))
+			val = (uint32_t)val;
 		break;
 	}
-	if (e->cr == 0 && cr0_write_faults(v, val)) {
-		o->inject_exception(v, X86_TRAP_GP, true, 0);
-		return;
+	if (new_state(v, e->cr.n, val, &n))
+		goto gp;
+	if (v->shadow) {
+		if (vm_shadow_set_cr(v, &n, e->cr.n == 3))
+			goto gp;
+	} else {
+		if (n.efer != old.efer)
+			o->set_reg(v, VCPU_EFER, n.efer);
+		o->set_reg(v, e->cr.n == 0 ? VCPU_CR0 : e->cr.n == 3 ?
+			   VCPU_CR3 : VCPU_CR4,
+			   e->cr.n == 0 ? n.cr0 : e->cr.n == 3 ? n.cr3 : n.cr4);
 	}
-	o->set_reg(v, e->cr == 0 ? VCPU_CR0 : e->cr == 3 ? VCPU_CR3 : VCPU_CR4, val);
-	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + in.len);
+	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci.len);
+	return;
+gp:
+	pr_debug("guest write of %lx to CR%d at %lx: #GP", val, e->cr.n,
+		 o->get_reg(v, VCPU_RIP));
+	o->inject_exception(v, X86_TRAP_GP, true, 0);
+}
+
+/* MOV from CRn: 64 bits in 64-bit mode, else 32 (SDM Vol 2 MOV CR). */
+void handle_cr_read(struct vcpu *v, const struct vcpu_exit *e)
+{
+	const struct vcpu_ops *o = v->ops;
+	struct cr_insn ci;
+	uint64_t val;
+
+	if (e->cr.n != 0 && e->cr.n != 3 && e->cr.n != 4)
+		cannot(v, "read", e->cr.n, NULL);
+	if (get_insn(v, e, false, &ci))
+		return;
+	if (ci.type != CR_ACCESS_MOV)
+		cannot(v, "read", e->cr.n, NULL);
+	val = o->get_reg(v, e->cr.n == 0 ? VCPU_CR0 : e->cr.n == 3 ?
+			 VCPU_CR3 : VCPU_CR4);
+	if (!in_64bit_code(v))
+		val = (uint32_t)val;
+	vcpu_gpr_write(v, ci.gpr, val);
+	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci.len);
+}
+
+/* INVLPG m (SDM Vol 2 INVLPG): the operand's linear address. */
+void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e)
+{
+	const struct vcpu_ops *o = v->ops;
+	uint64_t gva = e->invlpg.gva;
+	unsigned int len = e->insn_len;
+
+	if (!e->invlpg.valid || !len) {
+		struct guest_insn gi = { .nbytes = 0 };
+		struct gmem_fault f;
+		struct x86_regs regs;
+		int r = insn_fetch(v, &gi, &f);
+
+		if (r == GMEM_FAULT) {
+			gmem_inject_fault(v, &f);
+			return;
+		}
+		if (r || gi.dec != X86_DEC_OK || gi.in.op != X86_OP_INVLPG) {
+			insn_report(v, "INVLPG exit", &gi);
+			vcpu_dump(v, "INVLPG");
+			vcpu_print_stats(v);
+			halt("guest-error");
+		}
+		len = gi.in.len;
+		if (!e->invlpg.valid) {
+			guest_x86_regs(v, &regs);
+			x86_mem_linear(&gi.in, &gi.in.mem, &regs, &gva);
+		}
+	}
+	if (v->shadow)
+		vm_shadow_invlpg(v, gva);
+	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + len);
 }

@@ -10,6 +10,7 @@
 
 static const struct guest_loader *const loaders[] = {
 	&multiboot_loader,
+	&linux_loader,
 };
 
 static struct staged staged[BI_MAX_MODULES];
@@ -125,6 +126,7 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 	int err = -1;
 
 	memset(boot, 0, sizeof(*boot));
+	boot->acpi_rsdp = bi->acpi_rsdp;
 	guest_cursor = SZ_1M;
 	if (stage_modules(bi))
 		goto out;
@@ -135,7 +137,7 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 			goto out;
 		}
 	}
-	pr_err("guest kernel '%s' (%lu bytes): not a format umbra can boot (a multiboot v1 kernel)",
+	pr_err("guest kernel '%s' (%lu bytes): not a format umbra can boot (a multiboot v1 kernel or a Linux bzImage)",
 	       k->name, k->size);
 out:
 	unstage();

@@ -39,6 +39,7 @@ struct guest_boot {
 	uint32_t gdt;		/* guest-physical GDT: null, code, data */
 	uint16_t gdt_limit;
 	uint16_t cs, ds;	/* selectors into that GDT */
+	uint64_t acpi_rsdp;	/* in: boot_info's, 0 if unknown (Linux) */
 };
 
 /* A loader: 1 if the kernel is its format, then 0 or -1 from load. */
@@ -49,6 +50,7 @@ struct guest_loader {
 };
 
 extern const struct guest_loader multiboot_loader;
+extern const struct guest_loader linux_loader;
 
 /* 0, or -1 after saying what is wrong with which file */
 int guest_load(struct boot_info *bi, struct guest_boot *boot);

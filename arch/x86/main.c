@@ -6,6 +6,7 @@
 #include "arch/x86/mem.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vm.h"
+#include "arch/x86/vm_shadow.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "umbra/core.h"
@@ -105,11 +106,15 @@ void core_main(struct boot_info *bi)
 	if (guest_load(bi, &boot))
 		halt("no-guest");
 	selftest_before_vcpu();
+	v->shadow = opts.mmu == MMU_SHADOW;
 	if (v->ops->enable() || v->ops->create(v))
 		panic("%s: out of memory setting up the vCPU", v->ops->name);
 	io_setup_intercepts(v);
 	msr_setup_intercepts(v);
-	vm_setup_tdp(v);
+	if (v->shadow)
+		vm_setup_shadow(v);
+	else
+		vm_setup_tdp(v);
 	guest_set_entry_state(v, &boot);
 	selftest_before_entry(v);
 	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",

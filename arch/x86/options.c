@@ -9,6 +9,10 @@
  *   mem=SIZE[K|M|G]               umbra's own memory (default 32M)
  *   guest=PATH                    the module to boot (default: the first)
  *   selftest=ud|entry|oom         fail on purpose (tests of the failure paths)
+ *   mmu=tdp|shadow                guest paging: nested (NPT/EPT) or shadow
+ *                                 page tables (default tdp)
+ *   oos=on|off                    shadow paging: out-of-sync page tables
+ *                                 (default on)
  */
 #include "drivers/serial.h"
 #include "lib/string.h"
@@ -23,6 +27,8 @@ struct umbra_options opts = {
 	.serial_port = COM1_PORT,
 	.loglevel = LOG_INFO,
 	.mem_size = DEFAULT_MEM_SIZE,
+	.mmu = MMU_TDP,
+	.oos = true,
 };
 
 static const uint16_t com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
@@ -138,6 +144,22 @@ static void apply(const char *key, const char *val)
 			pr_warn("option selftest=%s: expected ud, entry or oom; ignored", val);
 		else
 			opts.selftest = (int)i;
+	} else if (!strcmp(key, "mmu")) {
+		if (!strcmp(val, "tdp"))
+			opts.mmu = MMU_TDP;
+		else if (!strcmp(val, "shadow"))
+			opts.mmu = MMU_SHADOW;
+		else
+			pr_warn("option mmu=%s: expected tdp or shadow; keeping %s",
+				val, opts.mmu == MMU_SHADOW ? "shadow" : "tdp");
+	} else if (!strcmp(key, "oos")) {
+		if (!strcmp(val, "on"))
+			opts.oos = true;
+		else if (!strcmp(val, "off"))
+			opts.oos = false;
+		else
+			pr_warn("option oos=%s: expected on or off; keeping %s",
+				val, opts.oos ? "on" : "off");
 	} else {
 		pr_warn("unknown option '%s' ignored", key);
 	}

@@ -2,6 +2,7 @@
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vm.h"
+#include "arch/x86/vm_shadow.h"
 #include "umbra/log.h"
 
 /* arch/x86/vcpu_gprs.inc describes the same layout to the world switches */
@@ -17,6 +18,10 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_MSR_WRITE] = "msr-write",
 	[EXIT_TDP_FAULT] = "tdp-fault",
 	[EXIT_CR_WRITE] = "cr-write",
+	[EXIT_CR_READ] = "cr-read",
+	[EXIT_PAGE_FAULT] = "page-fault",
+	[EXIT_INVLPG] = "invlpg",
+	[EXIT_TASK_SWITCH] = "task-switch",
 	[EXIT_TRIPLE_FAULT] = "triple-fault",
 	[EXIT_INIT] = "init",
 	[EXIT_VIRT_INSN] = "virt-insn",
@@ -38,6 +43,39 @@ void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallba
 	unsigned len = e->insn_len ? e->insn_len : fallback_len;
 
 	v->ops->set_reg(v, VCPU_RIP, v->ops->get_reg(v, VCPU_RIP) + len);
+}
+
+static uint64_t *gpr_slot(struct vcpu *v, unsigned int n)
+{
+	struct vcpu_gprs *g = &v->gprs;
+	uint64_t *const regs[16] = {
+		&g->rax, &g->rcx, &g->rdx, &g->rbx, NULL, &g->rbp, &g->rsi, &g->rdi,
+		&g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15,
+	};
+
+	return regs[n & 15];
+}
+
+/* RSP lives in the VMCB/VMCS, the others in v->gprs */
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned int n)
+{
+	return (n & 15) == 4 ? v->ops->get_reg(v, VCPU_RSP) : *gpr_slot(v, n);
+}
+
+void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val)
+{
+	if ((n & 15) == 4)
+		v->ops->set_reg(v, VCPU_RSP, val);
+	else
+		*gpr_slot(v, n) = val;
+}
+
+unsigned int vcpu_cpl(struct vcpu *v)
+{
+	struct segment ss;
+
+	v->ops->get_seg(v, SEG_SS, &ss);
+	return (ss.attr >> 5) & 3;
 }
 
 static void dump_seg(struct vcpu *v, enum vcpu_seg s, const char *name)
@@ -78,7 +116,10 @@ void vcpu_print_stats(struct vcpu *v)
 	for (int r = 0; r < NR_EXIT_REASONS; r++)
 		if (v->exits[r])
 			pr_info("  %-14s %lu", reason_names[r], v->exits[r]);
-	vm_print_mmu_stats(v);
+	if (v->shadow)
+		vm_shadow_print_stats(v);
+	else
+		vm_print_mmu_stats(v);
 	pr_info("total exits: %lu", v->total_exits);
 }
 
@@ -101,6 +142,24 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_CR_WRITE:
 		handle_cr_write(v, e);
 		break;
+	case EXIT_CR_READ:
+		handle_cr_read(v, e);
+		break;
+	case EXIT_PAGE_FAULT:
+		if (!v->shadow)
+			goto unexpected;
+		vm_shadow_page_fault(v, e);
+		break;
+	case EXIT_INVLPG:
+		handle_invlpg(v, e);
+		break;
+	case EXIT_TASK_SWITCH:
+		/* SDM Vol 3 7.3, APM Vol 2 15.14: not emulated */
+		pr_err("guest task switch at rip %lx (exit %lx, info %lx %lx): umbra does not emulate task switches",
+		       v->ops->get_reg(v, VCPU_RIP), e->raw, e->info1, e->info2);
+		vcpu_dump(v, "task switch");
+		vcpu_print_stats(v);
+		halt("guest-error");
 	case EXIT_HYPERCALL:
 	case EXIT_VIRT_INSN:
 		/* no hypercalls yet, and no nested virtualization: as on bare metal */
@@ -129,6 +188,7 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		      v->ops->name, e->raw);
 	case EXIT_OTHER:
 	default:
+unexpected:
 		vcpu_dump(v, "unexpected exit");
 		panic("%s: unexpected exit %lx (%s) info1=%lx info2=%lx",
 		      v->ops->name, e->raw, v->ops->exit_name(e->raw), e->info1, e->info2);
@@ -140,6 +200,8 @@ void vcpu_run_loop(struct vcpu *v)
 	struct vcpu_exit e;
 
 	for (;;) {
+		if (v->shadow)
+			vm_shadow_enter(v);
 		v->ops->run(v, &e);
 		v->exits[e.reason]++;
 		v->total_exits++;

@@ -45,7 +45,11 @@ enum exit_reason {
 	EXIT_MSR_READ,
 	EXIT_MSR_WRITE,
 	EXIT_TDP_FAULT,		/* NPF / EPT violation */
-	EXIT_CR_WRITE,
+	EXIT_CR_WRITE,		/* MOV to CRn, CLTS, LMSW */
+	EXIT_CR_READ,		/* MOV from CRn (shadow paging) */
+	EXIT_PAGE_FAULT,	/* #PF intercepted (shadow paging) */
+	EXIT_INVLPG,		/* shadow paging */
+	EXIT_TASK_SWITCH,	/* not emulated: reported, umbra halts */
 	EXIT_TRIPLE_FAULT,
 	EXIT_INIT,
 	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
@@ -57,6 +61,14 @@ enum exit_reason {
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
 	EXIT_OTHER,
 	NR_EXIT_REASONS
+};
+
+/* How a control register was accessed, when the back end knows it. */
+enum cr_access {
+	CR_ACCESS_UNKNOWN,	/* decode the instruction */
+	CR_ACCESS_MOV,		/* MOV to or from CRn, register in cr.gpr */
+	CR_ACCESS_CLTS,
+	CR_ACCESS_LMSW,		/* source in cr.lmsw */
 };
 
 struct vcpu_exit {
@@ -74,7 +86,20 @@ struct vcpu_exit {
 			uint64_t gpa;
 			bool read, write, exec;
 		} tdp;
-		int cr;			/* EXIT_CR_WRITE */
+		struct {
+			int n;		/* CRn */
+			enum cr_access type;
+			int gpr;	/* MOV: register, -1 unknown */
+			uint16_t lmsw;	/* LMSW: the source operand */
+		} cr;			/* EXIT_CR_WRITE, EXIT_CR_READ */
+		struct {
+			uint32_t error_code;
+			uint64_t addr;	/* the faulting linear address */
+		} pf;			/* EXIT_PAGE_FAULT */
+		struct {
+			uint64_t gva;
+			bool valid;	/* false: decode the instruction */
+		} invlpg;		/* EXIT_INVLPG */
 	};
 };
 
@@ -99,6 +124,14 @@ struct vcpu_ops {
 	/* root of the TDP MMU's tables; VMX builds its EPTP from it */
 	void (*set_tdp_root)(struct vcpu *v, uint64_t root_pa);
 	void (*flush_tlb)(struct vcpu *v);	/* before the next entry */
+	/*
+	 * Shadow paging (v->shadow): the hardware's own CR0/CR3/CR4/EFER
+	 * for the next entry (arch/x86/vm_shadow.c computes them; the back
+	 * end adds its fixed bits).  get_reg/set_reg of CR0, CR3, CR4 and
+	 * EFER then read and write the guest's view, v->gcr.
+	 */
+	void (*set_paging_regs)(struct vcpu *v, uint64_t cr0, uint64_t cr3,
+				uint64_t cr4, uint64_t efer);
 	void (*intercept_io)(struct vcpu *v, uint16_t port, bool on);
 	void (*intercept_msr)(struct vcpu *v, uint32_t msr, bool read, bool write);
 	const char *(*exit_name)(uint64_t raw);
@@ -111,6 +144,11 @@ struct vcpu {
 	uint64_t exits[NR_EXIT_REASONS];
 	uint64_t total_exits;
 	struct mmu_tdp *tdp;
+	bool shadow;			/* mmu=shadow: no EPT/NPT */
+	struct vcpu_cr {
+		uint64_t cr0, cr3, cr4, efer;
+	} gcr;				/* shadow: what the guest sees */
+	struct vm_shadow *sh;		/* shadow: arch/x86/vm_shadow.c */
 };
 
 extern const struct vcpu_ops svm_ops;
@@ -127,10 +165,19 @@ void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);
 void handle_msr(struct vcpu *v, const struct vcpu_exit *e);
 void handle_io(struct vcpu *v, const struct vcpu_exit *e);
 void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e);
+void handle_cr_read(struct vcpu *v, const struct vcpu_exit *e);
+void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e);
+
+/* general registers in encoding order (0 rax ... 4 rsp ... 15 r15) */
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned int n);
+void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
+/* the guest's current privilege level (SS.DPL, APM 15.5.1, SDM 5.5) */
+unsigned int vcpu_cpl(struct vcpu *v);
 void io_setup_intercepts(struct vcpu *v);
 void msr_setup_intercepts(struct vcpu *v);
 
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
+#define X86_TRAP_PF	14
 
 #endif

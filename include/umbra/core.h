@@ -28,6 +28,14 @@ struct umbra_options {
 	uint64_t mem_size;		/* umbra's own memory */
 	char guest[128];		/* guest module by path; "" = first */
 	int selftest;			/* enum selftest: fail on purpose */
+	int mmu;			/* enum mmu_kind */
+	bool oos;			/* shadow: out-of-sync pages */
+};
+
+/* mmu=: how the guest's paging is virtualized. */
+enum mmu_kind {
+	MMU_TDP,			/* nested paging: NPT or EPT */
+	MMU_SHADOW,			/* shadow page tables (mmu/shadow.h) */
 };
 
 /* selftest=: make umbra fail on purpose, so that tests see each failure path. */

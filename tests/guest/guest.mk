@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io
+GUEST_NAMES	:= hello cpuid memory paging io pg32 pgpae pg64
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 
@@ -24,10 +24,19 @@ GUEST_LIB_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o \
 GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_NAMES:%=$(GUEST_OUT)/obj/%.o) \
 		   $(GUEST_SELFTEST:%=$(GUEST_OUT)/obj/%.o)
-GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o
+GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o \
+		   $(GUEST_OUT)/obj/lib/pgrun.o
+
+# The paging conformance kit (lib/pg.h), linked into the pg* kernels only.
+GUEST_PG_C	:= pg.c pgsuite.c
+GUEST_PG_OBJS	:= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
+		   $(GUEST_OUT)/obj/lib/pgrun.o
+GUEST_C_OBJS	+= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
+GUEST_PG_NAMES	:= pg32 pgpae pg64
 
 # Extra objects of one kernel.
 GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
+$(foreach k,$(GUEST_PG_NAMES),$(eval GUEST_EXTRA_$(k) := $(GUEST_PG_OBJS)))
 
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
@@ -48,6 +57,7 @@ $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o \
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_EXTRA_$*)
 
 $(GUEST_OUT)/paging.elf: $(GUEST_EXTRA_paging)
+$(GUEST_PG_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_PG_OBJS)
 
 $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Guest memory as the guest sees it: linear addresses translated through
+ * the guest's own page tables (mmu/walk.h), with the guest's permissions,
+ * accessed/dirty updates and the exact #PF error code.  Only guest RAM is
+ * ever reached (guest_ram(), arch/x86/mem.h): never umbra's own memory,
+ * never MMIO.  Under shadow paging every write is reported to the shadow
+ * MMU (shadow_emulated_write(), mmu/shadow.h calling rules).
+ */
+#ifndef UMBRA_X86_GMEM_H
+#define UMBRA_X86_GMEM_H
+
+#include <stdint.h>
+
+#include "arch/x86/vcpu.h"
+#include "mmu/walk.h"
+
+/* access flags: GW_WRITE, GW_FETCH, GW_IMPLICIT from mmu/walk.h */
+
+enum gmem_status {
+	GMEM_OK = 0,
+	GMEM_FAULT = -1,	/* the guest's #PF: fault.error_code, .addr */
+	GMEM_NOT_RAM = -2,	/* a guest table or the target is not RAM:
+				   fault.gpa */
+};
+
+struct gmem_fault {
+	uint32_t error_code;
+	uint64_t addr;		/* linear address (the guest's CR2) */
+	uint64_t gpa;
+};
+
+/* Guest-physical RAM for mmu/: reads and compare-and-exchange, no hooks. */
+extern const struct gw_mem_ops guest_phys_ops;
+
+int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
+	       uint64_t *gpa, struct gmem_fault *f);
+int gmem_read(struct vcpu *v, uint64_t lin, void *buf, unsigned int len,
+	      unsigned int access, struct gmem_fault *f);
+int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
+	       unsigned int len, struct gmem_fault *f);
+/*
+ * Up to X86_MAX_INSN_LEN instruction bytes at CS:RIP; *len is how many
+ * could be fetched (fewer when the next page faults: then f holds that
+ * fault).  Returns GMEM_OK if at least one byte was fetched.
+ */
+int gmem_fetch(struct vcpu *v, uint8_t *buf, unsigned int *len,
+	       struct gmem_fault *f);
+/* Deliver a GMEM_FAULT to the guest: CR2 and #PF with its error code. */
+void gmem_inject_fault(struct vcpu *v, const struct gmem_fault *f);
+
+#endif

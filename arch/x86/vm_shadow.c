@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * mmu=shadow: the guest runs without EPT/NPT.  The hardware walks the
+ * shadow MMU's tables (mmu/shadow.h); the guest's CR0/CR3/CR4/EFER live in
+ * v->gcr and the back end loads the hardware's own values before each
+ * entry (vcpu_ops.set_paging_regs):
+ *   CR0: the guest's, with PG and WP set (a paging-off guest runs on the
+ *        shadow MMU's direct tables; WP because the shadow MMU makes
+ *        supervisor writes to read-only pages fault, shadow.c);
+ *   CR3: shadow_root_hpa();
+ *   CR4: the guest's with PAE set (PAE-format roots for every mode but
+ *        long mode, shadow.c), PGE, PSE, PCIDE and PKE clear (the shadow
+ *        tables hold no global entries and no keys), SMEP/SMAP only while
+ *        the guest pages;
+ *   EFER: the guest's with NXE set (shadow leaves use XD) and LME/LMA as
+ *        shadow_root_level() needs (SDM Vol 3 4.1.1, APM Vol 2 5.1).
+ * Guest physical memory is host physical memory (identity), except umbra's
+ * own range, which maps to one scratch page as under nested paging.
+ */
+#include "arch/x86/cpu.h"
+#include "arch/x86/emulate.h"
+#include "arch/x86/gmem.h"
+#include "arch/x86/mem.h"
+#include "arch/x86/vm_shadow.h"
+#include "lib/string.h"
+#include "mmu/shadow.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define CR0_NW		(1ull << 29)
+#define CR0_CD		(1ull << 30)
+#define CR4_PSE		(1ull << 4)
+#define CR4_PAE		(1ull << 5)
+#define CR4_PGE		(1ull << 7)
+#define CR4_PCIDE	(1ull << 17)
+#define CR4_SMEP	(1ull << 20)
+#define CR4_SMAP	(1ull << 21)
+#define CR4_PKE		(1ull << 22)
+#define RFLAGS_AC	(1ull << 18)
+#define CPUID_NX	(1u << 20)	/* 8000_0001h EDX */
+
+struct vm_shadow {
+	struct shadow_mmu *mmu;
+	struct vcpu_cr synced;		/* what the shadow MMU was told */
+	bool pae;			/* PAE paging: pdpte[] loaded */
+	uint64_t pdpte[4];
+	struct vcpu_cr hw;		/* loaded into the hardware */
+	bool hw_valid;
+	uint64_t scratch_pfn;
+};
+
+static struct vm_shadow vm_sh;
+
+unsigned int guest_maxphyaddr(void)
+{
+	static unsigned int maxphy;
+
+	if (!maxphy)
+		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
+			 cpuid(0x80000008).eax & 0xff : 36;
+	return maxphy;
+}
+
+bool guest_gbpages(void)
+{
+	return cpuid(0x80000001).edx & (1u << 26);
+}
+
+static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
+{
+	struct vm_shadow *sh = arg;
+	uint64_t gpa = gfn << PAGE_SHIFT;
+
+	if (gfn >> (guest_maxphyaddr() - PAGE_SHIFT))
+		return -1;
+	if (gpa >= umbra_mem_base && gpa - umbra_mem_base < umbra_mem_size)
+		return (int64_t)sh->scratch_pfn;
+	return (int64_t)gfn;
+}
+
+static void shadow_flush(void *arg)
+{
+	struct vcpu *v = arg;
+
+	v->ops->flush_tlb(v);
+}
+
+static bool pae_paging(const struct vcpu_cr *c)
+{
+	return (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !(c->efer & EFER_LMA);
+}
+
+/*
+ * SDM Vol 3 4.4.1, Table 4-8: the four PDPTEs at CR3[31:5]; one with P
+ * and a reserved bit (2:1, 8:5, 63:MAXPHYADDR) makes the load #GP.
+ */
+static int load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
+{
+	uint64_t rsvd = 0x1e6ull | ~((1ull << guest_maxphyaddr()) - 1);
+	uint64_t base = cr3 & 0xffffffe0ull;
+
+	for (int i = 0; i < 4; i++) {
+		if (guest_phys_ops.read(NULL, base + 8 * i, 8, &pdpte[i])) {
+			if (check)
+				return -1;
+			pdpte[i] = 0;
+		}
+		if (check && (pdpte[i] & 1) && (pdpte[i] & rsvd))
+			return -1;
+	}
+	return 0;
+}
+
+static void check_rc(int rc, const char *what)
+{
+	if (rc)
+		panic("shadow MMU: %s failed (%d): out of memory", what, rc);
+}
+
+/* Tell the shadow MMU what changed in v->gcr since it was last told. */
+static void sync_mmu(struct vcpu *v, bool cr3_load)
+{
+	struct vm_shadow *sh = v->sh;
+	struct vcpu_cr c = v->gcr, *old = &sh->synced;
+	const uint64_t *pd = NULL;
+
+	if (pae_paging(&c)) {
+		/* a state set without a MOV to CR (entry state): load them */
+		if (!sh->pae || (c.cr3 != old->cr3 && !cr3_load))
+			load_pdptes(c.cr3, sh->pdpte, false);
+		pd = sh->pdpte;
+	}
+	sh->pae = pd != NULL;
+	if (c.cr0 != old->cr0 || c.cr4 != old->cr4 || c.efer != old->efer)
+		check_rc(shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
+			 "mode change");
+	if (cr3_load || c.cr3 != old->cr3)
+		check_rc(shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
+	*old = c;
+}
+
+int vm_shadow_set_cr(struct vcpu *v, const struct vcpu_cr *n, bool cr3_load)
+{
+	struct vm_shadow *sh = v->sh;
+	const struct vcpu_cr *o = &v->gcr;
+	uint64_t pd[4];
+	bool load = pae_paging(n) &&
+		    (cr3_load || !pae_paging(o) ||
+		     ((o->cr0 ^ n->cr0) & (CR0_PG | CR0_CD | CR0_NW)) ||
+		     ((o->cr4 ^ n->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)));
+
+	if (load && load_pdptes(n->cr3, pd, true))
+		return -1;
+	v->ops->set_reg(v, VCPU_EFER, n->efer);
+	v->ops->set_reg(v, VCPU_CR4, n->cr4);
+	v->ops->set_reg(v, VCPU_CR3, n->cr3);
+	v->ops->set_reg(v, VCPU_CR0, n->cr0);
+	if (load) {
+		memcpy(sh->pdpte, pd, sizeof(pd));
+		sh->pae = true;
+	}
+	sync_mmu(v, cr3_load);
+	return 0;
+}
+
+bool vm_shadow_pdptes(struct vcpu *v, uint64_t pdpte[4])
+{
+	if (!v->sh->pae || !pae_paging(&v->gcr))
+		return false;
+	memcpy(pdpte, v->sh->pdpte, sizeof(v->sh->pdpte));
+	return true;
+}
+
+void vm_shadow_enter(struct vcpu *v)
+{
+	struct vm_shadow *sh = v->sh;
+	const struct vcpu_cr *g = &v->gcr;
+	struct vcpu_cr hw;
+	bool lm;
+
+	sync_mmu(v, false);
+	lm = shadow_root_level(sh->mmu) == 4;
+	hw.cr0 = g->cr0 | CR0_PE | CR0_PG | CR0_WP;
+	hw.cr3 = shadow_root_hpa(sh->mmu);
+	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE | CR4_PKE)) | CR4_PAE;
+	if (!(g->cr0 & CR0_PG))
+		hw.cr4 &= ~(CR4_SMEP | CR4_SMAP);
+	hw.efer = (g->efer & ~(EFER_LME | EFER_LMA)) | EFER_NXE |
+		  (lm ? EFER_LME | EFER_LMA : 0);
+	/* PAE paging outside long mode: CR3 is 32 bits (SDM Vol 3 4.4) */
+	if (!lm && (hw.cr3 >> 32))
+		panic("shadow MMU: PAE root %lx above 4 GiB", hw.cr3);
+	if (!sh->hw_valid || memcmp(&hw, &sh->hw, sizeof(hw))) {
+		/* a new root: VM entry does not flush the ASID/VPID's TLB */
+		if (!sh->hw_valid || hw.cr3 != sh->hw.cr3)
+			v->ops->flush_tlb(v);
+		v->ops->set_paging_regs(v, hw.cr0, hw.cr3, hw.cr4, hw.efer);
+		sh->hw = hw;
+		sh->hw_valid = true;
+	}
+	if (shadow_flush_pending(sh->mmu))
+		v->ops->flush_tlb(v);
+}
+
+void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct shadow_fault f;
+	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
+
+	switch (shadow_page_fault(v->sh->mmu, e->pf.addr, e->pf.error_code, ac, &f)) {
+	case SHADOW_FIXED:
+		return;
+	case SHADOW_INJECT:
+		/* SDM Vol 3 6.15 #PF, APM Vol 2 8.4.9: CR2, then the error code */
+		v->ops->set_reg(v, VCPU_CR2, f.cr2);
+		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
+		return;
+	case SHADOW_EMULATE:
+		emulate_write(v, e->pf.addr);
+		return;
+	case SHADOW_NOT_RAM:
+		pr_err("guest page fault at %lx (error code %x, rip %lx): guest-physical %lx is not RAM (a guest page table in MMIO or umbra's memory?)",
+		       e->pf.addr, e->pf.error_code, v->ops->get_reg(v, VCPU_RIP),
+		       f.gpa);
+		vcpu_dump(v, "shadow page fault");
+		vcpu_print_stats(v);
+		halt("guest-error");
+	case SHADOW_NOMEM:
+	default:
+		vcpu_dump(v, "shadow page fault");
+		panic("shadow MMU: out of memory on a fault at %lx", e->pf.addr);
+	}
+}
+
+void vm_shadow_invlpg(struct vcpu *v, uint64_t gva)
+{
+	shadow_invlpg(v->sh->mmu, gva);
+}
+
+void vm_shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
+		     unsigned int size)
+{
+	shadow_emulated_write(v->sh->mmu, gpa, bytes, size);
+}
+
+void vm_setup_shadow(struct vcpu *v)
+{
+	struct vm_shadow *sh = &vm_sh;
+	void *scratch = page_alloc(1);
+	size_t pool = pages_free() / 4;
+	struct shadow_config cfg = {
+		.oos = opts.oos,
+		.maxphyaddr = guest_maxphyaddr(),
+		.gbpages = guest_gbpages(),
+		.gfn_to_pfn = gfn_to_pfn,
+		.pfn_arg = sh,
+		.mem = &guest_phys_ops,
+		.flush = shadow_flush,
+		.flush_arg = v,
+	};
+	struct shadow_cpu st;
+	int err;
+
+	/* shadow leaves use XD for the guest's NX (SDM Vol 3 4.5) */
+	if (!(cpuid(0x80000001).edx & CPUID_NX))
+		panic("shadow paging needs NX (CPUID 8000_0001h EDX[20])");
+	if (!scratch)
+		panic("out of memory for the scratch page");
+	sh->scratch_pfn = virt_to_phys(scratch) >> PAGE_SHIFT;
+	cfg.max_pages = (unsigned int)MAX(MIN(pool, 2048), 64);
+	v->sh = sh;
+	/* v->gcr: the back end's reset values (get_reg/set_reg use it) */
+	sh->synced = v->gcr;
+	st = (struct shadow_cpu){ v->gcr.cr0, v->gcr.cr3, v->gcr.cr4, v->gcr.efer };
+	err = shadow_init(&sh->mmu, &cfg, &st);
+	if (err)
+		panic("shadow MMU set-up failed (%d)", err);
+	pr_info("shadow paging: out-of-sync pages %s, pool %u pages, MAXPHYADDR %u",
+		opts.oos ? "on" : "off", cfg.max_pages, cfg.maxphyaddr);
+}
+
+void vm_shadow_print_stats(struct vcpu *v)
+{
+	struct shadow_stats s;
+
+	shadow_get_stats(v->sh->mmu, &s);
+	pr_info("  shadow: %lu pages (%lu direct), %lu unsync now (%lu made unsync), %lu global",
+		s.pages, s.direct_pages, s.unsync, s.mmu_unsync, s.global);
+	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu, invlpg %lu, flushes %lu",
+		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link, s.invlpg,
+		s.flushes);
+	pr_info("  shadow: faults %lu: fixed %lu, injected %lu, emulated %lu; write-protect faults %lu, pte writes %lu (updated %lu), flooded %lu",
+		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
+		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);
+	pr_info("  shadow: pages created %lu, zapped %lu, recycled %lu; roots hit %lu, missed %lu",
+		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
+		s.root_hits, s.root_misses);
+}

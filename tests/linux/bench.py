@@ -1,0 +1,184 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Linux workloads, bare against umbra, in deterministic QEMU TCG.
+
+usage: tests/linux/bench.py [--firmware bios|uefi] [--shadow] [--write FILE]
+                            [-v]
+
+One QEMU run per workload and configuration (tools/umbra-run, 1 vCPU,
+-icount shift=0,sleep=off -rtc clock=vm, so that guest time is the same run
+after run; 1 ns of guest time is one instruction of the emulated CPU, which
+runs umbra's exit handlers too, while a world switch costs only one).  The guest is the Linux test
+guest (tests/linux/build-image.sh) with umbra.bench=WORKLOAD on its command
+line; /init (tests/linux/init.c) times the workload with CLOCK_MONOTONIC:
+
+    fork      fork, the child _exit()s, the parent waits (lmbench lat_proc
+              fork)
+    mmap      mmap 4 MiB anonymous, write every page, munmap
+    mprotect  1 MiB touched once; per op: PROT_READ, PROT_READ|PROT_WRITE,
+              write one page
+
+Exits per operation under umbra: (umbra's total exits in the run minus those
+of a run of the empty workload "none" in the same configuration) /
+operations: runs are deterministic, so the difference is the workload's.
+The kernel boots with nokaslr: the same layout in every configuration.
+
+Configurations: bare (no hypervisor) and umbra with nested paging; with
+--shadow also umbra with shadow paging (mmu=shadow), with and without
+out-of-sync pages (oos=off).
+
+Prints a Markdown table; --write FILE also writes it, with this command,
+into FILE.  Exit status 1 if any run failed.
+"""
+
+import argparse
+import os
+import re
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+RUNNER = os.path.join(ROOT, 'tools', 'umbra-run')
+KERNEL = os.path.join(ROOT, 'build', 'linux', 'vmlinuz')
+INITRD = os.path.join(ROOT, 'build', 'linux', 'initrd.img')
+LOGDIR = os.path.join(ROOT, 'build', 'bench-logs')
+
+WORKLOADS = [
+    ('fork', 'fork + exit + wait'),
+    ('mmap', 'mmap, touch, munmap 4 MiB'),
+    ('mprotect', 'mprotect churn (1 MiB RO/RW + write)'),
+]
+# name, column title, runner options
+CONFIGS = [
+    ('bare', 'bare', ['--no-hv']),
+    ('npt', 'umbra NPT', ['--mmu', 'tdp']),
+]
+SHADOW_CONFIGS = [
+    ('shadow', 'umbra shadow', ['--mmu', 'shadow']),
+    ('nooos', 'umbra shadow, no OOS', ['--mmu', 'shadow',
+                                        '--hv-args', 'oos=off']),
+]
+DETERMINISTIC = ['--qemu-arg=-icount', '--qemu-arg=shift=0,sleep=off',
+                 '--qemu-arg=-rtc', '--qemu-arg=clock=vm']
+
+RESULT = re.compile(r'bench: (\w+): (\d+) ops, (\d+) ns total, (\d+) ns/op')
+EXITS = re.compile(r'umbra: info: total exits: (\d+)')
+
+
+def run(opts, workload, config):
+    name, _, copts = config
+    log = os.path.join(LOGDIR, 'linux-%s-%s.log' % (workload, name))
+    cmd = ([sys.executable, RUNNER, '--firmware', opts.firmware,
+            '--timeout', '600', '--initrd', INITRD] + copts + DETERMINISTIC +
+           [KERNEL, 'console=ttyS0', 'quiet', 'nokaslr',
+            'umbra.bench=' + workload])
+    start = time.monotonic()
+    with open(log, 'wb') as f:
+        rc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=f,
+                            stderr=subprocess.STDOUT).returncode
+    wall = time.monotonic() - start
+    with open(log, 'rb') as f:
+        text = f.read().decode('utf-8', 'replace')
+    r = {'rc': rc, 'wall': wall, 'log': log, 'ops': None, 'ns': None,
+         'exits': None}
+    m = RESULT.search(text)
+    if m and m.group(1) == workload:
+        r['ops'], r['ns'] = int(m.group(2)), int(m.group(3))
+    m = EXITS.search(text)
+    if m:
+        r['exits'] = int(m.group(1))
+    if opts.verbose:
+        sys.stderr.write('bench: %s %s: status %d, %.1fs wall, %s\n'
+                         % (workload, name, rc, wall, m.group(0) if m else
+                            'no exit statistics'))
+    return r
+
+
+def fmt_us(ns, ops):
+    return '%.1f µs' % (ns / ops / 1000.0)
+
+
+def main():
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('--firmware', choices=('bios', 'uefi'), default='bios')
+    p.add_argument('--shadow', action='store_true',
+                   help='add shadow paging, with and without OOS')
+    p.add_argument('--write', metavar='FILE')
+    p.add_argument('-v', '--verbose', action='store_true')
+    opts = p.parse_args()
+
+    for f in (KERNEL, INITRD):
+        if not os.path.exists(f):
+            sys.stderr.write('bench: %s missing: run tests/linux/build-image.sh '
+                             '(make linux-image)\n' % os.path.relpath(f))
+            return 1
+    os.makedirs(LOGDIR, exist_ok=True)
+    configs = CONFIGS + (SHADOW_CONFIGS if opts.shadow else [])
+    failed = []
+    base = {}
+    for c in configs[1:]:
+        b = run(opts, 'none', c)
+        base[c[0]] = b['exits']
+        if b['rc'] != 0 or b['exits'] is None:
+            failed.append('none/%s: see %s' % (c[0], os.path.relpath(b['log'])))
+    res = {}
+    for w, _ in WORKLOADS:
+        for c in configs:
+            r = run(opts, w, c)
+            res[w, c[0]] = r
+            if r['rc'] != 0 or r['ns'] is None:
+                failed.append('%s/%s: status %d, see %s' % (
+                    w, c[0], r['rc'], os.path.relpath(r['log'])))
+
+    head = ['workload', 'ops'] + ['%s, guest time/op' % c[1] for c in configs]
+    head += ['%s / bare' % c[1] for c in configs[1:]]
+    head += ['%s exits/op' % c[1] for c in configs[1:]]
+    rows = []
+    for w, title in WORKLOADS:
+        bare = res[w, 'bare']
+        row = [title, str(bare['ops'] or '?')]
+        for c in configs:
+            r = res[w, c[0]]
+            row.append(fmt_us(r['ns'], r['ops']) if r['ns'] else 'failed')
+        for c in configs[1:]:
+            r = res[w, c[0]]
+            row.append('%.3f' % (r['ns'] / bare['ns'])
+                       if r['ns'] and bare['ns'] else '-')
+        for c in configs[1:]:
+            r = res[w, c[0]]
+            b = base.get(c[0])
+            if r['exits'] is not None and b is not None and r['ops']:
+                row.append('%.2f' % ((r['exits'] - b) / r['ops']))
+            else:
+                row.append('-')
+        rows.append(row)
+    table = ['| ' + ' | '.join(head) + ' |',
+             '|' + '---|' * len(head)]
+    table += ['| ' + ' | '.join(row) + ' |' for row in rows]
+    out = '\n'.join(table) + '\n'
+    sys.stdout.write(out)
+    note = ('\nQEMU 7.2 TCG, 1 vCPU, -icount shift=0,sleep=off -rtc clock=vm '
+            '(guest time = guest instructions), %s firmware, SVM, kernel '
+            'with nokaslr. Exits/op: (total exits - those of the empty run: '
+            '%s) / ops.\n'
+            % ('SeaBIOS' if opts.firmware == 'bios' else 'OVMF',
+               ', '.join('%s %s' % (c[1], base.get(c[0])) for c in configs[1:])))
+    sys.stdout.write(note)
+    for f in failed:
+        sys.stdout.write('FAILED: %s\n' % f)
+    if opts.write:
+        with open(opts.write, 'w') as f:
+            f.write('# Linux workloads: bare against umbra\n\n'
+                    'Made by `tests/linux/bench.py --firmware %s%s --write %s`'
+                    '.\n\n' % (opts.firmware, ' --shadow' if opts.shadow
+                                else '', opts.write))
+            f.write(out + note)
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
