@@ -20,10 +20,13 @@
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define EXT1_ECX_SVM		(1u << 2)
 #define CPUID1_ECX_PCID		(1u << 17)
+#define CPUID1_ECX_OSXSAVE	(1u << 27)
 #define CPUID7_EBX_INVPCID	(1u << 10)
 #define CPUID7_ECX_PKU		(1u << 3)
 #define CPUID7_ECX_OSPKE	(1u << 4)
 #define CPUID7_ECX_LA57		(1u << 16)
+#define CR4_OSXSAVE		(1ull << 18)
+#define CR4_PKE			(1ull << 22)
 
 static struct cpuid_regs umbra_leaf(uint32_t leaf)
 {
@@ -46,14 +49,35 @@ static struct cpuid_regs umbra_leaf(uint32_t leaf)
 	return r;
 }
 
+/*
+ * CPUID.1:ECX.OSXSAVE and CPUID.7.0:ECX.OSPKE mirror CR4.OSXSAVE and
+ * CR4.PKE of the context that executes CPUID (SDM Vol 2A, CPUID: leaf 01H
+ * ECX bit 27, leaf 07H ECX bit 4): here umbra's own CR4, so they are set
+ * from the guest's CR4 instead.  glibc runs XGETBV when OSXSAVE says it may.
+ */
+static void mirror_guest_cr4(struct cpuid_regs *r, uint32_t leaf,
+			     uint32_t subleaf, uint64_t cr4)
+{
+	if (leaf == 1) {
+		r->ecx &= ~CPUID1_ECX_OSXSAVE;
+		if (cr4 & CR4_OSXSAVE)
+			r->ecx |= CPUID1_ECX_OSXSAVE;
+	} else if (leaf == 7 && subleaf == 0) {
+		r->ecx &= ~CPUID7_ECX_OSPKE;
+		if ((cr4 & CR4_PKE) && (r->ecx & CPUID7_ECX_PKU))
+			r->ecx |= CPUID7_ECX_OSPKE;
+	}
+}
+
 static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
-				     bool shadow)
+				     bool shadow, uint64_t guest_cr4)
 {
 	struct cpuid_regs r;
 
 	if ((leaf & 0xffffff00u) == UMBRA_LEAF_BASE)
 		return umbra_leaf(leaf);
 	r = cpuid_count(leaf, subleaf);
+	mirror_guest_cr4(&r, leaf, subleaf, guest_cr4);
 	switch (leaf) {
 	case 1:
 		r.ecx &= ~CPUID1_ECX_VMX;
@@ -82,7 +106,7 @@ void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vcpu_gprs *g = &v->gprs;
 	struct cpuid_regs r = guest_cpuid((uint32_t)g->rax, (uint32_t)g->rcx,
-					     v->shadow);
+					  v->shadow, v->ops->get_reg(v, VCPU_CR4));
 
 	g->rax = r.eax;
 	g->rbx = r.ebx;

@@ -357,8 +357,39 @@ static void check_hypervisor(void)
 	      "eax %#x", h.eax);
 }
 
+/*
+ * CPUID.1:ECX.OSXSAVE reflects the CR4.OSXSAVE of whoever runs CPUID: the
+ * guest's, not the hypervisor's (glibc runs XGETBV when it is set).
+ */
+static void check_osxsave(void)
+{
+	const uint32_t xsave = 1u << 26, osxsave = 1u << 27;
+	const uint32_t cr4_osxsave = 1u << 18;
+	uint32_t cr4 = read_cr4();
+	struct cpuid_regs r;
+
+	r = leaf(1, 0);
+	check(!(r.ecx & osxsave) == !(cr4 & cr4_osxsave),
+	      "osxsave follows the guest's cr4.osxsave (clear)",
+	      "cr4 %#x, cpuid 1 ecx %#x", cr4, r.ecx);
+	if (!(r.ecx & xsave)) {
+		skip("osxsave follows the guest's cr4.osxsave (set)",
+		     "no xsave (cpuid 1 ecx bit 26)");
+		return;
+	}
+	write_cr4(cr4 | cr4_osxsave);
+	r = leaf(1, 0);
+	write_cr4(cr4);
+	check(r.ecx & osxsave, "osxsave follows the guest's cr4.osxsave (set)",
+	      "cpuid 1 ecx %#x with cr4.osxsave set", r.ecx);
+	r = leaf(1, 0);
+	check(!(r.ecx & osxsave), "osxsave clear again with cr4.osxsave clear",
+	      "cpuid 1 ecx %#x", r.ecx);
+}
+
 void test_main(void)
 {
+	check_osxsave();
 	check_identity();
 	check_feature_bits();
 	check_repeatable();
