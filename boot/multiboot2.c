@@ -19,6 +19,14 @@
 #define MB2_TAG_MMAP		6
 #define MB2_TAG_EFI32		11
 #define MB2_TAG_EFI64		12
+#define MB2_TAG_ACPI_OLD	14
+#define MB2_TAG_ACPI_NEW	15
+
+#define RSDP_V1_LEN		20	/* ACPI 6.4, 5.2.5.3: through RsdtAddress */
+#define RSDP_V2_LEN		36	/* ... through the extended checksum */
+#define BIOS_AREA		0xe0000ull
+#define BIOS_AREA_END		0x100000ull
+#define FOUR_GB			0x100000000ull
 
 struct mb2_tag {
 	uint32_t type;
@@ -43,6 +51,7 @@ struct mb2_mmap_entry {
 };
 
 static struct boot_info mb2_bi;
+
 
 extern char __boot_start_phys[], __boot_end[], __image_start[], __image_end[];
 
@@ -99,6 +108,70 @@ static void parse_mmap(struct boot_info *bi, const struct mb2_mmap *t)
 	}
 }
 
+/*
+ * GRUB hands over copies of the RSDP (tag 14: ACPI 1.0, tag 15: 2.0),
+ * not their addresses, which Linux wants in boot_params when it cannot
+ * find the RSDP in the BIOS area (a UEFI machine).  The copies are kept
+ * here and looked for, the 2.0 one first, in the firmware's ACPI memory
+ * and the BIOS area: an RSDP is 16-byte aligned (ACPI 6.4, 5.2.5.1).
+ * OVMF keeps its 1.0 RSDP in ACPI memory and its 2.0 one elsewhere.
+ */
+struct rsdp_copy {
+	uint8_t bytes[RSDP_V2_LEN];
+	uint32_t len;			/* 0: GRUB passed none */
+};
+
+static struct rsdp_copy rsdp_v1, rsdp_v2;
+
+static void keep_rsdp(const struct mb2_tag *tag)
+{
+	bool v2 = tag->type == MB2_TAG_ACPI_NEW;
+	struct rsdp_copy *c = v2 ? &rsdp_v2 : &rsdp_v1;
+	uint32_t len = v2 ? RSDP_V2_LEN : RSDP_V1_LEN;
+
+	if (tag->size < sizeof(*tag) + len)
+		return;
+	memcpy(c->bytes, tag + 1, len);
+	c->len = len;
+}
+
+static uint64_t scan_rsdp(const struct rsdp_copy *c, uint64_t base, uint64_t end)
+{
+	base = (base + 15) & ~15ull;
+	if (end > FOUR_GB)
+		end = FOUR_GB;
+	for (; base + c->len <= end; base += 16)
+		if (!memcmp((const void *)base, c->bytes, c->len))
+			return base;
+	return 0;
+}
+
+static uint64_t find_copy(const struct boot_info *bi, const struct rsdp_copy *c)
+{
+	uint64_t pa = 0;
+
+	if (!c->len)
+		return 0;
+	for (uint32_t i = 0; i < bi->nr_mem && !pa; i++) {
+		const struct bi_mem_range *m = &bi->mem[i];
+
+		if (m->type == BI_MEM_ACPI_RECLAIM || m->type == BI_MEM_ACPI_NVS)
+			pa = scan_rsdp(c, m->base, m->base + m->size);
+	}
+	return pa ? pa : scan_rsdp(c, BIOS_AREA, BIOS_AREA_END);
+}
+
+static uint64_t find_rsdp(const struct boot_info *bi)
+{
+	uint64_t pa = find_copy(bi, &rsdp_v2);
+
+	if (!pa)
+		pa = find_copy(bi, &rsdp_v1);
+	if (!pa && (rsdp_v1.len || rsdp_v2.len))
+		pr_warn("GRUB passed an RSDP, but it is not in ACPI memory or the BIOS area");
+	return pa;
+}
+
 static void parse_info(struct boot_info *bi, uint64_t info)
 {
 	uint32_t total = *(uint32_t *)info;
@@ -125,6 +198,10 @@ static void parse_info(struct boot_info *bi, uint64_t info)
 		case MB2_TAG_EFI64:
 			bi->firmware = BI_FW_UEFI_GRUB;
 			break;
+		case MB2_TAG_ACPI_OLD:
+		case MB2_TAG_ACPI_NEW:
+			keep_rsdp(tag);
+			break;
 		}
 		p += (tag->size + 7) & ~7ull;
 	}
@@ -146,5 +223,6 @@ void mb2_start(uint32_t magic, uint32_t info)
 	add_busy(bi, STUB_PHYS, (uint64_t)__boot_end - STUB_PHYS);
 	add_busy(bi, CORE_LOAD, (uint64_t)(__image_end - __image_start));
 	parse_info(bi, info);
+	bi->acpi_rsdp = find_rsdp(bi);
 	core_main(bi);
 }

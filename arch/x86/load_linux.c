@@ -446,10 +446,14 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 			nr > 2 ? " and the further modules" : "", initrd, initrd_size >> 10);
 	else
 		pr_info("guest '%s': no initrd (give it as the module after the kernel)", k->name);
-	pr_info("guest '%s': command line '%s'; %u e820 entries; ACPI RSDP %s",
+	pr_info("guest '%s': command line '%s'; %u e820 entries",
 		k->name, (const char *)phys_to_virt(rd32(bp, HDR_CMD_LINE_PTR)),
-		guest_map.nr, boot->acpi_rsdp ? "passed on" :
-		"unknown to umbra (the kernel looks in the BIOS areas: none there on UEFI)");
+		guest_map.nr);
+	if (boot->acpi_rsdp)
+		pr_info("guest '%s': ACPI RSDP at %lx passed on", k->name, boot->acpi_rsdp);
+	else
+		pr_info("guest '%s': ACPI RSDP unknown to umbra (the kernel looks in the BIOS area)",
+			k->name);
 	return 0;
 }
 
