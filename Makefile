@@ -33,7 +33,7 @@ HOST_TESTS	:=		# host test programs run by `make test`
 BENCH_PROGS	:=		# programs run by `make bench`
 GUEST_KERNELS	:=		# guest conformance kernels (tests/guest)
 
-.PHONY: all setup run test host-test guest-test bench clean efi-fake-images
+.PHONY: all setup run test test-long host-test guest-test bench clean efi-fake-images
 all:
 
 -include mmu/mmu.mk
@@ -42,37 +42,71 @@ all:
 -include mmu/shadow.mk
 -include tests/host/shadow.mk
 -include tests/guest/guest.mk
+-include tests/guest/bench.mk
+-include tests/linux/linux.mk
 -include core.mk
 -include boot/efi/efi.mk
+-include tools/usb.mk
 
 setup:
 	@tools/setup
 
 # tools/setup first: on a fresh machine nothing can be built before it.
+# The Linux guest (build/linux/, tests/linux/build-image.sh) joins the
+# guest matrix; the USB image test and the debug-shell test are parts of
+# their own.
+TEST_GUESTS	= $(GUEST_KERNELS) $(LINUX_DIR)/vmlinuz
+TEST_PARTS	= --part "efi loader=boot/efi/test-loader.sh $(BUILD)/efi-fake" \
+		  --part "usb image=$(PYTHON) tests/test-usb.py" \
+		  $(if $(wildcard tests/test-shell.py),--part "debug shell=$(PYTHON) tests/test-shell.py")
 test:
 	@tools/setup
-	@$(MAKE) --no-print-directory all $(HOST_TESTS) guest-kernels efi-fake-images
-	@$(PYTHON) tests/run-all.py --host "$(HOST_TESTS)" --guest "$(GUEST_KERNELS)" \
-		--part "efi loader=boot/efi/test-loader.sh $(BUILD)/efi-fake"
+	@$(MAKE) --no-print-directory all $(HOST_TESTS) guest-kernels efi-fake-images linux-image
+	@$(PYTHON) tests/run-all.py --host "$(HOST_TESTS)" --guest "$(TEST_GUESTS)" \
+		$(TEST_PARTS)
+
+# make test, then the runs too slow for it: the Linux guest under Bochs
+# (VMX with EPT and shadow paging, SVM with NPT), several minutes each.
+test-long: test
+	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(LINUX_DIR)/vmlinuz
 
 efi-fake-images: $(BUILD)/efi-fake/fakecore.efi $(BUILD)/efi-fake/badmagic.efi
 
 guest-test: all guest-kernels
 	@$(PYTHON) tests/run-guest-tests.py $(GUEST_KERNELS)
 
+# make run: the Linux guest on this terminal.  FIRMWARE=bios for SeaBIOS,
+# MMU=shadow (and OOS=off) for shadow paging, UMBRA_ARGS for the rest of
+# umbra's command line, GUEST_ARGS for the kernel's, RUN_FLAGS for
+# tools/umbra-run.
+FIRMWARE ?= uefi
+MMU ?= tdp
+OOS ?=
 UMBRA_ARGS ?=
+GUEST_ARGS ?= console=ttyS0 quiet
 RUN_FLAGS ?=
+RUN_HV_ARGS = $(strip $(if $(OOS),oos=$(OOS)) $(UMBRA_ARGS))
 run:
 	@tools/setup
-	@$(MAKE) --no-print-directory all guest-kernels
-	@echo "make run: umbra and its guest on this terminal's serial console; leave with Ctrl-A X"
-	@tools/umbra-run --interactive --timeout 0 --hv-args "$(UMBRA_ARGS)" $(RUN_FLAGS) $(BUILD)/tests/guest/hello.elf alpha beta
+	@$(MAKE) --no-print-directory all linux-image
+	@echo "make run: umbra ($(MMU) paging) and Linux on this terminal's serial console; leave with Ctrl-A X"
+	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) \
+		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
+		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 
 host-test: $(HOST_TESTS)
 	@$(PYTHON) tests/run-host-tests.py $(HOST_TESTS)
 
-bench: $(BENCH_PROGS)
+# make bench (docs/performance.md): the host programs (seconds), then in
+# QEMU with -icount, one emulator at a time, the benchmark guest (about
+# 1.5 minutes) and the Linux workloads (about 4 minutes), bare against NPT
+# and shadow paging with and without out-of-sync pages.
+bench: $(BENCH_PROGS) all $(GUEST_BENCH) $(LINUX_IMAGE)
 	@for p in $(BENCH_PROGS); do echo "== $$p"; $$p || exit 1; done
+	@echo "== tests/bench/guest-bench.py"
+	@$(PYTHON) tests/bench/guest-bench.py
+	@echo "== tests/linux/bench.py --firmware bios --shadow"
+	@$(PYTHON) tests/linux/bench.py --firmware bios --shadow
 
 clean:
 	rm -rf $(BUILD)

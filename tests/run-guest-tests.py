@@ -43,10 +43,11 @@ refused options.
 
 The Linux guest (tests/linux/build-image.sh: Debian's cloud kernel and
 an initramfs whose /init runs fork, exec, mmap, mprotect and copy-on-write
-checks when the command line has umbra.test=1) runs in the QEMU
-configurations only (not Bochs, yet), with --initrd build/linux/initrd.img,
-deterministic time (-icount shift=0,sleep=off -rtc clock=vm), and at least
-%d s per run.  Its line shows the kernel's uptime when init started.  The
+checks when the command line has umbra.test=1) runs bare, under NPT and
+shadow paging (OOS on and off) in QEMU and under VMX with EPT in Bochs;
+--long adds Bochs with shadow paging and SVM (minutes each).  It gets
+--initrd build/linux/initrd.img, deterministic time in QEMU (-icount
+shift=0,sleep=off -rtc clock=vm), and at least %d s per run.  Its line shows the kernel's uptime when init started.  The
 loader's error messages are self-tests too (broken images made by
 build-image.sh in build/linux/bad/).
 
@@ -121,12 +122,19 @@ LINUX_KERNEL = os.path.join(LINUX_DIR, 'vmlinuz')
 LINUX_INITRD = os.path.join(LINUX_DIR, 'initrd.img')
 LINUX_BAD = os.path.join(LINUX_DIR, 'bad')
 LINUX_ARGS = ['console=ttyS0', 'quiet', 'umbra.test=1']
-LINUX_RUNNER = ['--initrd', LINUX_INITRD,
-                '--qemu-arg=-icount', '--qemu-arg=shift=0,sleep=off',
-                '--qemu-arg=-rtc', '--qemu-arg=clock=vm']
+LINUX_RUNNER = ['--initrd', LINUX_INITRD]
+LINUX_QEMU = ['--qemu-arg=-icount', '--qemu-arg=shift=0,sleep=off',
+              '--qemu-arg=-rtc', '--qemu-arg=clock=vm']
 LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
-                 'umbra-bios-grub', 'umbra-uefi-efi')
+                 'umbra-bios-grub', 'umbra-uefi-efi',
+                 'umbra-shadow-bios-grub', 'umbra-shadow-uefi-grub',
+                 'umbra-shadow-nooos-bios-grub',
+                 'umbra-bochs-vmx', 'bare-bochs-skylake')
+# --long: the Linux runs that take minutes (Bochs with shadow paging, SVM)
+LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm',
+                      'umbra-bochs-svm-shadow', 'bare-bochs-ryzen')
 LINUX_TIMEOUT = 300
+LINUX_RSDP = re.compile(r"umbra: info: guest '[^']*': ACPI RSDP at [0-9a-f]+ passed on")
 LINUX_INIT = re.compile(r'linux-test: init reached at ([0-9.]+) s')
 __doc__ = __doc__ % LINUX_TIMEOUT
 
@@ -302,6 +310,8 @@ class Matrix:
             base = 'linux'
             log = os.path.join(LOGDIR, 'linux-%s.log' % name)
             copts = copts + LINUX_RUNNER
+            if '--emulator' not in copts:
+                copts = copts + LINUX_QEMU
         cmd = [sys.executable, RUNNER] + copts + [
             '--timeout', str(timeout)]
         if umbra and self.opts.hv_args:
@@ -318,6 +328,11 @@ class Matrix:
             m = LINUX_INIT.search(line)
             if m:
                 info['init'] = float(m.group(1))
+        # umbra finds the RSDP on every way in (BIOS area, GRUB's copies,
+        # the EFI configuration table) and passes it to Linux
+        if ok and linux and umbra and not any(
+                LINUX_RSDP.search(l) for l in lines):
+            ok, why = False, 'umbra did not pass the ACPI RSDP to Linux'
         self.report(base, label, ok, why, info, secs, lines, log)
 
     def run_selftest(self, test, config):
@@ -379,6 +394,9 @@ def main():
                    help="umbra's command line for the umbra runs")
     p.add_argument('--no-selftest', action='store_true',
                    help='leave out the runner self-tests')
+    p.add_argument('--long', action='store_true',
+                   help='also the slow Linux runs (Bochs: shadow paging, '
+                   'SVM); `make test-long`')
     p.add_argument('--no-linux', action='store_true',
                    help='leave out the Linux guest (build/linux/vmlinuz)')
     p.add_argument('kernels', nargs='*', metavar='KERNEL')
@@ -414,7 +432,8 @@ def main():
         if k == LINUX_KERNEL:
             base = 'linux'
         for c in configs:
-            if k == LINUX_KERNEL and c[0] not in LINUX_CONFIGS:
+            if k == LINUX_KERNEL and c[0] not in LINUX_CONFIGS and not (
+                    opts.long and c[0] in LINUX_LONG_CONFIGS):
                 continue
             if opts.filter in '%s-%s' % (base, c[0]):
                 runs.append(('kernel', k, c))

@@ -32,6 +32,7 @@
 #include <sys/reboot.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -253,6 +254,11 @@ static void check_file_map(void)
 
 static void finish(int status)
 {
+	/* The tty's buffer first: an emulator may end at the exit port
+	 * before the kernel has sent the last lines through the UART. */
+	fflush(stdout);
+	fflush(stderr);
+	tcdrain(STDOUT_FILENO);
 	sync();
 	/* The emulators' debug-exit device: QEMU ends with (V << 1) | 1;
 	 * Bochs has none and ends on "Shutdown" written to port 0x8900. */
