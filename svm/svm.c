@@ -5,6 +5,7 @@
  * uses next-RIP save when the CPU has it.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/event.h"
 #include "arch/x86/mem.h"
 #include "arch/x86/vcpu.h"
 #include "lib/printf.h"
@@ -31,7 +32,9 @@ struct svm_vcpu {
 	uint8_t *iopm;
 	uint8_t *msrpm;
 	uint64_t reinject;		/* EXITINTINFO still to deliver */
+	uint64_t injected;		/* EVENTINJ of the last VMRUN */
 	bool lme_deferred;		/* guest EFER.LME kept out of the VMCB */
+	bool shutdown;			/* an injection made a triple fault */
 };
 
 static struct {
@@ -93,6 +96,17 @@ static int svm_enable(void)
 static struct svm_vcpu *to_svm(struct vcpu *v)
 {
 	return v->arch;
+}
+
+/* APM Vol 2 15.9, Table 15-7 (VMCB offset 0Ch bit 24): intercept HLT */
+static void svm_intercept_hlt(struct vcpu *v, bool on)
+{
+	struct vmcb *vmcb = to_svm(v)->vmcb;
+
+	if (on)
+		vmcb->ctl.intercept3 |= INTERCEPT_HLT;
+	else
+		vmcb->ctl.intercept3 &= ~INTERCEPT_HLT;
 }
 
 /* APM Vol 2 15.10.1: one bit per port, 12 KiB */
@@ -315,6 +329,24 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 {
 	struct svm_vcpu *s = to_svm(v);
 
+	/* during the delivery of another exception (APM 15.7.2): event.h */
+	if ((s->reinject & EVENTINJ_VALID) &&
+	    (s->reinject & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC) {
+		switch (x86_exc_merge(s->reinject & EVENTINJ_VECTOR_MASK,
+				      vector)) {
+		case X86_EVENT_SHUTDOWN:
+			s->shutdown = true;
+			s->reinject = 0;
+			return;
+		case X86_EVENT_DOUBLE:
+			vector = X86_TRAP_DF;
+			has_error = true;
+			error = 0;
+			break;
+		case X86_EVENT_SERIAL:
+			break;
+		}
+	}
 	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
 				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);
 	s->reinject = 0;
@@ -436,6 +468,9 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_FAILED_ENTRY;
+		pr_err("svm: VMRUN refused the VMCB: EVENTINJ %lx, CR0 %lx CR3 %lx CR4 %lx EFER %lx",
+		       s->injected, vmcb->save.cr0, vmcb->save.cr3, vmcb->save.cr4,
+		       vmcb->save.efer);
 		return;
 	default:
 		e->reason = EXIT_OTHER;
@@ -446,21 +481,49 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
 }
 
+/*
+ * EXITINTINFO as VMRUN may inject it again (APM Vol 2 15.7.2, 15.20).
+ * QEMU's TCG records every event it was delivering as an exception (or a
+ * software interrupt), external interrupts and NMIs included; VMRUN then
+ * refuses an exception vector above 31.  Only interrupts have such
+ * vectors, and vector 2 is the NMI.
+ */
+static uint64_t reinjectable(uint64_t info)
+{
+	uint64_t vector = info & EVENTINJ_VECTOR_MASK;
+
+	if ((info & EVENTINJ_TYPE_MASK) != EVENTINJ_TYPE_EXC)
+		return info;
+	info &= ~EVENTINJ_TYPE_MASK;
+	if (vector >= 32)
+		return info | EVENTINJ_TYPE_INTR;
+	if (vector == 2)
+		return info | EVENTINJ_TYPE_NMI;
+	return info | EVENTINJ_TYPE_EXC;
+}
+
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
 
+	if (s->shutdown) {
+		/* as the SHUTDOWN intercept (APM Vol 2 15.9) would report it */
+		*e = (struct vcpu_exit){ .reason = EXIT_TRIPLE_FAULT,
+					 .raw = SVM_EXIT_SHUTDOWN };
+		return;
+	}
 	if (s->reinject && !(vmcb->ctl.event_inj & EVENTINJ_VALID))
 		vmcb->ctl.event_inj = s->reinject;
 	s->reinject = 0;
+	s->injected = vmcb->ctl.event_inj;
 	vmcb->save.rax = v->gprs.rax;
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
 	if (vmcb->ctl.exitintinfo & EVENTINJ_VALID)
-		s->reinject = vmcb->ctl.exitintinfo;
+		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
 	vmcb->ctl.event_inj = 0;
 	decode_exit(s, e);
 }
@@ -500,6 +563,7 @@ const struct vcpu_ops svm_ops = {
 	.flush_tlb = svm_flush_tlb,
 	.set_paging_regs = svm_set_paging_regs,
 	.intercept_io = svm_intercept_io,
+	.intercept_hlt = svm_intercept_hlt,
 	.intercept_msr = svm_intercept_msr,
 	.exit_name = svm_exit_name,
 };

@@ -100,6 +100,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define INTERCEPT_NMI		(1u << 1)
 #define INTERCEPT_INIT		(1u << 3)
 #define INTERCEPT_CPUID		(1u << 18)
+#define INTERCEPT_HLT		(1u << 24)
 #define INTERCEPT_INVLPG	(1u << 25)
 #define INTERCEPT_INVLPGA	(1u << 26)
 #define INTERCEPT_IOIO		(1u << 27)
@@ -157,6 +158,10 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 /* EVENTINJ (APM Vol 2 15.20) */
 #define EVENTINJ_VALID		(1ull << 31)
 #define EVENTINJ_EV		(1ull << 11)
+#define EVENTINJ_TYPE_INTR	(0ull << 8)
+#define EVENTINJ_TYPE_NMI	(2ull << 8)
 #define EVENTINJ_TYPE_EXC	(3ull << 8)
+#define EVENTINJ_TYPE_MASK	(7ull << 8)
+#define EVENTINJ_VECTOR_MASK	0xffull
 
 #endif
