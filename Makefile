@@ -59,6 +59,7 @@ TEST_GUESTS	= $(GUEST_KERNELS) $(LINUX_DIR)/vmlinuz
 TEST_PARTS	= --part "efi loader=boot/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "usb image=$(PYTHON) tests/test-usb.py" \
 		  --part "kvm or tcg=$(PYTHON) tests/test-accel.py" \
+		  --part "make run=$(PYTHON) tests/test-run.py" \
 		  $(if $(wildcard tests/test-shell.py),--part "debug shell=$(PYTHON) tests/test-shell.py")
 test:
 	@tools/setup

@@ -315,7 +315,15 @@ static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 			list[n++] = sp;
 	for (k = 0; k < n; k++) {
 		sp = list[k];
-		if (++sp->flood >= SH_FLOOD && !sp->root_count) {
+		/*
+		 * A cached root other than the current one floods too: a
+		 * guest that turned paging off, or switched CR3, and now
+		 * reuses its old top-level table as data would otherwise
+		 * take an exit for every store into it.  zap_page() keeps a
+		 * pinned root allocated (invalid) until load_root() purges
+		 * it; only the root the hardware walks now is spared.
+		 */
+		if (++sp->flood >= SH_FLOOD && sp != s->root) {
 			zap_page(s, sp);	/* not used as a table: unprotect */
 			s->st.mmu_flooded++;
 			continue;

@@ -483,16 +483,57 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 
 /*
  * EXITINTINFO as VMRUN may inject it again (APM Vol 2 15.7.2, 15.20).
- * QEMU's TCG records every event it was delivering as an exception (or a
- * software interrupt), external interrupts and NMIs included; VMRUN then
- * refuses an exception vector above 31.  Only interrupts have such
- * vectors, and vector 2 is the NMI.
+ * A software interrupt (INT n) and INT3/INTO are not injected again: RIP
+ * still points at the instruction, which runs again, so that the return
+ * address it pushes is the one after it without next-RIP save.  QEMU's
+ * TCG records every other event it was delivering as an exception,
+ * external interrupts and NMIs included; VMRUN then refuses an exception
+ * vector above 31.  Only interrupts have such vectors, and 2 is the NMI.
  */
+#define MSR_APIC_BASE		0x1b
+#define APIC_BASE_X2APIC	(1ull << 10)
+#define APIC_BASE_ADDR		0xffffff000ull
+#define APIC_ISR		0x100		/* 8 registers, 16 bytes apart */
+#define X2APIC_MSR_ISR		0x810
+
+/*
+ * The highest vector in service in the local APIC, 0 if none.  An
+ * external interrupt whose delivery was cut short has been acknowledged
+ * already: it is that vector (SDM Vol 3 11.8.4).  The guest owns the
+ * APIC; umbra only reads it.
+ */
+static uint64_t in_service_vector(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE);
+
+	for (int i = 7; i >= 0; i--) {
+		uint32_t isr = base & APIC_BASE_X2APIC ?
+			(uint32_t)rdmsr(X2APIC_MSR_ISR + i) :
+			*(volatile uint32_t *)phys_to_virt((base & APIC_BASE_ADDR) +
+							   APIC_ISR + 16 * i);
+		if (isr)
+			return (uint64_t)i * 32 + 31 - __builtin_clz(isr);
+	}
+	return 0;
+}
+
 static uint64_t reinjectable(uint64_t info)
 {
+	uint64_t type = info & EVENTINJ_TYPE_MASK;
 	uint64_t vector = info & EVENTINJ_VECTOR_MASK;
 
-	if ((info & EVENTINJ_TYPE_MASK) != EVENTINJ_TYPE_EXC)
+	/*
+	 * Bochs 2.7 leaves the vector of an external interrupt out
+	 * (EXITINTINFO 0x80000000 for vector 0x40).  The APIC never delivers
+	 * vectors below 16 (SDM Vol 3 11.5.2), so 0 means "not recorded".
+	 */
+	if (type == EVENTINJ_TYPE_INTR && vector == 0)
+		info |= in_service_vector();
+
+	if (type == EVENTINJ_TYPE_SOFT ||
+	    (type == EVENTINJ_TYPE_EXC && (vector == 3 || vector == 4)))
+		return 0;
+	if (type != EVENTINJ_TYPE_EXC)
 		return info;
 	info &= ~EVENTINJ_TYPE_MASK;
 	if (vector >= 32)
@@ -522,8 +563,11 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
-	if (vmcb->ctl.exitintinfo & EVENTINJ_VALID)
+	if (vmcb->ctl.exitintinfo & EVENTINJ_VALID) {
 		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
+		pr_debug("svm: exit %lx during event delivery: EXITINTINFO %lx, injected again as %lx",
+			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo, s->reinject);
+	}
 	vmcb->ctl.event_inj = 0;
 	decode_exit(s, e);
 }

@@ -161,6 +161,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define EVENTINJ_TYPE_INTR	(0ull << 8)
 #define EVENTINJ_TYPE_NMI	(2ull << 8)
 #define EVENTINJ_TYPE_EXC	(3ull << 8)
+#define EVENTINJ_TYPE_SOFT	(4ull << 8)
 #define EVENTINJ_TYPE_MASK	(7ull << 8)
 #define EVENTINJ_VECTOR_MASK	0xffull
 

@@ -10,6 +10,7 @@
  * CR3, INVLPG and task switches exit to arch/x86/vm_shadow.c.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/event.h"
 #include "arch/x86/mem.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vm.h"
@@ -42,6 +43,7 @@ struct vmx_vcpu {
 	bool flush;			/* INVEPT/INVVPID before the next entry */
 	uint32_t reinject;		/* IDT-vectoring information to deliver */
 	uint32_t reinject_error, reinject_len;
+	bool shutdown;			/* an injection made a triple fault */
 };
 
 static struct vmx_vcpu vmx_vcpu0;
@@ -133,6 +135,22 @@ static int vmx_enable(void)
 		vmx_caps.invvpid_type ? "yes" : "no",
 		vmx_caps.invept_type == INVEPT_SINGLE ? "single-context" : "all-context");
 	return 0;
+}
+
+/*
+ * SDM Vol 3 24.6.2 (Table 24-6, bit 7 "HLT exiting"), allowed if bit 39 of
+ * IA32_VMX_PROCBASED_CTLS is set (A.3.2).  The VMCS is current here.
+ */
+static void vmx_intercept_hlt(struct vcpu *v, bool on)
+{
+	uint64_t proc = vmcs_read(PROC_BASED_CONTROLS);
+
+	if (on && !((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_HLT_EXITING)) {
+		pr_warn("vmx: HLT exiting not allowed by this CPU");
+		return;
+	}
+	proc = on ? proc | PROC_HLT_EXITING : proc & ~(uint64_t)PROC_HLT_EXITING;
+	vmcs_write(PROC_BASED_CONTROLS, proc);
 }
 
 /* SDM Vol 3 24.6.4: bitmap A for ports 0-7fff, B for 8000-ffff */
@@ -468,14 +486,33 @@ static void vmx_set_paging_regs(struct vcpu *v, uint64_t cr0, uint64_t cr3,
 static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 				 uint32_t error)
 {
-	uint32_t info = INTR_INFO_VALID | INTR_TYPE_HW_EXC << 8 | vector;
+	struct vmx_vcpu *s = to_vmx(v);
+	uint32_t info;
 
+	/* during the delivery of another exception (27.2.4): event.h */
+	if ((s->reinject & INTR_INFO_VALID) &&
+	    INTR_INFO_TYPE(s->reinject) == INTR_TYPE_HW_EXC) {
+		switch (x86_exc_merge(s->reinject & 0xff, vector)) {
+		case X86_EVENT_SHUTDOWN:
+			s->shutdown = true;
+			s->reinject = 0;
+			return;
+		case X86_EVENT_DOUBLE:
+			vector = X86_TRAP_DF;
+			has_error = true;
+			error = 0;
+			break;
+		case X86_EVENT_SERIAL:
+			break;
+		}
+	}
+	info = INTR_INFO_VALID | INTR_TYPE_HW_EXC << 8 | vector;
 	if (has_error && (vmcs_read(GUEST_CR0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;
 		vmcs_write(ENTRY_EXCEPTION_ERROR_CODE, error);
 	}
 	vmcs_write(ENTRY_INTR_INFO, info);
-	to_vmx(v)->reinject = 0;
+	s->reinject = 0;
 }
 
 /* SDM Vol 3 24.6.11: WB, 4-level walk; A/D flags off (mmu/ presets them) */
@@ -863,6 +900,12 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	struct vmx_vcpu *s = to_vmx(v);
 	int rc;
 
+	if (s->shutdown) {
+		/* as the CPU's own triple-fault exit (SDM Vol 3 25.2) */
+		*e = (struct vcpu_exit){ .reason = EXIT_TRIPLE_FAULT,
+					 .raw = VMX_EXIT_TRIPLE_FAULT };
+		return;
+	}
 	restore_vectoring(s);
 	s->reinject = 0;
 	if (s->flush) {
@@ -935,6 +978,7 @@ const struct vcpu_ops vmx_ops = {
 	.flush_tlb = vmx_flush_tlb,
 	.set_paging_regs = vmx_set_paging_regs,
 	.intercept_io = vmx_intercept_io,
+	.intercept_hlt = vmx_intercept_hlt,
 	.intercept_msr = vmx_intercept_msr,
 	.exit_name = vmx_exit_name,
 };

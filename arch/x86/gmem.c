@@ -11,15 +11,48 @@
 #include "arch/x86/vm_shadow.h"
 #include "lib/string.h"
 #include "umbra/core.h"
+#include "umbra/log.h"
 
 #define RFLAGS_AC	(1ull << 18)
 
+void *guest_scratch_page(void)
+{
+	static void *page;
+
+	if (!page) {
+		page = page_alloc(1);
+		if (!page)
+			panic("out of memory for the scratch page");
+		memset(page, 0, PAGE_SIZE);
+	}
+	return page;
+}
+
+/*
+ * Where guest-physical [gpa, gpa + size) lives in umbra's address space:
+ * guest RAM, or the scratch page for umbra's own range (every page of it
+ * is that one page, as the nested-paging map has it, vm.c), so that
+ * umbra's walks and emulated accesses see what the hardware walker of
+ * nested paging sees.  NULL for MMIO and holes.
+ */
+static void *guest_phys_ptr(uint64_t gpa, uint64_t size)
+{
+	if (guest_ram(gpa, size))
+		return phys_to_virt(gpa);
+	if (gpa >= umbra_mem_base && gpa - umbra_mem_base < umbra_mem_size &&
+	    size <= PAGE_SIZE - (gpa & (PAGE_SIZE - 1)))
+		return (uint8_t *)guest_scratch_page() + (gpa & (PAGE_SIZE - 1));
+	return NULL;
+}
+
 static int phys_read(void *arg, uint64_t gpa, unsigned int size, uint64_t *val)
 {
-	if (!guest_ram(gpa, size))
+	void *p = guest_phys_ptr(gpa, size);
+
+	if (!p)
 		return -1;
 	*val = 0;
-	memcpy(val, phys_to_virt(gpa), size);
+	memcpy(val, p, size);
 	return 0;
 }
 
@@ -27,17 +60,19 @@ static int phys_read(void *arg, uint64_t gpa, unsigned int size, uint64_t *val)
 static int phys_cmpxchg(void *arg, uint64_t gpa, unsigned int size,
 			uint64_t old, uint64_t new)
 {
-	if (!guest_ram(gpa, size) || (gpa & (size - 1)))
+	void *p = guest_phys_ptr(gpa, size);
+
+	if (!p || (gpa & (size - 1)))
 		return -1;
 	if (size == 4) {
 		uint32_t o = (uint32_t)old;
 
-		return __atomic_compare_exchange_n((uint32_t *)phys_to_virt(gpa),
-						   &o, (uint32_t)new, false,
+		return __atomic_compare_exchange_n((uint32_t *)p, &o,
+						   (uint32_t)new, false,
 						   __ATOMIC_SEQ_CST,
 						   __ATOMIC_SEQ_CST);
 	}
-	return __atomic_compare_exchange_n((uint64_t *)phys_to_virt(gpa), &old,
+	return __atomic_compare_exchange_n((uint64_t *)p, &old,
 					   new, false, __ATOMIC_SEQ_CST,
 					   __ATOMIC_SEQ_CST);
 }
@@ -69,8 +104,9 @@ static bool long_mode(struct vcpu *v)
 	return v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
 }
 
-int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
-	       uint64_t *gpa, struct gmem_fault *f)
+/* The guest's own walk of lin; res has every entry read (mmu/walk.h). */
+enum gw_status gmem_walk(struct vcpu *v, uint64_t lin, unsigned int access,
+			 struct gw_result *res)
 {
 	const struct vcpu_ops *o = v->ops;
 	struct gw_ctx ctx = {
@@ -84,16 +120,35 @@ int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
 		.mem = &walk_ops,
 		.mem_arg = v,
 	};
+
+	if (v->shadow)
+		ctx.pdptes_loaded = vm_shadow_pdptes(v, ctx.pdpte);
+	return gw_walk(&ctx, lin, access, res);
+}
+
+enum gw_mode gmem_mode(struct vcpu *v)
+{
+	const struct vcpu_ops *o = v->ops;
+	struct gw_ctx ctx = {
+		.cr0 = o->get_reg(v, VCPU_CR0),
+		.cr4 = o->get_reg(v, VCPU_CR4),
+		.efer = o->get_reg(v, VCPU_EFER),
+	};
+
+	return gw_mode(&ctx);
+}
+
+int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
+	       uint64_t *gpa, struct gmem_fault *f)
+{
 	struct gw_result res;
 
 	if (!(access & GW_IMPLICIT) && vcpu_cpl(v) == 3)
 		access |= GW_USER;
 	if (!long_mode(v))
 		lin &= 0xffffffffull;
-	if (v->shadow)
-		ctx.pdptes_loaded = vm_shadow_pdptes(v, ctx.pdpte);
 	f->addr = lin;
-	switch (gw_walk(&ctx, lin, access, &res)) {
+	switch (gmem_walk(v, lin, access, &res)) {
 	case GW_OK:
 		*gpa = res.gpa;
 		return GMEM_OK;
@@ -109,6 +164,7 @@ int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
 /* Bytes [lin, lin + len) split at page boundaries, each piece translated. */
 struct piece {
 	uint64_t gpa;
+	uint8_t *ptr;
 	unsigned int len;
 };
 
@@ -129,7 +185,8 @@ static int xlate_range(struct vcpu *v, uint64_t lin, unsigned int len,
 		r = gmem_xlate(v, lin, access, &p[n].gpa, f);
 		if (r)
 			return r;
-		if (!guest_ram(p[n].gpa, chunk)) {
+		p[n].ptr = guest_phys_ptr(p[n].gpa, chunk);
+		if (!p[n].ptr) {
 			f->gpa = p[n].gpa;
 			return GMEM_NOT_RAM;
 		}
@@ -152,7 +209,7 @@ int gmem_read(struct vcpu *v, uint64_t lin, void *buf, unsigned int len,
 	if (r)
 		return r;
 	for (int i = 0; i < 2 && p[i].len; i++) {
-		memcpy(b, phys_to_virt(p[i].gpa), p[i].len);
+		memcpy(b, p[i].ptr, p[i].len);
 		b += p[i].len;
 	}
 	return GMEM_OK;
@@ -168,7 +225,7 @@ int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
 	if (r)
 		return r;
 	for (int i = 0; i < 2 && p[i].len; i++) {
-		memcpy(phys_to_virt(p[i].gpa), b, p[i].len);
+		memcpy(p[i].ptr, b, p[i].len);
 		if (v->shadow)
 			vm_shadow_wrote(v, p[i].gpa, b, p[i].len);
 		b += p[i].len;

@@ -1,20 +1,16 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * umbra's command line: "option=value" words.  A first word without '='
- * (GRUB passes the kernel's path there) is skipped.  An unknown or malformed
- * option is reported by name and the default stays.
+ * (GRUB passes the kernel's path there) is skipped.  An unknown option is
+ * reported by name; an invalid value by the option's name and the values
+ * it accepts, and the value stays.
  *
- *   serial=0x3f8|com1..com4|off   umbra's console port (default com1)
- *   loglevel=error|warn|info|debug|0..3   (default info)
- *   mem=SIZE[K|M|G]               umbra's own memory (default 32M)
- *   guest=PATH                    the module to boot (default: the first)
- *   selftest=ud|entry|oom         fail on purpose (tests of the failure paths)
- *   mmu=tdp|shadow                guest paging: nested (NPT/EPT) or shadow
- *                                 page tables (default tdp)
- *   oos=on|off                    shadow paging: out-of-sync page tables
- *                                 (default on)
+ * The table options[] below is the one list of them, with the accepted
+ * values and the default of each; `help` on the debug shell prints it.
  */
+#include "arch/x86/shell.h"
 #include "drivers/serial.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -103,65 +99,181 @@ static bool parse_size(const char *v, uint64_t *out)
 	return true;
 }
 
+/*
+ * One parser per option: true if val was accepted (and applied).  show()
+ * writes the current value as the option would be written.
+ */
+static bool set_serial(const char *val)
+{
+	return parse_serial(val, &opts.serial_port);
+}
+
+static void show_serial(char *buf, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(com_ports); i++)
+		if (opts.serial_port == com_ports[i]) {
+			snprintf(buf, len, "com%zu", i + 1);
+			return;
+		}
+	if (opts.serial_port)
+		snprintf(buf, len, "0x%x", opts.serial_port);
+	else
+		snprintf(buf, len, "off");
+}
+
+static bool set_loglevel(const char *val)
+{
+	int lvl = log_level_parse(val);
+
+	if (lvl < 0)
+		return false;
+	opts.loglevel = lvl;
+	return true;
+}
+
+static void show_loglevel(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", log_level_name(opts.loglevel));
+}
+
+static bool set_mem(const char *val)
+{
+	uint64_t sz;
+
+	if (!parse_size(val, &sz) || sz < MIN_MEM_SIZE || sz > MAX_MEM_SIZE)
+		return false;
+	opts.mem_size = ALIGN_UP(sz, SZ_2M);
+	return true;
+}
+
+static void show_mem(char *buf, size_t len)
+{
+	snprintf(buf, len, "%luM", opts.mem_size >> 20);
+}
+
+static bool set_guest(const char *val)
+{
+	if (strlen(val) >= sizeof(opts.guest))
+		return false;
+	strlcpy(opts.guest, val, sizeof(opts.guest));
+	return true;
+}
+
+static void show_guest(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.guest[0] ? opts.guest : "(the first module)");
+}
+
+static const char *const selftest_names[] = { "off", "ud", "entry", "oom" };
+
+static bool set_selftest(const char *val)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(selftest_names); i++)
+		if (!strcmp(val, selftest_names[i]) ||
+		    (i == SELFTEST_NONE && !strcmp(val, "none"))) {
+			opts.selftest = (int)i;
+			return true;
+		}
+	return false;
+}
+
+static void show_selftest(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", selftest_names[opts.selftest]);
+}
+
+static bool set_mmu(const char *val)
+{
+	if (!strcmp(val, "tdp"))
+		opts.mmu = MMU_TDP;
+	else if (!strcmp(val, "shadow"))
+		opts.mmu = MMU_SHADOW;
+	else
+		return false;
+	return true;
+}
+
+static void show_mmu(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.mmu == MMU_SHADOW ? "shadow" : "tdp");
+}
+
+static bool set_oos(const char *val)
+{
+	if (!strcmp(val, "on"))
+		opts.oos = true;
+	else if (!strcmp(val, "off"))
+		opts.oos = false;
+	else
+		return false;
+	return true;
+}
+
+static void show_oos(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.oos ? "on" : "off");
+}
+
+struct option_desc {
+	const char *name;
+	const char *values;	/* the accepted values, for messages and help */
+	const char *def;	/* the default, as one would write it */
+	const char *what;
+	bool (*set)(const char *val);
+	void (*show)(char *buf, size_t len);
+};
+
+/* The one list of umbra's options: the parser, help and README follow it. */
+static const struct option_desc options[] = {
+	{ "serial", "com1..com4, a port such as 0x2f8, or off", "com1",
+	  "umbra's console (and debug shell) port", set_serial, show_serial },
+	{ "loglevel", "error, warn, info, debug (or 0..3)", "info",
+	  "how much umbra prints", set_loglevel, show_loglevel },
+	{ "mem", "a size from 8M to 1G (K, M, G suffixes)", "32M",
+	  "umbra's own memory", set_mem, show_mem },
+	{ "guest", "a module's path (its first word), under 128 characters",
+	  "the first module", "the module to boot as the guest", set_guest,
+	  show_guest },
+	{ "selftest", "off, ud, entry, oom", "off",
+	  "fail on purpose (tests of the failure paths)", set_selftest,
+	  show_selftest },
+	{ "mmu", "tdp, shadow", "tdp",
+	  "guest paging: nested (NPT/EPT) or shadow page tables", set_mmu,
+	  show_mmu },
+	{ "oos", "on, off", "on",
+	  "mmu=shadow: let leaf page tables go out of sync", set_oos, show_oos },
+};
+
 static void apply(const char *key, const char *val)
 {
-	if (!strcmp(key, "serial")) {
-		uint16_t port;
+	char now[64];
 
-		if (!parse_serial(val, &port))
-			pr_warn("option serial=%s: expected com1..com4, a port like 0x3f8, or off; keeping 0x%x",
-				val, opts.serial_port);
-		else
-			opts.serial_port = port;
-	} else if (!strcmp(key, "loglevel")) {
-		int lvl = log_level_parse(val);
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option_desc *o = &options[i];
 
-		if (lvl < 0)
-			pr_warn("option loglevel=%s: expected error, warn, info, debug or 0..3; keeping %s",
-				val, log_level_name(opts.loglevel));
-		else
-			opts.loglevel = lvl;
-	} else if (!strcmp(key, "mem")) {
-		uint64_t sz;
+		if (strcmp(key, o->name))
+			continue;
+		if (!o->set(val)) {
+			o->show(now, sizeof(now));
+			pr_warn("option %s=%s: invalid; accepted values: %s; keeping %s",
+				o->name, val, o->values, now);
+		}
+		return;
+	}
+	pr_warn("unknown option '%s' ignored", key);
+}
 
-		if (!parse_size(val, &sz) || sz < MIN_MEM_SIZE || sz > MAX_MEM_SIZE)
-			pr_warn("option mem=%s: expected a size from 8M to 1G; keeping %luM",
-				val, opts.mem_size >> 20);
-		else
-			opts.mem_size = ALIGN_UP(sz, SZ_2M);
-	} else if (!strcmp(key, "guest")) {
-		if (strlen(val) >= sizeof(opts.guest))
-			pr_warn("option guest=%s: too long; booting the first module", val);
-		else
-			strlcpy(opts.guest, val, sizeof(opts.guest));
-	} else if (!strcmp(key, "selftest")) {
-		static const char *const names[] = { "none", "ud", "entry", "oom" };
-		size_t i;
+void options_print_help(void)
+{
+	char now[64];
 
-		for (i = 0; i < ARRAY_SIZE(names) && strcmp(val, names[i]); i++)
-			;
-		if (i == ARRAY_SIZE(names))
-			pr_warn("option selftest=%s: expected ud, entry or oom; ignored", val);
-		else
-			opts.selftest = (int)i;
-	} else if (!strcmp(key, "mmu")) {
-		if (!strcmp(val, "tdp"))
-			opts.mmu = MMU_TDP;
-		else if (!strcmp(val, "shadow"))
-			opts.mmu = MMU_SHADOW;
-		else
-			pr_warn("option mmu=%s: expected tdp or shadow; keeping %s",
-				val, opts.mmu == MMU_SHADOW ? "shadow" : "tdp");
-	} else if (!strcmp(key, "oos")) {
-		if (!strcmp(val, "on"))
-			opts.oos = true;
-		else if (!strcmp(val, "off"))
-			opts.oos = false;
-		else
-			pr_warn("option oos=%s: expected on or off; keeping %s",
-				val, opts.oos ? "on" : "off");
-	} else {
-		pr_warn("unknown option '%s' ignored", key);
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option_desc *o = &options[i];
+
+		o->show(now, sizeof(now));
+		pr_info("  %s=: %s", o->name, o->what);
+		pr_info("      values: %s; default %s; now %s", o->values,
+			o->def, now);
 	}
 }
 

@@ -133,6 +133,9 @@ struct vcpu_ops {
 	void (*set_paging_regs)(struct vcpu *v, uint64_t cr0, uint64_t cr3,
 				uint64_t cr4, uint64_t efer);
 	void (*intercept_io)(struct vcpu *v, uint16_t port, bool on);
+	/* HLT exits (EXIT_HLT; umbra then steps over it): the debug shell on
+	   a dedicated port polls on exits, and an idle guest makes none */
+	void (*intercept_hlt)(struct vcpu *v, bool on);
 	void (*intercept_msr)(struct vcpu *v, uint32_t msr, bool read, bool write);
 	const char *(*exit_name)(uint64_t raw);
 };
@@ -156,7 +159,8 @@ extern const struct vcpu_ops vmx_ops;
 
 const char *exit_reason_name(enum exit_reason r);
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
-void vcpu_dump(struct vcpu *v, const char *tag);
+void vcpu_dump(struct vcpu *v, const char *tag);	/* at error level */
+void vcpu_print_regs(struct vcpu *v, const char *tag);	/* at info level */
 void vcpu_print_stats(struct vcpu *v);
 void vcpu_run_loop(struct vcpu *v) __attribute__((noreturn));
 

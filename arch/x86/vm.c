@@ -6,6 +6,7 @@
  * reads and writes that page, never umbra's memory.
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/gmem.h"
 #include "arch/x86/mem.h"
 #include "arch/x86/vm.h"
 #include "mmu/tdp.h"
@@ -66,7 +67,7 @@ static void tdp_flush(void *arg)
 
 void vm_setup_tdp(struct vcpu *v)
 {
-	void *scratch = page_alloc(1);
+	void *scratch = guest_scratch_page();
 	struct mmu_tdp_config cfg = {
 		.fmt = v->ops->tdp_is_ept ? PT_FMT_EPT : PT_FMT_NPT,
 		.max_level = v->ops->tdp_max_level(),
@@ -75,8 +76,6 @@ void vm_setup_tdp(struct vcpu *v)
 	};
 	int err;
 
-	if (!scratch)
-		panic("out of memory for the scratch page");
 	build_map(virt_to_phys(scratch));
 	cfg.map = ranges;
 	cfg.nr_map = nr_ranges;

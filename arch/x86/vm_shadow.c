@@ -47,6 +47,7 @@ struct vm_shadow {
 	struct vcpu_cr hw;		/* loaded into the hardware */
 	bool hw_valid;
 	uint64_t scratch_pfn;
+	unsigned int max_pages;		/* the pool's bound */
 };
 
 static struct vm_shadow vm_sh;
@@ -246,7 +247,7 @@ void vm_shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
 void vm_setup_shadow(struct vcpu *v)
 {
 	struct vm_shadow *sh = &vm_sh;
-	void *scratch = page_alloc(1);
+	void *scratch = guest_scratch_page();	/* gmem.c's: one for all */
 	size_t pool = pages_free() / 4;
 	struct shadow_config cfg = {
 		.oos = opts.oos,
@@ -264,10 +265,9 @@ void vm_setup_shadow(struct vcpu *v)
 	/* shadow leaves use XD for the guest's NX (SDM Vol 3 4.5) */
 	if (!(cpuid(0x80000001).edx & CPUID_NX))
 		panic("shadow paging needs NX (CPUID 8000_0001h EDX[20])");
-	if (!scratch)
-		panic("out of memory for the scratch page");
 	sh->scratch_pfn = virt_to_phys(scratch) >> PAGE_SHIFT;
 	cfg.max_pages = (unsigned int)MAX(MIN(pool, 2048), 64);
+	sh->max_pages = cfg.max_pages;
 	v->sh = sh;
 	/* v->gcr: the back end's reset values (get_reg/set_reg use it) */
 	sh->synced = v->gcr;
@@ -293,6 +293,30 @@ void vm_shadow_print_stats(struct vcpu *v)
 		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
 		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);
 	pr_info("  shadow: pages created %lu, zapped %lu, recycled %lu; roots hit %lu, missed %lu",
+		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
+		s.root_hits, s.root_misses);
+}
+
+void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
+{
+	*root_hpa = shadow_root_hpa(v->sh->mmu);
+	*levels = shadow_root_level(v->sh->mmu);
+}
+
+/* The debug shell's `mmu`: shadow pages by role. */
+void vm_shadow_print_pages(struct vcpu *v)
+{
+	struct shadow_stats s;
+
+	shadow_get_stats(v->sh->mmu, &s);
+	pr_info("shadow: %lu pages in use of a pool of %u; out-of-sync pages %s",
+		s.pages, v->sh->max_pages, opts.oos ? "on" : "off");
+	pr_info("shadow: by level 4/3/2/1: %lu/%lu/%lu/%lu; direct (guest large pages, paging off) %lu",
+		s.pages_by_level[4], s.pages_by_level[3], s.pages_by_level[2],
+		s.pages_by_level[1], s.direct_pages);
+	pr_info("shadow: unsync now %lu (%lu made unsync in all), global %lu",
+		s.unsync, s.mmu_unsync, s.global);
+	pr_info("shadow: created %lu, zapped %lu, recycled %lu; root cache hits %lu, misses %lu",
 		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
 		s.root_hits, s.root_misses);
 }

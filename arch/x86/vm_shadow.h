@@ -28,6 +28,9 @@ bool vm_shadow_pdptes(struct vcpu *v, uint64_t pdpte[4]);
 void vm_shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
 		     unsigned int size);
 void vm_shadow_print_stats(struct vcpu *v);
+/* The debug shell: the shadow root the hardware uses, 4 or 3 (PAE) levels */
+void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels);
+void vm_shadow_print_pages(struct vcpu *v);
 
 /* CPUID 8000_0008h EAX[7:0] and 8000_0001h EDX[26] of this CPU */
 unsigned int guest_maxphyaddr(void);

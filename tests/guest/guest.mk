@@ -5,9 +5,11 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io pg32 pgpae pg64
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
+# Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
+GUEST_SHELL	:= shell
 
 GUEST_CFLAGS	:= -m32 -march=i686 -std=gnu11 -O2 -g $(WARN) \
 		   -ffreestanding -fno-builtin -nostdlib -nostdinc \
@@ -23,26 +25,29 @@ GUEST_LIB_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o \
 		   $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
 GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_NAMES:%=$(GUEST_OUT)/obj/%.o) \
-		   $(GUEST_SELFTEST:%=$(GUEST_OUT)/obj/%.o)
+		   $(GUEST_SELFTEST:%=$(GUEST_OUT)/obj/%.o) \
+		   $(GUEST_SHELL:%=$(GUEST_OUT)/obj/%.o)
 GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o \
-		   $(GUEST_OUT)/obj/lib/pgrun.o
+		   $(GUEST_OUT)/obj/lib/pgrun.o $(GUEST_OUT)/obj/hostile64.o
 
 # The paging conformance kit (lib/pg.h), linked into the pg* kernels only.
 GUEST_PG_C	:= pg.c pgsuite.c
 GUEST_PG_OBJS	:= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_OUT)/obj/lib/pgrun.o
 GUEST_C_OBJS	+= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
-GUEST_PG_NAMES	:= pg32 pgpae pg64
+GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile
 
 # Extra objects of one kernel.
 GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
 $(foreach k,$(GUEST_PG_NAMES),$(eval GUEST_EXTRA_$(k) := $(GUEST_PG_OBJS)))
+GUEST_EXTRA_hostile += $(GUEST_OUT)/obj/hostile64.o
 
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
 .PHONY: guest-kernels
 guest-kernels: $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf) \
-	       $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf)
+	       $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf) \
+	       $(GUEST_SHELL:%=$(GUEST_OUT)/%.elf)
 
 $(GUEST_C_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.c $(GUEST_DIR)/guest.mk
 	@mkdir -p $(dir $@)
@@ -52,12 +57,14 @@ $(GUEST_ASM_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.asm $(GUEST_DIR)/guest.m
 	@mkdir -p $(dir $@)
 	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
 
-$(GUEST_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o \
+$(GUEST_NAMES:%=$(GUEST_OUT)/%.elf) $(GUEST_SHELL:%=$(GUEST_OUT)/%.elf): \
+		$(GUEST_OUT)/%.elf: $(GUEST_OUT)/obj/%.o \
 		$(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_EXTRA_$*)
 
 $(GUEST_OUT)/paging.elf: $(GUEST_EXTRA_paging)
 $(GUEST_PG_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_PG_OBJS)
+$(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/obj/hostile64.o
 
 $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld

@@ -83,6 +83,55 @@ static void self_map(void)
 	      pg_outcome(o[2]));
 }
 
+/*
+ * A #PF whose delivery faults again on the stack is a double fault (SDM
+ * Vol 3 6.15, Table 6-5; APM Vol 2 8.2.9).  Code in a frame points RSP
+ * into an unmapped page and pushes: the push faults, and so does pushing
+ * that #PF's frame.  #DF (error code 0) runs on IST1 (pg.c).  Under shadow
+ * paging both #PFs go through the hypervisor, which must combine them as
+ * the CPU does; re-injecting a #PF there loops for ever.
+ */
+static void double_fault(void)
+{
+	static struct pg_ops ops;
+	struct pg_as as;
+	struct pg_cfg pc;
+	struct pg_op *o;
+	uint32_t f;
+	uint64_t v, sp;
+	uint8_t *code;
+
+	pg_reset();
+	pg_as_init(&as, &pg_mode_64);
+	pg_ops_init(&ops);
+	f = pg_frame();
+	v = pg_fresh_va(&as);
+	pg_map(&as, v, f, 1, RWAD, NULL);
+	sp = v + 16 * 4096;			/* same page table, not present */
+	code = (uint8_t *)f + FRAME_CODE;
+	code[0] = 0x48;				/* mov rsp, sp */
+	code[1] = 0xbc;
+	memcpy(code + 2, &sp, 8);
+	code[10] = 0x50;			/* push rax */
+	code[11] = 0x0f;			/* ud2: not reached */
+	code[12] = 0x0b;
+
+	o = pg_add(&ops, OP_EXEC, 0, v, 0, 0);
+	pg_add(&ops, OP_READ, 0, v + FRAME_ID, 0, 0);
+	pg_cfg_init(&pc, &as, CR0_WP, 0, pg_cpu.nx ? EFER_NXE : 0);
+	pg_run(&pc, &ops);
+
+	/* both #PFs are at sp - 8: the push, then the frame's SS slot */
+	check(o->vector == VEC_DF && o->err == 0 && o->cr2 == sp - 8,
+	      "4-level: a #PF while delivering a #PF is a double fault",
+	      "want vector 8 error 0 cr2 %#llx, got %s", sp - 8,
+	      pg_outcome(o));
+	check(pg_ok(&ops.op[1]) &&
+	      (uint32_t)ops.op[1].out == pg_frame_id(f),
+	      "4-level: the next operation runs after the double fault",
+	      "%s", pg_outcome(&ops.op[1]));
+}
+
 void test_main(void)
 {
 	pg_init();
@@ -95,4 +144,5 @@ void test_main(void)
 	pg_suite_matrix(&pg_mode_64, pg_cpu.pdpe1gb ? 3 : 2);
 	pg_suite(&pg_mode_64);
 	self_map();
+	double_fault();
 }

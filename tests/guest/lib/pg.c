@@ -38,6 +38,9 @@ static uint32_t tss64[26] __attribute__((aligned(16)));
 static uint64_t idt32[NR_GATES] __attribute__((aligned(16)));
 static uint64_t idt64[NR_GATES * 2] __attribute__((aligned(16)));
 static uint8_t trap_stack[PAGE] __attribute__((aligned(PAGE)));
+/* 4-level paging: #DF runs on IST1, so that a fault on the stack while
+ * delivering an exception still reaches a handler */
+static uint8_t df_stack[PAGE] __attribute__((aligned(PAGE)));
 
 struct __attribute__((packed)) dptr32 {
 	uint16_t limit;
@@ -74,9 +77,11 @@ static void gate32(int v, uint32_t off, int dpl)
 		   ((uint64_t)(off >> 16) << 48);
 }
 
-static void gate64(int v, uint32_t off, int dpl)
+/* SDM Vol 3 6.14.1, Figure 6-8: IST in bits 34:32 */
+static void gate64(int v, uint32_t off, int dpl, int ist)
 {
 	idt64[2 * v] = (off & 0xffff) | (0x18ull << 16) |
+		       ((uint64_t)ist << 32) |
 		       ((uint64_t)(0x8e | dpl << 5) << 40) |
 		       ((uint64_t)(off >> 16) << 48);
 	idt64[2 * v + 1] = 0;
@@ -157,6 +162,8 @@ void pg_init(void)
 	tss32[25] = 104u << 16;			/* no I/O bitmap */
 	memcpy((uint8_t *)tss64 + 4, &(uint64_t){ (uint32_t)trap_stack +
 						  PAGE }, 8);	/* rsp0 */
+	memcpy((uint8_t *)tss64 + 0x24, &(uint64_t){ (uint32_t)df_stack +
+						     PAGE }, 8);	/* ist1 */
 	tss64[25] = 104u << 16;
 	pg_gdt[8] = seg_desc((uint32_t)tss32, 103, 0x89, 0);	/* 0x40 */
 	pg_gdt[9] = seg_desc((uint32_t)tss64, 103, 0x89, 0);	/* 0x48 */
@@ -168,10 +175,10 @@ void pg_init(void)
 
 	for (i = 0; i < 32; i++) {
 		gate32(i, p32_stubs[i], 0);
-		gate64(i, p64_stubs[i], 0);
+		gate64(i, p64_stubs[i], 0, i == VEC_DF ? 1 : 0);
 	}
 	gate32(VEC_URET, p32_uret_addr, 3);
-	gate64(VEC_URET, p64_uret_addr, 3);
+	gate64(VEC_URET, p64_uret_addr, 3, 0);
 	pg_idtr32.limit = sizeof(idt32) - 1;
 	pg_idtr32.base = (uint32_t)idt32;
 	pg_idtr64.limit = sizeof(idt64) - 1;

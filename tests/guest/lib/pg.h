@@ -47,6 +47,7 @@
 #define CR4_SMAP	(1u << 21)
 #define EFLAGS_AC	(1u << 18)
 
+#define VEC_DF		8	/* 4-level paging: on IST1 (pg.c) */
 #define VEC_GP		13
 #define VEC_PF		14
 #define VEC_NONE	0xffffffffu

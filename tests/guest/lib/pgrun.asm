@@ -552,13 +552,24 @@ pg_enter:
 
 	bits 32
 .compat:
-	mov eax, [saved_cr0]		; paging off: long mode inactive
-	mov cr0, eax
+	; Data segments first: a ring-3 operation's IRETQ loaded DS, ES, FS
+	; and GS with NULL (their DPL 0 < CPL 3: SDM Vol 2A IRET, "return to
+	; outer privilege level"), and the interrupt back to ring 0 does not
+	; reload them.  64-bit mode ignores that, compatibility mode does
+	; not: a memory access through a NULL DS there is #GP(0) (SDM Vol 3
+	; 5.4.1).  Bochs raises it (through the 64-bit IDT: the interpreter
+	; then ran past its list and triple-faulted); QEMU 7.2's TCG let the
+	; access through, which hid this.
 	mov eax, SEL_DATA
 	mov ds, eax
 	mov es, eax
 	mov ss, eax
+	mov eax, [saved_cr0]		; paging off: long mode inactive
+	mov cr0, eax
 .restore:
+	mov eax, SEL_DATA		; FS, GS: NULL after ring 3 too
+	mov fs, eax
+	mov gs, eax
 	mov ecx, MSR_EFER
 	mov eax, [saved_efer]
 	mov edx, [saved_efer + 4]

@@ -313,6 +313,9 @@ void pg_suite_matrix(const struct pg_mode *m, int large_lvl)
 		{ "wp=0", 0, 0 },
 		{ "wp=1", CR0_WP, 0 },
 		{ "wp=1 smep", CR0_WP, CR4_SMEP },
+		/* a supervisor write to a read-only user page is allowed
+		 * with WP=0 and must not open it to supervisor fetches */
+		{ "wp=0 smep", 0, CR4_SMEP },
 		{ "wp=0 smap", 0, CR4_SMAP },
 		{ "wp=1 smap", CR0_WP, CR4_SMAP },
 	};

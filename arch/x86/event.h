@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * An exception umbra injects while the CPU was delivering another one.
+ *
+ * When a VM exit interrupts the delivery of a hardware exception (SVM
+ * EXITINTINFO, VMX IDT-vectoring information) and umbra then injects an
+ * exception of its own for that exit (the shadow MMU reflecting a guest
+ * #PF raised by the delivery's stack push, say), the two combine as the
+ * CPU would have combined them (SDM Vol 3 6.15, "Interrupt 8 - Double
+ * Fault Exception", Tables 6-4 and 6-5; APM Vol 2 8.2.9): a contributory
+ * exception during a contributory one, or a contributory one or a #PF
+ * during a #PF, is a double fault; a contributory exception or a #PF
+ * during a double fault is a shutdown (a triple fault); anything else is
+ * handled serially (the second exception is delivered, the first is
+ * raised again when its instruction runs again).
+ */
+#ifndef UMBRA_ARCH_X86_EVENT_H
+#define UMBRA_ARCH_X86_EVENT_H
+
+#include <stdbool.h>
+
+#define X86_TRAP_DF		8
+
+enum x86_event_merge {
+	X86_EVENT_SERIAL,	/* deliver the second exception */
+	X86_EVENT_DOUBLE,	/* deliver #DF with error code 0 */
+	X86_EVENT_SHUTDOWN,	/* triple fault */
+};
+
+/* Table 6-4: #DE, #TS, #NP, #SS, #GP */
+static inline bool x86_exc_contributory(unsigned int vector)
+{
+	return vector == 0 || (vector >= 10 && vector <= 13);
+}
+
+/* first: the exception being delivered; second: the one its delivery raised */
+static inline enum x86_event_merge x86_exc_merge(unsigned int first,
+						 unsigned int second)
+{
+	bool pf_or_contrib = second == 14 || x86_exc_contributory(second);
+
+	if (first == X86_TRAP_DF)
+		return pf_or_contrib ? X86_EVENT_SHUTDOWN : X86_EVENT_SERIAL;
+	if (first == 14 && pf_or_contrib)
+		return X86_EVENT_DOUBLE;
+	if (x86_exc_contributory(first) && x86_exc_contributory(second))
+		return X86_EVENT_DOUBLE;
+	return X86_EVENT_SERIAL;
+}
+
+#endif

@@ -1,0 +1,522 @@
+#!/usr/bin/python3
+# SPDX-License-Identifier: BSD-2-Clause
+"""Test umbra's serial debug shell (docs/debugging.md, "The debug shell").
+
+usage: tests/test-shell.py [-v] [--keep-logs]
+
+Boots build/tests/guest/shell.elf under umbra in QEMU (TCG, SeaBIOS and
+GRUB: the medium comes from tools/umbra-run --build-only), types on the
+serial console from here and checks what comes back:
+
+  tdp       shared COM1: Ctrl-] Ctrl-], every command (help, stats, regs,
+            walk of a mapped and an unmapped address, mmu, log debug, log
+            info, dirty start, a bad command, continue), a line to the
+            guest, the shell again for dirty show and dirty stop, continue,
+            then "done": the guest must exit with status 0
+  shadow    the same with --mmu shadow (dirty logging says it is not
+            supported there)
+  com2      umbra on its own port (serial=com2, QEMU's second serial on a
+            unix socket): the shell there, the guest's line on COM1; the
+            guest polls with HLT (interrupts off), which umbra intercepts
+            only in this mode
+  reboot    `reboot` resets the machine (QEMU -no-reboot exits)
+  linux     the Linux test guest (build/linux/vmlinuz, initrd.img from
+            tests/linux/build-image.sh; left out when missing) at its busybox
+            prompt: stats, regs, walk of its RIP, dirty logging across a
+            command, and its shell still answers after each continue
+
+One "PASS: name" or "FAIL: name: why" line per check, then
+"N passed, N failed"; exit status 1 if any failed.  The consoles are kept in
+build/test-logs/shell-*.log.
+"""
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BUILD = os.path.join(ROOT, 'build')
+KERNEL = os.path.join(BUILD, 'tests', 'guest', 'shell.elf')
+LOGS = os.path.join(BUILD, 'test-logs')
+ESC = b'\x1d\x1d'
+PROMPT = 'umbra> '
+LINUX_KERNEL = os.path.join(BUILD, 'linux', 'vmlinuz')
+LINUX_INITRD = os.path.join(BUILD, 'linux', 'initrd.img')
+BOOT_TIMEOUT = 60
+LINUX_BOOT_TIMEOUT = 120
+LINUX_PROMPT = r':/# '		# busybox's, then maybe ESC [6n
+CMD_TIMEOUT = 20
+
+verbose = False
+passed = 0
+failed = 0
+
+
+def result(name, ok, why=''):
+    global passed, failed
+    if ok:
+        passed += 1
+        print('PASS: %s' % name)
+    else:
+        failed += 1
+        print('FAIL: %s: %s' % (name, why))
+    sys.stdout.flush()
+
+
+class Stream:
+    """Everything read from one serial line, with waiting for patterns."""
+
+    def __init__(self, name, read):
+        self.name = name
+        self.data = ''
+        self.cond = threading.Condition()
+        self.closed = False
+        self.thread = threading.Thread(target=self._pump, args=(read,),
+                                       daemon=True)
+        self.thread.start()
+
+    def _pump(self, read):
+        while True:
+            try:
+                chunk = read()
+            except OSError:
+                chunk = b''
+            with self.cond:
+                if not chunk:
+                    self.closed = True
+                    self.cond.notify_all()
+                    return
+                text = chunk.decode('utf-8', 'replace').replace('\r', '')
+                self.data += text
+                if verbose:
+                    sys.stderr.write(text)
+                self.cond.notify_all()
+
+    def wait(self, pattern, start, timeout):
+        """Position just after the first match of pattern at or after start,
+        or None on timeout or end of stream."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        with self.cond:
+            while True:
+                m = rx.search(self.data, start)
+                if m:
+                    return m.end()
+                left = deadline - time.monotonic()
+                if left <= 0 or self.closed:
+                    return None
+                self.cond.wait(left)
+
+    def mark(self):
+        with self.cond:
+            return len(self.data)
+
+
+class Machine:
+    """QEMU running umbra and the shell guest; COM1 on stdin/stdout, with
+    dedicated=True COM2 on a unix socket as well."""
+
+    def __init__(self, name, mmu='tdp', hv_args='', dedicated=False,
+                 guest_args=(), kernel=KERNEL, runner_args=()):
+        self.name = name
+        self.tmp = tempfile.mkdtemp(prefix='test-shell-', dir=BUILD)
+        medium = build_medium(mmu, hv_args, kernel, guest_args, runner_args)
+        cmd = ['qemu-system-x86_64', '-machine', 'q35', '-m', '512',
+               '-display', 'none', '-no-reboot', '-monitor', 'none',
+               '-nic', 'none', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
+               '-accel', 'tcg', '-cpu', 'qemu64,+svm,+npt',
+               '-cdrom', medium, '-boot', 'd', '-serial', 'stdio']
+        sock_path = os.path.join(self.tmp, 'com2')
+        if dedicated:
+            cmd += ['-serial', 'unix:%s,server=on,wait=off' % sock_path]
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL)
+        out = self.proc.stdout
+        self.com1 = Stream('com1', lambda: os.read(out.fileno(), 65536))
+        self.com2 = None
+        self.sock = None
+        if dedicated:
+            self.sock = connect(sock_path)
+            s = self.sock
+            self.com2 = Stream('com2', lambda: s.recv(65536))
+
+    def send1(self, data):
+        self.proc.stdin.write(data)
+        self.proc.stdin.flush()
+
+    def send2(self, data):
+        self.sock.sendall(data)
+
+    def finish(self, timeout=30):
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        if self.sock:
+            self.sock.close()
+        os.makedirs(LOGS, exist_ok=True)
+        for st in (self.com1, self.com2):
+            if st:
+                st.thread.join(2)
+                with open(os.path.join(LOGS, 'shell-%s-%s.log' %
+                                       (self.name, st.name)), 'w') as f:
+                    f.write(st.data)
+        try:
+            os.unlink(os.path.join(self.tmp, 'com2'))
+        except OSError:
+            pass
+        os.rmdir(self.tmp)
+
+
+def connect(path):
+    for _ in range(200):
+        try:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(path)
+            return s
+        except OSError:
+            s.close()
+            time.sleep(0.05)
+    raise RuntimeError('cannot connect to QEMU socket %s' % path)
+
+
+def build_medium(mmu, hv_args, kernel, guest_args, runner_args):
+    cmd = [os.path.join(ROOT, 'tools', 'umbra-run'), '--build-only',
+           '--firmware', 'bios', '--mmu', mmu] + list(runner_args)
+    if hv_args:
+        cmd += ['--hv-args', hv_args]
+    cmd.append(kernel)
+    cmd += list(guest_args)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True)
+    if p.returncode != 0:
+        raise RuntimeError('umbra-run --build-only failed: %s' % p.stderr)
+    return p.stdout.strip().splitlines()[-1]
+
+
+class Shell:
+    """The debug shell on one stream."""
+
+    def __init__(self, stream, send, name):
+        self.st = stream
+        self.send = send
+        self.name = name
+
+    def open(self):
+        at = self.st.mark()
+        self.send(ESC)
+        end = self.st.wait(re.escape(PROMPT), at, CMD_TIMEOUT)
+        result('%s: Ctrl-] Ctrl-] opens the shell' % self.name,
+               end is not None, 'no prompt after the escape sequence')
+        return end is not None
+
+    def run(self, line, timeout=CMD_TIMEOUT):
+        """Output of one command (None if no prompt came back)."""
+        at = self.st.mark()
+        self.send(line.encode() + b'\r')
+        end = self.st.wait(re.escape(PROMPT), at, timeout)
+        if end is None:
+            return None
+        return self.st.data[at:end]
+
+    def check(self, line, patterns, what=None, absent=()):
+        out = self.run(line)
+        name = '%s: %s' % (self.name, what or line)
+        if out is None:
+            result(name, False, 'no prompt after "%s"' % line)
+            return None
+        for p in patterns:
+            if not re.search(p, out, re.M):
+                result(name, False, 'no match for /%s/ in %r' % (p, out[-300:]))
+                return out
+        for p in absent:
+            if re.search(p, out, re.M):
+                result(name, False, '/%s/ in %r' % (p, out[-300:]))
+                return out
+        result(name, True)
+        return out
+
+    def resume(self, guest=None):
+        """continue; on a shared port (guest: Machine) the two escape bytes
+        reached the guest too: a newline makes them a line it echoes."""
+        at = self.st.mark()
+        self.send(b'continue\r')
+        end = self.st.wait(r'shell: the guest resumes', at, CMD_TIMEOUT)
+        result('%s: continue' % self.name, end is not None,
+               'no "the guest resumes"')
+        if guest is None:
+            return
+        at = guest.com1.mark()
+        guest.send1(b'\n')
+        end = guest.com1.wait(r'echo: \^\]\^\]\n', at, CMD_TIMEOUT)
+        result('%s: the guest read the escape bytes (echo: ^]^])' % self.name,
+               end is not None, 'no "echo: ^]^]" line')
+
+
+def wait_ready(m, name):
+    end = m.com1.wait(r'info: ready', 0, BOOT_TIMEOUT)
+    result('%s: guest boots and reads its console' % name, end is not None,
+           'no "info: ready" from the guest within %ds' % BOOT_TIMEOUT)
+    return end is not None
+
+
+def guest_line(m, name, text, send):
+    at = m.com1.mark()
+    send(text.encode() + b'\n')
+    end = m.com1.wait(r'echo: .*' + re.escape(text), at, CMD_TIMEOUT)
+    result('%s: the guest resumes unharmed (echoes "%s")' % (name, text),
+           end is not None, 'no echo of "%s"' % text)
+
+
+def guest_done(m, name, send):
+    at = m.com1.mark()
+    send(b'done\n')
+    end = m.com1.wait(r'1 passed, 0 failed', at, CMD_TIMEOUT)
+    rc = m.finish()
+    result('%s: guest gets "done" and exits with status 0' % name,
+           end is not None and rc == 1,
+           'closing line %s, QEMU exit status %s (1 = guest status 0)' %
+           ('seen' if end else 'missing', rc))
+
+
+COMMANDS = [
+    ('help', [r'walk\s+VA', r'dirty\s+start\|stop\|show', r'reboot',
+              r'serial=:', r'default com1', r'mmu=:', r'oos=:',
+              r'loglevel=:'], 'help lists commands and boot options'),
+    ('stats', [r'exit statistics', r'^umbra: info:\s+(io|cpuid|hlt)\s+\d+',
+               r'total exits: \d+'], 'stats'),
+    ('regs', [r'rip=[0-9a-f]{16}', r'cr0=0*8', r'cr3=', r'efer=',
+              r'cpl 0, 32-bit paging'], 'regs'),
+]
+
+
+def walk_checks(sh, mmu):
+    host = r'npt L1\[ *\d+\] at .*\n.*npt: -> hpa' if mmu == 'tdp' else \
+        r'shadow L1\[ *\d+\] at .*\n.*shadow: -> hpa'
+    sh.check('walk 40000000', [r'guest 32-bit paging',
+                               r'guest PDE\s+at gpa', r'guest PTE\s+at gpa',
+                               r'guest: va 40000000 -> gpa [0-9a-f]+ \(4K '
+                               r'page, writable, supervisor',
+                               host], 'walk of a mapped address')
+    host = r'tdp: no guest-physical address' if mmu == 'tdp' else \
+        r'shadow: not present at level'
+    sh.check('walk 80000000', [r'guest PDE\s+at gpa .*\(not present\)',
+                               r'does not translate: #PF error code 0 ',
+                               host], 'walk of an unmapped address')
+    sh.check('walk 0x100000', [r'guest: va 100000 -> gpa 100000 \(4M'],
+             'walk of a 4 MiB page')
+    sh.check('walk xyz', [r'error: walk: expected a hexadecimal'],
+             'walk of a bad address')
+
+
+def session(name, sh, m, send_guest, mmu):
+    if not sh.open():
+        return
+    for line, pats, what in COMMANDS:
+        sh.check(line, pats, what)
+    walk_checks(sh, mmu)
+    if mmu == 'tdp':
+        sh.check('mmu', [r'tdp \(npt\): \d+ table pages live',
+                         r'leaves mapped 4K/2M/1G', r'dirty logging off'])
+    else:
+        sh.check('mmu', [r'shadow: \d+ pages in use',
+                         r'by level 4/3/2/1: \d+/\d+/\d+/\d+',
+                         r'unsync now \d+', r'global \d+'])
+    sh.check('log debug', [r'log level debug'])
+    sh.check('log', [r'log level debug'], 'log shows the level')
+    sh.check('log info', [r'log level info'])
+    sh.check('log loud', [r'error: log: .loud.: expected error, warn, info'],
+             'log with a bad level')
+    if mmu == 'tdp':
+        sh.check('dirty start', [r'dirty: logging guest-physical 0-[0-9a-f]+ '
+                                 r'\(\d+ pages\)'])
+        sh.check('dirty show', [r'dirty: 0 pages \(0 KiB\) in 0\.000 s of '
+                                r'guest time, 0 pages/s; 0 since start'],
+                 'dirty show while paused (nothing written)')
+    else:
+        sh.check('dirty start', [r'error: dirty: not supported with '
+                                 r'mmu=shadow'], 'dirty start (unsupported)')
+    if mmu == 'tdp':
+        sh.check('dirty', [r'error: dirty: expected start, stop or show'],
+                 'dirty without a word')
+    sh.check('frobnicate 1 2', [r'error: shell: unknown command .frobnicate.'],
+             'a bad command gets a one-line error')
+    sh.resume(m)
+    guest_line(m, name, 'hello', send_guest)
+    if mmu == 'tdp':
+        if not sh.open():
+            return
+        out = sh.check('dirty show', [r'dirty: (\d+) pages \(\d+ KiB\) in '
+                                      r'\d+\.\d+ s of guest time, \d+ '
+                                      r'pages/s'], 'dirty show after a line')
+        if out:
+            n = re.search(r'dirty: (\d+) pages', out)
+            result('%s: the guest\'s writes are counted dirty' % name,
+                   n is not None and int(n.group(1)) >= 16,
+                   'dirty count %s, expected at least 16 (the guest writes 16 '
+                   'pages per line)' % (n.group(1) if n else '?'))
+        sh.check('dirty stop', [r'dirty: logging stopped'])
+        sh.check('mmu', [r'dirty logging off'], 'mmu after dirty stop')
+        sh.resume(m)
+
+
+def shared(name, mmu):
+    m = Machine(name, mmu=mmu)
+    try:
+        if not wait_ready(m, name):
+            return
+        sh = Shell(m.com1, m.send1, name)
+        session(name, sh, m, m.send1, mmu)
+        guest_done(m, name, m.send1)
+    finally:
+        m.close()
+
+
+def dedicated(name):
+    m = Machine(name, hv_args='serial=com2', dedicated=True,
+                guest_args=['hlt'])
+    try:
+        if not wait_ready(m, name):
+            return
+        sh = Shell(m.com2, m.send2, name)
+        if not sh.open():
+            return
+        for line, pats, what in COMMANDS:
+            sh.check(line, pats, what)
+        sh.check('help', [r'serial=:.*\n.*now com2'], 'help shows serial=com2')
+        sh.check('stats', [r'^umbra: info:\s+hlt\s+\d+'],
+                 'HLT exits with a dedicated port')
+        walk_checks(sh, 'tdp')
+        sh.check('bogus', [r'error: shell: unknown command .bogus.'],
+                 'a bad command gets a one-line error')
+        result('%s: nothing of the shell on the guest\'s COM1' % name,
+               'umbra> ' not in m.com1.data and 'Ctrl-]' not in m.com1.data,
+               'shell output on COM1')
+        sh.resume()
+        guest_line(m, name, 'hello', m.send1)
+        guest_done(m, name, m.send1)
+    finally:
+        m.close()
+
+
+def reboot(name):
+    m = Machine(name)
+    try:
+        if not wait_ready(m, name):
+            return
+        sh = Shell(m.com1, m.send1, name)
+        if not sh.open():
+            return
+        at = m.com1.mark()
+        m.send1(b'reboot\r')
+        rc = m.finish(CMD_TIMEOUT)
+        said = m.com1.wait(r'reboot: reset through port cf9', at, 1)
+        result('%s: reboot resets the machine' % name,
+               rc == 0 and said is not None and 'halt:' not in m.com1.data[at:],
+               'QEMU exit status %s (0 = reset with -no-reboot), message %s'
+               % (rc, 'seen' if said else 'missing'))
+    finally:
+        m.close()
+
+
+def linux_command(m, name, text, expect):
+    at = m.com1.mark()
+    m.send1(text.encode() + b'\n')
+    end = m.com1.wait(expect, at, CMD_TIMEOUT)
+    result('%s: the guest resumes unharmed (%s)' % (name, text),
+           end is not None, 'no /%s/ after "%s"' % (expect, text))
+
+
+def linux(name):
+    """Linux's 8250 driver reads the shared COM1 on receive interrupts."""
+    m = Machine(name, kernel=LINUX_KERNEL, guest_args=['console=ttyS0',
+                                                       'quiet'],
+                runner_args=['--initrd', LINUX_INITRD])
+    try:
+        end = m.com1.wait(LINUX_PROMPT, 0, LINUX_BOOT_TIMEOUT)
+        result('%s: Linux boots to its shell' % name, end is not None,
+               'no shell prompt within %ds' % LINUX_BOOT_TIMEOUT)
+        if end is None:
+            return
+        sh = Shell(m.com1, m.send1, name)
+        if not sh.open():
+            return
+        sh.check('stats', [r'exit statistics', r'total exits: \d+'])
+        out = sh.check('regs', [r'rip=ffffffff[0-9a-f]{8}', r'cpl 0, 4-level '
+                                r'paging'])
+        rip = re.search(r'rip=([0-9a-f]{16})', out or '')
+        if rip:
+            sh.check('walk %s' % rip.group(1),
+                     [r'guest PML4E at gpa', r'guest: va ffffffff[0-9a-f]+ '
+                      r'-> gpa', r'npt: -> hpa'], 'walk of the guest\'s RIP')
+        sh.check('dirty start', [r'dirty: logging guest-physical'])
+        sh.resume()
+        linux_command(m, name, '', LINUX_PROMPT)	# the ^]^] line
+        linux_command(m, name, 'echo hi-$((1+2))', r'hi-3')
+        if not sh.open():
+            return
+        out = sh.check('dirty show', [r'dirty: \d+ pages .* pages/s'],
+                       'dirty show after a command')
+        n = re.search(r'dirty: (\d+) pages', out or '')
+        result('%s: Linux\'s writes are counted dirty' % name,
+               n is not None and int(n.group(1)) > 0,
+               'dirty count %s' % (n.group(1) if n else '?'))
+        sh.check('dirty stop', [r'dirty: logging stopped'])
+        sh.resume()
+        linux_command(m, name, '', LINUX_PROMPT)
+        linux_command(m, name, 'echo bye-$((2+3))', r'bye-5')
+    finally:
+        m.close()
+
+
+def main():
+    global verbose
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('-v', '--verbose', action='store_true',
+                   help='copy the consoles to standard error')
+    p.add_argument('runs', nargs='*', help='which runs: tdp, shadow, com2, '
+                   'reboot, linux (default all; linux only if %s exists)'
+                   % os.path.relpath(LINUX_KERNEL, ROOT))
+    opts = p.parse_args()
+    if not opts.runs:
+        opts.runs = ['tdp', 'shadow', 'com2', 'reboot']
+        if os.path.exists(LINUX_KERNEL) and os.path.exists(LINUX_INITRD):
+            opts.runs.append('linux')
+        else:
+            print('info: no %s: the linux run is left out'
+                  % os.path.relpath(LINUX_KERNEL, ROOT))
+    verbose = opts.verbose
+    if not os.path.exists(KERNEL):
+        print('FAIL: setup: %s missing: make all guest-kernels' % KERNEL)
+        print('0 passed, 1 failed')
+        return 1
+    runs = {'tdp': lambda: shared('tdp', 'tdp'),
+            'linux': lambda: linux('linux'),
+            'shadow': lambda: shared('shadow', 'shadow'),
+            'com2': lambda: dedicated('com2'),
+            'reboot': lambda: reboot('reboot')}
+    for r in opts.runs:
+        try:
+            runs[r]()
+        except (RuntimeError, OSError) as e:
+            result('%s: run' % r, False, str(e))
+    print('%d passed, %d failed' % (passed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
