@@ -60,6 +60,7 @@ TEST_PARTS	= --part "efi loader=boot/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "usb image=$(PYTHON) tests/test-usb.py" \
 		  --part "kvm or tcg=$(PYTHON) tests/test-accel.py" \
 		  --part "make run=$(PYTHON) tests/test-run.py" \
+		  --part "docs=$(PYTHON) tests/test-docs.py" \
 		  $(if $(wildcard tests/test-shell.py),--part "debug shell=$(PYTHON) tests/test-shell.py")
 test:
 	@tools/setup
