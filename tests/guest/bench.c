@@ -628,6 +628,7 @@ void bench_main(void)
 {
 	uint64_t fork_rounds, churn_rounds;
 
+	cur_cr3 = (uint64_t)(uintptr_t)bench_pml4;	/* bench_entry.asm's */
 	serial_init();
 	idt_init();
 	read_cmdline();

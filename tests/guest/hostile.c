@@ -25,7 +25,8 @@
  *     range, where every page is one scratch page: they translate, and
  *     rewrites through either alias are seen after INVLPG.
  * Loop counts are smaller on Bochs (no "QEMU Virtual CPU" brand), which
- * runs about 100 times slower; info lines give the counts.  At the end umbra must still answer CPUID and faults must still be exact.
+ * runs about 100 times slower; info lines give the counts.  At the end
+ * umbra must still answer CPUID and faults must still be exact.
  */
 #include "pg.h"
 
@@ -176,7 +177,7 @@ static void self_pd(void)
 		o[4] = op(OP_READ, 0, rec + 2 * PAGE, 0);
 		o[5] = op(OP_WRITE, 0, rec + 8, 0);
 		o[6] = op(OP_READ, 0, v + FRAME_ID, 0);
-		/* PD[1] with it: a bad PDE for v + 2M, a bad PTE for rec + 4K */
+		/* PD[1] with it: bad as PDE for v + 2M, as PTE for rec + 4K */
 		op(OP_STORE, PG_Q, pd + 511 * 8, pd | RW);
 		op(OP_STORE, PG_Q, pd + 8, pt2 | RW | rb);
 		op(OP_CR3, 0, 0, as.root);
@@ -822,12 +823,13 @@ static void self_pt(void)
 	run();
 
 	for (i = 0; i < 2; i++)
-		check(pg_ok(o[i]) && o[i]->out == 0, i ? "self pt: xchg through "
-		      "the pt's own mapping, invlpg: the new frame every time" :
-		      "self pt: mov through the pt's own mapping, invlpg: the "
-		      "new frame every time", "%s; first bad iteration %llu "
-		      "read %#llx", pg_outcome(o[i]), lp[i].bad_i,
-		      lp[i].bad_got);
+		check(pg_ok(o[i]) && o[i]->out == 0,
+		      i ? "self pt: xchg through the pt's own mapping, invlpg: "
+			  "the new frame every time" :
+			  "self pt: mov through the pt's own mapping, invlpg: "
+			  "the new frame every time",
+		      "%s; first bad iteration %llu read %#llx",
+		      pg_outcome(o[i]), lp[i].bad_i, lp[i].bad_got);
 	check(pg_ok(r[0]) && ((uint32_t)r[0]->out & ~(PAGE - 1)) == pt &&
 	      (r[0]->out & PTE_A) && (r[0]->out & PTE_D), "self pt: the self "
 	      "entry reads back accessed and dirty",
