@@ -134,6 +134,7 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm',
                       'umbra-bochs-svm-shadow', 'bare-bochs-ryzen')
 LINUX_TIMEOUT = 300
+BOCHS_TIMEOUT = 240
 LINUX_RSDP = re.compile(r"umbra: info: guest '[^']*': ACPI RSDP at [0-9a-f]+ passed on")
 LINUX_INIT = re.compile(r'linux-test: init reached at ([0-9.]+) s')
 __doc__ = __doc__ % LINUX_TIMEOUT
@@ -312,6 +313,9 @@ class Matrix:
             copts = copts + LINUX_RUNNER
             if '--emulator' not in copts:
                 copts = copts + LINUX_QEMU
+        if '--emulator' in copts:
+            # Bochs: ~120 MIPS; memory under shadow paging takes ~80 s
+            timeout = max(timeout, BOCHS_TIMEOUT)
         cmd = [sys.executable, RUNNER] + copts + [
             '--timeout', str(timeout)]
         if umbra and self.opts.hv_args:

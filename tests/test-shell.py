@@ -4,7 +4,7 @@
 
 usage: tests/test-shell.py [-v] [--keep-logs]
 
-Boots build/tests/guest/shell.elf under umbra in QEMU (TCG, SeaBIOS and
+Boots build/tests/guest/interactive/shell.elf under umbra in QEMU (TCG, SeaBIOS and
 GRUB: the medium comes from tools/umbra-run --build-only), types on the
 serial console from here and checks what comes back:
 
@@ -42,7 +42,7 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, 'build')
-KERNEL = os.path.join(BUILD, 'tests', 'guest', 'shell.elf')
+KERNEL = os.path.join(BUILD, 'tests', 'guest', 'interactive', 'shell.elf')
 LOGS = os.path.join(BUILD, 'test-logs')
 ESC = b'\x1d\x1d'
 PROMPT = 'umbra> '
