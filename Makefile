@@ -101,9 +101,9 @@ host-test: $(HOST_TESTS)
 	@$(PYTHON) tests/run-host-tests.py $(HOST_TESTS)
 
 # make bench (docs/performance.md): the host programs (seconds), then in
-# QEMU with -icount, one emulator at a time, the benchmark guest (about
-# 1.5 minutes) and the Linux workloads (about 4 minutes), bare against NPT
-# and shadow paging with and without out-of-sync pages.
+# QEMU with -icount, one emulator at a time, the benchmark guest (about a
+# minute) and the Linux workloads (2-5 minutes), bare against NPT and
+# shadow paging with and without out-of-sync pages.
 bench: $(BENCH_PROGS) all $(GUEST_BENCH) $(LINUX_IMAGE)
 	@for p in $(BENCH_PROGS); do echo "== $$p"; $$p || exit 1; done
 	@echo "== tests/bench/guest-bench.py"
