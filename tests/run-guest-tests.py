@@ -44,8 +44,9 @@ refused options.
 The Linux guest (tests/linux/build-image.sh: Debian's cloud kernel and
 an initramfs whose /init runs fork, exec, mmap, mprotect and copy-on-write
 checks when the command line has umbra.test=1) runs bare, under NPT and
-shadow paging (OOS on and off) in QEMU and under VMX with EPT in Bochs;
---long adds Bochs with shadow paging and SVM (minutes each).  It gets
+shadow paging (OOS on and off) in QEMU and under VMX with EPT and SVM
+with NPT in Bochs; --long adds Bochs with shadow paging and bare ryzen
+(minutes each).  It gets
 --initrd build/linux/initrd.img, deterministic time in QEMU (-icount
 shift=0,sleep=off -rtc clock=vm), and at least %d s per run.  Its line shows the kernel's uptime when init started.  The
 loader's error messages are self-tests too (broken images made by
@@ -129,10 +130,11 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
                  'umbra-bios-grub', 'umbra-uefi-efi',
                  'umbra-shadow-bios-grub', 'umbra-shadow-uefi-grub',
                  'umbra-shadow-nooos-bios-grub',
-                 'umbra-bochs-vmx', 'bare-bochs-skylake')
-# --long: the Linux runs that take minutes (Bochs with shadow paging, SVM)
-LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm',
-                      'umbra-bochs-svm-shadow', 'bare-bochs-ryzen')
+                 'umbra-bochs-vmx', 'umbra-bochs-svm', 'bare-bochs-skylake')
+# --long: the Linux runs that take minutes (Bochs with shadow paging, bare
+# ryzen)
+LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
+                      'bare-bochs-ryzen')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
 LINUX_RSDP = re.compile(r"umbra: info: guest '[^']*': ACPI RSDP at [0-9a-f]+ passed on")
