@@ -543,6 +543,70 @@ static uint64_t reinjectable(uint64_t info)
 	return info | EVENTINJ_TYPE_EXC;
 }
 
+/*
+ * Bochs 2.7 does not record an external interrupt in EXITINTINFO when an
+ * intercepted #PF cuts its delivery short, as under shadow paging when a
+ * new root does not map the IDT, GDT, TSS or stack yet: EXITINTINFO is
+ * clear or repeats an older event (stale_exitintinfo()).  The local APIC
+ * has acknowledged the interrupt already, so it would be lost and, never
+ * ended by an EOI, would block every interrupt of its priority class and
+ * below (SDM Vol 3 11.8.3, 11.8.4).  APM Vol 2 15.7.2 says that
+ * EXITINTINFO holds such an event: take it from the local APIC.  The
+ * vector just acknowledged is the highest one in service.  The guest must
+ * have been able to take it (RFLAGS.IF, no interrupt shadow).  When
+ * nothing says that an event was being delivered (in_delivery false), the
+ * fault must also be an implicit supervisor read of that vector's IDT
+ * gate (16 bytes in long mode, 8 otherwise: SDM Vol 3 6.10, 6.14.1).
+ */
+#define PF_ERR_W		(1u << 1)	/* SDM Vol 3 4.7 */
+#define PF_ERR_U		(1u << 2)
+#define PF_ERR_I		(1u << 4)
+#define RFLAGS_IF		(1ull << 9)
+#define INT_STATE_SHADOW	1ull		/* APM Vol 2 15.21.5 */
+
+static uint64_t lost_interrupt(struct vcpu *v, bool in_delivery)
+{
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+	uint64_t gate = v->gcr.efer & EFER_LMA ? 16 : 8;
+	uint64_t addr = vmcb->ctl.exitinfo2;
+	uint64_t off = addr - vmcb->save.idtr.base, vector;
+
+	if ((uint32_t)vmcb->ctl.exitcode != SVM_EXIT_PF ||
+	    !(vmcb->save.rflags & RFLAGS_IF) ||
+	    (vmcb->ctl.int_state & INT_STATE_SHADOW))
+		return 0;
+	/* the cheap tests first: most #PF exits are not in the IDT */
+	if (!in_delivery &&
+	    ((vmcb->ctl.exitinfo1 & (PF_ERR_W | PF_ERR_U | PF_ERR_I)) ||
+	     off > vmcb->save.idtr.limit || off / gate < 32))
+		return 0;
+	vector = in_service_vector();
+	if (vector < 32 || (!in_delivery && off / gate != vector))
+		return 0;
+	pr_debug("svm: #PF at %lx during the delivery of in-service vector %lx: injected again",
+		 addr, vector);
+	return vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+}
+
+/*
+ * Under shadow paging every #PF of the guest is intercepted (APM Vol 2
+ * 15.12), so the hardware delivers a #PF only when umbra injected it.  An
+ * EXITINTINFO naming a #PF after a VMRUN that injected nothing is not an
+ * event of that run: Bochs 2.7 reports the last event it recorded when
+ * the delivery of an external interrupt is cut short.  Injected again,
+ * it gives the guest a #PF with a stale CR2 at an unrelated RIP.
+ */
+static bool stale_exitintinfo(struct vcpu *v)
+{
+	const struct svm_vcpu *s = to_svm(v);
+	uint64_t info = s->vmcb->ctl.exitintinfo;
+
+	return v->shadow && (info & EVENTINJ_VALID) &&
+	       !(s->injected & EVENTINJ_VALID) &&
+	       (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC &&
+	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
+}
+
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -563,10 +627,16 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
-	if (vmcb->ctl.exitintinfo & EVENTINJ_VALID) {
+	if (stale_exitintinfo(v)) {
+		pr_debug("svm: exit %lx: EXITINTINFO %lx names a #PF umbra did not inject: ignored",
+			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo);
+		s->reinject = lost_interrupt(v, true);
+	} else if (vmcb->ctl.exitintinfo & EVENTINJ_VALID) {
 		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
 		pr_debug("svm: exit %lx during event delivery: EXITINTINFO %lx, injected again as %lx",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo, s->reinject);
+	} else if (v->shadow && !(s->injected & EVENTINJ_VALID)) {
+		s->reinject = lost_interrupt(v, false);
 	}
 	vmcb->ctl.event_inj = 0;
 	decode_exit(s, e);
