@@ -137,6 +137,7 @@ LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
                       'bare-bochs-ryzen')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
+BOCHS_LINUX_TIMEOUT = 900
 LINUX_RSDP = re.compile(r"umbra: info: guest '[^']*': ACPI RSDP at [0-9a-f]+ passed on")
 LINUX_INIT = re.compile(r'linux-test: init reached at ([0-9.]+) s')
 __doc__ = __doc__ % LINUX_TIMEOUT
@@ -316,8 +317,10 @@ class Matrix:
             if '--emulator' not in copts:
                 copts = copts + LINUX_QEMU
         if '--emulator' in copts:
-            # Bochs: ~120 MIPS; memory under shadow paging takes ~80 s
-            timeout = max(timeout, BOCHS_TIMEOUT)
+            # Bochs: ~120 MIPS; memory under shadow paging takes ~80 s,
+            # Linux under shadow paging minutes
+            timeout = max(timeout, BOCHS_LINUX_TIMEOUT if linux
+                          else BOCHS_TIMEOUT)
         cmd = [sys.executable, RUNNER] + copts + [
             '--timeout', str(timeout)]
         if umbra and self.opts.hv_args:
