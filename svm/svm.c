@@ -329,23 +329,15 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 {
 	struct svm_vcpu *s = to_svm(v);
 
+	bool exc = (s->reinject & EVENTINJ_VALID) &&
+		   (s->reinject & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC;
+
 	/* during the delivery of another exception (APM 15.7.2): event.h */
-	if ((s->reinject & EVENTINJ_VALID) &&
-	    (s->reinject & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC) {
-		switch (x86_exc_merge(s->reinject & EVENTINJ_VECTOR_MASK,
-				      vector)) {
-		case X86_EVENT_SHUTDOWN:
-			s->shutdown = true;
-			s->reinject = 0;
-			return;
-		case X86_EVENT_DOUBLE:
-			vector = X86_TRAP_DF;
-			has_error = true;
-			error = 0;
-			break;
-		case X86_EVENT_SERIAL:
-			break;
-		}
+	if (!x86_exc_combine(exc ? (int)(s->reinject & EVENTINJ_VECTOR_MASK) : -1,
+			     &vector, &has_error, &error)) {
+		s->shutdown = true;
+		s->reinject = 0;
+		return;
 	}
 	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
 				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);

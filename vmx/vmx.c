@@ -487,24 +487,16 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 				 uint32_t error)
 {
 	struct vmx_vcpu *s = to_vmx(v);
+	bool exc = (s->reinject & INTR_INFO_VALID) &&
+		   INTR_INFO_TYPE(s->reinject) == INTR_TYPE_HW_EXC;
 	uint32_t info;
 
 	/* during the delivery of another exception (27.2.4): event.h */
-	if ((s->reinject & INTR_INFO_VALID) &&
-	    INTR_INFO_TYPE(s->reinject) == INTR_TYPE_HW_EXC) {
-		switch (x86_exc_merge(s->reinject & 0xff, vector)) {
-		case X86_EVENT_SHUTDOWN:
-			s->shutdown = true;
-			s->reinject = 0;
-			return;
-		case X86_EVENT_DOUBLE:
-			vector = X86_TRAP_DF;
-			has_error = true;
-			error = 0;
-			break;
-		case X86_EVENT_SERIAL:
-			break;
-		}
+	if (!x86_exc_combine(exc ? (int)(s->reinject & 0xff) : -1,
+			     &vector, &has_error, &error)) {
+		s->shutdown = true;
+		s->reinject = 0;
+		return;
 	}
 	info = INTR_INFO_VALID | INTR_TYPE_HW_EXC << 8 | vector;
 	if (has_error && (vmcs_read(GUEST_CR0) & CR0_PE)) {

@@ -18,6 +18,7 @@
 #define UMBRA_ARCH_X86_EVENT_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #define X86_TRAP_DF		8
 
@@ -46,6 +47,30 @@ static inline enum x86_event_merge x86_exc_merge(unsigned int first,
 	if (x86_exc_contributory(first) && x86_exc_contributory(second))
 		return X86_EVENT_DOUBLE;
 	return X86_EVENT_SERIAL;
+}
+
+/*
+ * The exception umbra is about to inject, combined with the hardware
+ * exception whose delivery was cut short (pending; -1 when none): turns
+ * it into #DF where the tables say so.  False: the two make a shutdown.
+ */
+static inline bool x86_exc_combine(int pending, uint8_t *vector,
+				   bool *has_error, uint32_t *error)
+{
+	if (pending < 0)
+		return true;
+	switch (x86_exc_merge((unsigned int)pending, *vector)) {
+	case X86_EVENT_SHUTDOWN:
+		return false;
+	case X86_EVENT_DOUBLE:
+		*vector = X86_TRAP_DF;
+		*has_error = true;
+		*error = 0;
+		break;
+	case X86_EVENT_SERIAL:
+		break;
+	}
+	return true;
 }
 
 #endif
