@@ -134,10 +134,10 @@ static void free_page_now(struct shadow_mmu *s, struct shadow_page *sp)
 		}
 	}
 	sh_list_del(&sp->lru);
-	mmu_free_page(sp->spt);
+	sh_page_free(s, sp->spt);
 	if (sp->gfns)
-		mmu_free_page(sp->gfns);
-	slab_free(&s->sp_slab, sp);
+		sh_page_free(s, sp->gfns);
+	slab_free(s, &s->sp_slab, sp);
 	s->nr_pages--;
 }
 
@@ -218,12 +218,19 @@ static bool evict_cached_root(struct shadow_mmu *s)
 	return false;
 }
 
-/* Free pool room for `need' pages: reclaim the least recently used pages
- * that are not pinned roots.  Never fails; may overcommit by a few pages
- * when everything left is pinned. */
-static void make_room(struct shadow_mmu *s, unsigned int need)
+/*
+ * Make room for `need' more pages of the budget (every page the MMU holds
+ * counts: docs/mmu.md, "Memory"): zap the least recently used pages that
+ * are not pinned roots, then cached roots other than the current one.
+ * Each zap frees at least the page's table, and with it its rmap entries,
+ * frame records and descriptors.  Called only at the start of an entry
+ * point, never in the middle of a walk.  If only the current root is left,
+ * the allocations that do not fit fail and the entry point zaps
+ * everything and starts again (zap_all()).
+ */
+void make_room(struct shadow_mmu *s, unsigned int need)
 {
-	while (s->nr_pages + need > s->cfg.max_pages) {
+	while (s->mem_pages + need > s->cfg.max_pages) {
 		struct sh_list *n;
 		struct shadow_page *victim = NULL;
 
@@ -245,22 +252,43 @@ static void make_room(struct shadow_mmu *s, unsigned int need)
 	}
 }
 
+/*
+ * Every shadow page, cached root or not, current root included: each
+ * unlinked, its SPTEs dropped, its records freed.  A pinned root stays
+ * allocated and invalid until load_root() replaces it.  The last resort
+ * when the budget has no room even after make_room().
+ */
+static void zap_all(struct shadow_mmu *s)
+{
+	struct sh_list *n, *prev;
+
+	while (evict_cached_root(s))
+		;
+	for (n = s->lru.prev; n != &s->lru; n = prev) {
+		prev = n->prev;
+		zap_page(s, sh_container(n, struct shadow_page, lru));
+	}
+	s->st.mmu_zap_all++;
+}
+
 static struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 				    union shadow_role role)
 {
-	struct shadow_page *sp = slab_alloc(&s->sp_slab);
+	struct shadow_page *sp = slab_alloc(s, &s->sp_slab);
 	unsigned int b;
 
 	if (!sp)
 		return NULL;
-	sp->spt = mmu_alloc_page();
+	sp->spt = sh_page_alloc(s);
 	if (role.level == 1 && role_indirect(role))
-		sp->gfns = mmu_alloc_page();
+		sp->gfns = sh_page_alloc(s);
 	if (!sp->spt || (role.level == 1 && role_indirect(role) &&
 			 !sp->gfns)) {
 		if (sp->spt)
-			mmu_free_page(sp->spt);
-		slab_free(&s->sp_slab, sp);
+			sh_page_free(s, sp->spt);
+		if (sp->gfns)
+			sh_page_free(s, sp->gfns);
+		slab_free(s, &s->sp_slab, sp);
 		return NULL;
 	}
 	sp->spt_pa = mmu_virt_to_phys(sp->spt);
@@ -399,7 +427,7 @@ static bool pae_root_child(struct shadow_mmu *s, unsigned int i,
 	return true;
 }
 
-static int set_pae_root(struct shadow_mmu *s, struct shadow_page *root)
+static void set_pae_root(struct shadow_mmu *s, struct shadow_page *root)
 {
 	unsigned int i;
 
@@ -421,11 +449,9 @@ static int set_pae_root(struct shadow_mmu *s, struct shadow_page *root)
 		if (!want)
 			continue;
 		child = get_page(s, gfn, r);
-		if (!child)
-			return -MMU_ENOMEM;
-		link_child(s, root, i, child);
+		if (child)	/* else absent: faults link it */
+			link_child(s, root, i, child);
 	}
-	return 0;
 }
 
 static void purge_invalid_roots(struct shadow_mmu *s)
@@ -443,14 +469,19 @@ static void purge_invalid_roots(struct shadow_mmu *s)
 	}
 }
 
-/* Make s->root the root for the current CR3 and mode (cache first). */
+/*
+ * Make s->root the root for the current CR3 and mode (cache first).  Fails
+ * only when the budget has no page for a new root; a PAE root's link that
+ * finds no room stays absent (an access through it faults and links it).
+ */
 static int load_root(struct shadow_mmu *s)
 {
 	union shadow_role r = s->base_role;
 	uint64_t key = root_key(s);
 	struct root_slot slot = { 0 };
-	int k, ret = 0;
+	int k;
 
+	make_room(s, SH_FAULT_PAGES);
 	purge_invalid_roots(s);
 	r.level = root_level(s);
 	r.direct = s->mode == GW_MODE_OFF;
@@ -469,7 +500,6 @@ static int load_root(struct shadow_mmu *s)
 		touch(s, slot.sp);
 	} else {
 		s->st.root_misses++;
-		make_room(s, 6);
 		slot.key = key;
 		slot.sp = r.pae_root ? sp_alloc(s, key >> 12, r) :
 				       get_page(s, key >> 12, r);
@@ -488,20 +518,29 @@ static int load_root(struct shadow_mmu *s)
 	}
 	s->roots[0] = slot;
 	s->root = slot.sp;
-	if (r.pae_root) {
-		make_room(s, 5);
-		ret = set_pae_root(s, s->root);
-	}
-	return ret;
+	if (r.pae_root)
+		set_pae_root(s, s->root);
+	return 0;
+}
+
+/*
+ * load_root(), and if even that finds no room, zap everything and load
+ * again.  The second load cannot fail: the old root's page and page struct
+ * are free by then (purge_invalid_roots()), and so is nearly all the rest.
+ */
+static int reload_root(struct shadow_mmu *s)
+{
+	if (!load_root(s))
+		return 0;
+	zap_all(s);
+	return load_root(s);
 }
 
 /* After anything that may have zapped a root in use. */
 static void ensure_root(struct shadow_mmu *s)
 {
-	if (s->root && s->root->invalid) {
-		make_room(s, 6);
-		load_root(s);
-	}
+	if (s->root && s->root->invalid)
+		reload_root(s);
 }
 
 static void finish(struct shadow_mmu *s)
@@ -657,7 +696,7 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		access |= GW_FETCH;
 	if (ec & PFERR_U)
 		access |= GW_USER;
-	make_room(s, 6);
+	make_room(s, SH_FAULT_PAGES);
 	ensure_root(s);
 	guest_ctx(s, &ctx, ac);
 	st = gw_walk(&ctx, gva, access, &w);
@@ -769,6 +808,13 @@ enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
 	write_lock(&s->lock);
 	s->st.faults++;
 	r = fault_locked(s, gva, error_code, ac, out);
+	if (r == SHADOW_NOMEM) {
+		/* syncs on the way ate the room make_room() left: start again
+		 * with nothing shadowed (the walk's A/D updates stay, as the
+		 * CPU's do when a fault restarts an instruction) */
+		zap_all(s);
+		r = fault_locked(s, gva, error_code, ac, out);
+	}
 	finish(s);
 	write_unlock(&s->lock);
 	return r;
@@ -782,7 +828,7 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	s->cpu.cr3 = cr3;
 	if (pdpte)
 		__builtin_memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
-	ret = load_root(s);
+	ret = reload_root(s);
 	sync_children(s, s->root, SYNC_CR3);
 	s->flush = true;	/* the TLB drops non-global translations */
 	finish(s);
@@ -797,6 +843,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 
 	write_lock(&s->lock);
 	s->st.invlpg++;
+	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
 	if (s->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
@@ -880,7 +927,7 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 		s->flush = true;
 	}
 	compute_base_role(s);
-	ret = load_root(s);
+	ret = reload_root(s);
 	finish(s);
 	write_unlock(&s->lock);
 	return ret;
@@ -911,6 +958,9 @@ void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st)
 	write_lock(&s->lock);
 	*st = s->st;
 	st->pages = s->nr_pages;
+	st->mem_pages = s->mem_pages;
+	st->mem_pages_max = s->mem_peak;
+	st->mem_budget = s->cfg.max_pages;
 	st->global = 0;
 	for (n = s->lru.next; n != &s->lru; n = n->next) {
 		struct shadow_page *sp =
@@ -929,7 +979,7 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 {
 	struct shadow_mmu *s;
 
-	if (!cfg->gfn_to_pfn || !cfg->mem || cfg->max_pages < 16 ||
+	if (!cfg->gfn_to_pfn || !cfg->mem || cfg->max_pages < SHADOW_MIN_PAGES ||
 	    cfg->maxphyaddr < 32 || cfg->maxphyaddr > 52 ||
 	    sizeof(*s) > PT_PAGE_SIZE)
 		return -MMU_EINVAL;
@@ -940,12 +990,13 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 	rwlock_init(&s->lock);
 	sh_list_init(&s->lru);
 	sh_list_init(&s->unsync_list);
-	s->sp_slab.size = (sizeof(struct shadow_page) + 15) & ~15ul;
-	s->gi_slab.size = (sizeof(struct gfn_info) + 15) & ~15ul;
-	s->desc_slab.size = (sizeof(struct sptep_desc) + 15) & ~15ul;
-	s->hash = mmu_alloc_page();
-	s->pa_hash = mmu_alloc_page();
-	s->gfn_hash = mmu_alloc_page();
+	slab_init(&s->sp_slab, sizeof(struct shadow_page));
+	slab_init(&s->gi_slab, sizeof(struct gfn_info));
+	slab_init(&s->desc_slab, sizeof(struct sptep_desc));
+	s->mem_pages = s->mem_peak = 1;		/* s itself */
+	s->hash = sh_page_alloc(s);
+	s->pa_hash = sh_page_alloc(s);
+	s->gfn_hash = sh_page_alloc(s);
 	*out = s;
 	if (!s->hash || !s->pa_hash || !s->gfn_hash) {
 		shadow_destroy(s);
@@ -978,15 +1029,16 @@ long shadow_destroy(struct shadow_mmu *s)
 					 lru));
 	leaked = s->nr_pages + s->sp_slab.live + s->gi_slab.live +
 		 s->desc_slab.live;
-	slab_destroy(&s->sp_slab);
-	slab_destroy(&s->gi_slab);
-	slab_destroy(&s->desc_slab);
+	slab_destroy(s, &s->sp_slab);
+	slab_destroy(s, &s->gi_slab);
+	slab_destroy(s, &s->desc_slab);
 	if (s->hash)
-		mmu_free_page(s->hash);
+		sh_page_free(s, s->hash);
 	if (s->pa_hash)
-		mmu_free_page(s->pa_hash);
+		sh_page_free(s, s->pa_hash);
 	if (s->gfn_hash)
-		mmu_free_page(s->gfn_hash);
+		sh_page_free(s, s->gfn_hash);
+	sh_page_cache_drain(s);
 	mmu_free_page(s);
 	return leaked;
 }

@@ -29,8 +29,18 @@
 #include "mmu/sync.h"
 #include "mmu/walk.h"
 
+/*
+ * The memory budget, in 4 KiB pages: every page the shadow MMU takes from
+ * mmu_alloc_page() counts (shadow tables, gfn arrays, the pages that hold
+ * page structs, per-frame records and reverse-map descriptors, the hash
+ * tables and struct shadow_mmu).  It never holds more; before each fault
+ * it reclaims least recently used shadow pages to make room, and zaps
+ * everything when even that is not enough (docs/mmu.md, "Memory").
+ */
+#define SHADOW_MIN_PAGES	24
+
 struct shadow_config {
-	unsigned int max_pages;		/* pool bound on shadow pages, >= 16 */
+	unsigned int max_pages;		/* the budget, >= SHADOW_MIN_PAGES */
 	bool oos;			/* allow out-of-sync leaf tables */
 	unsigned int maxphyaddr;	/* guest CPUID 8000_0008h EAX[7:0] */
 	bool gbpages;			/* guest has 1 GiB pages */
@@ -56,7 +66,9 @@ enum shadow_fault_result {
 				   with SMAP), then shadow_emulated_write() */
 	SHADOW_NOT_RAM,		/* gpa (a guest table or the target) is not
 				   RAM: the caller's MMIO business */
-	SHADOW_NOMEM,		/* the environment has no page at all */
+	SHADOW_NOMEM,		/* no page even with nothing shadowed (the
+				   environment gave fewer pages than
+				   SHADOW_MIN_PAGES); the guest cannot go on */
 };
 
 struct shadow_fault {
@@ -86,6 +98,11 @@ struct shadow_stats {
 	uint64_t faults, faults_fixed, faults_injected, faults_emulated;
 	uint64_t root_hits, root_misses;	/* CR3 loads, root cache */
 	uint64_t flushes;		/* guest TLB flushes requested */
+	uint64_t mem_pages;		/* pages of the budget in use now */
+	uint64_t mem_pages_max;		/* ... their high-water mark */
+	uint64_t mem_budget;		/* cfg.max_pages */
+	uint64_t alloc_failed;		/* allocations refused (budget full) */
+	uint64_t mmu_zap_all;		/* everything zapped to make room */
 };
 
 struct shadow_mmu;

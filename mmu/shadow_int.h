@@ -18,6 +18,18 @@
 #define SH_ROOTS	4	/* root cache entries */
 #define SH_FLOOD	3	/* emulated writes without a fault through
 				   the table before it is unprotected */
+#define SH_FIXED_PAGES	4	/* struct shadow_mmu and its three hashes */
+/*
+ * Pages one fault may allocate besides syncs: a PAE root and its four
+ * level-2 pages (a root reloaded after a zap), a level-1 page and its gfn
+ * array, and one new page for each of the three slabs (a fault needs at
+ * most 6 page structs, 6 frame records and 7 list descriptors, fewer than
+ * one slab page holds).  Reclaim makes this much room before every fault.
+ */
+#define SH_FAULT_PAGES	10
+/* Room made before an INVLPG or an emulated write, whose prefetch may
+ * create a frame record and a descriptor (if it finds none it skips). */
+#define SH_PREFETCH_PAGES	2
 
 /*
  * What a shadow page shadows, besides its frame.  Two pages for one frame
@@ -92,12 +104,23 @@ struct gfn_info {
 	bool unsync;			/* its level-1 pages are unsync */
 };
 
-/* A trivial allocator of fixed-size objects carved from pages. */
+/*
+ * Fixed-size objects carved from pages of the budget.  Each page starts
+ * with this header and has its own free list; a page whose objects are all
+ * free goes back to the MMU's pages unless it is the slab's only page with
+ * free objects (so each slab keeps at most one empty page).
+ */
+struct sh_slab_page {
+	struct sh_list link;		/* sl->partial while it has free room */
+	void *free;
+	unsigned int live;
+};
+
 struct sh_slab {
 	unsigned int size;
-	void *free;
-	void *pages;			/* chain through each page's first word */
-	long live;
+	struct sh_list partial;		/* pages with free objects */
+	long live;			/* objects in use */
+	unsigned long pages;		/* pages held */
 };
 
 struct root_slot {
@@ -119,7 +142,12 @@ struct shadow_mmu {
 	struct gfn_info **gfn_hash;
 	struct sh_list lru;
 	struct sh_slab sp_slab, gi_slab, desc_slab;
-	unsigned int nr_pages;
+	unsigned int nr_pages;		/* shadow pages */
+	/* Memory: every page the MMU holds counts against cfg.max_pages. */
+	unsigned long mem_pages;	/* in use (all kinds) */
+	unsigned long mem_peak;		/* high-water mark of mem_pages */
+	void *page_cache;		/* freed pages kept for reuse, chained
+					   through their first word */
 	struct sh_list unsync_list;	/* unsync pages */
 	bool flush;
 	struct shadow_stats st;
@@ -128,9 +156,13 @@ struct shadow_mmu {
 enum sync_reason { SYNC_CR3, SYNC_INVLPG, SYNC_FLUSH, SYNC_LINK };
 
 /* shadow_rmap.c */
-void *slab_alloc(struct sh_slab *sl);
-void slab_free(struct sh_slab *sl, void *p);
-void slab_destroy(struct sh_slab *sl);
+void *sh_page_alloc(struct shadow_mmu *s);
+void sh_page_free(struct shadow_mmu *s, void *p);
+void sh_page_cache_drain(struct shadow_mmu *s);
+void slab_init(struct sh_slab *sl, unsigned int size);
+void *slab_alloc(struct shadow_mmu *s, struct sh_slab *sl);
+void slab_free(struct shadow_mmu *s, struct sh_slab *sl, void *p);
+void slab_destroy(struct shadow_mmu *s, struct sh_slab *sl);
 int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep);
 void sptep_del(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep);
 unsigned int sptep_get(const struct sptep_list *l, uint64_t **out,
@@ -149,6 +181,7 @@ struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa);
 unsigned int spte_index(const uint64_t *sptep);
 void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i);
 void zap_page(struct shadow_mmu *s, struct shadow_page *sp);
+void make_room(struct shadow_mmu *s, unsigned int need);
 bool role_indirect(union shadow_role r);
 
 /* shadow_sync.c */

@@ -6,49 +6,127 @@
  */
 #include "mmu/shadow_int.h"
 
-#define SLAB_HDR	64	/* first bytes of a slab page: the chain */
+#define SLAB_HDR	64	/* first bytes of a slab page: the header */
 
-void *slab_alloc(struct sh_slab *sl)
+/*
+ * A zeroed page of the budget, or NULL when cfg.max_pages are in use (or
+ * the environment has none left).  Freed pages stay with the MMU for reuse:
+ * no page returns to the environment before shadow_destroy().
+ */
+void *sh_page_alloc(struct shadow_mmu *s)
 {
-	void *p = sl->free;
+	void *p = s->page_cache;
 
-	if (!p) {
-		char *page = mmu_alloc_page();
-		unsigned int off;
-
-		if (!page)
-			return NULL;
-		*(void **)page = sl->pages;
-		sl->pages = page;
-		for (off = SLAB_HDR; off + sl->size <= PT_PAGE_SIZE;
-		     off += sl->size) {
-			*(void **)(page + off) = sl->free;
-			sl->free = page + off;
-		}
-		p = sl->free;
+	if (s->mem_pages >= s->cfg.max_pages) {
+		s->st.alloc_failed++;
+		return NULL;
 	}
-	sl->free = *(void **)p;
-	__builtin_memset(p, 0, sl->size);
-	sl->live++;
+	if (p) {
+		s->page_cache = *(void **)p;
+		__builtin_memset(p, 0, PT_PAGE_SIZE);
+	} else {
+		p = mmu_alloc_page();
+		if (!p) {
+			s->st.alloc_failed++;
+			return NULL;
+		}
+	}
+	if (++s->mem_pages > s->mem_peak)
+		s->mem_peak = s->mem_pages;
 	return p;
 }
 
-void slab_free(struct sh_slab *sl, void *p)
+void sh_page_free(struct shadow_mmu *s, void *p)
 {
-	*(void **)p = sl->free;
-	sl->free = p;
-	sl->live--;
+	*(void **)p = s->page_cache;
+	s->page_cache = p;
+	s->mem_pages--;
 }
 
-void slab_destroy(struct sh_slab *sl)
+/* Give the cached pages back to the environment. */
+void sh_page_cache_drain(struct shadow_mmu *s)
 {
-	while (sl->pages) {
-		void *next = *(void **)sl->pages;
+	while (s->page_cache) {
+		void *next = *(void **)s->page_cache;
 
-		mmu_free_page(sl->pages);
-		sl->pages = next;
+		mmu_free_page(s->page_cache);
+		s->page_cache = next;
 	}
-	sl->free = NULL;
+}
+
+void slab_init(struct sh_slab *sl, unsigned int size)
+{
+	sl->size = (size + 15) & ~15u;
+	sh_list_init(&sl->partial);
+}
+
+static struct sh_slab_page *slab_grow(struct shadow_mmu *s, struct sh_slab *sl)
+{
+	struct sh_slab_page *pg = sh_page_alloc(s);
+	unsigned int off;
+
+	if (!pg)
+		return NULL;
+	for (off = SLAB_HDR + (PT_PAGE_SIZE - SLAB_HDR) / sl->size * sl->size;
+	     off > SLAB_HDR;) {
+		off -= sl->size;
+		*(void **)((char *)pg + off) = pg->free;
+		pg->free = (char *)pg + off;
+	}
+	sh_list_add(&sl->partial, &pg->link);
+	sl->pages++;
+	return pg;
+}
+
+void *slab_alloc(struct shadow_mmu *s, struct sh_slab *sl)
+{
+	struct sh_slab_page *pg;
+	void *p;
+
+	if (sl->partial.next == &sl->partial && !slab_grow(s, sl))
+		return NULL;
+	pg = sh_container(sl->partial.next, struct sh_slab_page, link);
+	p = pg->free;
+	pg->free = *(void **)p;
+	if (!pg->free)
+		sh_list_del(&pg->link);
+	pg->live++;
+	sl->live++;
+	__builtin_memset(p, 0, sl->size);
+	return p;
+}
+
+void slab_free(struct shadow_mmu *s, struct sh_slab *sl, void *p)
+{
+	struct sh_slab_page *pg = (struct sh_slab_page *)((uintptr_t)p &
+					~(uintptr_t)(PT_PAGE_SIZE - 1));
+
+	if (!pg->free)
+		sh_list_add(&sl->partial, &pg->link);
+	*(void **)p = pg->free;
+	pg->free = p;
+	pg->live--;
+	sl->live--;
+	if (!pg->live && (sl->partial.next != &pg->link ||
+			  pg->link.next != &sl->partial)) {
+		sh_list_del(&pg->link);
+		sl->pages--;
+		sh_page_free(s, pg);
+	}
+}
+
+/* Free the pages of a slab whose objects are all free. */
+void slab_destroy(struct shadow_mmu *s, struct sh_slab *sl)
+{
+	while (sl->partial.next != &sl->partial) {
+		struct sh_slab_page *pg = sh_container(sl->partial.next,
+						       struct sh_slab_page,
+						       link);
+
+		sh_list_del(&pg->link);
+		sl->pages--;
+		sh_page_free(s, pg);
+	}
 }
 
 int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep)
@@ -60,7 +138,7 @@ int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep)
 		return 0;
 	}
 	if (!(l->v & 1)) {
-		d = slab_alloc(&s->desc_slab);
+		d = slab_alloc(s, &s->desc_slab);
 		if (!d)
 			return -MMU_ENOMEM;
 		d->sptep[0] = (uint64_t *)l->v;
@@ -69,7 +147,7 @@ int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep)
 	}
 	d = (struct sptep_desc *)(l->v & ~(uintptr_t)1);
 	if (d->n == SPTEP_DESC_N) {
-		struct sptep_desc *nd = slab_alloc(&s->desc_slab);
+		struct sptep_desc *nd = slab_alloc(s, &s->desc_slab);
 
 		if (!nd)
 			return -MMU_ENOMEM;
@@ -101,10 +179,10 @@ void sptep_del(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep)
 			if (!head->n) {
 				l->v = head->next ?
 				       (uintptr_t)head->next | 1 : 0;
-				slab_free(&s->desc_slab, head);
+				slab_free(s, &s->desc_slab, head);
 			} else if (!head->next && head->n == 1) {
 				l->v = (uintptr_t)head->sptep[0];
-				slab_free(&s->desc_slab, head);
+				slab_free(s, &s->desc_slab, head);
 			}
 			return;
 		}
@@ -155,7 +233,7 @@ struct gfn_info *gfn_get(struct shadow_mmu *s, uint64_t gfn)
 
 	if (gi)
 		return gi;
-	gi = slab_alloc(&s->gi_slab);
+	gi = slab_alloc(s, &s->gi_slab);
 	if (!gi)
 		return NULL;
 	gi->gfn = gfn;
@@ -174,7 +252,7 @@ void gfn_put(struct shadow_mmu *s, struct gfn_info *gi)
 	for (pp = &s->gfn_hash[gfn_bucket(gi->gfn)]; *pp; pp = &(*pp)->next) {
 		if (*pp == gi) {
 			*pp = gi->next;
-			slab_free(&s->gi_slab, gi);
+			slab_free(s, &s->gi_slab, gi);
 			return;
 		}
 	}

@@ -337,6 +337,7 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 {
 	(void)bytes;	/* guest memory already holds them */
 	write_lock(&s->lock);
+	make_room(s, SH_PREFETCH_PAGES);
 	while (size) {
 		unsigned int chunk = 4096 - (unsigned int)(gpa & 0xfff);
 
@@ -501,7 +502,7 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 {
 	struct msg m = { buf, len };
 	struct sh_list *l;
-	unsigned long leaves = 0, rmaps = 0, unsync = 0;
+	unsigned long leaves = 0, rmaps = 0, unsync = 0, mem = SH_FIXED_PAGES;
 	unsigned int b, pages = 0;
 	int ret = 0;
 
@@ -511,6 +512,7 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 						      lru);
 
 		pages++;
+		mem += 1 + !!sp->gfns;
 		if (sp->invalid && !sp->root_count)
 			ret = fail(&m, "invalid page not freed", sp->gfn, 0);
 		else if (!sp->invalid)
@@ -529,6 +531,12 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 	if (!ret && pages != s->nr_pages)
 		ret = fail(&m, "pages on the LRU / in use", pages,
 			   s->nr_pages);
+	mem += s->sp_slab.pages + s->gi_slab.pages + s->desc_slab.pages;
+	if (!ret && mem != s->mem_pages)
+		ret = fail(&m, "pages held / pages counted", mem, s->mem_pages);
+	if (!ret && s->mem_peak > s->cfg.max_pages)
+		ret = fail(&m, "budget exceeded", s->mem_peak,
+			   s->cfg.max_pages);
 	if (!ret && unsync != s->st.unsync)
 		ret = fail(&m, "unsync list / count", unsync, s->st.unsync);
 	if (!ret && (s->root->invalid || !s->root->root_count))
