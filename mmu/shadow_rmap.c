@@ -10,7 +10,7 @@
 
 /*
  * A zeroed page of the budget, or NULL when cfg.max_pages are in use (or
- * the environment has none left).  Freed pages stay with the MMU for reuse:
+ * the environment has none left, which lowers the budget).  Freed pages stay with the MMU for reuse:
  * no page returns to the environment before shadow_destroy().
  */
 void *sh_page_alloc(struct shadow_mmu *s)
@@ -27,6 +27,11 @@ void *sh_page_alloc(struct shadow_mmu *s)
 	} else {
 		p = mmu_alloc_page();
 		if (!p) {
+			/* the environment has fewer pages than the budget
+			 * said: what the MMU holds is its budget from now on,
+			 * so that make_room() reclaims by LRU */
+			if (s->mem_pages >= SHADOW_MIN_PAGES)
+				s->cfg.max_pages = (unsigned int)s->mem_pages;
 			s->st.alloc_failed++;
 			return NULL;
 		}

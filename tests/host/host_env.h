@@ -9,7 +9,14 @@
 /* Pages handed out by mmu_alloc_page() and not yet freed. */
 long host_pages_outstanding(void);
 
-/* Make mmu_alloc_page() fail after n more successes (n < 0: never). */
+/* The most pages outstanding at once since the last reset (or start). */
+long host_pages_peak(void);
+void host_pages_peak_reset(void);
+
+/* Make mmu_alloc_page() fail while n pages are outstanding (n < 0: never). */
+void host_limit_pages(long n);
+
+/* Make mmu_alloc_page() fail once after n more successes (n < 0: never). */
 void host_fail_after(long n);
 
 /* Run fn(arg) once, inside the next mmu_alloc_page() (single-threaded

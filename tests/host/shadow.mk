@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Host tests and benchmark of the shadow MMU.
 
-SHADOW_TESTS	:= test_shadow_tlb test_shadow_states
+SHADOW_TESTS	:= test_shadow_tlb test_shadow_states test_shadow_budget
 SHADOW_LIB_SRCS	:= $(SHADOW_SRCS) mmu/walk.c mmu/pt.c tests/host/env_host.c \
 		   tests/host/check.c tests/host/gmem.c
 HOST_TESTS	+= $(addprefix $(HOST_OBJ)/shadow/,$(SHADOW_TESTS))
