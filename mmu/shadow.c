@@ -996,12 +996,12 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 	s->mem_pages = s->mem_peak = 1;		/* s itself */
 	s->hash = sh_page_alloc(s);
 	s->pa_hash = sh_page_alloc(s);
-	s->gfn_hash = sh_page_alloc(s);
 	*out = s;
-	if (!s->hash || !s->pa_hash || !s->gfn_hash) {
+	if (!s->hash || !s->pa_hash || gfn_hash_init(s)) {
 		shadow_destroy(s);
 		return -MMU_ENOMEM;
 	}
+	s->fixed_pages = (unsigned int)s->mem_pages;
 	s->cpu = *st;
 	compute_base_role(s);
 	if (load_root(s)) {
@@ -1036,8 +1036,7 @@ long shadow_destroy(struct shadow_mmu *s)
 		sh_page_free(s, s->hash);
 	if (s->pa_hash)
 		sh_page_free(s, s->pa_hash);
-	if (s->gfn_hash)
-		sh_page_free(s, s->gfn_hash);
+	gfn_hash_destroy(s);
 	sh_page_cache_drain(s);
 	mmu_free_page(s);
 	return leaked;

@@ -18,7 +18,14 @@
 #define SH_ROOTS	4	/* root cache entries */
 #define SH_FLOOD	3	/* emulated writes without a fault through
 				   the table before it is unprotected */
-#define SH_FIXED_PAGES	4	/* struct shadow_mmu and its three hashes */
+/*
+ * Frame records hash: 16 buckets per page of the budget (a chain of about
+ * four when level-1 pages with all their frame records fill the budget),
+ * a power of two from 512 (one page) to 512 * 512, in pages listed in a
+ * directory page.
+ */
+#define SH_GFN_BUCKETS_PER_PAGE	16
+#define SH_GFN_DIR		512	/* pages of buckets, at most */
 /*
  * Pages one fault may allocate besides syncs: a PAE root and its four
  * level-2 pages (a root reloaded after a zap), a level-1 page and its gfn
@@ -139,7 +146,9 @@ struct shadow_mmu {
 	struct root_slot roots[SH_ROOTS];
 	struct shadow_page **hash;	/* by gfn */
 	struct shadow_page **pa_hash;	/* by spt_pa */
-	struct gfn_info **gfn_hash;
+	struct gfn_info ***gfn_dir;	/* pages of SH_HASH frame buckets */
+	unsigned int gfn_bits;		/* log2 of the number of buckets */
+	unsigned int fixed_pages;	/* s, hashes, directory, buckets */
 	struct sh_list lru;
 	struct sh_slab sp_slab, gi_slab, desc_slab;
 	unsigned int nr_pages;		/* shadow pages */
@@ -167,6 +176,9 @@ int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep);
 void sptep_del(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep);
 unsigned int sptep_get(const struct sptep_list *l, uint64_t **out,
 		       unsigned int max, unsigned int from);
+int gfn_hash_init(struct shadow_mmu *s);
+void gfn_hash_destroy(struct shadow_mmu *s);
+struct gfn_info **gfn_head(struct shadow_mmu *s, uint64_t gfn);
 struct gfn_info *gfn_lookup(struct shadow_mmu *s, uint64_t gfn);
 struct gfn_info *gfn_get(struct shadow_mmu *s, uint64_t gfn);
 void gfn_put(struct shadow_mmu *s, struct gfn_info *gi);

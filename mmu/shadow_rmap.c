@@ -215,17 +215,53 @@ unsigned int sptep_get(const struct sptep_list *l, uint64_t **out,
 	return n;
 }
 
-static unsigned int gfn_bucket(uint64_t gfn)
+/* The frame records' hash, sized by the budget (shadow_int.h). */
+int gfn_hash_init(struct shadow_mmu *s)
 {
-	return (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 55) &
-	       (SH_HASH - 1);
+	unsigned long want = (unsigned long)s->cfg.max_pages *
+			     SH_GFN_BUCKETS_PER_PAGE;
+	unsigned int k, pages;
+
+	s->gfn_bits = 9;
+	while ((1ul << s->gfn_bits) < want && s->gfn_bits < 18)
+		s->gfn_bits++;
+	pages = (1u << s->gfn_bits) / SH_HASH;
+	s->gfn_dir = sh_page_alloc(s);
+	if (!s->gfn_dir)
+		return -MMU_ENOMEM;
+	for (k = 0; k < pages; k++) {
+		s->gfn_dir[k] = sh_page_alloc(s);
+		if (!s->gfn_dir[k])
+			return -MMU_ENOMEM;
+	}
+	return 0;
+}
+
+void gfn_hash_destroy(struct shadow_mmu *s)
+{
+	unsigned int k;
+
+	if (!s->gfn_dir)
+		return;
+	for (k = 0; k < SH_GFN_DIR && s->gfn_dir[k]; k++)
+		sh_page_free(s, s->gfn_dir[k]);
+	sh_page_free(s, s->gfn_dir);
+	s->gfn_dir = NULL;
+}
+
+struct gfn_info **gfn_head(struct shadow_mmu *s, uint64_t gfn)
+{
+	unsigned long b = (unsigned long)((gfn * 0x9e3779b97f4a7c15ull) >>
+					  (64 - s->gfn_bits));
+
+	return &s->gfn_dir[b / SH_HASH][b % SH_HASH];
 }
 
 struct gfn_info *gfn_lookup(struct shadow_mmu *s, uint64_t gfn)
 {
 	struct gfn_info *gi;
 
-	for (gi = s->gfn_hash[gfn_bucket(gfn)]; gi; gi = gi->next)
+	for (gi = *gfn_head(s, gfn); gi; gi = gi->next)
 		if (gi->gfn == gfn)
 			return gi;
 	return NULL;
@@ -233,17 +269,17 @@ struct gfn_info *gfn_lookup(struct shadow_mmu *s, uint64_t gfn)
 
 struct gfn_info *gfn_get(struct shadow_mmu *s, uint64_t gfn)
 {
-	struct gfn_info *gi = gfn_lookup(s, gfn);
-	unsigned int b = gfn_bucket(gfn);
+	struct gfn_info *gi = gfn_lookup(s, gfn), **head;
 
 	if (gi)
 		return gi;
 	gi = slab_alloc(s, &s->gi_slab);
 	if (!gi)
 		return NULL;
+	head = gfn_head(s, gfn);
 	gi->gfn = gfn;
-	gi->next = s->gfn_hash[b];
-	s->gfn_hash[b] = gi;
+	gi->next = *head;
+	*head = gi;
 	return gi;
 }
 
@@ -254,7 +290,7 @@ void gfn_put(struct shadow_mmu *s, struct gfn_info *gi)
 
 	if (gi->rmap.v || gi->nr_indirect)
 		return;
-	for (pp = &s->gfn_hash[gfn_bucket(gi->gfn)]; *pp; pp = &(*pp)->next) {
+	for (pp = gfn_head(s, gi->gfn); *pp; pp = &(*pp)->next) {
 		if (*pp == gi) {
 			*pp = gi->next;
 			slab_free(s, &s->gi_slab, gi);

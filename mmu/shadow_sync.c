@@ -502,7 +502,7 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 {
 	struct msg m = { buf, len };
 	struct sh_list *l;
-	unsigned long leaves = 0, rmaps = 0, unsync = 0, mem = SH_FIXED_PAGES;
+	unsigned long leaves = 0, rmaps = 0, unsync = 0, mem = s->fixed_pages;
 	unsigned int b, pages = 0;
 	int ret = 0;
 
@@ -520,10 +520,11 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 	}
 	for (l = s->unsync_list.next; l != &s->unsync_list; l = l->next)
 		unsync++;
-	for (b = 0; b < SH_HASH && !ret; b++) {
+	for (b = 0; b < (1u << s->gfn_bits) && !ret; b++) {
 		struct gfn_info *gi;
 
-		for (gi = s->gfn_hash[b]; gi; gi = gi->next)
+		for (gi = s->gfn_dir[b / SH_HASH][b % SH_HASH]; gi;
+		     gi = gi->next)
 			rmaps += list_len(&gi->rmap);
 	}
 	if (!ret && rmaps != leaves)

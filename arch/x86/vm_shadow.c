@@ -38,6 +38,11 @@
 #define CR4_PKE		(1ull << 22)
 #define RFLAGS_AC	(1ull << 18)
 #define CPUID_NX	(1u << 20)	/* 8000_0001h EDX */
+/* The shadow MMU's memory budget (docs/mmu.md, "Memory"): what is free
+ * when the guest starts, less an eighth (at least 32 pages) for the rest of
+ * umbra, at most 32 MiB. */
+#define SH_BUDGET_MAX	8192u
+#define SH_HEADROOM_MIN	32u
 
 struct vm_shadow {
 	struct shadow_mmu *mmu;
@@ -47,7 +52,7 @@ struct vm_shadow {
 	struct vcpu_cr hw;		/* loaded into the hardware */
 	bool hw_valid;
 	uint64_t scratch_pfn;
-	unsigned int max_pages;		/* the pool's bound */
+	unsigned int max_pages;		/* the memory budget, pages */
 };
 
 static struct vm_shadow vm_sh;
@@ -112,10 +117,23 @@ static int load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
 	return 0;
 }
 
-static void check_rc(int rc, const char *what)
+/* The shadow MMU found no page even after dropping every shadow page: its
+ * environment gave it fewer than SHADOW_MIN_PAGES.  The guest cannot go on;
+ * umbra can. */
+static __attribute__((noreturn)) void out_of_memory(struct vcpu *v,
+						    const char *what)
+{
+	pr_err("shadow MMU: no memory for the guest's shadow page tables (%s), even with every shadow page dropped: %lu pages of umbra's memory free; boot umbra with a larger mem=",
+	       what, pages_free());
+	vcpu_dump(v, "shadow MMU out of memory");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
+
+static void check_rc(struct vcpu *v, int rc, const char *what)
 {
 	if (rc)
-		panic("shadow MMU: %s failed (%d): out of memory", what, rc);
+		out_of_memory(v, what);
 }
 
 /* Tell the shadow MMU what changed in v->gcr since it was last told. */
@@ -133,10 +151,10 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	}
 	sh->pae = pd != NULL;
 	if (c.cr0 != old->cr0 || c.cr4 != old->cr4 || c.efer != old->efer)
-		check_rc(shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
+		check_rc(v, shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
 			 "mode change");
 	if (cr3_load || c.cr3 != old->cr3)
-		check_rc(shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
+		check_rc(v, shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
 	*old = c;
 }
 
@@ -228,8 +246,7 @@ void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 		halt("guest-error");
 	case SHADOW_NOMEM:
 	default:
-		vcpu_dump(v, "shadow page fault");
-		panic("shadow MMU: out of memory on a fault at %lx", e->pf.addr);
+		out_of_memory(v, "page fault");
 	}
 }
 
@@ -248,7 +265,8 @@ void vm_setup_shadow(struct vcpu *v)
 {
 	struct vm_shadow *sh = &vm_sh;
 	void *scratch = guest_scratch_page();	/* gmem.c's: one for all */
-	size_t pool = pages_free() / 4;
+	size_t free = pages_free();
+	size_t budget = free - MAX(free / 8, SH_HEADROOM_MIN);
 	struct shadow_config cfg = {
 		.oos = opts.oos,
 		.maxphyaddr = guest_maxphyaddr(),
@@ -266,7 +284,13 @@ void vm_setup_shadow(struct vcpu *v)
 	if (!(cpuid(0x80000001).edx & CPUID_NX))
 		panic("shadow paging needs NX (CPUID 8000_0001h EDX[20])");
 	sh->scratch_pfn = virt_to_phys(scratch) >> PAGE_SHIFT;
-	cfg.max_pages = (unsigned int)MAX(MIN(pool, 2048), 64);
+	if (free < SHADOW_MIN_PAGES + SH_HEADROOM_MIN) {
+		pr_err("shadow paging needs at least %u pages of umbra's memory, %lu are free: boot umbra with a larger mem=",
+		       SHADOW_MIN_PAGES + SH_HEADROOM_MIN, free);
+		halt("no-memory");
+	}
+	cfg.max_pages = (unsigned int)MAX(MIN(budget, SH_BUDGET_MAX),
+					  SHADOW_MIN_PAGES);
 	sh->max_pages = cfg.max_pages;
 	v->sh = sh;
 	/* v->gcr: the back end's reset values (get_reg/set_reg use it) */
@@ -275,8 +299,9 @@ void vm_setup_shadow(struct vcpu *v)
 	err = shadow_init(&sh->mmu, &cfg, &st);
 	if (err)
 		panic("shadow MMU set-up failed (%d)", err);
-	pr_info("shadow paging: out-of-sync pages %s, pool %u pages, MAXPHYADDR %u",
-		opts.oos ? "on" : "off", cfg.max_pages, cfg.maxphyaddr);
+	pr_info("shadow paging: out-of-sync pages %s, memory budget %u pages (%u KiB), MAXPHYADDR %u",
+		opts.oos ? "on" : "off", cfg.max_pages, cfg.max_pages * 4,
+		cfg.maxphyaddr);
 }
 
 void vm_shadow_print_stats(struct vcpu *v)
@@ -295,6 +320,9 @@ void vm_shadow_print_stats(struct vcpu *v)
 	pr_info("  shadow: pages created %lu, zapped %lu, recycled %lu; roots hit %lu, missed %lu",
 		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
 		s.root_hits, s.root_misses);
+	pr_info("  shadow: memory %lu of %lu pages in use, at most %lu; %lu allocations refused, %lu zap-alls",
+		s.mem_pages, s.mem_budget, s.mem_pages_max, s.alloc_failed,
+		s.mmu_zap_all);
 }
 
 void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
@@ -309,8 +337,9 @@ void vm_shadow_print_pages(struct vcpu *v)
 	struct shadow_stats s;
 
 	shadow_get_stats(v->sh->mmu, &s);
-	pr_info("shadow: %lu pages in use of a pool of %u; out-of-sync pages %s",
-		s.pages, v->sh->max_pages, opts.oos ? "on" : "off");
+	pr_info("shadow: %lu pages in use; memory %lu of a budget of %lu pages (at most %lu); out-of-sync pages %s",
+		s.pages, s.mem_pages, s.mem_budget, s.mem_pages_max,
+		opts.oos ? "on" : "off");
 	pr_info("shadow: by level 4/3/2/1: %lu/%lu/%lu/%lu; direct (guest large pages, paging off) %lu",
 		s.pages_by_level[4], s.pages_by_level[3], s.pages_by_level[2],
 		s.pages_by_level[1], s.direct_pages);
