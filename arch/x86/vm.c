@@ -58,6 +58,30 @@ static void build_map(uint64_t scratch_pa)
 		add_range(next, limit - next, MMU_MAP_MMIO, next);
 }
 
+/*
+ * Table pages that map every page of the guest's RAM with leaves no larger
+ * than max_level allows (each range's two edges may need a table more per
+ * level), and the root.
+ */
+static uint64_t ram_tables(int max_level, uint64_t *ram)
+{
+	uint64_t n = 1;
+
+	*ram = 0;
+	for (unsigned int i = 0; i < nr_ranges; i++) {
+		if (ranges[i].kind != MMU_MAP_RAM)
+			continue;
+		*ram += ranges[i].size;
+		for (int level = 1; level <= 3; level++) {
+			uint64_t span = 1ull << (21 + 9 * (level - 1));
+
+			if (level >= max_level)
+				n += ranges[i].size / span + 2;
+		}
+	}
+	return n;
+}
+
 static void tdp_flush(void *arg)
 {
 	struct vcpu *v = arg;
@@ -82,6 +106,17 @@ void vm_setup_tdp(struct vcpu *v)
 	err = mmu_tdp_init(&tdp, &cfg);
 	if (err)
 		panic("TDP MMU set-up failed (%d)", err);
+	/* the TDP MMU gives every table back and starts again when it fills
+	   (vm_handle_tdp_fault()): slow, never a failure; say so now */
+	{
+		uint64_t ram, need = ram_tables(cfg.max_level, &ram);
+
+		if (need > pages_free())
+			pr_warn("nested paging: mapping all %lu MiB of guest RAM with %s pages takes up to %lu table pages and %lu are free: the tables will be dropped and rebuilt whenever they fill (boot umbra with a larger mem= to avoid it)",
+				ram >> 20, cfg.max_level == 1 ? "4 KiB" :
+				cfg.max_level == 2 ? "2 MiB" : "1 GiB", need,
+				pages_free());
+	}
 	v->tdp = &tdp;
 	v->ops->set_tdp_root(v, mmu_tdp_root_pa(&tdp));
 	pr_info("nested paging: %u ranges, largest page %s, root %lx", nr_ranges,
