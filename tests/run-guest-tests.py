@@ -30,6 +30,11 @@ one of them is build/linux/vmlinuz).  Configurations:
 configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
+Kernels may have settings of their own (KERNEL_RUN): frames.elf runs with
+2 GiB of RAM and mem=8M for umbra, in six configurations only (bare,
+NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
+smaller load).
+
 Each run goes through tools/umbra-run; its console is kept in
 build/test-logs/KERNEL-CONFIG.log.  A run passes when the runner exits 0,
 the log has the guest's closing line with 0 failed (and at least one pass),
