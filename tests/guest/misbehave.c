@@ -601,23 +601,26 @@ static void pae_pdpte(void)
 	if (t2 == NO_TRAP)
 		try_cr0(cr0_paged);
 	/*
-	 * Bochs checks the PDPTEs on every MOV to CR0 (a deviation); under
-	 * umbra on Intel (VMX) umbra emulates the NE toggle, as it does
-	 * every CR0 write under shadow paging.
+	 * Bochs checks the PDPTEs on every MOV to CR0 it executes (a
+	 * deviation).  Under umbra on Intel (VMX) umbra owns CR0.NE and
+	 * emulates every NE toggle (and every CR0 write under shadow
+	 * paging): there the NE check is strict.
 	 */
-	deviation = !qemu && (t == VEC_GP || t2 == VEC_GP) &&
-		    !(under_umbra() && intel);
-	if (deviation) {
-		info("pae: cr0 toggles with a bad pdpte: ne %s, wp %s",
-		     vec_name(t), vec_name(t2));
-		skip("pae: cr0.ne and cr0.wp toggles with a bad pdpte in "
-		     "memory: no fault", "Bochs checks the pdptes on every "
-		     "cr0 write (emulator deviation)");
-	} else {
-		check(t == NO_TRAP && t2 == NO_TRAP, "pae: cr0.ne and cr0.wp "
-		      "toggles with a bad pdpte in memory: no fault",
-		      "ne: %s; wp: %s", vec_name(t), vec_name(t2));
-	}
+	deviation = !qemu && t == VEC_GP && !(under_umbra() && intel);
+	if (deviation)
+		skip("pae: cr0.ne toggle with a bad pdpte in memory: no fault",
+		     "Bochs checks the pdptes on every cr0 write (emulator "
+		     "deviation)");
+	else
+		check(t == NO_TRAP, "pae: cr0.ne toggle with a bad pdpte in "
+		      "memory: no fault", "%s", vec_name(t));
+	if (!qemu && t2 == VEC_GP)
+		skip("pae: cr0.wp toggle with a bad pdpte in memory: no fault",
+		     "Bochs checks the pdptes on every cr0 write (emulator "
+		     "deviation)");
+	else
+		check(t2 == NO_TRAP, "pae: cr0.wp toggle with a bad pdpte in "
+		      "memory: no fault", "%s", vec_name(t2));
 	t = try_read((uint32_t)&pdpt[0]);
 	check(t == NO_TRAP, "pae: the guest runs on after the toggles", "%s",
 	      vec_name(t));
