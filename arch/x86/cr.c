@@ -27,6 +27,7 @@
 			 CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_PAE		(1ull << 5)
 #define CR4_PCIDE	(1ull << 17)
+#define CR4_LA57	(1ull << 12)
 
 /* What the instruction does, from the exit or from decoding it. */
 struct cr_insn {
@@ -129,7 +130,7 @@ uint64_t cr4_allowed(struct vcpu *v)
 	if (!v->shadow) {
 		ok |= (l1.ecx & (1u << 17)) ? CR4_PCIDE : 0;
 		ok |= (l7.ecx & (1u << 3)) ? 1ull << 22 : 0;	/* PKE */
-		ok |= (l7.ecx & (1u << 16)) ? 1ull << 12 : 0;	/* LA57 */
+		ok |= (l7.ecx & (1u << 16)) ? CR4_LA57 : 0;
 		ok |= (l7.ecx & (1u << 7)) || (l7.edx & (1u << 20)) ?
 		      1ull << 23 : 0;				/* CET */
 		ok |= (l7.ecx & (1u << 31)) ? 1ull << 24 : 0;	/* PKS */
@@ -158,7 +159,8 @@ static int new_state(struct vcpu *v, int cr, uint64_t val, struct vcpu_cr *n)
 		if ((val & CR0_PG) && !(old0 & CR0_PG) && (n->efer & EFER_LME) &&
 		    !(n->cr4 & CR4_PAE))
 			return -1;
-		if (!(val & CR0_PG) && (old0 & CR0_PG) && in_64bit_code(v))
+		if (!(val & CR0_PG) && (old0 & CR0_PG) &&
+		    (in_64bit_code(v) || (n->cr4 & CR4_PCIDE)))
 			return -1;
 		n->cr0 = val;
 		if ((val & CR0_PG) && (n->efer & EFER_LME))
@@ -183,6 +185,9 @@ static int new_state(struct vcpu *v, int cr, uint64_t val, struct vcpu_cr *n)
 			return -1;
 		if ((val & CR4_PCIDE) && !(n->cr4 & CR4_PCIDE) &&
 		    (!(n->efer & EFER_LMA) || (n->cr3 & 0xfff)))
+			return -1;
+		/* SDM Vol 2 MOV CR: LA57 cannot change in IA-32e mode */
+		if ((n->efer & EFER_LMA) && ((val ^ n->cr4) & CR4_LA57))
 			return -1;
 		n->cr4 = val;
 		return 0;
