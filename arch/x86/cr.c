@@ -28,6 +28,9 @@
 #define CR4_PAE		(1ull << 5)
 #define CR4_PCIDE	(1ull << 17)
 #define CR4_LA57	(1ull << 12)
+/* PSE, PAE, PGE, PCIDE, SMEP, SMAP, PKE: a change flushes the TLBs */
+#define CR4_TLB_BITS	((1ull << 4) | (1ull << 5) | (1ull << 7) | (1ull << 17) | \
+			 (1ull << 20) | (1ull << 21) | (1ull << 22) | CR4_LA57)
 
 /* What the instruction does, from the exit or from decoding it. */
 struct cr_insn {
@@ -238,7 +241,7 @@ void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 		/*
 		 * Nested paging: the PDPTEs as the MOV loads them (VMX keeps
 		 * them in the VMCS; under NPT the walk reads them).  The
-		 * write took effect in no TLB: flush as the MOV would.
+		 * CPU did not execute the MOV: flush where it would have.
 		 */
 		uint64_t pd[4];
 		bool load = o->set_pdptes &&
@@ -253,7 +256,10 @@ void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 			   e->cr.n == 0 ? n.cr0 : e->cr.n == 3 ? n.cr3 : n.cr4);
 		if (load)
 			o->set_pdptes(v, pd);
-		o->flush_tlb(v);
+		/* SDM Vol 3 4.10.4.1: the writes that invalidate TLBs */
+		if (e->cr.n == 3 || ((old.cr0 ^ n.cr0) & (CR0_PG | CR0_WP | CR0_PE)) ||
+		    ((old.cr4 ^ n.cr4) & CR4_TLB_BITS))
+			o->flush_tlb(v);
 	}
 	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci.len);
 	return;
