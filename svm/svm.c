@@ -254,8 +254,9 @@ static uint64_t *reg_of(struct vmcb *vmcb, enum vcpu_reg r)
  * CR4.PAE are both clear leaves the host with paging off (QEMU restores
  * CR0 before CR4 and EFER, and refuses "PG with LME but no PAE" silently).
  * So in that state umbra keeps LME out of the VMCB and intercepts CR0
- * writes (CR4 writes always are) until PAE or PG is set (a PG write without PAE is #GP anyway,
- * SDM Vol 3 10.8.5).  Real CPUs never see the window matter.
+ * writes (CR4 writes always are) until PAE or PG is set (a PG write
+ * without PAE is #GP anyway, SDM Vol 3 10.8.5).  Real CPUs never see the
+ * window matter.
  */
 static void sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s)
 {

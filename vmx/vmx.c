@@ -252,8 +252,10 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *s)
 	/*
 	 * 24.6.6, 25.3: the guest owns every CR0/CR4 bit except those fixed
 	 * in VMX operation (A.7, A.8), less PE and PG, which unrestricted
-	 * guest frees (26.3.1.1).  For the owned-by-umbra bits the guest
-	 * reads the shadow, and a write that changes one exits.
+	 * guest frees (26.3.1.1), plus CR4.SMXE (CPUID hides SMX; GETSEC
+	 * exits only with it set, 25.1.2).  For the owned-by-umbra bits the
+	 * guest reads the shadow, and a write that changes one exits to
+	 * arch/x86/cr.c.
 	 */
 	s->cr0_mask = (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_caps.cr0_fixed1;
 	s->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_SMXE;

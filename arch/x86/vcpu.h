@@ -57,8 +57,7 @@ enum exit_reason {
 	EXIT_NMI,
 	EXIT_HLT,
 	EXIT_INVD,		/* executed as WBINVD */
-	EXIT_EMULATED,		/* done inside the back end (VMX: CR0/CR4
-				   fixed bits, XSETBV) */
+	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
 	EXIT_OTHER,
 	NR_EXIT_REASONS
