@@ -10,6 +10,7 @@
 #include "arch/x86/vcpu.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "svm/diag.h"
 #include "svm/vmcb.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -140,6 +141,8 @@ static void svm_intercept_msr(struct vcpu *v, uint32_t msr, bool read, bool writ
 				 (write ? 2u : 0) << (bit % 8);
 }
 
+static uint64_t apic_boot_window;
+
 static int svm_create(struct vcpu *v)
 {
 	struct svm_vcpu *s = &svm_vcpu0;
@@ -151,10 +154,12 @@ static int svm_create(struct vcpu *v)
 	if (!s->vmcb || !s->iopm || !s->msrpm)
 		return -1;
 	v->arch = s;
+	/* where the local APIC's xAPIC window is before the guest runs */
+	apic_boot_window = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
 	vmcb = s->vmcb;
 	vmcb->ctl.intercept3 = INTERCEPT_CPUID | INTERCEPT_IOIO | INTERCEPT_MSR |
 			       INTERCEPT_SHUTDOWN | INTERCEPT_INIT |
-			       INTERCEPT_INVLPGA;
+			       INTERCEPT_INVLPGA | INTERCEPT_INVD;
 	/* VMRUN must be intercepted (APM 15.5.1); the others hide SVM */
 	vmcb->ctl.intercept4 = INTERCEPT_VMRUN | INTERCEPT_VMMCALL |
 			       INTERCEPT_VMLOAD | INTERCEPT_VMSAVE |
@@ -174,6 +179,17 @@ static int svm_create(struct vcpu *v)
 		vmcb->ctl.np_enable = 0;
 	} else {
 		vmcb->ctl.np_enable = 1;
+		/*
+		 * CR4 writes are intercepted under NPT too (APM Vol 2 15.9,
+		 * 15.8.1), and checked by arch/x86/cr.c.  A real AMD CPU
+		 * raises #GP itself on a reserved bit, but QEMU TCG lets the
+		 * write through and the next VMRUN fails (EMULATORS.md); the
+		 * guest would then stop where the architecture gives it a
+		 * #GP.  The cost is an exit per CR4 write, rare in guests
+		 * (KVM intercepts them on SVM always); CR0 writes are
+		 * intercepted only in the deferred-LME window below.
+		 */
+		vmcb->ctl.intercept_cr |= INTERCEPT_CR_WRITE(4);
 	}
 	vmcb->save.g_pat = 0x0007040600070406ull;	/* the power-on PAT */
 	vmcb->save.efer = EFER_SVME;
@@ -237,15 +253,16 @@ static uint64_t *reg_of(struct vmcb *vmcb, enum vcpu_reg r)
  * QEMU TCG quirk: a #VMEXIT from a guest with EFER.LME=1 while CR0.PG and
  * CR4.PAE are both clear leaves the host with paging off (QEMU restores
  * CR0 before CR4 and EFER, and refuses "PG with LME but no PAE" silently).
- * So in that state umbra keeps LME out of the VMCB and intercepts CR0/CR4
- * writes until PAE or PG is set (a PG write without PAE is #GP anyway,
- * SDM Vol 3 10.8.5).  Real CPUs never see the window matter.
+ * So in that state umbra keeps LME out of the VMCB and intercepts CR0
+ * writes (CR4 writes always are) until PAE or PG is set (a PG write
+ * without PAE is #GP anyway, SDM Vol 3 10.8.5).  Real CPUs never see the
+ * window matter.
  */
 static void sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s)
 {
 	struct vmcb *vmcb = s->vmcb;
 	bool paging_off = !(vmcb->save.cr0 & CR0_PG) && !(vmcb->save.cr4 & CR4_PAE);
-	uint32_t cr_writes = INTERCEPT_CR_WRITE(0) | INTERCEPT_CR_WRITE(4);
+	uint32_t cr_writes = INTERCEPT_CR_WRITE(0);	/* CR4: always */
 
 	if (v->shadow)		/* the hardware always pages: no window */
 		return;
@@ -458,6 +475,10 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		e->reason = EXIT_HLT;
 		e->insn_len = 1;
 		break;
+	case SVM_EXIT_INVD:
+		e->reason = EXIT_INVD;
+		e->insn_len = 2;
+		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_FAILED_ENTRY;
 		pr_err("svm: VMRUN refused the VMCB: EVENTINJ %lx, CR0 %lx CR3 %lx CR4 %lx EFER %lx",
@@ -482,9 +503,9 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
  * external interrupts and NMIs included; VMRUN then refuses an exception
  * vector above 31.  Only interrupts have such vectors, and 2 is the NMI.
  */
-#define MSR_APIC_BASE		0x1b
 #define APIC_BASE_X2APIC	(1ull << 10)
-#define APIC_BASE_ADDR		0xffffff000ull
+#define APIC_BASE_EN		(1ull << 11)
+#define APIC_BASE_ADDR		0x000ffffffffff000ull
 #define APIC_ISR		0x100		/* 8 registers, 16 bytes apart */
 #define X2APIC_MSR_ISR		0x810
 
@@ -492,17 +513,29 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
  * The highest vector in service in the local APIC, 0 if none.  An
  * external interrupt whose delivery was cut short has been acknowledged
  * already: it is that vector (SDM Vol 3 11.8.4).  The guest owns the
- * APIC; umbra only reads it.
+ * APIC; umbra only reads it.  umbra does every write of IA32_APIC_BASE
+ * (arch/x86/msr.c) and keeps the window off its own memory, but reads
+ * the xAPIC only at the window the firmware left (svm_create()), inside
+ * its identity map and never on a page of its own: a window the guest
+ * moved may lie beyond umbra's map, or (QEMU TCG keeps the MMIO at its
+ * default address and only bits 31:12 of the base) over plain memory.
+ * There umbra cannot tell, and nothing is recovered.
  */
 static uint64_t in_service_vector(void)
 {
-	uint64_t base = rdmsr(MSR_APIC_BASE);
+	uint64_t base = rdmsr(MSR_APIC_BASE), addr = base & APIC_BASE_ADDR;
+	bool x2 = base & APIC_BASE_X2APIC;
 
+	if (!(base & APIC_BASE_EN))
+		return 0;
+	if (!x2 && (addr != apic_boot_window || addr + PAGE_SIZE > (1ull << 32) ||
+		    (addr < umbra_mem_base + umbra_mem_size &&
+		     addr + PAGE_SIZE > umbra_mem_base)))
+		return 0;
 	for (int i = 7; i >= 0; i--) {
-		uint32_t isr = base & APIC_BASE_X2APIC ?
-			(uint32_t)rdmsr(X2APIC_MSR_ISR + i) :
-			*(volatile uint32_t *)phys_to_virt((base & APIC_BASE_ADDR) +
-							   APIC_ISR + 16 * i);
+		uint32_t isr = x2 ? (uint32_t)rdmsr(X2APIC_MSR_ISR + i) :
+			*(volatile uint32_t *)phys_to_virt(addr + APIC_ISR + 16 * i);
+
 		if (isr)
 			return (uint64_t)i * 32 + 31 - __builtin_clz(isr);
 	}
@@ -519,8 +552,12 @@ static uint64_t reinjectable(uint64_t info)
 	 * (EXITINTINFO 0x80000000 for vector 0x40).  The APIC never delivers
 	 * vectors below 16 (SDM Vol 3 11.5.2), so 0 means "not recorded".
 	 */
-	if (type == EVENTINJ_TYPE_INTR && vector == 0)
-		info |= in_service_vector();
+	if (type == EVENTINJ_TYPE_INTR && vector == 0) {
+		vector = in_service_vector();
+		if (vector < 32)	/* not found: nothing to deliver */
+			return 0;
+		info |= vector;
+	}
 
 	if (type == EVENTINJ_TYPE_SOFT ||
 	    (type == EVENTINJ_TYPE_EXC && (vector == 3 || vector == 4)))
@@ -632,6 +669,8 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	}
 	vmcb->ctl.event_inj = 0;
 	decode_exit(s, e);
+	if (e->reason == EXIT_FAILED_ENTRY)
+		svm_diag_invalid(v, vmcb, cr4_allowed(v) | CR4_PAE);
 }
 
 static const char *svm_exit_name(uint64_t raw)
@@ -648,6 +687,16 @@ static const char *svm_exit_name(uint64_t raw)
 	case SVM_EXIT_INIT: return "INIT";
 	case SVM_EXIT_VMMCALL: return "VMMCALL";
 	case SVM_EXIT_VMRUN: return "VMRUN";
+	case SVM_EXIT_VMLOAD: return "VMLOAD";
+	case SVM_EXIT_VMSAVE: return "VMSAVE";
+	case SVM_EXIT_STGI: return "STGI";
+	case SVM_EXIT_CLGI: return "CLGI";
+	case SVM_EXIT_SKINIT: return "SKINIT";
+	case SVM_EXIT_INVLPGA: return "INVLPGA";
+	case SVM_EXIT_INVD: return "INVD";
+	case SVM_EXIT_HLT: return "HLT";
+	case SVM_EXIT_INTR: return "INTR";
+	case SVM_EXIT_NMI: return "NMI";
 	case SVM_EXIT_INVALID: return "INVALID";
 	default: return "?";
 	}

@@ -22,10 +22,8 @@
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"
 
-#define CR0_NW		(1ull << 29)
-#define CR0_CD		(1ull << 30)
-#define CR4_PAE		(1ull << 5)
 #define CR4_VMXE	(1ull << 13)
+#define CR4_SMXE	(1ull << 14)
 #define CR4_OSXSAVE	(1ull << 18)
 #define CPUID_XSAVE_ECX	(1u << 26)
 #define GUEST_VPID	1
@@ -254,11 +252,13 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *s)
 	/*
 	 * 24.6.6, 25.3: the guest owns every CR0/CR4 bit except those fixed
 	 * in VMX operation (A.7, A.8), less PE and PG, which unrestricted
-	 * guest frees (26.3.1.1).  For the owned-by-umbra bits the guest
-	 * reads the shadow, and a write that changes one exits.
+	 * guest frees (26.3.1.1), plus CR4.SMXE (CPUID hides SMX; GETSEC
+	 * exits only with it set, 25.1.2).  For the owned-by-umbra bits the
+	 * guest reads the shadow, and a write that changes one exits to
+	 * arch/x86/cr.c.
 	 */
 	s->cr0_mask = (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_caps.cr0_fixed1;
-	s->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1;
+	s->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_SMXE;
 	if (v->shadow) {
 		/* 25.3: the guest reads the shadows, every write that changes
 		   one exits; 25.2: every #PF exits (mask and match 0) */
@@ -550,114 +550,23 @@ vpid:
 		panic("vmx: INVVPID type %d failed", vmx_caps.invvpid_type);
 }
 
-static uint64_t *gpr(struct vcpu *v, unsigned int n)
-{
-	struct vcpu_gprs *g = &v->gprs;
-	uint64_t *const regs[16] = {
-		&g->rax, &g->rcx, &g->rdx, &g->rbx, NULL, &g->rbp, &g->rsi, &g->rdi,
-		&g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15,
-	};
-
-	return regs[n & 15];
-}
-
-static uint64_t gpr_read(struct vcpu *v, unsigned int n)
-{
-	return n == 4 ? vmcs_read(GUEST_RSP) : *gpr(v, n);
-}
-
-static void gpr_write(struct vcpu *v, unsigned int n, uint64_t val)
-{
-	if (n == 4)
-		vmcs_write(GUEST_RSP, val);
-	else
-		*gpr(v, n) = val;
-}
-
 /*
- * SDM Vol 3 26.3.2.4, 4.4.1: with EPT, the PDPTEs of PAE paging come from
- * the VMCS; after umbra changes CR0/CR3/CR4 itself it loads them as
- * MOV to CR would.
+ * SDM Vol 3 26.3.2.4: with EPT, VM entry takes the PDPTEs of PAE paging
+ * from the VMCS, and a VM exit saves them there (27.3.4).  After a MOV to
+ * CR0/CR4 umbra emulates that loads them (SDM Vol 3 4.4.1), arch/x86/cr.c
+ * has read and checked them; a write that loads none (an NE toggle)
+ * leaves the ones the CPU holds.
  */
-static void load_pdptes(struct vcpu *v)
+static void vmx_set_pdptes(struct vcpu *v, const uint64_t pdpte[4])
 {
-	uint64_t cr3 = vmcs_read(GUEST_CR3) & 0xffffffe0, pdpte[4] = { 0 };
-
-	if (!(vmx_get_reg(v, VCPU_CR0) & CR0_PG) ||
-	    !(vmx_get_reg(v, VCPU_CR4) & CR4_PAE) ||
-	    (vmcs_read(GUEST_IA32_EFER) & EFER_LMA))
-		return;
-	if (guest_range_usable(cr3, sizeof(pdpte)))
-		memcpy(pdpte, phys_to_virt(cr3), sizeof(pdpte));
 	for (int i = 0; i < 4; i++)
 		vmcs_write(GUEST_PDPTE0 + 2 * i, pdpte[i]);
 }
 
-/* MOV to CR0 as the CPU does it (SDM Vol 2 MOV, Vol 3 10.8.5); -1: #GP */
-static int write_cr0_emulated(struct vcpu *v, uint64_t val)
+/* A.8: CR4 bits VMX operation does not allow; CPUID hides VMX and SMX */
+static uint64_t vmx_cr4_reserved(struct vcpu *v)
 {
-	uint64_t old = vmx_get_reg(v, VCPU_CR0), efer = vmcs_read(GUEST_IA32_EFER);
-
-	if ((val >> 32) || ((val & CR0_PG) && !(val & CR0_PE)) ||
-	    ((val & CR0_NW) && !(val & CR0_CD)))
-		return -1;
-	if (!(old & CR0_PG) && (val & CR0_PG) && (efer & EFER_LME)) {
-		if (!(vmx_get_reg(v, VCPU_CR4) & CR4_PAE))
-			return -1;
-		vmx_set_reg(v, VCPU_EFER, efer | EFER_LMA);
-	} else if ((old & CR0_PG) && !(val & CR0_PG) && (efer & EFER_LMA)) {
-		vmx_set_reg(v, VCPU_EFER, efer & ~EFER_LMA);
-	}
-	vmx_set_reg(v, VCPU_CR0, val);
-	return 0;
-}
-
-/* CPUID hides VMX, so CR4.VMXE #GPs as on a CPU without it */
-static int write_cr4_emulated(struct vcpu *v, uint64_t val)
-{
-	if ((val & CR4_VMXE) || (val & ~vmx_caps.cr4_fixed1))
-		return -1;
-	if ((vmcs_read(GUEST_IA32_EFER) & EFER_LMA) && !(val & CR4_PAE))
-		return -1;
-	vmx_set_reg(v, VCPU_CR4, val);
-	return 0;
-}
-
-/*
- * A control-register access exit (SDM Vol 3 27.2.1, Table 27-3): the guest
- * changed a bit that VMX fixes (CR0.NE, CR4.VMXE, ...), or CR3 exiting was
- * forced on.  Emulated here; the exit is counted as "emulated".
- */
-static void handle_cr_access(struct vcpu *v, struct vcpu_exit *e)
-{
-	unsigned int cr = e->info1 & 15, type = (e->info1 >> 4) & 3;
-	unsigned int reg = (e->info1 >> 8) & 15;
-	int err = 0;
-
-	e->reason = EXIT_EMULATED;
-	if (type == 1 && cr == 3) {			/* MOV from CR3 */
-		gpr_write(v, reg, vmcs_read(GUEST_CR3));
-	} else if (type == 0 && cr == 0) {
-		err = write_cr0_emulated(v, gpr_read(v, reg));
-	} else if (type == 0 && cr == 4) {
-		err = write_cr4_emulated(v, gpr_read(v, reg));
-	} else if (type == 0 && cr == 3) {
-		vmcs_write(GUEST_CR3, gpr_read(v, reg));
-	} else {
-		e->reason = EXIT_OTHER;
-		return;
-	}
-	if (err) {
-		pr_debug("vmx: guest MOV to CR%u of %lx at %lx: #GP", cr,
-			 gpr_read(v, reg), vmcs_read(GUEST_RIP));
-		vmx_inject_exception(v, X86_TRAP_GP, true, 0);
-		return;
-	}
-	if (type == 0) {
-		load_pdptes(v);
-		to_vmx(v)->flush = true;
-	}
-	vcpu_advance_rip(v, e, 3);
+	return ~vmx_caps.cr4_fixed1 | CR4_VMXE | CR4_SMXE;
 }
 
 /*
@@ -732,8 +641,9 @@ static void unblock_nmi_fixup(uint32_t intr)
 }
 
 /*
- * Shadow paging: a control-register access goes to arch/x86/cr.c with
- * what the qualification says (27.2.1, Table 27-3).
+ * A control-register access goes to arch/x86/cr.c with what the
+ * qualification says (27.2.1, Table 27-3): with EPT a write that changes
+ * a bit umbra owns (CR0.NE, CR4.VMXE, ...), with shadow paging all.
  */
 static void decode_cr_access(struct vcpu_exit *e)
 {
@@ -808,11 +718,9 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->reason = EXIT_VIRT_INSN;
 		break;
 	case VMX_EXIT_CR_ACCESS:
+		/* arch/x86/cr.c checks and emulates it, EPT or shadow */
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
-		if (v->shadow)
-			decode_cr_access(e);
-		else
-			handle_cr_access(v, e);
+		decode_cr_access(e);
 		return;
 	case VMX_EXIT_INVLPG:
 		/* 27.2.1 Table 27-1: the qualification is the address */
@@ -846,6 +754,17 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		return;
 	case VMX_EXIT_HLT:
 		e->reason = EXIT_HLT;
+		break;
+	case VMX_EXIT_INVD:
+		e->reason = EXIT_INVD;
+		break;
+	case VMX_EXIT_GETSEC:
+		/*
+		 * 25.1.2: GETSEC exits only with CR4.SMXE set, which the
+		 * guest cannot set (CPUID hides SMX, arch/x86/cr.c); without
+		 * it GETSEC is #UD (SDM Vol 2 GETSEC), as injected here.
+		 */
+		e->reason = EXIT_VIRT_INSN;
 		break;
 	default:
 		e->reason = EXIT_OTHER;
@@ -927,6 +846,9 @@ static const char *vmx_exit_name(uint64_t raw)
 	case VMX_EXIT_SIPI: return "SIPI";
 	case VMX_EXIT_CPUID: return "CPUID";
 	case VMX_EXIT_HLT: return "HLT";
+	case VMX_EXIT_INVD: return "INVD";
+	case VMX_EXIT_GETSEC: return "GETSEC";
+	case VMX_EXIT_WBINVD: return "WBINVD";
 	case VMX_EXIT_INVLPG: return "INVLPG";
 	case VMX_EXIT_TASK_SWITCH: return "task switch";
 	case VMX_EXIT_VMCALL: return "VMCALL";
@@ -969,6 +891,8 @@ const struct vcpu_ops vmx_ops = {
 	.set_tdp_root = vmx_set_tdp_root,
 	.flush_tlb = vmx_flush_tlb,
 	.set_paging_regs = vmx_set_paging_regs,
+	.set_pdptes = vmx_set_pdptes,
+	.cr4_reserved = vmx_cr4_reserved,
 	.intercept_io = vmx_intercept_io,
 	.intercept_hlt = vmx_intercept_hlt,
 	.intercept_msr = vmx_intercept_msr,

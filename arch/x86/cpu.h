@@ -11,6 +11,7 @@
 #define MSR_VM_HSAVE_PA		0xc0010117
 #define MSR_SVM_KEY		0xc0010118
 #define MSR_FEATURE_CONTROL	0x0000003a
+#define MSR_APIC_BASE		0x0000001b
 
 #define EFER_SCE	(1ull << 0)
 #define EFER_LME	(1ull << 8)

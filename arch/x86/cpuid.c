@@ -17,8 +17,10 @@
 #define UMBRA_LEAF_BASE		0x40000000u
 #define UMBRA_LEAF_MAX		0x40000001u
 #define CPUID1_ECX_VMX		(1u << 5)
+#define CPUID1_ECX_SMX		(1u << 6)	/* GETSEC, CR4.SMXE: umbra's */
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
 #define EXT1_ECX_SVM		(1u << 2)
+#define EXT1_ECX_SKINIT		(1u << 12)	/* SKINIT, STGI without SVME */
 #define CPUID1_ECX_PCID		(1u << 17)
 #define CPUID1_ECX_OSXSAVE	(1u << 27)
 #define CPUID7_EBX_INVPCID	(1u << 10)
@@ -80,7 +82,7 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
 	mirror_guest_cr4(&r, leaf, subleaf, guest_cr4);
 	switch (leaf) {
 	case 1:
-		r.ecx &= ~CPUID1_ECX_VMX;
+		r.ecx &= ~(CPUID1_ECX_VMX | CPUID1_ECX_SMX);
 		r.ecx |= CPUID1_ECX_HYPERVISOR;
 		if (shadow)
 			r.ecx &= ~CPUID1_ECX_PCID;
@@ -93,7 +95,7 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
 		}
 		break;
 	case 0x80000001:
-		r.ecx &= ~EXT1_ECX_SVM;
+		r.ecx &= ~(EXT1_ECX_SVM | EXT1_ECX_SKINIT);
 		break;
 	case 0x8000000a:	/* SVM features: none without SVM */
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };

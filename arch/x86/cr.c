@@ -2,8 +2,11 @@
 /*
  * Control-register accesses a back end intercepted: MOV to/from CR0, CR3,
  * CR4 (SDM Vol 2 MOV--Move to/from Control Registers), CLTS and LMSW.
- * Shadow paging intercepts them for good; under SVM with nested paging
- * only the "deferred LME" window does (svm/svm.c).  The back end says
+ * Shadow paging intercepts them for good; under nested paging VMX exits
+ * on writes to the bits it owns (CR0.NE, CR4.VMXE, ...; vmx/vmx.c) and
+ * SVM intercepts CR4 writes always and CR0 writes in the "deferred LME"
+ * window (svm/svm.c).  Every write is checked here as the CPU checks it,
+ * once for both back ends and both MMUs.  The back end says
  * which register and, where the CPU tells it (VMX exit qualification, SVM
  * decode assists), the form; otherwise the instruction is fetched through
  * the guest's page tables and decoded (arch/x86/decode.c).
@@ -24,6 +27,10 @@
 			 CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
 #define CR4_PAE		(1ull << 5)
 #define CR4_PCIDE	(1ull << 17)
+#define CR4_LA57	(1ull << 12)
+/* PSE, PAE, PGE, PCIDE, SMEP, SMAP, PKE: a change flushes the TLBs */
+#define CR4_TLB_BITS	((1ull << 4) | (1ull << 5) | (1ull << 7) | (1ull << 17) | \
+			 (1ull << 20) | (1ull << 21) | (1ull << 22) | CR4_LA57)
 
 /* What the instruction does, from the exit or from decoding it. */
 struct cr_insn {
@@ -65,6 +72,9 @@ static int get_insn(struct vcpu *v, const struct vcpu_exit *e, bool write,
 		return 0;
 	r = insn_fetch(v, &gi, &f);
 	if (r == GMEM_FAULT) {
+		pr_debug("CR%d access: fetching the instruction faults at %lx (error code %x, cr3 %lx cr4 %lx)",
+			 e->cr.n, f.addr, f.error_code, v->ops->get_reg(v, VCPU_CR3),
+			 v->ops->get_reg(v, VCPU_CR4));
 		gmem_inject_fault(v, &f);
 		return -1;
 	}
@@ -101,8 +111,13 @@ static int get_insn(struct vcpu *v, const struct vcpu_exit *e, bool write,
 	return 0;
 }
 
-/* CR4 bits this CPU has (SDM Vol 3 2.5, CPUID leaves 1 and 7). */
-static uint64_t cr4_allowed(struct vcpu *v)
+/*
+ * CR4 bits this CPU has (SDM Vol 3 2.5, CPUID leaves 1 and 7; APM Vol 2
+ * 3.1.3), less those the back end cannot give the guest.  Under nested
+ * paging the guest also has what the hardware walks for it: PCIDE, PKE,
+ * LA57, CET, PKS.
+ */
+uint64_t cr4_allowed(struct vcpu *v)
 {
 	uint64_t ok = 0x7ff;	/* VME..OSXMMEXCPT: every x86-64 CPU */
 	struct cpuid_regs l1 = cpuid(1), l7 = { 0, 0, 0, 0 };
@@ -118,7 +133,13 @@ static uint64_t cr4_allowed(struct vcpu *v)
 	if (!v->shadow) {
 		ok |= (l1.ecx & (1u << 17)) ? CR4_PCIDE : 0;
 		ok |= (l7.ecx & (1u << 3)) ? 1ull << 22 : 0;	/* PKE */
+		ok |= (l7.ecx & (1u << 16)) ? CR4_LA57 : 0;
+		ok |= (l7.ecx & (1u << 7)) || (l7.edx & (1u << 20)) ?
+		      1ull << 23 : 0;				/* CET */
+		ok |= (l7.ecx & (1u << 31)) ? 1ull << 24 : 0;	/* PKS */
 	}
+	if (v->ops->cr4_reserved)
+		ok &= ~v->ops->cr4_reserved(v);
 	return ok;
 }
 
@@ -141,7 +162,8 @@ static int new_state(struct vcpu *v, int cr, uint64_t val, struct vcpu_cr *n)
 		if ((val & CR0_PG) && !(old0 & CR0_PG) && (n->efer & EFER_LME) &&
 		    !(n->cr4 & CR4_PAE))
 			return -1;
-		if (!(val & CR0_PG) && (old0 & CR0_PG) && in_64bit_code(v))
+		if (!(val & CR0_PG) && (old0 & CR0_PG) &&
+		    (in_64bit_code(v) || (n->cr4 & CR4_PCIDE)))
 			return -1;
 		n->cr0 = val;
 		if ((val & CR0_PG) && (n->efer & EFER_LME))
@@ -166,6 +188,9 @@ static int new_state(struct vcpu *v, int cr, uint64_t val, struct vcpu_cr *n)
 			return -1;
 		if ((val & CR4_PCIDE) && !(n->cr4 & CR4_PCIDE) &&
 		    (!(n->efer & EFER_LMA) || (n->cr3 & 0xfff)))
+			return -1;
+		/* SDM Vol 2 MOV CR: LA57 cannot change in IA-32e mode */
+		if ((n->efer & EFER_LMA) && ((val ^ n->cr4) & CR4_LA57))
 			return -1;
 		n->cr4 = val;
 		return 0;
@@ -213,11 +238,28 @@ void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 		if (vm_shadow_set_cr(v, &n, e->cr.n == 3))
 			goto gp;
 	} else {
+		/*
+		 * Nested paging: the PDPTEs as the MOV loads them (VMX keeps
+		 * them in the VMCS; under NPT the walk reads them).  The
+		 * CPU did not execute the MOV: flush where it would have.
+		 */
+		uint64_t pd[4];
+		bool load = o->set_pdptes &&
+			    guest_pdptes_load_on(&old, &n, e->cr.n == 3);
+
+		if (load && guest_load_pdptes(n.cr3, pd, true))
+			goto gp;
 		if (n.efer != old.efer)
 			o->set_reg(v, VCPU_EFER, n.efer);
 		o->set_reg(v, e->cr.n == 0 ? VCPU_CR0 : e->cr.n == 3 ?
 			   VCPU_CR3 : VCPU_CR4,
 			   e->cr.n == 0 ? n.cr0 : e->cr.n == 3 ? n.cr3 : n.cr4);
+		if (load)
+			o->set_pdptes(v, pd);
+		/* SDM Vol 3 4.10.4.1: the writes that invalidate TLBs */
+		if (e->cr.n == 3 || ((old.cr0 ^ n.cr0) & (CR0_PG | CR0_WP | CR0_PE)) ||
+		    ((old.cr4 ^ n.cr4) & CR4_TLB_BITS))
+			o->flush_tlb(v);
 	}
 	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci.len);
 	return;

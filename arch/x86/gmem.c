@@ -122,8 +122,20 @@ enum gw_status gmem_walk(struct vcpu *v, uint64_t lin, unsigned int access,
 		.mem_arg = v,
 	};
 
-	if (v->shadow)
+	if (v->shadow) {
 		ctx.pdptes_loaded = vm_shadow_pdptes(v, ctx.pdpte);
+	} else if (!o->set_pdptes && gw_mode(&ctx) == GW_MODE_PAE &&
+		   !guest_load_pdptes(ctx.cr3, ctx.pdpte, false)) {
+		/*
+		 * NPT: the CPU reads the PDPTEs from memory on its walks
+		 * (none are loaded into the VMCB), and QEMU TCG sets the
+		 * accessed flag (bit 5) in them, reserved on Intel (SDM Vol 3
+		 * Table 4-8): umbra's walk takes them as the CPU's did.
+		 */
+		for (int i = 0; i < 4; i++)
+			ctx.pdpte[i] &= ~(1ull << 5);
+		ctx.pdptes_loaded = true;
+	}
 	return gw_walk(&ctx, lin, access, res);
 }
 

@@ -10,9 +10,14 @@
  *         MSR.  Where the CPU lacks it, #GP as on the hardware.
  *   IA32_VMX_BASIC..IA32_VMX_VMFUNC (480h-491h): #GP, as on a CPU
  *         without VMX (SDM Vol 3 Appendix A).
+ *   IA32_APIC_BASE: reads pass through; writes are checked as the CPU
+ *         checks them and done by umbra, which never lets the xAPIC
+ *         window cover its own memory (apic_base_write()).
  */
 #include "arch/x86/cpu.h"
+#include "arch/x86/mem.h"
 #include "arch/x86/vcpu.h"
+#include "umbra/core.h"
 #include "umbra/log.h"
 
 #define VM_CR_LOCK	(1u << 3)
@@ -75,11 +80,64 @@ static int efer_write(struct vcpu *v, uint64_t val)
 	return 0;
 }
 
+/*
+ * IA32_APIC_BASE (SDM Vol 3 11.4.4, 11.12.1; APM Vol 2 16.3.1): bits 7:0
+ * and 9 are reserved, bit 10 (x2APIC mode) too where CPUID.1:ECX[21] is
+ * clear, and the base above MAXPHYADDR; BSP (bit 8) is read-only.  The
+ * transitions of SDM Vol 3 11.12.5 (Figure 11-27) that are invalid raise
+ * #GP: x2APIC to xAPIC mode, disabled to x2APIC, and EXTD without EN.
+ *
+ * On hardware a relocated xAPIC window also catches umbra's own accesses
+ * to that physical range (SDM Vol 3 11.4.5): a base that would put the
+ * window over umbra's memory is not taken; the APIC stays where it is (the
+ * guest reads back where its APIC is) and the other bits apply.
+ */
+#define APIC_BASE_BSP		(1ull << 8)
+#define APIC_BASE_EXTD		(1ull << 10)
+#define APIC_BASE_EN		(1ull << 11)
+#define APIC_BASE_ADDR_LO	(1ull << 12)
+#define CPUID1_ECX_X2APIC	(1u << 21)
+
+static unsigned int phys_bits(void)
+{
+	return cpuid(0x80000000).eax >= 0x80000008 ?
+	       cpuid(0x80000008).eax & 0xff : 36;
+}
+
+static int apic_base_write(struct vcpu *v, uint64_t val)
+{
+	uint64_t old = rdmsr(MSR_APIC_BASE);
+	uint64_t addr_mask = (~0ull << phys_bits()) ^ ~(APIC_BASE_ADDR_LO - 1);
+	uint64_t rsvd = ~(addr_mask | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN);
+	uint64_t base = val & addr_mask;
+	bool en = val & APIC_BASE_EN, x2 = val & APIC_BASE_EXTD;
+	bool old_en = old & APIC_BASE_EN, old_x2 = old & APIC_BASE_EXTD;
+	static bool told;
+
+	if (!(cpuid(1).ecx & CPUID1_ECX_X2APIC))
+		rsvd |= APIC_BASE_EXTD;
+	if ((val & rsvd) || (x2 && !en) || (old_en && old_x2 && en && !x2) ||
+	    (!old_en && en && x2))
+		return -1;
+	val = (val & ~APIC_BASE_BSP) | (old & APIC_BASE_BSP);
+	if (base < umbra_mem_base + umbra_mem_size &&
+	    base + PAGE_SIZE > umbra_mem_base) {
+		if (!told)
+			pr_info("guest moved its local APIC's window to %lx, onto umbra's memory: the APIC stays at %lx",
+				base, old & addr_mask);
+		told = true;
+		val = (val & ~addr_mask) | (old & addr_mask);
+	}
+	return wrmsr_safe(MSR_APIC_BASE, val) ? -1 : 0;
+}
+
 static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
 	switch (msr) {
 	case MSR_EFER:
 		return efer_write(v, val);
+	case MSR_APIC_BASE:
+		return apic_base_write(v, val);
 	case MSR_VM_CR:
 	case MSR_VM_HSAVE_PA:
 	case MSR_FEATURE_CONTROL:
@@ -120,6 +178,7 @@ void handle_msr(struct vcpu *v, const struct vcpu_exit *e)
 void msr_setup_intercepts(struct vcpu *v)
 {
 	v->ops->intercept_msr(v, MSR_EFER, true, true);
+	v->ops->intercept_msr(v, MSR_APIC_BASE, false, true);
 	v->ops->intercept_msr(v, MSR_VM_CR, true, true);
 	v->ops->intercept_msr(v, MSR_VM_HSAVE_PA, true, true);
 	v->ops->intercept_msr(v, MSR_FEATURE_CONTROL, true, true);

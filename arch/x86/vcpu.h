@@ -56,8 +56,8 @@ enum exit_reason {
 	EXIT_INTR,
 	EXIT_NMI,
 	EXIT_HLT,
-	EXIT_EMULATED,		/* done inside the back end (VMX: CR0/CR4
-				   fixed bits, XSETBV) */
+	EXIT_INVD,		/* executed as WBINVD */
+	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
 	EXIT_OTHER,
 	NR_EXIT_REASONS
@@ -132,6 +132,14 @@ struct vcpu_ops {
 	 */
 	void (*set_paging_regs)(struct vcpu *v, uint64_t cr0, uint64_t cr3,
 				uint64_t cr4, uint64_t efer);
+	/*
+	 * Optional, nested paging: the PDPTEs the guest's PAE paging uses
+	 * from now on (VMX keeps them in the VMCS, SDM Vol 3 26.3.2.4);
+	 * arch/x86/cr.c has loaded and checked them (SDM Vol 3 4.4.1).
+	 */
+	void (*set_pdptes)(struct vcpu *v, const uint64_t pdpte[4]);
+	/* Optional: CR4 bits the back end cannot give the guest (VMX A.8) */
+	uint64_t (*cr4_reserved)(struct vcpu *v);
 	void (*intercept_io)(struct vcpu *v, uint16_t port, bool on);
 	/* HLT exits (EXIT_HLT; umbra then steps over it): the debug shell on
 	   a dedicated port polls on exits, and an idle guest makes none */
@@ -171,6 +179,8 @@ void handle_io(struct vcpu *v, const struct vcpu_exit *e);
 void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e);
 void handle_cr_read(struct vcpu *v, const struct vcpu_exit *e);
 void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e);
+/* the CR4 bits a guest MOV to CR4 may set (arch/x86/cr.c) */
+uint64_t cr4_allowed(struct vcpu *v);
 
 /* general registers in encoding order (0 rax ... 4 rsp ... 15 r15) */
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned int n);

@@ -100,7 +100,7 @@ static bool pae_paging(const struct vcpu_cr *c)
  * SDM Vol 3 4.4.1, Table 4-8: the four PDPTEs at CR3[31:5]; one with P
  * and a reserved bit (2:1, 8:5, 63:MAXPHYADDR) makes the load #GP.
  */
-static int load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
+int guest_load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
 {
 	uint64_t rsvd = 0x1e6ull | ~((1ull << guest_maxphyaddr()) - 1);
 	uint64_t base = cr3 & 0xffffffe0ull;
@@ -146,7 +146,7 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	if (pae_paging(&c)) {
 		/* a state set without a MOV to CR (entry state): load them */
 		if (!sh->pae || (c.cr3 != old->cr3 && !cr3_load))
-			load_pdptes(c.cr3, sh->pdpte, false);
+			guest_load_pdptes(c.cr3, sh->pdpte, false);
 		pd = sh->pdpte;
 	}
 	sh->pae = pd != NULL;
@@ -158,17 +158,29 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	*old = c;
 }
 
+/*
+ * SDM Vol 3 4.4.1: in PAE paging, MOV to CR3, and a MOV to CR0 or CR4
+ * that changes CR0.CD, NW or PG or CR4.PAE, PGE, PSE or SMEP, load the
+ * PDPTEs (entering PAE paging changes one of them); an NE or WP toggle
+ * loads nothing.
+ */
+bool guest_pdptes_load_on(const struct vcpu_cr *o, const struct vcpu_cr *n,
+			  bool cr3_load)
+{
+	return pae_paging(n) &&
+	       (cr3_load || !pae_paging(o) ||
+		((o->cr0 ^ n->cr0) & (CR0_PG | CR0_CD | CR0_NW)) ||
+		((o->cr4 ^ n->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)));
+}
+
 int vm_shadow_set_cr(struct vcpu *v, const struct vcpu_cr *n, bool cr3_load)
 {
 	struct vm_shadow *sh = v->sh;
 	const struct vcpu_cr *o = &v->gcr;
 	uint64_t pd[4];
-	bool load = pae_paging(n) &&
-		    (cr3_load || !pae_paging(o) ||
-		     ((o->cr0 ^ n->cr0) & (CR0_PG | CR0_CD | CR0_NW)) ||
-		     ((o->cr4 ^ n->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)));
+	bool load = guest_pdptes_load_on(o, n, cr3_load);
 
-	if (load && load_pdptes(n->cr3, pd, true))
+	if (load && guest_load_pdptes(n->cr3, pd, true))
 		return -1;
 	v->ops->set_reg(v, VCPU_EFER, n->efer);
 	v->ops->set_reg(v, VCPU_CR4, n->cr4);

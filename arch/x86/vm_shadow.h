@@ -32,6 +32,16 @@ void vm_shadow_print_stats(struct vcpu *v);
 void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels);
 void vm_shadow_print_pages(struct vcpu *v);
 
+/*
+ * PAE paging's PDPTEs (SDM Vol 3 4.4.1), for shadow and nested paging
+ * alike: does the change from o to n load them (cr3_load: a MOV to CR3),
+ * and load the four at CR3[31:5]; with check, -1 when one is present with
+ * a reserved bit or cannot be read (the MOV raises #GP then).
+ */
+bool guest_pdptes_load_on(const struct vcpu_cr *o, const struct vcpu_cr *n,
+			  bool cr3_load);
+int guest_load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check);
+
 /* CPUID 8000_0008h EAX[7:0] and 8000_0001h EDX[26] of this CPU */
 unsigned int guest_maxphyaddr(void);
 bool guest_gbpages(void);
