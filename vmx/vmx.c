@@ -153,6 +153,26 @@ static void vmx_intercept_hlt(struct vcpu *v, bool on)
 	vmcs_write(PROC_BASED_CONTROLS, proc);
 }
 
+/*
+ * ops->single_step: the monitor trap flag (SDM Vol 3 24.6.2 Table 24-6
+ * bit 27, allowed by bit 59 of IA32_VMX_PROCBASED_CTLS, A.3.2) makes the
+ * CPU exit after one instruction, or after delivering an event before the
+ * handler's first instruction (26.5.2); the guest sees nothing of it.
+ */
+static void vmx_single_step(struct vcpu *v, bool on)
+{
+	uint64_t proc = vmcs_read(PROC_BASED_CONTROLS);
+
+	if (on && !((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) &
+		    PROC_MONITOR_TRAP_FLAG)) {
+		pr_err("vmx: this CPU has no monitor trap flag: cannot single-step the guest");
+		halt("guest-error");
+	}
+	proc = on ? proc | PROC_MONITOR_TRAP_FLAG :
+		    proc & ~(uint64_t)PROC_MONITOR_TRAP_FLAG;
+	vmcs_write(PROC_BASED_CONTROLS, proc);
+}
+
 /* SDM Vol 3 24.6.4: bitmap A for ports 0-7fff, B for 8000-ffff */
 static void vmx_intercept_io(struct vcpu *v, uint16_t port, bool on)
 {
@@ -830,6 +850,9 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 	case VMX_EXIT_EXT_INTR:
 		e->reason = EXIT_INTR;
 		return;
+	case VMX_EXIT_MTF:
+		e->reason = EXIT_SINGLE_STEP;
+		return;
 	case VMX_EXIT_EXCEPTION_NMI:
 		intr = (uint32_t)vmcs_read(EXIT_INTR_INFO);
 		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
@@ -973,4 +996,5 @@ const struct vcpu_ops vmx_ops = {
 	.intercept_hlt = vmx_intercept_hlt,
 	.intercept_msr = vmx_intercept_msr,
 	.exit_name = vmx_exit_name,
+	.single_step = vmx_single_step,
 };
