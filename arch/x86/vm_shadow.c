@@ -38,7 +38,6 @@
 #define CR4_PKE		(1ull << 22)
 #define RFLAGS_AC	(1ull << 18)
 #define CPUID_NX	(1u << 20)	/* 8000_0001h EDX */
-#define RFLAGS_TF	(1ull << 8)
 #define STEP_GFNS	4		/* frames one stepped write may touch */
 #define STEP_OPENS	64		/* writes let through in one step */
 
@@ -58,7 +57,8 @@ struct vm_shadow {
 	} retry;
 	struct {
 		bool on;
-		bool pushf, tf;		/* PUSHF; the guest's own RFLAGS.TF */
+		bool pushf;		/* the instruction is PUSHF */
+		uint64_t rflags;	/* the guest's, before the step */
 		uint64_t rip;
 		unsigned int nr_gfns, opened;
 		uint64_t gfns[STEP_GFNS];
@@ -304,7 +304,7 @@ static void write_by_cpu(struct vcpu *v, const struct vcpu_exit *e,
 	sh->retry.valid = false;
 	sh->step.on = true;
 	sh->step.rip = rip;
-	sh->step.tf = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_TF;
+	sh->step.rflags = v->ops->get_reg(v, VCPU_RFLAGS);
 	sh->step.pushf = insn_is_pushf(v);
 	sh->step.nr_gfns = 0;
 	sh->step.opened = 0;
@@ -317,7 +317,7 @@ void vm_shadow_step_done(struct vcpu *v)
 	struct vm_shadow *sh = v->sh;
 	struct segment ss;
 	uint64_t lin, rsp;
-	uint8_t b;
+	uint8_t b, want;
 	struct gmem_fault f;
 
 	v->ops->single_step(v, false);
@@ -326,20 +326,21 @@ void vm_shadow_step_done(struct vcpu *v)
 	sh->step.on = false;
 	sh->stepped++;
 	/*
-	 * A back end that steps with RFLAGS.TF (svm.c) had PUSHF push it:
-	 * the guest's own TF goes back into the image (bit 8: byte 1, bit 0;
-	 * the stack address as SDM Vol 1 6.2.3 gives it).
+	 * A back end that steps with RFLAGS.TF (and IF clear: vmx.c without
+	 * the monitor trap flag) had PUSHF push them: the guest's own TF and
+	 * IF go back into the image (bits 8 and 9: byte 1; the stack address
+	 * as SDM Vol 1 6.2.3 gives it).
 	 */
-	if (sh->step.pushf && !sh->step.tf &&
-	    v->ops->get_reg(v, VCPU_RIP) != sh->step.rip) {
+	if (sh->step.pushf && v->ops->get_reg(v, VCPU_RIP) != sh->step.rip) {
 		v->ops->get_seg(v, SEG_SS, &ss);
 		rsp = v->ops->get_reg(v, VCPU_RSP);
 		if (guest_insn_mode(v) != X86_MODE_64)
 			rsp &= (ss.attr & (1 << 10)) ? 0xffffffffull : 0xffffull;
 		lin = guest_insn_mode(v) == X86_MODE_64 ? rsp :
 		      (ss.base + rsp) & 0xffffffffull;
-		if (!gmem_read(v, lin + 1, &b, 1, 0, &f) && (b & 1)) {
-			b &= ~1;
+		want = (uint8_t)(sh->step.rflags >> 8) & 3;
+		if (!gmem_read(v, lin + 1, &b, 1, 0, &f) && (b & 3) != want) {
+			b = (uint8_t)((b & ~3) | want);
 			gmem_write(v, lin + 1, &b, 1, &f);
 		}
 	}
