@@ -21,9 +21,12 @@
 #define RFLAGS_AF	(1ull << 4)
 #define RFLAGS_ZF	(1ull << 6)
 #define RFLAGS_SF	(1ull << 7)
+#define RFLAGS_TF	(1ull << 8)
 #define RFLAGS_DF	(1ull << 10)
 #define RFLAGS_OF	(1ull << 11)
 #define RFLAGS_VM	(1ull << 17)
+#define DR6_BS		(1ull << 14)
+#define X86_TRAP_DB	1
 #define RFLAGS_ARITH	(RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | \
 			 RFLAGS_SF | RFLAGS_OF)
 
@@ -569,6 +572,15 @@ int emulate_write(struct vcpu *v, uint64_t gva)
 	case EMU_DONE:
 		if (!x.rep_more)
 			v->ops->set_reg(v, VCPU_RIP, x.regs.rip + x.gi.in.len);
+		/*
+		 * RFLAGS.TF: the single-step trap follows the instruction,
+		 * and each iteration of a REP string (SDM Vol 3 17.3.1.4).
+		 */
+		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_TF) {
+			v->ops->set_reg(v, VCPU_DR6,
+					v->ops->get_reg(v, VCPU_DR6) | DR6_BS);
+			v->ops->inject_exception(v, X86_TRAP_DB, false, 0);
+		}
 		return 0;
 	case EMU_FAULT:
 		gmem_inject_fault(v, &x.f);

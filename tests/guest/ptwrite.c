@@ -405,6 +405,90 @@ static void run_all(int way)
 	}
 }
 
+extern uint8_t pt_db_handler[], pt_run_ret[];
+extern volatile uint32_t pt_db_count, pt_db_eip[16];
+
+struct gate {
+	uint16_t off_lo, sel;
+	uint8_t zero, type;
+	uint16_t off_hi;
+} __attribute__((packed));
+
+/* The framework's IDT gets pt_db_handler for #DB (a ring-0 interrupt gate). */
+static void install_db_handler(void)
+{
+	struct __attribute__((packed)) { uint16_t limit; uint32_t base; } p;
+	struct gate *g;
+	uint16_t cs;
+
+	asm volatile("sidt %0" : "=m"(p));
+	asm volatile("mov %%cs, %0" : "=r"(cs));
+	g = (struct gate *)p.base + 1;
+	g->off_lo = (uint16_t)(uint32_t)pt_db_handler;
+	g->off_hi = (uint16_t)((uint32_t)pt_db_handler >> 16);
+	g->sel = cs;
+	g->zero = 0;
+	g->type = 0x8e;
+}
+
+/*
+ * The guest's own RFLAGS.TF across a write umbra emulates, retries or
+ * single-steps: the same single-step traps at the same EIPs as the run on
+ * an ordinary page, and nothing else.
+ */
+static void traced(const char *nm, uint8_t *start, uint8_t *end, int way,
+		   unsigned int off, unsigned int len, uint64_t init,
+		   uint32_t esi, int esi_src, uint64_t src0)
+{
+	struct pt_case c = { .name = nm, .start = start, .end = end,
+			     .slot = 60, .off = off, .len = len, .init = init,
+			     .esi = esi, .esi_src = esi_src, .src0 = src0,
+			     .eflags = 0x2 | 0x100 };
+	uint8_t *vb = (uint8_t *)v, *sb = (uint8_t *)scratch;
+	unsigned int base = c.slot * 8, n = span(&c), k, ref_n;
+	uint32_t ref_eip[16], stub = (uint32_t)start, vt, st;
+	struct pt_ctx x;
+	char name[96];
+	int same;
+
+	if (way == 2) {
+		memcpy(code_page, start, (size_t)(end - start));
+		stub = va_of_slot(CODE);
+	}
+	src[0] = src0;
+	memset(sb + base, 0, n);
+	memcpy(sb + base, &init, 8);
+	st = (uint32_t)sb + base + off;
+	load_ctx(&c, &x, st, stub);
+	pt_db_count = 0;
+	pt_run(&x);
+	ref_n = pt_db_count;
+	for (k = 0; k < 16; k++)
+		ref_eip[k] = pt_db_eip[k];
+
+	store64(&v[c.slot], e(1));
+	invlpg(va_of_slot(c.slot));
+	(void)peek(va_of_slot(c.slot));
+	store64(&v[c.slot], init);
+	vt = (way == 1 ? va_of_slot(SELF) + SELF * PAGE : (uint32_t)v) +
+	     base + off;
+	load_ctx(&c, &x, vt, stub);
+	src[0] = src0;
+	pt_db_count = 0;
+	pt_run(&x);
+	same = pt_db_count == ref_n && !memcmp(vb + base, sb + base, n);
+	for (k = 0; k < ref_n && k < 16; k++)
+		same &= pt_db_eip[k] == ref_eip[k];
+	snprintf(name, sizeof(name), "%s (%s) with the guest's TF: its single-step traps and nothing else",
+		 nm, way_name[way]);
+	check(same, name, "%u traps, first at %x, CPU's %u, first at %x; entry %08x, CPU's %08x",
+	      pt_db_count, pt_db_eip[0], ref_n, ref_eip[0],
+	      ((uint32_t *)(vb + base))[0], ((uint32_t *)(sb + base))[0]);
+	for (k = 0; k < n; k += 4)
+		((volatile uint32_t *)(vb + base))[k / 4] = 0;
+	write_cr3(read_cr3());
+}
+
 void test_main(void)
 {
 	int way;
@@ -416,6 +500,14 @@ void test_main(void)
 	setup_paging();
 	for (way = 0; way < 3; way++)
 		run_all(way);
+	install_db_handler();
+	for (way = 0; way < 3; way++) {
+		traced("inc byte", pt_inc, pt_inc_end, way, 1, 1, b1(0x3f), 0,
+		       0, 0);
+		traced("movq from xmm", pt_movqx, pt_movqx_end, way, 0, 8, 0,
+		       0, 1, e(8));
+		traced("sidt", pt_sidt, pt_sidt_end, way, 0, 6, 0, 0, 0, 0);
+	}
 	teardown_paging();
 	check(peek((uint32_t)&marker[5][0]) == MARK(5),
 	      "paging off again: memory as before", NULL);

@@ -29,6 +29,8 @@ pt_run:
 	push dword [ebp + 24]
 	popfd
 	call [ebp + 28]
+	global pt_run_ret
+pt_run_ret:
 	pushfd
 	mov [ebp + 0], eax
 	mov [ebp + 4], ecx
@@ -42,6 +44,33 @@ pt_run:
 	pop ebx
 	pop ebp
 	ret
+
+; #DB handler for runs with the guest's own RFLAGS.TF: records the EIP of
+; each single-step trap (up to 16) and clears TF at pt_run_ret.
+	global pt_db_handler, pt_db_count, pt_db_eip
+pt_db_handler:
+	push eax
+	push ebx
+	mov eax, [pt_db_count]
+	cmp eax, 16
+	jae .full
+	mov ebx, [esp + 8]
+	mov [pt_db_eip + eax * 4], ebx
+.full:
+	inc dword [pt_db_count]
+	cmp dword [esp + 8], pt_run_ret
+	jne .out
+	and dword [esp + 16], ~0x100
+.out:
+	pop ebx
+	pop eax
+	iretd
+
+	section .bss
+pt_db_count:	resd 1
+pt_db_eip:	resd 16
+
+	section .text
 
 ; STUB name, instruction... : pt_NAME .. pt_NAME_end
 %macro STUB 1-*
