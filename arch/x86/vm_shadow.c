@@ -61,7 +61,7 @@ struct vm_shadow {
 		uint64_t rflags;	/* the guest's, before the step */
 		uint64_t rip;
 		unsigned int nr_gfns, opened;
-		uint64_t gfns[STEP_GFNS];
+		uint64_t gfns[STEP_GFNS], addrs[STEP_GFNS];
 	} step;
 	uint64_t unprotected, stepped;	/* statistics */
 };
@@ -252,8 +252,10 @@ static void step_open(struct vcpu *v, const struct vcpu_exit *e, uint64_t gfn)
 
 	for (i = 0; i < sh->step.nr_gfns && sh->step.gfns[i] != gfn; i++)
 		;
-	if (i == sh->step.nr_gfns && i < STEP_GFNS)
+	if (i == sh->step.nr_gfns && i < STEP_GFNS) {
+		sh->step.addrs[i] = e->pf.addr;
 		sh->step.gfns[sh->step.nr_gfns++] = gfn;
+	}
 	if (i < STEP_GFNS && ++sh->step.opened <= STEP_OPENS &&
 	    shadow_page_fault(sh->mmu, e->pf.addr, e->pf.error_code & ~PFERR_W,
 			      ac, &f) == SHADOW_FIXED &&
@@ -344,8 +346,16 @@ void vm_shadow_step_done(struct vcpu *v)
 			gmem_write(v, lin + 1, &b, 1, &f);
 		}
 	}
-	for (unsigned int i = 0; i < sh->step.nr_gfns; i++)
+	/*
+	 * Then the leaf that let the write through is made again from the
+	 * guest's entry, as INVLPG does: it may map a frame that nothing
+	 * protects (a CR0.WP=0 write with SMAP, shadow.c) and must not stay
+	 * writable and supervisor-only.
+	 */
+	for (unsigned int i = 0; i < sh->step.nr_gfns; i++) {
 		shadow_unprotect_gfn(sh->mmu, sh->step.gfns[i]);
+		shadow_invlpg(sh->mmu, sh->step.addrs[i]);
+	}
 }
 
 void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
