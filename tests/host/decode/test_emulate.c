@@ -305,7 +305,7 @@ int main(void)
 		unsigned int size, len, cc = (unsigned int)rnd_below(&s, 16), c;
 		bool lock = k->lockable && rnd_below(&s, 2);
 		uint64_t mem_hw[2], mem_emu[2], reg, fl, count, imm, out_hw;
-		uint64_t fl_hw, m, dm;
+		uint64_t fl_hw, dm, mem0;
 		uint8_t insn[16];
 		struct x86_insn in;
 		int r;
@@ -320,6 +320,7 @@ int main(void)
 		fl = (rnd_next(&s) & F_ALL) | 2;
 		mem_hw[0] = mem_emu[0] = pick(&s);
 		mem_hw[1] = mem_emu[1] = 0x5a5a5a5a5a5a5a5aull;	/* beyond */
+		mem0 = mem_hw[0];
 		len = encode(k, size, lock, cc, imm, insn);
 
 		r = x86_decode(insn, len, X86_MODE_64, &in);
@@ -359,8 +360,6 @@ int main(void)
 		c = (unsigned int)((k->form == F_BY1 ? 1 : k->form == F_BYIMM ?
 				    imm : count) & (size == 8 ? 0x3f : 0x1f));
 		dm = defined_flags(k, size, c);
-		m = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
-		(void)m;
 		group_expect(&per[ki],
 			     r == 0 && !injected &&
 			     rip == (uint64_t)(uintptr_t)code + len &&
@@ -370,7 +369,7 @@ int main(void)
 			     (rflags & ~F_ALL) == (fl & ~F_ALL),
 			     "size %u%s mem %#lx reg %#lx count %#lx imm %#lx flags %#lx cc %u: "
 			     "host mem %#lx reg %#lx flags %#lx, emulator %d mem %#lx reg %#lx flags %#lx (compared %#lx)",
-			     size, lock ? " lock" : "", (unsigned long)mem_emu[0] ^ 0,
+			     size, lock ? " lock" : "", (unsigned long)mem0,
 			     (unsigned long)reg, (unsigned long)count,
 			     (unsigned long)imm, (unsigned long)fl, cc,
 			     (unsigned long)mem_hw[0], (unsigned long)out_hw,
