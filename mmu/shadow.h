@@ -132,6 +132,20 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 			   const void *bytes, unsigned int size);
 
+/*
+ * A guest write the hypervisor does not emulate (SHADOW_EMULATE for an
+ * instruction outside its emulator): shadow_unprotect_gfn() zaps every
+ * shadow page of the frame, so that the guest can run the instruction
+ * again unhindered (returns how many were zapped; 0: nothing protected
+ * it).  Where the frame is shadowed again at once (it maps the
+ * instruction, its stack or the address written), shadow_allow_write()
+ * makes the present leaf SPTE for gva writable (supervisor-only unless
+ * user) for one single-stepped instruction, after which the hypervisor
+ * calls shadow_unprotect_gfn() for the frame (-1: no present leaf).
+ */
+unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn);
+int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user);
+
 uint64_t shadow_root_hpa(struct shadow_mmu *s);
 /* Shadow root level the hardware uses: 4 (long mode) or 3 (PAE). */
 int shadow_root_level(struct shadow_mmu *s);

@@ -358,6 +358,83 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 		shadow_load_cr3(s, s->cpu.cr3, s->pdpte);
 }
 
+/*
+ * Stop shadowing frame gfn: zap every shadow page of it, as flooding does
+ * (the root in use too: it is reloaded, and shadows the frame again at
+ * once).  The frame is then no longer write-protected, until it is used as
+ * a table again.  Also what makes shadow pages of gfn current again after
+ * the guest wrote it unseen (shadow_allow_write()).
+ */
+unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn)
+{
+	unsigned int n = 0, b = (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 55) &
+				(SH_HASH - 1);
+	struct shadow_page *sp;
+	bool reload;
+
+	write_lock(&s->lock);
+	do {
+		for (sp = s->hash[b]; sp; sp = sp->hnext)
+			if (sp->gfn == gfn && role_indirect(sp->role))
+				break;
+		if (sp) {
+			zap_page(s, sp);	/* unhashes it */
+			n++;
+		}
+	} while (sp);
+	if (s->flush) {
+		s->st.flushes++;
+		if (s->cfg.flush)
+			s->cfg.flush(s->cfg.flush_arg);
+	}
+	reload = s->root->invalid;
+	write_unlock(&s->lock);
+	if (reload)
+		shadow_load_cr3(s, s->cpu.cr3, s->pdpte);
+	return n;
+}
+
+/*
+ * Let a write at gva through although its frame stays write-protected:
+ * the present leaf SPTE for gva gets W (and loses U for a supervisor
+ * write: less permission is always safe, a user access refaults).  For
+ * exactly one guest instruction, after which the caller calls
+ * shadow_unprotect_gfn() on the frame.  0, or -1 if no present leaf maps
+ * gva.
+ */
+int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
+{
+	struct shadow_page *sp;
+	int level, ret = -1;
+	uint64_t *e;
+
+	write_lock(&s->lock);
+	if (s->mode != GW_MODE_LM)
+		gva &= 0xffffffffull;
+	sp = s->root->invalid ? NULL : s->root;
+	for (level = sp ? shadow_root_level(s) : 1; level > 1 && sp; level--) {
+		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
+						       pt_index(gva, level);
+
+		sp = spte_present(sp->spt[idx]) ? sp_by_pa(s, sp->spt[idx]) :
+						  NULL;
+	}
+	if (sp && spte_present(sp->spt[pt_index(gva, 1)])) {
+		e = &sp->spt[pt_index(gva, 1)];
+		*e |= PTE_RW | PTE_D;
+		if (!user)
+			*e &= ~PTE_US;
+		s->flush = true;
+		s->st.flushes++;
+		if (s->cfg.flush)
+			s->cfg.flush(s->cfg.flush_arg);
+		s->flush = false;
+		ret = 0;
+	}
+	write_unlock(&s->lock);
+	return ret;
+}
+
 /* ---- consistency check for the tests ---- */
 
 struct msg {

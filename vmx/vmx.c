@@ -42,6 +42,13 @@ struct vmx_vcpu {
 	uint32_t reinject;		/* IDT-vectoring information to deliver */
 	uint32_t reinject_error, reinject_len;
 	bool shutdown;			/* an injection made a triple fault */
+	struct {			/* ops->single_step without MTF */
+		bool on;
+		uint64_t flags;		/* the guest's RFLAGS.TF and IF */
+		uint32_t exc;		/* the exception bitmap before */
+		uint32_t held;		/* VM-entry interruption info after */
+		uint32_t held_error;
+	} step;
 };
 
 static struct vmx_vcpu vmx_vcpu0;
@@ -148,6 +155,92 @@ static void vmx_intercept_hlt(struct vcpu *v, bool on)
 		return;
 	}
 	proc = on ? proc | PROC_HLT_EXITING : proc & ~(uint64_t)PROC_HLT_EXITING;
+	vmcs_write(PROC_BASED_CONTROLS, proc);
+}
+
+/*
+ * ops->single_step without the monitor trap flag (Bochs 2.7 has none):
+ * RFLAGS.TF with every exception but NMI, #BP, #OF and #MC in the
+ * exception bitmap (SDM Vol 3 24.6.3), as svm.c does; RFLAGS.IF is clear
+ * for the step, so no external interrupt is delivered with the TF in its
+ * frame (vm_shadow.c mends a PUSHF).  Blocking by STI expires with the
+ * instruction and goes; with blocking by MOV SS, VM entry wants BS pending
+ * when TF is set (26.3.1.5), and that #DB comes after the instruction.
+ */
+#define RFLAGS_TF		(1ull << 8)
+#define RFLAGS_IF		(1ull << 9)
+#define BLOCKING_STI		(1u << 0)
+#define BLOCKING_MOV_SS		(1u << 1)
+#define PENDING_DBG_BS		(1ull << 14)
+#define STEP_EXC		(~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 18)))
+
+static void step_tf(struct vmx_vcpu *s, bool on)
+{
+	uint64_t rf = vmcs_read(GUEST_RFLAGS), intr;
+
+	if (on && !s->step.on) {
+		s->step.on = true;
+		s->step.flags = rf & (RFLAGS_TF | RFLAGS_IF);
+		s->step.exc = (uint32_t)vmcs_read(EXCEPTION_BITMAP);
+		s->step.held = 0;
+		vmcs_write(GUEST_RFLAGS, (rf | RFLAGS_TF) & ~RFLAGS_IF);
+		vmcs_write(EXCEPTION_BITMAP, s->step.exc | STEP_EXC);
+		intr = vmcs_read(GUEST_INTERRUPTIBILITY) & ~(uint64_t)BLOCKING_STI;
+		vmcs_write(GUEST_INTERRUPTIBILITY, intr);
+		if (intr & BLOCKING_MOV_SS)
+			vmcs_write(GUEST_PENDING_DBG,
+				   vmcs_read(GUEST_PENDING_DBG) | PENDING_DBG_BS);
+	} else if (!on && s->step.on) {
+		s->step.on = false;
+		vmcs_write(GUEST_RFLAGS, (rf & ~(RFLAGS_TF | RFLAGS_IF)) |
+			   s->step.flags);
+		vmcs_write(EXCEPTION_BITMAP, s->step.exc);
+		if (s->step.held && !(vmcs_read(ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
+			if (s->step.held & INTR_INFO_DELIVER_CODE)
+				vmcs_write(ENTRY_EXCEPTION_ERROR_CODE,
+					   s->step.held_error);
+			vmcs_write(ENTRY_INTR_INFO, s->step.held);
+		}
+	}
+}
+
+/*
+ * An exception exit while step_tf() is on ends the step: the exception
+ * is delivered when it is turned off, unless it is the single-step #DB
+ * (exit qualification BS, 27.2.1) the guest's own TF did not ask for.
+ */
+static bool step_exception(struct vcpu *v, struct vcpu_exit *e, uint32_t intr)
+{
+	struct vmx_vcpu *s = to_vmx(v);
+
+	if (!s->step.on || INTR_INFO_TYPE(intr) != INTR_TYPE_HW_EXC ||
+	    (intr & 0xff) == X86_TRAP_PF)
+		return false;
+	e->reason = EXIT_SINGLE_STEP;
+	if ((intr & 0xff) == 1 && !(s->step.flags & RFLAGS_TF) &&
+	    !(e->info1 & 0xf))
+		return true;		/* umbra's trap alone */
+	s->step.held = intr & (INTR_INFO_VALID | INTR_INFO_DELIVER_CODE | 0x7ff);
+	s->step.held_error = (uint32_t)vmcs_read(EXIT_INTR_ERROR_CODE);
+	return true;
+}
+
+/*
+ * ops->single_step: the monitor trap flag (SDM Vol 3 24.6.2 Table 24-6
+ * bit 27, allowed by bit 59 of IA32_VMX_PROCBASED_CTLS, A.3.2) makes the
+ * CPU exit after one instruction, or after delivering an event before the
+ * handler's first instruction (26.5.2); the guest sees nothing of it.
+ */
+static void vmx_single_step(struct vcpu *v, bool on)
+{
+	uint64_t proc = vmcs_read(PROC_BASED_CONTROLS);
+
+	if (!((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_MONITOR_TRAP_FLAG)) {
+		step_tf(to_vmx(v), on);
+		return;
+	}
+	proc = on ? proc | PROC_MONITOR_TRAP_FLAG :
+		    proc & ~(uint64_t)PROC_MONITOR_TRAP_FLAG;
 	vmcs_write(PROC_BASED_CONTROLS, proc);
 }
 
@@ -738,6 +831,9 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 	case VMX_EXIT_EXT_INTR:
 		e->reason = EXIT_INTR;
 		return;
+	case VMX_EXIT_MTF:
+		e->reason = EXIT_SINGLE_STEP;
+		return;
 	case VMX_EXIT_EXCEPTION_NMI:
 		intr = (uint32_t)vmcs_read(EXIT_INTR_INFO);
 		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
@@ -750,6 +846,8 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 			unblock_nmi_fixup(intr);
 			return;
 		}
+		if (step_exception(v, e, intr))
+			return;
 		e->reason = INTR_INFO_TYPE(intr) == INTR_TYPE_NMI ? EXIT_NMI : EXIT_OTHER;
 		return;
 	case VMX_EXIT_HLT:
@@ -897,4 +995,5 @@ const struct vcpu_ops vmx_ops = {
 	.intercept_hlt = vmx_intercept_hlt,
 	.intercept_msr = vmx_intercept_msr,
 	.exit_name = vmx_exit_name,
+	.single_step = vmx_single_step,
 };

@@ -209,6 +209,13 @@ static bool lockable(const struct x86_insn *in)
 	case X86_OP_BTS:
 	case X86_OP_BTR:
 	case X86_OP_BTC:
+	case X86_OP_ADC:
+	case X86_OP_SBB:
+	case X86_OP_INC:
+	case X86_OP_DEC:
+	case X86_OP_NOT:
+	case X86_OP_NEG:
+	case X86_OP_XADD:
 		return in->has_mem;
 	default:
 		return false;
@@ -217,8 +224,27 @@ static bool lockable(const struct x86_insn *in)
 
 /* Group 1 (80/81/83) ModRM.reg: ADD OR ADC SBB AND SUB XOR CMP. */
 static const uint8_t group1[8] = {
-	X86_OP_ADD, X86_OP_OR, X86_OP_NONE, X86_OP_NONE,
+	X86_OP_ADD, X86_OP_OR, X86_OP_ADC, X86_OP_SBB,
 	X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_NONE,
+};
+
+/*
+ * Group 2 (C0 C1 D0-D3) ModRM.reg: ROL ROR RCL RCR SHL SHR - SAR.  /6 is
+ * blank in SDM Vol 2 Table A-6, but every CPU runs it as SHL (/4).
+ */
+static const uint8_t group2[8] = {
+	X86_OP_ROL, X86_OP_ROR, X86_OP_RCL, X86_OP_RCR,
+	X86_OP_SHL, X86_OP_SHR, X86_OP_SHL, X86_OP_SAR,
+};
+
+/* Group 3 (F6 F7) /2 NOT, /3 NEG; Group 4/5 (FE FF) /0 INC, /1 DEC. */
+static const uint8_t group3[8] = {
+	X86_OP_NONE, X86_OP_NONE, X86_OP_NOT, X86_OP_NEG,
+	X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
+};
+static const uint8_t group45[8] = {
+	X86_OP_INC, X86_OP_DEC, X86_OP_NONE, X86_OP_NONE,
+	X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
 };
 
 /* Two-byte opcodes 0F xx (SDM Vol 2 Table A-3). */
@@ -289,6 +315,18 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		TRY(fetch_imm(d, in, 1));
 		in->imm &= 0xff;		/* a bit number, not signed */
 		return 0;
+	case 0xc0:				/* XADD r/m8, r8 */
+	case 0xc1:				/* XADD r/m, r */
+		in->op = X86_OP_XADD;
+		in->op_size = b == 0xc0 ? 1 : op_size(d, in);
+		return modrm(d, in, b == 0xc0, seg_ovr);
+	case 0xc3:				/* MOVNTI m32/m64, r (NP) */
+		if (d->opsize_ovr || in->rep)
+			return X86_DEC_UNSUPPORTED;
+		in->op = X86_OP_MOV;
+		in->op_size = in->rex & REX_W ? 8 : 4;
+		TRY(modrm(d, in, false, seg_ovr));
+		return in->has_mem ? 0 : X86_DEC_UD;
 	case 0xc7:				/* Group 9: /1 CMPXCHG8B/16B */
 		TRY(peek(d, &sub));
 		if (((sub >> 3) & 7) != 1)
@@ -298,6 +336,13 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		TRY(modrm(d, in, false, seg_ovr));
 		in->reg = X86_REG_NONE;
 		return in->has_mem ? 0 : X86_DEC_UD;
+	}
+	if ((b & 0xf0) == 0x90) {		/* SETcc r/m8 */
+		in->op = X86_OP_SETCC;
+		in->op_size = 1;
+		TRY(modrm(d, in, true, seg_ovr));
+		in->reg = X86_REG_NONE;		/* ModRM.reg is ignored */
+		return 0;
 	}
 	return X86_DEC_UNSUPPORTED;
 }
@@ -347,6 +392,41 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 	case 0x30: case 0x31:
 		in->op = X86_OP_XOR;
 		break;
+	case 0x10: case 0x11:
+		in->op = X86_OP_ADC;
+		break;
+	case 0x18: case 0x19:
+		in->op = X86_OP_SBB;
+		break;
+	case 0xfe: case 0xff:			/* Groups 4 and 5 */
+	case 0xf6: case 0xf7:			/* Group 3 */
+		TRY(peek(d, &sub));
+		sub = (sub >> 3) & 7;
+		in->op = b >= 0xfe ? group45[sub] : group3[sub];
+		if (in->op == X86_OP_NONE || (b == 0xfe && sub > 1))
+			return X86_DEC_UNSUPPORTED;
+		TRY(modrm(d, in, byte, seg_ovr));
+		in->reg = X86_REG_NONE;
+		in->writes_mem = in->has_mem;
+		return 0;
+	case 0xc0: case 0xc1:			/* Group 2 by imm8 */
+	case 0xd0: case 0xd1:			/* ... by 1 */
+	case 0xd2: case 0xd3:			/* ... by CL */
+		TRY(peek(d, &sub));
+		in->op = group2[(sub >> 3) & 7];
+		TRY(modrm(d, in, byte, seg_ovr));
+		in->reg = X86_REG_NONE;
+		in->writes_mem = in->has_mem;
+		if (b >= 0xd2) {
+			in->reg = X86_RCX;	/* the count is CL */
+		} else if (b >= 0xd0) {
+			in->has_imm = true;	/* implied, not encoded */
+			in->imm = 1;
+		} else {
+			TRY(fetch_imm(d, in, 1));
+			in->imm &= 0xff;	/* a count, not signed */
+		}
+		return 0;
 	case 0x86: case 0x87:
 		in->op = X86_OP_XCHG;
 		break;
@@ -565,7 +645,14 @@ const char *x86_op_name(enum x86_op op)
 		[X86_OP_MOVS] = "movs", [X86_OP_STOS] = "stos",
 		[X86_OP_INVLPG] = "invlpg", [X86_OP_MOV_TO_CR] = "mov-to-cr",
 		[X86_OP_MOV_FROM_CR] = "mov-from-cr", [X86_OP_CLTS] = "clts",
-		[X86_OP_LMSW] = "lmsw",
+		[X86_OP_LMSW] = "lmsw", [X86_OP_ADC] = "adc",
+		[X86_OP_SBB] = "sbb", [X86_OP_INC] = "inc",
+		[X86_OP_DEC] = "dec", [X86_OP_NOT] = "not",
+		[X86_OP_NEG] = "neg", [X86_OP_XADD] = "xadd",
+		[X86_OP_ROL] = "rol", [X86_OP_ROR] = "ror",
+		[X86_OP_RCL] = "rcl", [X86_OP_RCR] = "rcr",
+		[X86_OP_SHL] = "shl", [X86_OP_SHR] = "shr",
+		[X86_OP_SAR] = "sar", [X86_OP_SETCC] = "setcc",
 	};
 
 	return (unsigned)op < NR_X86_OPS ? names[op] : "?";

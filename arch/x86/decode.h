@@ -2,9 +2,10 @@
 /*
  * x86 instruction decoder for what umbra must understand without decode
  * assists: INVLPG, MOV to/from CRn, CLTS, LMSW, and the guest instructions
- * that write page-table entries (MOV, XCHG, CMPXCHG, CMPXCHG8B/16B,
- * ADD/OR/AND/SUB/XOR, BTS/BTR/BTC, MOVS/STOS).  Anything else is decoded
- * only far enough to say X86_DEC_UNSUPPORTED.
+ * that write page-table entries (MOV and MOVNTI, XCHG, CMPXCHG,
+ * CMPXCHG8B/16B, XADD, ADD/OR/AND/SUB/XOR/ADC/SBB, INC/DEC/NOT/NEG,
+ * BTS/BTR/BTC, the shifts and rotates of Group 2, SETcc, MOVS/STOS).
+ * Anything else is decoded only far enough to say X86_DEC_UNSUPPORTED.
  *
  * Portable: no libc, no allocation; built into umbra and on the host.
  * The decoder never reads buf[len] or beyond, nor more than 15 bytes.
@@ -36,7 +37,7 @@ enum x86_dec_result {
 
 enum x86_op {
 	X86_OP_NONE,
-	X86_OP_MOV,		/* 88 89 8A 8B C6/0 C7/0 A0-A3 */
+	X86_OP_MOV,		/* 88 89 8A 8B C6/0 C7/0 A0-A3, 0F C3 MOVNTI */
 	X86_OP_XCHG,		/* 86 87 */
 	X86_OP_CMPXCHG,		/* 0F B0 0F B1 */
 	X86_OP_CMPXCHG8B,	/* 0F C7 /1; op_size 16 is CMPXCHG16B */
@@ -55,6 +56,21 @@ enum x86_op {
 	X86_OP_MOV_FROM_CR,	/* 0F 20 */
 	X86_OP_CLTS,		/* 0F 06 */
 	X86_OP_LMSW,		/* 0F 01 /6 */
+	X86_OP_ADC,		/* 10 11, 80/81/83 /2 */
+	X86_OP_SBB,		/* 18 19, 80/81/83 /3 */
+	X86_OP_INC,		/* FE/FF /0 */
+	X86_OP_DEC,		/* FE/FF /1 */
+	X86_OP_NOT,		/* F6/F7 /2 */
+	X86_OP_NEG,		/* F6/F7 /3 */
+	X86_OP_XADD,		/* 0F C0 0F C1 */
+	X86_OP_ROL,		/* Group 2 (C0 C1 D0-D3) /0 */
+	X86_OP_ROR,		/* /1 */
+	X86_OP_RCL,		/* /2 */
+	X86_OP_RCR,		/* /3 */
+	X86_OP_SHL,		/* /4, and /6 (an alias on every CPU) */
+	X86_OP_SHR,		/* /5 */
+	X86_OP_SAR,		/* /7 */
+	X86_OP_SETCC,		/* 0F 90-9F: the condition is opcode & 15 */
 	NR_X86_OPS
 };
 
@@ -103,12 +119,15 @@ struct x86_insn {
 	bool writes_mem;		/* the instruction stores to mem */
 	struct x86_mem mem;		/* r/m operand; MOVS/STOS: ES:[rDI] */
 	struct x86_mem src;		/* MOVS only: the source, seg:[rSI] */
-	int8_t reg;			/* ModRM.reg register, rAX for A0-A3, STOS */
+	int8_t reg;			/* ModRM.reg register, rAX for A0-A3, STOS;
+					   rCX (CL) for shifts by CL */
 	int8_t rm_reg;			/* ModRM.rm when it is a register */
 	int8_t cr;			/* MOV to/from CRn: n (REX.R included) */
 	bool has_imm;
 	uint8_t imm_size;		/* bytes in the encoding */
-	uint64_t imm;			/* sign-extended, except 0F BA's imm8 */
+	uint64_t imm;			/* sign-extended, except the imm8 of 0F BA
+					   and of shifts; shifts by 1 have imm 1
+					   and imm_size 0 */
 };
 
 /* What x86_mem_linear() needs of the guest. */

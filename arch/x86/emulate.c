@@ -5,7 +5,10 @@
  * MMU's SHADOW_EMULATE: each runs on guest memory through the guest's own
  * tables (gmem.c) with the semantics of SDM Vol 2 (flags: Vol 1 3.4.3 and
  * Appendix A; string instructions: one iteration per exit with REP, as an
- * interruptible REP does, Vol 2 REP).
+ * interruptible REP does, Vol 2 REP).  LOCK needs nothing more: the one
+ * vCPU is stopped while umbra reads and writes.  Flags the SDM leaves
+ * undefined get what an Intel CPU leaves there where that is one rule (AF
+ * clear after shifts, OF of multi-bit shifts as for a count of 1).
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/emulate.h"
@@ -18,9 +21,12 @@
 #define RFLAGS_AF	(1ull << 4)
 #define RFLAGS_ZF	(1ull << 6)
 #define RFLAGS_SF	(1ull << 7)
+#define RFLAGS_TF	(1ull << 8)
 #define RFLAGS_DF	(1ull << 10)
 #define RFLAGS_OF	(1ull << 11)
 #define RFLAGS_VM	(1ull << 17)
+#define DR6_BS		(1ull << 14)
+#define X86_TRAP_DB	1
 #define RFLAGS_ARITH	(RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | \
 			 RFLAGS_SF | RFLAGS_OF)
 
@@ -175,6 +181,135 @@ static void set_flags(struct vcpu *v, uint64_t mask, uint64_t val)
 	v->ops->set_reg(v, VCPU_RFLAGS, (rf & ~mask) | (val & mask));
 }
 
+/*
+ * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB).  The carry
+ * out of the top bit is the majority of a, b and the carry into it; the
+ * borrow likewise.
+ */
+static uint64_t alu_carry(enum x86_op op, unsigned int size, uint64_t a,
+			  uint64_t b, uint64_t cin, uint64_t *flags)
+{
+	uint64_t m = size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
+
+	a &= m;
+	b &= m;
+	if (op == X86_OP_ADC) {
+		res = (a + b + cin) & m;
+		if (((a & b) | ((a | b) & ~res)) & top)
+			f |= RFLAGS_CF;
+		if ((a ^ res) & (b ^ res) & top)
+			f |= RFLAGS_OF;
+	} else {
+		res = (a - b - cin) & m;
+		if (((~a & b) | (~(a ^ b) & res)) & top)
+			f |= RFLAGS_CF;
+		if ((a ^ b) & (a ^ res) & top)
+			f |= RFLAGS_OF;
+	}
+	f |= (a ^ b ^ res) & RFLAGS_AF;
+	*flags = f | flags_szp(res, size);
+	return res;
+}
+
+/*
+ * Group 2 (SDM Vol 2 RCL/RCR/ROL/ROR, SAL/SAR/SHL/SHR): the count is
+ * masked to 5 bits (6 for 64-bit operands); a masked count of 0 changes
+ * no flag (*fmask 0).  Rotates change only CF and OF; RCL/RCR rotate
+ * through CF over size + 1 bits (count mod 9 and mod 17 for 8 and 16
+ * bits), ROL/ROR over size bits.  OF is defined for a count of 1 only.
+ */
+static uint64_t shift(enum x86_op op, unsigned int size, uint64_t val,
+		      uint64_t count, uint64_t rflags, uint64_t *flags,
+		      uint64_t *fmask)
+{
+	unsigned int bits = 8 * size, c, tc, i;
+	uint64_t m = size_mask(size), res = val & m, cf = rflags & RFLAGS_CF;
+	uint64_t msb = 1ull << (bits - 1), of = 0;
+	int64_t sval;
+
+	c = (unsigned int)(count & (size == 8 ? 0x3f : 0x1f));
+	*fmask = 0;
+	*flags = 0;
+	if (!c)
+		return res;
+	val = res;
+	switch (op) {
+	case X86_OP_ROL:
+		tc = c % bits;
+		if (tc)
+			res = ((val << tc) | (val >> (bits - tc))) & m;
+		cf = res & 1;
+		of = !!(res & msb) ^ cf;
+		break;
+	case X86_OP_ROR:
+		tc = c % bits;
+		if (tc)
+			res = ((val >> tc) | (val << (bits - tc))) & m;
+		cf = !!(res & msb);
+		of = cf ^ !!(res & (msb >> 1));
+		break;
+	case X86_OP_RCL:
+	case X86_OP_RCR:
+		tc = size == 1 ? c % 9 : size == 2 ? c % 17 : c;
+		if (op == X86_OP_RCR)
+			of = !!(res & msb) ^ cf;	/* before the rotate */
+		for (i = 0; i < tc; i++) {
+			uint64_t out = op == X86_OP_RCL ? !!(res & msb) : res & 1;
+
+			if (op == X86_OP_RCL)
+				res = ((res << 1) | cf) & m;
+			else
+				res = (res >> 1) | (cf ? msb : 0);
+			cf = out;
+		}
+		if (op == X86_OP_RCL)
+			of = !!(res & msb) ^ cf;
+		break;
+	case X86_OP_SHL:
+		res = c >= bits ? 0 : (val << c) & m;
+		cf = c <= bits ? (val >> (bits - c)) & 1 : 0;
+		of = !!(res & msb) ^ cf;
+		break;
+	case X86_OP_SHR:
+		res = c >= bits ? 0 : val >> c;
+		cf = c <= bits ? (val >> (c - 1)) & 1 : 0;
+		of = !!(val & msb);
+		break;
+	default:				/* SAR */
+		sval = (int64_t)((val ^ msb) - msb);	/* sign-extended */
+		res = (uint64_t)(sval >> c) & m;
+		cf = (uint64_t)(sval >> (c - 1)) & 1;
+		of = 0;
+		break;
+	}
+	*flags = (cf ? RFLAGS_CF : 0) | (of ? RFLAGS_OF : 0);
+	*fmask = RFLAGS_CF | RFLAGS_OF;
+	if (op == X86_OP_SHL || op == X86_OP_SHR || op == X86_OP_SAR) {
+		*flags |= flags_szp(res, size);
+		*fmask = RFLAGS_ARITH;		/* AF: clear */
+	}
+	return res;
+}
+
+/* The condition of Jcc/SETcc/CMOVcc number cc (SDM Vol 2 Appendix B.1). */
+static bool condition(unsigned int cc, uint64_t rf)
+{
+	bool cf = rf & RFLAGS_CF, zf = rf & RFLAGS_ZF, sf = rf & RFLAGS_SF;
+	bool of = rf & RFLAGS_OF, pf = rf & RFLAGS_PF, r;
+
+	switch (cc >> 1) {
+	case 0: r = of; break;
+	case 1: r = cf; break;
+	case 2: r = zf; break;
+	case 3: r = cf || zf; break;
+	case 4: r = sf; break;
+	case 5: r = pf; break;
+	case 6: r = sf != of; break;
+	default: r = zf || sf != of; break;
+	}
+	return (cc & 1) ? !r : r;
+}
+
 /* ---- the emulator ---- */
 
 enum emu_result { EMU_DONE, EMU_FAULT, EMU_CANNOT };
@@ -310,7 +445,7 @@ static int emu_one(struct emu *x, uint64_t gva)
 	if (size < 1 || size > 8)
 		return EMU_CANNOT;
 	src = in->has_imm ? in->imm : in->reg >= 0 ? reg_get(v, in->reg, size) : 0;
-	if (in->op != X86_OP_MOV) {
+	if (in->op != X86_OP_MOV && in->op != X86_OP_SETCC) {
 		r = mem_rd(x, lin, &old, size);
 		if (r != EMU_DONE)
 			return r;
@@ -358,19 +493,75 @@ static int emu_one(struct emu *x, uint64_t gva)
 			set_flags(v, RFLAGS_CF, (old & bit) ? RFLAGS_CF : 0);
 		return r;
 	}
+	case X86_OP_ADC:
+	case X86_OP_SBB:
+		res = alu_carry(in->op, size, old, src,
+				v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_CF, &fl);
+		r = mem_wr(x, lin, &res, size);
+		if (r == EMU_DONE)
+			set_flags(v, RFLAGS_ARITH, fl);
+		return r;
+	case X86_OP_INC:
+	case X86_OP_DEC:
+		/* as ADD/SUB 1, but CF is not affected */
+		res = alu(in->op == X86_OP_INC ? X86_OP_ADD : X86_OP_SUB, size,
+			  old, 1, &fl);
+		r = mem_wr(x, lin, &res, size);
+		if (r == EMU_DONE)
+			set_flags(v, RFLAGS_ARITH & ~RFLAGS_CF, fl);
+		return r;
+	case X86_OP_NOT:
+		res = ~old;
+		return mem_wr(x, lin, &res, size);
+	case X86_OP_NEG:
+		/* 0 - dest: CF is set unless dest is 0 (SDM Vol 2 NEG) */
+		res = alu(X86_OP_SUB, size, 0, old, &fl);
+		r = mem_wr(x, lin, &res, size);
+		if (r == EMU_DONE)
+			set_flags(v, RFLAGS_ARITH, fl);
+		return r;
+	case X86_OP_XADD:
+		/* TEMP = SRC + DEST; SRC = DEST; DEST = TEMP (SDM Vol 2 XADD) */
+		res = alu(X86_OP_ADD, size, old, src, &fl);
+		r = mem_wr(x, lin, &res, size);
+		if (r == EMU_DONE) {
+			reg_set(v, in->reg, size, old);
+			set_flags(v, RFLAGS_ARITH, fl);
+		}
+		return r;
+	case X86_OP_ROL:
+	case X86_OP_ROR:
+	case X86_OP_RCL:
+	case X86_OP_RCR:
+	case X86_OP_SHL:
+	case X86_OP_SHR:
+	case X86_OP_SAR: {
+		uint64_t count = in->has_imm ? in->imm : reg_get(v, X86_RCX, 1);
+		uint64_t fmask;
+
+		res = shift(in->op, size, old, count,
+			    v->ops->get_reg(v, VCPU_RFLAGS), &fl, &fmask);
+		r = mem_wr(x, lin, &res, size);
+		if (r == EMU_DONE && fmask)
+			set_flags(v, fmask, fl);
+		return r;
+	}
+	case X86_OP_SETCC:
+		res = condition(in->opcode & 15, v->ops->get_reg(v, VCPU_RFLAGS));
+		return mem_wr(x, lin, &res, 1);
 	default:
 		return EMU_CANNOT;
 	}
 }
 
-void emulate_write(struct vcpu *v, uint64_t gva)
+int emulate_write(struct vcpu *v, uint64_t gva)
 {
 	struct emu x = { .v = v };
 	int r = insn_fetch(v, &x.gi, &x.f);
 
 	if (r == GMEM_FAULT) {
 		gmem_inject_fault(v, &x.f);
-		return;
+		return 0;
 	}
 	r = (r || x.gi.dec != X86_DEC_OK) ? EMU_CANNOT : EMU_DONE;
 	if (r == EMU_DONE) {
@@ -381,15 +572,22 @@ void emulate_write(struct vcpu *v, uint64_t gva)
 	case EMU_DONE:
 		if (!x.rep_more)
 			v->ops->set_reg(v, VCPU_RIP, x.regs.rip + x.gi.in.len);
-		return;
+		/*
+		 * RFLAGS.TF: the single-step trap follows the instruction,
+		 * and each iteration of a REP string (SDM Vol 3 17.3.1.4).
+		 */
+		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_TF) {
+			v->ops->set_reg(v, VCPU_DR6,
+					v->ops->get_reg(v, VCPU_DR6) | DR6_BS);
+			v->ops->inject_exception(v, X86_TRAP_DB, false, 0);
+		}
+		return 0;
 	case EMU_FAULT:
 		gmem_inject_fault(v, &x.f);
-		return;
+		return 0;
 	default:
-		pr_err("cannot emulate the guest's write to %lx", gva);
-		insn_report(v, "page-table write", &x.gi);
-		vcpu_dump(v, "emulation");
-		vcpu_print_stats(v);
-		halt("guest-error");
+		if (log_level >= LOG_DEBUG)
+			insn_report(v, "not emulated", &x.gi);
+		return -1;
 	}
 }

@@ -30,10 +30,12 @@ void insn_report(struct vcpu *v, const char *why, const struct guest_insn *gi);
 
 /*
  * Emulate the guest instruction at RIP whose write to gva the shadow MMU
- * wants emulated (SHADOW_EMULATE): MOV, XCHG, CMPXCHG, CMPXCHG8B/16B,
- * ADD/OR/AND/SUB/XOR, BTS/BTR/BTC, STOS/MOVS (one iteration with REP).
- * Anything else is reported and umbra halts (guest-error).
+ * wants emulated (SHADOW_EMULATE): MOV, MOVNTI, XCHG, CMPXCHG,
+ * CMPXCHG8B/16B, XADD, ADD/OR/AND/SUB/XOR/ADC/SBB, INC/DEC/NOT/NEG,
+ * BTS/BTR/BTC, ROL/ROR/RCL/RCR/SHL/SHR/SAR, SETcc, STOS/MOVS (one
+ * iteration with REP).  0: done (or the guest's own fault injected);
+ * -1: not one of these, nothing changed (the caller lets the CPU run it).
  */
-void emulate_write(struct vcpu *v, uint64_t gva);
+int emulate_write(struct vcpu *v, uint64_t gva);
 
 #endif

@@ -32,6 +32,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_INVD] = "invd",
 	[EXIT_EMULATED] = "emulated",
 	[EXIT_FAILED_ENTRY] = "failed-entry",
+	[EXIT_SINGLE_STEP] = "single-step",
 	[EXIT_OTHER] = "other",
 };
 
@@ -219,6 +220,11 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		vcpu_dump(v, "INIT");
 		vcpu_print_stats(v);
 		halt("init");
+	case EXIT_SINGLE_STEP:
+		if (!v->shadow)
+			goto unexpected;
+		vm_shadow_step_done(v);
+		break;
 	case EXIT_FAILED_ENTRY:
 		/*
 		 * The guest's state cannot be entered (the back end's

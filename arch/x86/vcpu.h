@@ -59,6 +59,8 @@ enum exit_reason {
 	EXIT_INVD,		/* executed as WBINVD */
 	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
+	EXIT_SINGLE_STEP,	/* ops->single_step: one instruction done, or
+				   an event delivered instead */
 	EXIT_OTHER,
 	NR_EXIT_REASONS
 };
@@ -146,6 +148,14 @@ struct vcpu_ops {
 	void (*intercept_hlt)(struct vcpu *v, bool on);
 	void (*intercept_msr)(struct vcpu *v, uint32_t msr, bool read, bool write);
 	const char *(*exit_name)(uint64_t raw);
+	/*
+	 * on: run exactly one guest instruction from the next entry, then
+	 * exit with EXIT_SINGLE_STEP (also when an event is delivered
+	 * instead: its handler has not run yet).  Other exits may come
+	 * first; the step stays armed through them.  Invisible to the guest.
+	 * off: disarm, and deliver what the step held back.
+	 */
+	void (*single_step)(struct vcpu *v, bool on);
 };
 
 struct vcpu {

@@ -43,6 +43,8 @@
  * umbra, at most 32 MiB. */
 #define SH_BUDGET_MAX	8192u
 #define SH_HEADROOM_MIN	32u
+#define STEP_GFNS	4		/* frames one stepped write may touch */
+#define STEP_OPENS	64		/* writes let through in one step */
 
 struct vm_shadow {
 	struct shadow_mmu *mmu;
@@ -53,6 +55,20 @@ struct vm_shadow {
 	bool hw_valid;
 	uint64_t scratch_pfn;
 	unsigned int max_pages;		/* the memory budget, pages */
+	/* guest writes to protected tables that umbra does not emulate */
+	struct {
+		uint64_t rip, addr;	/* last write retried after unprotect */
+		bool valid;
+	} retry;
+	struct {
+		bool on;
+		bool pushf;		/* the instruction is PUSHF */
+		uint64_t rflags;	/* the guest's, before the step */
+		uint64_t rip;
+		unsigned int nr_gfns, opened;
+		uint64_t gfns[STEP_GFNS], addrs[STEP_GFNS];
+	} step;
+	uint64_t unprotected, stepped;	/* statistics */
 };
 
 static struct vm_shadow vm_sh;
@@ -233,6 +249,145 @@ void vm_shadow_enter(struct vcpu *v)
 		v->ops->flush_tlb(v);
 }
 
+/* The instruction at RIP is PUSHF (9C after prefixes, SDM Vol 2 PUSHF). */
+static bool insn_is_pushf(struct vcpu *v)
+{
+	struct guest_insn gi;
+	struct gmem_fault f;
+	unsigned int i;
+
+	if (gmem_fetch(v, gi.bytes, &gi.nbytes, &f))
+		return false;
+	for (i = 0; i < gi.nbytes; i++) {
+		uint8_t b = gi.bytes[i];
+
+		if (b == 0x66 || (b & 0xf0) == 0x40)
+			continue;	/* operand size; REX in 64-bit mode */
+		return b == 0x9c;
+	}
+	return false;
+}
+
+/*
+ * Let the write at e->pf.addr through for the instruction being stepped:
+ * a present leaf first (the fault path installs it read-only for a read),
+ * then W in it.
+ */
+static void step_open(struct vcpu *v, const struct vcpu_exit *e, uint64_t gfn)
+{
+	struct vm_shadow *sh = v->sh;
+	struct shadow_fault f;
+	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
+	unsigned int i;
+
+	for (i = 0; i < sh->step.nr_gfns && sh->step.gfns[i] != gfn; i++)
+		;
+	if (i == sh->step.nr_gfns && i < STEP_GFNS) {
+		sh->step.addrs[i] = e->pf.addr;
+		sh->step.gfns[sh->step.nr_gfns++] = gfn;
+	}
+	if (i < STEP_GFNS && ++sh->step.opened <= STEP_OPENS &&
+	    shadow_page_fault(sh->mmu, e->pf.addr, e->pf.error_code & ~PFERR_W,
+			      ac, &f) == SHADOW_FIXED &&
+	    !shadow_allow_write(sh->mmu, e->pf.addr,
+				e->pf.error_code & PFERR_U))
+		return;
+	pr_err("guest write to %lx (guest-physical %lx) at rip %lx: cannot let it through (%u frames, %u tries)",
+	       e->pf.addr, gfn << PAGE_SHIFT, v->ops->get_reg(v, VCPU_RIP),
+	       sh->step.nr_gfns, sh->step.opened);
+	vcpu_dump(v, "page-table write");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
+
+/*
+ * A guest write to a write-protected table by an instruction that
+ * emulate.c does not do (SSE/MMX/x87 stores, PUSH/CALL/POP to memory,
+ * SIDT/SGDT/SLDT/STR, FXSAVE, ...), or an implicit write.  As KVM does
+ * (retry_instruction()), the frame is unprotected first, all its shadow
+ * pages zapped, and the guest runs the instruction again.  If the same
+ * instruction faults on the same address again, the frame was shadowed
+ * again at once (it maps the instruction, its stack or the address
+ * written): that one instruction then runs single-stepped with the leaf
+ * writable (ops->single_step), and vm_shadow_step_done() zaps the frame's
+ * shadow pages, whose entries the write may have made stale; the next use
+ * of the frame as a table shadows and protects it again.
+ */
+static void write_by_cpu(struct vcpu *v, const struct vcpu_exit *e,
+			 uint64_t gpa)
+{
+	struct vm_shadow *sh = v->sh;
+	uint64_t rip = v->ops->get_reg(v, VCPU_RIP), gfn = gpa >> PAGE_SHIFT;
+
+	if (sh->step.on) {
+		step_open(v, e, gfn);	/* another write of the same step */
+		return;
+	}
+	if (!sh->retry.valid || sh->retry.rip != rip ||
+	    sh->retry.addr != e->pf.addr) {
+		sh->retry.rip = rip;
+		sh->retry.addr = e->pf.addr;
+		sh->retry.valid = true;
+		if (shadow_unprotect_gfn(sh->mmu, gfn)) {
+			sh->unprotected++;
+			return;
+		}
+	}
+	sh->retry.valid = false;
+	sh->step.on = true;
+	sh->step.rip = rip;
+	sh->step.rflags = v->ops->get_reg(v, VCPU_RFLAGS);
+	sh->step.pushf = insn_is_pushf(v);
+	sh->step.nr_gfns = 0;
+	sh->step.opened = 0;
+	step_open(v, e, gfn);
+	v->ops->single_step(v, true);
+}
+
+void vm_shadow_step_done(struct vcpu *v)
+{
+	struct vm_shadow *sh = v->sh;
+	struct segment ss;
+	uint64_t lin, rsp;
+	uint8_t b, want;
+	struct gmem_fault f;
+
+	v->ops->single_step(v, false);
+	if (!sh->step.on)
+		return;
+	sh->step.on = false;
+	sh->stepped++;
+	/*
+	 * A back end that steps with RFLAGS.TF (and IF clear: vmx.c without
+	 * the monitor trap flag) had PUSHF push them: the guest's own TF and
+	 * IF go back into the image (bits 8 and 9: byte 1; the stack address
+	 * as SDM Vol 1 6.2.3 gives it).
+	 */
+	if (sh->step.pushf && v->ops->get_reg(v, VCPU_RIP) != sh->step.rip) {
+		v->ops->get_seg(v, SEG_SS, &ss);
+		rsp = v->ops->get_reg(v, VCPU_RSP);
+		if (guest_insn_mode(v) != X86_MODE_64)
+			rsp &= (ss.attr & (1 << 10)) ? 0xffffffffull : 0xffffull;
+		lin = guest_insn_mode(v) == X86_MODE_64 ? rsp :
+		      (ss.base + rsp) & 0xffffffffull;
+		want = (uint8_t)(sh->step.rflags >> 8) & 3;
+		if (!gmem_read(v, lin + 1, &b, 1, 0, &f) && (b & 3) != want) {
+			b = (uint8_t)((b & ~3) | want);
+			gmem_write(v, lin + 1, &b, 1, &f);
+		}
+	}
+	/*
+	 * Then the leaf that let the write through is made again from the
+	 * guest's entry, as INVLPG does: it may map a frame that nothing
+	 * protects (a CR0.WP=0 write with SMAP, shadow.c) and must not stay
+	 * writable and supervisor-only.
+	 */
+	for (unsigned int i = 0; i < sh->step.nr_gfns; i++) {
+		shadow_unprotect_gfn(sh->mmu, sh->step.gfns[i]);
+		shadow_invlpg(sh->mmu, sh->step.addrs[i]);
+	}
+}
+
 void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct shadow_fault f;
@@ -242,12 +397,16 @@ void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 	case SHADOW_FIXED:
 		return;
 	case SHADOW_INJECT:
+		/* the stepped instruction faults: no step around the delivery */
+		if (v->sh->step.on)
+			vm_shadow_step_done(v);
 		/* SDM Vol 3 6.15 #PF, APM Vol 2 8.4.9: CR2, then the error code */
 		v->ops->set_reg(v, VCPU_CR2, f.cr2);
 		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
 		return;
 	case SHADOW_EMULATE:
-		emulate_write(v, e->pf.addr);
+		if (v->sh->step.on || emulate_write(v, e->pf.addr))
+			write_by_cpu(v, e, f.gpa);
 		return;
 	case SHADOW_NOT_RAM:
 		pr_err("guest page fault at %lx (error code %x, rip %lx): guest-physical %lx is not RAM (a guest page table in MMIO or umbra's memory?)",
@@ -335,6 +494,8 @@ void vm_shadow_print_stats(struct vcpu *v)
 	pr_info("  shadow: memory %lu of %lu pages in use, at most %lu; %lu allocations refused, %lu zap-alls",
 		s.mem_pages, s.mem_budget, s.mem_pages_max, s.alloc_failed,
 		s.mmu_zap_all);
+	pr_info("  shadow: writes not emulated: unprotected and retried %lu, single-stepped %lu",
+		v->sh->unprotected, v->sh->stepped);
 }
 
 void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)

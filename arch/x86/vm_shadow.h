@@ -16,6 +16,8 @@ void vm_setup_shadow(struct vcpu *v);
 void vm_shadow_enter(struct vcpu *v);
 void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e);
 void vm_shadow_invlpg(struct vcpu *v, uint64_t gva);
+/* EXIT_SINGLE_STEP: the instruction that wrote a protected table ran. */
+void vm_shadow_step_done(struct vcpu *v);
 /*
  * The guest loads new control registers (MOV to CR0/CR3/CR4): checks the
  * PDPTEs when the new state is PAE paging and needs them loaded (SDM Vol 3

@@ -48,3 +48,13 @@ decode-fuzz:
 	else \
 		echo "decode-fuzz: $(DECODE_CLANG) not found, skipped"; \
 	fi
+
+# emulate.c on a fake vCPU, against the host CPU running the same bytes
+HOST_TESTS	+= $(DECODE_OBJ)/test_emulate
+
+$(DECODE_OBJ)/test_emulate: $(DECODE_DIR)/test_emulate.c arch/x86/emulate.c \
+		arch/x86/emulate.h arch/x86/decode.c arch/x86/decode.h \
+		tests/host/check.c tests/host/host_env.h
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -o $@ $(DECODE_DIR)/test_emulate.c \
+		arch/x86/emulate.c arch/x86/decode.c tests/host/check.c

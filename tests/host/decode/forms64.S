@@ -41,8 +41,49 @@
 	lock orb %ah, \M
 .endm
 
+.macro shift_forms op, M:vararg
+	\op\()b	\M
+	\op\()w	$3, \M
+	\op\()l	%cl, \M
+	\op\()q	$0x3f, \M
+	\op\()q	\M
+.endm
+
+/* Read-modify-write forms emulated for writes to shadowed page tables. */
+.macro rmw_forms M:vararg
+	alu_forms adc, \M
+	alu_forms sbb, \M
+	incb	\M
+	lock incw \M
+	incl	\M
+	lock incq \M
+	decb	\M
+	lock decq \M
+	notb	\M
+	lock notq \M
+	negw	\M
+	lock negq \M
+	xaddb	%sil, \M
+	lock xaddw %dx, \M
+	xaddl	%esi, \M
+	lock xaddq %r11, \M
+	shift_forms rol, \M
+	shift_forms ror, \M
+	shift_forms rcl, \M
+	shift_forms rcr, \M
+	shift_forms shl, \M
+	shift_forms shr, \M
+	shift_forms sar, \M
+	setb	\M
+	setle	\M
+	setnp	\M
+	movnti	%eax, \M
+	movnti	%r9, \M
+.endm
+
 /* Every memory form of the supported instructions, for one operand M. */
 .macro mem_forms M:vararg
+	rmw_forms \M
 	movb	%al, \M
 	movb	%sil, \M
 	movb	%r12b, \M
@@ -131,6 +172,11 @@
 	btsq	%rax, %rbx
 	btrl	$3, %ecx
 	btcw	$15, %r10w
+	incl	%eax
+	negq	%r9
+	shlb	%cl, %al
+	sete	%al
+	xaddl	%eax, %ecx
 
 	/* control registers */
 	mov	%cr0, %rax
@@ -183,10 +229,7 @@
 
 	.section .text.unsup, "ax"
 	nop
-	incl	%eax
 	pushq	%rax
-	adcl	%eax, (%rax)
-	sbbb	$1, (%rax)
 	cmpl	$1, (%rax)
 	addl	(%rax), %eax
 	orb	(%rax), %al
@@ -205,7 +248,6 @@
 	syscall
 	invpcid	(%rax), %rax
 	movaps	%xmm0, (%rax)
-	movnti	%eax, (%rbx)
 	xabort	$1
 	rdrand	%eax
 	sgdt	(%rax)
@@ -213,8 +255,20 @@
 	movw	%ds, (%rax)
 	mov	%dr7, %rax
 	popq	(%rax)
-	notl	(%rax)
 	vmovdqa	%ymm0, (%rax)
+	testl	$1, (%rax)
+	mulq	(%rax)
+	shldq	$3, %rax, (%rax)
+	pushq	(%rax)
+	callq	*(%rax)
+	fistpl	(%rax)
+	movq	%xmm0, (%rax)
+	movq	%mm0, (%rax)
+	fxsave	(%rax)
+	sidt	(%rax)
+	sldt	(%rax)
+	fnstsw	(%rax)
+	movups	%xmm1, (%rax)
 
 	/* #UD cases: each from its label to the next (objdump cannot show some) */
 	.section .text.ud, "ax"

@@ -32,7 +32,12 @@ SIZES = {"b": 1, "w": 2, "l": 4, "q": 8}
 OPS = [("cmpxchg", "CMPXCHG"), ("xchg", "XCHG"), ("movs", "MOVS"),
        ("stos", "STOS"), ("movabs", "MOV"), ("mov", "MOV"), ("add", "ADD"),
        ("or", "OR"), ("and", "AND"), ("sub", "SUB"), ("xor", "XOR"),
-       ("bts", "BTS"), ("btr", "BTR"), ("btc", "BTC")]
+       ("bts", "BTS"), ("btr", "BTR"), ("btc", "BTC"), ("adc", "ADC"),
+       ("sbb", "SBB"), ("inc", "INC"), ("dec", "DEC"), ("not", "NOT"),
+       ("neg", "NEG"), ("xadd", "XADD"), ("rol", "ROL"), ("ror", "ROR"),
+       ("rcl", "RCL"), ("rcr", "RCR"), ("shl", "SHL"), ("sal", "SHL"),
+       ("shr", "SHR"), ("sar", "SAR")]
+SHIFTS = ("ROL", "ROR", "RCL", "RCR", "SHL", "SHR", "SAR")
 MEM_RE = re.compile(r"^(?:%(\w\w):)?(-?0x[0-9a-f]+|-?\d+)?"
                     r"(?:\((%\w+)?(?:,(%\w+))?(?:,(\d))?\))?$")
 
@@ -66,6 +71,10 @@ def classify(mn):
              "lmsw": ("LMSW", 2)}
     if mn in fixed:
         return fixed[mn]
+    if mn.startswith("set"):
+        return "SETCC", 1
+    if mn.startswith("movnti"):
+        return "MOVNTI", 0	# objdump's suffix is the mode's, not the size
     for base, op in OPS:
         if mn[:-1] == base and mn[-1] in SIZES:
             return op, SIZES[mn[-1]]
@@ -127,6 +136,9 @@ def form(mode, addr, raw, text):
     mn = words[0]
     ops = split_operands(" ".join(words[1:]))
     op, size = classify(mn)
+    if op == "MOVNTI":
+        first = split_operands(" ".join(words[1:]))[0]
+        op, size = "MOV", reg_width(first[1:])
     f = {"text": text.strip(), "mode": mode, "bytes": raw, "result": 0,
          "op": op, "op_size": size, "lock": "lock" in pre, "rep": 0,
          "reg": -1, "rm_reg": -1, "cr": -1, "unordered": False,
@@ -159,6 +171,8 @@ def form(mode, addr, raw, text):
             op not in ("INVLPG", "LMSW")
         if regs and op != "MOVS":
             f["reg"] = regs[0]
+        if op in SHIFTS and f["imm"] is None and not regs:
+            f["imm"] = 1		# by 1: implied, imm_size 0
         if f["mem"][4] and comment.strip():
             f["target"] = int(comment.split()[0], 16)
     elif len(regs) == 2:

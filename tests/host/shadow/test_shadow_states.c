@@ -3,7 +3,8 @@
  * The state transitions of docs/mmu.md, part 2, one at a time, on a small
  * hand-built 4-level guest: synced and protected, unsync on a write fault,
  * stale until INVLPG / CR3 load, global pages passing a CR3 load and synced
- * on a CR4.PGE toggle, non-leaf tables emulated, flooding, the root cache,
+ * on a CR4.PGE toggle, non-leaf tables emulated, flooding, a frame
+ * unprotected and a write let through for one step, the root cache,
  * teardown.
  */
 #include <stdio.h>
@@ -197,6 +198,33 @@ int main(void)
 	check(stats().mmu_shadow_zapped >= 1, "... by zapping its shadow",
 	      "none zapped");
 	consistent("after flood: consistent");
+
+	/* a write umbra does not emulate: unprotect, or one write let through */
+	access(0x1000, false);
+	check(access(0x12000, true) == SHADOW_EMULATE,
+	      "the page directory is protected again once used", "no");
+	check(shadow_unprotect_gfn(mmu, 3) >= 1 && xlate(0x1000, &w) == -1,
+	      "unprotect: the frame's shadow pages are zapped (nothing "
+	      "translates through it)", "no");
+	consistent("after unprotect: consistent");
+	check(access(0x12000, true) == SHADOW_EMULATE,
+	      "a frame on the write's own walk is shadowed again at once",
+	      "no");
+	check(access(0x12000, false) == 0 &&
+	      !shadow_allow_write(mmu, 0x12000, false) &&
+	      xlate(0x12000, &w) == 3 && w,
+	      "allow write: the leaf is writable for the step", "w=%d", w);
+	check(shadow_allow_write(mmu, 0x7f000000, false) == -1,
+	      "allow write: no present leaf, nothing done", "no");
+	v = E(4, PTE_RW | PTE_US);
+	gmem_put(&mem, 3 * 4096 + 8 * 7, 8, v);	/* the stepped write */
+	check(shadow_unprotect_gfn(mmu, 3) >= 1, "after the step: zapped",
+	      "no");
+	access(0x1000, false);
+	check(!access(0x12000, false) && xlate(0x12000, &w) == 3 && !w,
+	      "after the step: shadowed and write-protected again", "w=%d",
+	      w);
+	consistent("after the step: consistent");
 
 	{
 		uint64_t hits = stats().root_hits;
