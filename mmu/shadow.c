@@ -253,7 +253,8 @@ static struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 
 	if (!sp)
 		return NULL;
-	sp->spt = mmu_alloc_page();
+	/* a PAE root is what a 32-bit CR3 points at (mmu/env.h) */
+	sp->spt = role.pae_root ? mmu_alloc_page_low() : mmu_alloc_page();
 	if (role.level == 1 && role_indirect(role))
 		sp->gfns = mmu_alloc_page();
 	if (!sp->spt || (role.level == 1 && role_indirect(role) &&
