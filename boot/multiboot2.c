@@ -78,6 +78,7 @@ static void parse_module(struct boot_info *bi, const struct mb2_module *m)
 	mod = &bi->modules[bi->nr_modules++];
 	mod->base = m->start;
 	mod->size = m->end - m->start;
+	mod->cmdline_len = strlen(m->cmdline);
 	strlcpy(mod->cmdline, m->cmdline, sizeof(mod->cmdline));
 	add_busy(bi, mod->base, mod->size);
 }
@@ -185,8 +186,10 @@ static void parse_info(struct boot_info *bi, uint64_t info)
 		case MB2_TAG_END:
 			return;
 		case MB2_TAG_CMDLINE:
-			strlcpy(bi->cmdline, (const char *)(tag + 1),
-				sizeof(bi->cmdline));
+			if (strlcpy(bi->cmdline, (const char *)(tag + 1),
+				    sizeof(bi->cmdline)) >= sizeof(bi->cmdline))
+				pr_warn("umbra's command line is longer than %lu characters: the rest is ignored",
+					sizeof(bi->cmdline) - 1);
 			break;
 		case MB2_TAG_MODULE:
 			parse_module(bi, (const void *)tag);

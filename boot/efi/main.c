@@ -168,6 +168,7 @@ static EFI_STATUS load_module(struct volume *vol, const struct cfg_file *f,
 	m->base = base;
 	m->size = size;
 	str_copy_n(m->cmdline, f->cmdline, sizeof(m->cmdline));
+	m->cmdline_len = f->cmdline_len;
 	bi->nr_modules++;
 	add_busy(bi, base, pages * EFI_PAGE);
 	msg(L"module %d: %s, %ld bytes at 0x%lx: %a\n", bi->nr_modules - 1,

@@ -45,10 +45,22 @@ struct bi_mem_range {
 	uint32_t pad;
 };
 
+/*
+ * A module's command line is "NAME ARGS": the first word its path or name,
+ * ARGS what the guest is given.  ARGS may have BI_ARGS_MAX characters, as
+ * Linux's cmdline_size allows (Documentation/arch/x86/boot.rst), on every
+ * way in; the core refuses longer ones by name (arch/x86/load.c).  A way
+ * in copies what fits into cmdline and sets cmdline_len to the length of
+ * the whole string it was given, so that nothing is cut without a word.
+ */
+#define BI_ARGS_MAX		2047
+#define BI_CMDLINE_SIZE		4096
+
 struct bi_module {
 	uint64_t base;		/* physical */
 	uint64_t size;
-	char cmdline[256];	/* first word: the module's path or name */
+	uint64_t cmdline_len;	/* strlen of the way in's string */
+	char cmdline[BI_CMDLINE_SIZE];
 };
 
 #define BI_MAX_MEM	256
