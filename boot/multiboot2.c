@@ -19,6 +19,7 @@
 #define MB2_TAG_MMAP		6
 #define MB2_TAG_EFI32		11
 #define MB2_TAG_EFI64		12
+#define MB2_TAG_EFI_MMAP	17
 #define MB2_TAG_ACPI_OLD	14
 #define MB2_TAG_ACPI_NEW	15
 
@@ -49,6 +50,23 @@ struct mb2_mmap_entry {
 	uint64_t base, len;
 	uint32_t type, reserved;
 };
+
+/* Multiboot2 spec 3.6.17: the EFI memory map, after ExitBootServices(). */
+struct mb2_efi_mmap {
+	struct mb2_tag tag;
+	uint32_t desc_size, desc_version;
+	uint8_t descs[];
+};
+
+/* UEFI 2.10 7.2.3, EFI_MEMORY_DESCRIPTOR */
+struct efi_mem_desc {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t phys, virt, pages, attr;
+};
+
+#define EFI_LOADER_CODE		1
+#define EFI_LOADER_DATA		2
 
 static struct boot_info mb2_bi;
 
@@ -81,6 +99,40 @@ static void parse_module(struct boot_info *bi, const struct mb2_module *m)
 	mod->cmdline_len = strlen(m->cmdline);
 	strlcpy(mod->cmdline, m->cmdline, sizeof(mod->cmdline));
 	add_busy(bi, mod->base, mod->size);
+}
+
+/* Merge with the last range, or widen it when the list is full (bootinfo.h). */
+static void add_scrub(struct boot_info *bi, uint64_t base, uint64_t size)
+{
+	struct bi_mem_range *last = &bi->scrub[bi->nr_scrub - 1];
+
+	if (bi->nr_scrub && (base == last->base + last->size ||
+			     bi->nr_scrub == BI_MAX_SCRUB)) {
+		uint64_t end = MAX(last->base + last->size, base + size);
+
+		last->base = MIN(last->base, base);
+		last->size = end - last->base;
+		return;
+	}
+	bi->scrub[bi->nr_scrub++] = (struct bi_mem_range){ base, size, 0, 0 };
+}
+
+/*
+ * GRUB on UEFI runs from EfiLoaderCode/Data memory (its heap, where it
+ * also read umbra.elf), which its multiboot2 map calls available.
+ */
+static void parse_efi_mmap(struct boot_info *bi, const struct mb2_efi_mmap *t)
+{
+	const uint8_t *p = t->descs, *end = (const uint8_t *)t + t->tag.size;
+
+	if (t->desc_size < sizeof(struct efi_mem_desc))
+		return;
+	for (; p + t->desc_size <= end; p += t->desc_size) {
+		const struct efi_mem_desc *d = (const void *)p;
+
+		if (d->type == EFI_LOADER_CODE || d->type == EFI_LOADER_DATA)
+			add_scrub(bi, d->phys, d->pages * PAGE_SIZE);
+	}
 }
 
 static uint32_t mem_type(uint32_t mb2_type)
@@ -204,6 +256,9 @@ static void parse_info(struct boot_info *bi, uint64_t info)
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW:
 			keep_rsdp(tag);
+			break;
+		case MB2_TAG_EFI_MMAP:
+			parse_efi_mmap(bi, (const void *)tag);
 			break;
 		}
 		p += (tag->size + 7) & ~7ull;

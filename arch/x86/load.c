@@ -156,6 +156,7 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 	guest_cursor = SZ_1M;
 	if (stage_modules(bi))
 		goto out;
+	mem_scrub_boot(bi);
 	k = &staged[0];
 	for (size_t i = 0; i < ARRAY_SIZE(loaders); i++) {
 		if (loaders[i]->probe(k)) {

@@ -477,6 +477,65 @@ static bool guest_range_in(uint64_t base, uint64_t size, bool acpi)
 	return false;
 }
 
+static bool page_is_zero(const uint64_t *p)
+{
+	for (unsigned int i = 0; i < PAGE_SIZE / 8; i += 8)
+		if (p[i] | p[i + 1] | p[i + 2] | p[i + 3] | p[i + 4] | p[i + 5] |
+		    p[i + 6] | p[i + 7])
+			return false;
+	return true;
+}
+
+/*
+ * Zero [pa, pa + len), whole pages only where they are not zero already:
+ * most of a boot loader's heap was never touched, and reading is cheaper
+ * than writing (an emulator allocates guest RAM on the first write).
+ */
+static void zero_phys(uint64_t pa, uint64_t len)
+{
+	uint64_t end = pa + len, next;
+
+	for (; pa < end; pa = next) {
+		uint64_t *p = phys_to_virt(pa);
+
+		next = MIN(ALIGN_DOWN(pa, PAGE_SIZE) + PAGE_SIZE, end);
+		if (next - pa == PAGE_SIZE && page_is_zero(p))
+			continue;
+		memset(p, 0, next - pa);
+	}
+}
+
+/* Zero what of [base, base + size) is usable guest RAM. */
+static void zero_guest_part(uint64_t base, uint64_t size)
+{
+	for (uint32_t i = 0; i < guest_map.nr; i++) {
+		const struct bi_mem_range *m = &guest_map.r[i];
+		uint64_t lo = MAX(base, m->base);
+		uint64_t hi = MIN(base + size, m->base + m->size);
+
+		if (m->type != BI_MEM_USABLE || lo >= hi)
+			continue;
+		pr_debug("clearing boot-time data at %016lx-%016lx", lo, hi - 1);
+		zero_phys(lo, hi - lo);
+	}
+}
+
+/*
+ * Everything the way in left in what is now the guest's RAM: the image it
+ * loaded (GRUB's copy at 2 MiB, umbra.efi's), its page tables and stack,
+ * the boot information, the modules (staged by now), and the boot loader's
+ * own memory (GRUB's heap on UEFI, with its copies of umbra.elf).  None of
+ * it is used once the image has moved and the modules are staged; the
+ * guest must find none of umbra's data in its memory.
+ */
+void mem_scrub_boot(const struct boot_info *bi)
+{
+	for (uint32_t i = 0; i < bi->nr_busy; i++)
+		zero_guest_part(bi->busy[i].base, bi->busy[i].size);
+	for (uint32_t i = 0; i < bi->nr_scrub && i < BI_MAX_SCRUB; i++)
+		zero_guest_part(bi->scrub[i].base, bi->scrub[i].size);
+}
+
 bool guest_range_usable(uint64_t base, uint64_t size)
 {
 	return guest_range_in(base, size, false);

@@ -29,6 +29,8 @@ bool umbra_frame(uint64_t pfn);
 
 void mem_init(struct boot_info *bi);
 void guest_map_build(struct boot_info *bi);
+/* Zero the way in's leftovers (bi->busy[]) in guest RAM: after staging. */
+void mem_scrub_boot(const struct boot_info *bi);
 
 /* Pages from umbra's memory, zeroed, identity-mapped (virt == phys). */
 void *page_alloc(size_t npages);

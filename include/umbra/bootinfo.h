@@ -66,6 +66,7 @@ struct bi_module {
 #define BI_MAX_MEM	256
 #define BI_MAX_MODULES	16
 #define BI_MAX_BUSY	(BI_MAX_MODULES + 8)
+#define BI_MAX_SCRUB	16
 
 enum bi_firmware {
 	BI_FW_BIOS = 1,		/* multiboot2 from GRUB on a BIOS machine */
@@ -84,6 +85,14 @@ struct boot_info {
 	struct bi_mem_range mem[BI_MAX_MEM];	/* sorted, not overlapping */
 	struct bi_module modules[BI_MAX_MODULES];
 	struct bi_mem_range busy[BI_MAX_BUSY];	/* type unused */
+	/*
+	 * The boot loader's own memory that becomes the guest's (GRUB's heap
+	 * on UEFI holds copies of umbra.elf): with busy[], cleared before the
+	 * guest starts.  It may cover more than that, never less: only the
+	 * guest's usable RAM in it is cleared.
+	 */
+	uint32_t nr_scrub;
+	struct bi_mem_range scrub[BI_MAX_SCRUB];	/* type unused */
 };
 
 #endif
