@@ -34,7 +34,7 @@
 #define MIN_UMBRA_BASE	(16 * SZ_1M)
 
 uint64_t umbra_mem_base, umbra_mem_size;
-uint64_t umbra_low_base;
+uint64_t umbra_low_base, umbra_low_size;
 struct umbra_range umbra_ranges[UMBRA_MAX_RANGES];
 unsigned int nr_umbra_ranges;
 struct guest_mem_map guest_map;
@@ -272,7 +272,8 @@ static void choose_low_pool(const struct boot_info *bi)
 	if (!umbra_low_base)
 		panic("no room below 4 GiB for umbra's %lu KiB low pool",
 		      LOW_POOL_SIZE >> 10);
-	add_umbra_range(umbra_low_base, LOW_POOL_SIZE);
+	umbra_low_size = LOW_POOL_SIZE;
+	add_umbra_range(umbra_low_base, umbra_low_size);
 }
 
 void mem_init(struct boot_info *bi)

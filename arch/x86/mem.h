@@ -18,7 +18,7 @@ struct umbra_range {
 };
 
 extern uint64_t umbra_mem_base, umbra_mem_size;
-extern uint64_t umbra_low_base;
+extern uint64_t umbra_low_base, umbra_low_size;
 extern struct umbra_range umbra_ranges[UMBRA_MAX_RANGES];
 extern unsigned int nr_umbra_ranges;
 

@@ -17,6 +17,8 @@
  *    marker, and writing over all of it must neither stick nor stop the
  *    guest (the test runner also checks that umbra still prints its exit
  *    statistics afterwards).
+ * 3. The same for umbra's low pool (CPUID 0x40000002, below 4 GiB: the
+ *    shadow MMU's PAE roots).
  */
 #include "guest.h"
 #include "x86.h"
@@ -288,35 +290,74 @@ static void check_no_marker_in_ram(void)
 	      "umbra's marker at %#x", where);
 }
 
-static void check_umbra_range(void)
+/* Under umbra, one of umbra's ranges, from its CPUID leaf (cpuid.c). */
+struct umbra_area {
+	uint32_t leaf;
+	const char *names[6];
+};
+
+static const struct umbra_area umbra_main = { 0x40000001, {
+	"umbra: reports its memory range",
+	"umbra: no usable region overlaps umbra's memory",
+	"umbra: the map marks umbra's memory non-usable",
+	"umbra: umbra's image is not readable",
+	"umbra: writes over umbra's memory do not stick",
+	"umbra: guest still runs after writing over umbra's memory",
+} };
+
+static const struct umbra_area umbra_low = { 0x40000002, {
+	"umbra: reports its low pool (below 4 GiB)",
+	"umbra: no usable region overlaps umbra's low pool",
+	"umbra: the map marks umbra's low pool non-usable",
+	"umbra: umbra's low pool holds no marker",
+	"umbra: writes over umbra's low pool do not stick",
+	"umbra: guest still runs after writing over umbra's low pool",
+} };
+
+/* Write a pattern over [b32, e32) and count the pages that keep it. */
+static uint32_t pages_kept(uint32_t b32, uint32_t e32, uint32_t *pages)
 {
-	static const char *const names[] = {
-		"umbra: reports its memory range",
-		"umbra: no usable region overlaps umbra's memory",
-		"umbra: the map marks umbra's memory non-usable",
-		"umbra: umbra's image is not readable",
-		"umbra: writes over umbra's memory do not stick",
-		"umbra: guest still runs after writing over umbra's memory",
-	};
+	uint32_t p, kept = 0;
+
+	for (p = b32; p != e32; p += PAGE) {
+		volatile uint32_t *w = (volatile uint32_t *)p;
+		uint32_t i2;
+
+		for (i2 = 0; i2 < PAGE / 4; i2++)
+			w[i2] = pat_lo(p + 4 * i2);
+	}
+	for (p = b32, *pages = 0; p != e32; p += PAGE, (*pages)++) {
+		volatile uint32_t *w = (volatile uint32_t *)p;
+
+		if (w[0] == pat_lo(p) && w[PAGE / 4 - 1] == pat_lo(p + PAGE - 4))
+			kept++;
+	}
+	return kept;
+}
+
+static void check_umbra_area(const struct umbra_area *a)
+{
+	const char *const *names = a->names;
 	struct cpuid_regs r;
 	uint64_t base, size, end;
-	uint32_t p, b32, e32, where = 0, kept = 0, pages = 0;
+	uint32_t b32, e32, where = 0, kept, pages;
 	int i, found, overlap = -1;
 	unsigned int k;
 
 	if (!under_umbra()) {
-		for (k = 0; k < ARRAY_SIZE(names); k++)
+		for (k = 0; k < ARRAY_SIZE(a->names); k++)
 			skip(names[k], "no hypervisor");
 		return;
 	}
-	cpuid(0x40000001, &r);
+	cpuid(a->leaf, &r);
 	base = ((uint64_t)r.ebx << 32) | r.eax;
 	size = ((uint64_t)r.edx << 32) | r.ecx;
 	end = base + size;
-	info("umbra's memory: %#llx-%#llx (%llu KiB)", base, end - 1,
+	info("cpuid %#x: %#llx-%#llx (%llu KiB)", a->leaf, base, end - 1,
 	     size >> 10);
 	if (!check(size > 0 && !(base & (PAGE - 1)) && !(size & (PAGE - 1)) &&
-		   end > base, names[0], "base %#llx size %#llx", base, size))
+		   end > base && (a == &umbra_main || end <= GIB4), names[0],
+		   "base %#llx size %#llx", base, size))
 		return;
 
 	for (i = 0; i < boot.nr_mmap && overlap < 0; i++)
@@ -332,9 +373,8 @@ static void check_umbra_range(void)
 	      end - 1);
 
 	if (end > GIB4) {
-		skip(names[3], "umbra's memory is above 4 GiB");
-		skip(names[4], "umbra's memory is above 4 GiB");
-		skip(names[5], "umbra's memory is above 4 GiB");
+		for (k = 3; k < ARRAY_SIZE(a->names); k++)
+			skip(names[k], "above 4 GiB");
 		return;
 	}
 	b32 = (uint32_t)base;
@@ -342,21 +382,8 @@ static void check_umbra_range(void)
 	found = find_marker(b32, end, &where);
 	check(!found, names[3], "found umbra's marker at %#x", where);
 
-	for (p = b32; p != e32; p += PAGE) {
-		volatile uint32_t *w = (volatile uint32_t *)p;
-		uint32_t i2;
-
-		for (i2 = 0; i2 < PAGE / 4; i2++)
-			w[i2] = pat_lo(p + 4 * i2);
-	}
-	for (p = b32; p != e32; p += PAGE, pages++) {
-		volatile uint32_t *w = (volatile uint32_t *)p;
-
-		if (w[0] == pat_lo(p) && w[PAGE / 4 - 1] == pat_lo(p + PAGE - 4))
-			kept++;
-	}
-	info("%u of %u pages of umbra's memory read back what was written",
-	     kept, pages);
+	kept = pages_kept(b32, e32, &pages);
+	info("%u of %u pages read back what was written", kept, pages);
 	/* One scratch page that every access lands on would keep one. */
 	check(kept <= 1, names[4], "%u of %u pages kept the pattern", kept,
 	      pages);
@@ -368,5 +395,6 @@ void test_main(void)
 	check_no_marker_in_ram();	/* first: before this test writes any */
 	check_usable();
 	check_full_pages();
-	check_umbra_range();
+	check_umbra_area(&umbra_main);
+	check_umbra_area(&umbra_low);
 }
