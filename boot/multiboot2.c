@@ -281,6 +281,14 @@ void mb2_start(uint32_t magic, uint32_t info)
 	add_busy(bi, STUB_PHYS, (uint64_t)__boot_end - STUB_PHYS);
 	add_busy(bi, CORE_LOAD, (uint64_t)(__image_end - __image_start));
 	parse_info(bi, info);
+	/*
+	 * GRUB on a BIOS machine says nothing of its own memory (its heap,
+	 * the relocator's copy of umbra.elf): all it can have used, the RAM
+	 * from 1 MiB to 4 GiB (it runs in 32-bit protected mode), is cleared.
+	 * Below 1 MiB the BIOS data the guest needs lives in usable RAM.
+	 */
+	if (bi->firmware == BI_FW_BIOS)
+		add_scrub(bi, SZ_1M, FOUR_GB - SZ_1M);
 	bi->acpi_rsdp = find_rsdp(bi);
 	core_main(bi);
 }
