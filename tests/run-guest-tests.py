@@ -29,6 +29,8 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-16g         umbra (NPT), 16 GiB, SeaBIOS, GRUB
     umbra-uefi-efi-16g-shadow   umbra (mmu=shadow), 16 GiB, OVMF, umbra.efi
     umbra-shadow-bios-grub-4g   umbra (mmu=shadow), 4 GiB, SeaBIOS, GRUB
+    umbra-bios-grub-70g-no1g    umbra (NPT), 70 GiB, a CPU without 1 GiB
+                                pages: umbra maps 64 GiB, withholds the rest
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) run only the kernels CONFIG_KERNELS names.
@@ -130,6 +132,13 @@ CONFIGS = [
     ('umbra-shadow-bios-grub-4g', 'umbra shadow bios grub 4g', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
       '--memory', '4096']),
+    # more RAM than the host has: a RAM backend that reserves no swap
+    ('umbra-bios-grub-70g-no1g', 'umbra bios grub 70g no1g', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
+      '--memory', '71680', '--qemu-arg=-object',
+      '--qemu-arg=memory-backend-ram,id=big,size=71680M,reserve=off',
+      '--qemu-arg=-machine', '--qemu-arg=memory-backend=big',
+      '--qemu-arg=-cpu', '--qemu-arg=qemu64,+smep,+smap,+svm,+npt']),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -141,6 +150,7 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-16g': ('hello', 'memory', 'pg64', 'linux'),
     'umbra-uefi-efi-16g-shadow': ('hello', 'pgpae', 'pg32'),
     'umbra-shadow-bios-grub-4g': ('hello', 'pgpae', 'linux'),
+    'umbra-bios-grub-70g-no1g': ('hello', 'memory'),
 }
 
 # The guest's command line (after its own name, which the runner adds).
