@@ -48,7 +48,8 @@ Runner self-tests (build/tests/guest/selftest/crash.elf misbehaving on
 purpose; --no-selftest leaves them out) check that each ending of
 tools/umbra-run gives its exit status: guest exit status, failed check,
 timeout, triple fault (bare and under umbra), umbra panic and halt lines,
-refused options.
+refused options, a guest command line over 2,047 characters refused by
+name (GRUB and umbra.efi).
 
 The Linux guest (tests/linux/build-image.sh: Debian's cloud kernel and
 an initramfs whose /init runs fork, exec, mmap, mprotect and copy-on-write
