@@ -19,6 +19,7 @@
 #define MB2_TAG_MMAP		6
 #define MB2_TAG_EFI32		11
 #define MB2_TAG_EFI64		12
+#define MB2_TAG_EFI_MMAP	17
 #define MB2_TAG_ACPI_OLD	14
 #define MB2_TAG_ACPI_NEW	15
 
@@ -50,6 +51,23 @@ struct mb2_mmap_entry {
 	uint32_t type, reserved;
 };
 
+/* Multiboot2 spec 3.6.17: the EFI memory map, after ExitBootServices(). */
+struct mb2_efi_mmap {
+	struct mb2_tag tag;
+	uint32_t desc_size, desc_version;
+	uint8_t descs[];
+};
+
+/* UEFI 2.10 7.2.3, EFI_MEMORY_DESCRIPTOR */
+struct efi_mem_desc {
+	uint32_t type;
+	uint32_t pad;
+	uint64_t phys, virt, pages, attr;
+};
+
+#define EFI_LOADER_CODE		1
+#define EFI_LOADER_DATA		2
+
 static struct boot_info mb2_bi;
 
 
@@ -78,8 +96,43 @@ static void parse_module(struct boot_info *bi, const struct mb2_module *m)
 	mod = &bi->modules[bi->nr_modules++];
 	mod->base = m->start;
 	mod->size = m->end - m->start;
+	mod->cmdline_len = strlen(m->cmdline);
 	strlcpy(mod->cmdline, m->cmdline, sizeof(mod->cmdline));
 	add_busy(bi, mod->base, mod->size);
+}
+
+/* Merge with the last range, or widen it when the list is full (bootinfo.h). */
+static void add_scrub(struct boot_info *bi, uint64_t base, uint64_t size)
+{
+	struct bi_mem_range *last = &bi->scrub[bi->nr_scrub - 1];
+
+	if (bi->nr_scrub && (base == last->base + last->size ||
+			     bi->nr_scrub == BI_MAX_SCRUB)) {
+		uint64_t end = MAX(last->base + last->size, base + size);
+
+		last->base = MIN(last->base, base);
+		last->size = end - last->base;
+		return;
+	}
+	bi->scrub[bi->nr_scrub++] = (struct bi_mem_range){ base, size, 0, 0 };
+}
+
+/*
+ * GRUB on UEFI runs from EfiLoaderCode/Data memory (its heap, where it
+ * also read umbra.elf), which its multiboot2 map calls available.
+ */
+static void parse_efi_mmap(struct boot_info *bi, const struct mb2_efi_mmap *t)
+{
+	const uint8_t *p = t->descs, *end = (const uint8_t *)t + t->tag.size;
+
+	if (t->desc_size < sizeof(struct efi_mem_desc))
+		return;
+	for (; p + t->desc_size <= end; p += t->desc_size) {
+		const struct efi_mem_desc *d = (const void *)p;
+
+		if (d->type == EFI_LOADER_CODE || d->type == EFI_LOADER_DATA)
+			add_scrub(bi, d->phys, d->pages * PAGE_SIZE);
+	}
 }
 
 static uint32_t mem_type(uint32_t mb2_type)
@@ -185,8 +238,10 @@ static void parse_info(struct boot_info *bi, uint64_t info)
 		case MB2_TAG_END:
 			return;
 		case MB2_TAG_CMDLINE:
-			strlcpy(bi->cmdline, (const char *)(tag + 1),
-				sizeof(bi->cmdline));
+			if (strlcpy(bi->cmdline, (const char *)(tag + 1),
+				    sizeof(bi->cmdline)) >= sizeof(bi->cmdline))
+				pr_warn("umbra's command line is longer than %lu characters: the rest is ignored",
+					sizeof(bi->cmdline) - 1);
 			break;
 		case MB2_TAG_MODULE:
 			parse_module(bi, (const void *)tag);
@@ -201,6 +256,9 @@ static void parse_info(struct boot_info *bi, uint64_t info)
 		case MB2_TAG_ACPI_OLD:
 		case MB2_TAG_ACPI_NEW:
 			keep_rsdp(tag);
+			break;
+		case MB2_TAG_EFI_MMAP:
+			parse_efi_mmap(bi, (const void *)tag);
 			break;
 		}
 		p += (tag->size + 7) & ~7ull;
@@ -223,6 +281,14 @@ void mb2_start(uint32_t magic, uint32_t info)
 	add_busy(bi, STUB_PHYS, (uint64_t)__boot_end - STUB_PHYS);
 	add_busy(bi, CORE_LOAD, (uint64_t)(__image_end - __image_start));
 	parse_info(bi, info);
+	/*
+	 * GRUB on a BIOS machine says nothing of its own memory (its heap,
+	 * the relocator's copy of umbra.elf): all it can have used, the RAM
+	 * from 1 MiB to 4 GiB (it runs in 32-bit protected mode), is cleared.
+	 * Below 1 MiB the BIOS data the guest needs lives in usable RAM.
+	 */
+	if (bi->firmware == BI_FW_BIOS)
+		add_scrub(bi, SZ_1M, FOUR_GB - SZ_1M);
 	bi->acpi_rsdp = find_rsdp(bi);
 	core_main(bi);
 }

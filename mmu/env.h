@@ -4,7 +4,7 @@
  *
  * mmu/ is portable C: it is linked into the hypervisor (freestanding,
  * UMBRA_CORE) and into host test programs (tests/host/env_host.c).  Each
- * environment implements exactly the four functions below.  Everything else
+ * environment implements exactly the five functions below.  Everything else
  * mmu/ needs is either in this directory (locks and atomics, mmu/sync.h,
  * built on gcc's __atomic builtins) or passed in by the caller:
  *
@@ -24,7 +24,13 @@
 /* A zeroed, 4 KiB aligned 4 KiB page, or NULL when memory is exhausted. */
 void *mmu_alloc_page(void);
 
-/* Give back a page from mmu_alloc_page(). */
+/*
+ * As mmu_alloc_page(), but at a physical address below 4 GiB: for a PAE
+ * root, which a 32-bit CR3 locates outside IA-32e mode (SDM Vol 3 4.4.1).
+ */
+void *mmu_alloc_page_low(void);
+
+/* Give back a page from mmu_alloc_page() or mmu_alloc_page_low(). */
 void mmu_free_page(void *va);
 
 /* Physical address of a page from mmu_alloc_page() (any byte in it). */

@@ -122,6 +122,15 @@ static void link_child(struct shadow_mmu *s, struct shadow_page *sp,
 		mark_unsync_bit(s, sp, i);
 }
 
+static void sp_free_table(struct shadow_mmu *s, union shadow_role role,
+			  void *spt)
+{
+	if (role.pae_root)
+		sh_page_free_low(s, spt);
+	else
+		sh_page_free(s, spt);
+}
+
 static void free_page_now(struct shadow_mmu *s, struct shadow_page *sp)
 {
 	struct shadow_page **pp;
@@ -134,7 +143,7 @@ static void free_page_now(struct shadow_mmu *s, struct shadow_page *sp)
 		}
 	}
 	sh_list_del(&sp->lru);
-	sh_page_free(s, sp->spt);
+	sp_free_table(s, sp->role, sp->spt);
 	if (sp->gfns)
 		sh_page_free(s, sp->gfns);
 	slab_free(s, &s->sp_slab, sp);
@@ -279,13 +288,14 @@ static struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 
 	if (!sp)
 		return NULL;
-	sp->spt = sh_page_alloc(s);
+	/* a PAE root is what a 32-bit CR3 points at (mmu/env.h) */
+	sp->spt = role.pae_root ? sh_page_alloc_low(s) : sh_page_alloc(s);
 	if (role.level == 1 && role_indirect(role))
 		sp->gfns = sh_page_alloc(s);
 	if (!sp->spt || (role.level == 1 && role_indirect(role) &&
 			 !sp->gfns)) {
 		if (sp->spt)
-			sh_page_free(s, sp->spt);
+			sp_free_table(s, role, sp->spt);
 		if (sp->gfns)
 			sh_page_free(s, sp->gfns);
 		slab_free(s, &s->sp_slab, sp);

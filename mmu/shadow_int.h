@@ -167,6 +167,8 @@ enum sync_reason { SYNC_CR3, SYNC_INVLPG, SYNC_FLUSH, SYNC_LINK };
 /* shadow_rmap.c */
 void *sh_page_alloc(struct shadow_mmu *s);
 void sh_page_free(struct shadow_mmu *s, void *p);
+void *sh_page_alloc_low(struct shadow_mmu *s);
+void sh_page_free_low(struct shadow_mmu *s, void *p);
 void sh_page_cache_drain(struct shadow_mmu *s);
 void slab_init(struct sh_slab *sl, unsigned int size);
 void *slab_alloc(struct shadow_mmu *s, struct sh_slab *sl);

@@ -48,6 +48,34 @@ void sh_page_free(struct shadow_mmu *s, void *p)
 	s->mem_pages--;
 }
 
+/*
+ * Pages below 4 GiB (PAE roots): counted in the budget like the others, but
+ * never kept in the page cache, whose pages may lie anywhere.
+ */
+void *sh_page_alloc_low(struct shadow_mmu *s)
+{
+	void *p;
+
+	if (s->mem_pages >= s->cfg.max_pages) {
+		s->st.alloc_failed++;
+		return NULL;
+	}
+	p = mmu_alloc_page_low();
+	if (!p) {
+		s->st.alloc_failed++;
+		return NULL;
+	}
+	if (++s->mem_pages > s->mem_peak)
+		s->mem_peak = s->mem_pages;
+	return p;
+}
+
+void sh_page_free_low(struct shadow_mmu *s, void *p)
+{
+	mmu_free_page(p);
+	s->mem_pages--;
+}
+
 /* Give the cached pages back to the environment. */
 void sh_page_cache_drain(struct shadow_mmu *s)
 {

@@ -25,6 +25,15 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bochs-svm-shadow        umbra (SVM, mmu=shadow), Bochs ryzen
     bare-bochs-skylake  no hypervisor, Bochs corei7_skylake_x, BIOS, GRUB
     bare-bochs-ryzen    no hypervisor, Bochs ryzen, BIOS, GRUB
+    umbra-uefi-grub-4g          umbra (NPT), 4 GiB of RAM, OVMF, GRUB
+    umbra-bios-grub-16g         umbra (NPT), 16 GiB, SeaBIOS, GRUB
+    umbra-uefi-efi-16g-shadow   umbra (mmu=shadow), 16 GiB, OVMF, umbra.efi
+    umbra-shadow-bios-grub-4g   umbra (mmu=shadow), 4 GiB, SeaBIOS, GRUB
+    umbra-bios-grub-70g-no1g    umbra (NPT), 70 GiB, a CPU without 1 GiB
+                                pages: umbra maps 64 GiB, withholds the rest
+
+The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
+QEMU allocates guest RAM lazily) run only the kernels CONFIG_KERNELS names.
 
 --configs takes a comma-separated list; each item selects the
 configurations whose name contains it ("bare", "umbra-bios", "efi").
@@ -44,7 +53,8 @@ Runner self-tests (build/tests/guest/selftest/crash.elf misbehaving on
 purpose; --no-selftest leaves them out) check that each ending of
 tools/umbra-run gives its exit status: guest exit status, failed check,
 timeout, triple fault (bare and under umbra), umbra panic and halt lines,
-refused options.
+refused options, a guest command line over 2,047 characters refused by
+name (GRUB and umbra.efi).
 
 The Linux guest (tests/linux/build-image.sh: Debian's cloud kernel and
 an initramfs whose /init runs fork, exec, mmap, mprotect and copy-on-write
@@ -114,12 +124,53 @@ CONFIGS = [
      ['--no-hv', '--emulator', 'bochs', '--cpu', 'corei7_skylake_x']),
     ('bare-bochs-ryzen', 'bare bochs ryzen', False,
      ['--no-hv', '--emulator', 'bochs', '--cpu', 'ryzen']),
+    # RAM above 4 GiB: umbra moves itself above the stub's identity map,
+    # and its shadow PAE roots come from the low pool below 4 GiB
+    ('umbra-uefi-grub-4g', 'umbra uefi grub 4g', True,
+     ['--firmware', 'uefi', '--loader', 'grub', '--mmu', 'tdp',
+      '--memory', '4096']),
+    ('umbra-bios-grub-16g', 'umbra bios grub 16g', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
+      '--memory', '16384']),
+    ('umbra-uefi-efi-16g-shadow', 'umbra uefi efi 16g shadow', True,
+     ['--firmware', 'uefi', '--loader', 'efi', '--mmu', 'shadow',
+      '--memory', '16384']),
+    ('umbra-shadow-bios-grub-4g', 'umbra shadow bios grub 4g', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
+      '--memory', '4096']),
+    # more RAM than the host has: a RAM backend that reserves no swap
+    ('umbra-bios-grub-70g-no1g', 'umbra bios grub 70g no1g', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
+      '--memory', '71680', '--qemu-arg=-object',
+      '--qemu-arg=memory-backend-ram,id=big,size=71680M,reserve=off',
+      '--qemu-arg=-machine', '--qemu-arg=memory-backend=big',
+      '--qemu-arg=-cpu', '--qemu-arg=qemu64,+smep,+smap,+svm,+npt']),
 ]
 
-# The guest's command line (after its own name, which the runner adds).
-KERNEL_ARGS = {
-    'hello': ['alpha', 'beta'],
+# Configurations that run only some kernels (by basename; 'linux' also
+# needs LINUX_CONFIGS).  memory.elf under shadow paging with 2 GiB below
+# 4 GiB would take minutes: the PAE and 32-bit paging kernels check there
+# that the shadow MMU's roots are reachable through a 32-bit CR3.
+CONFIG_KERNELS = {
+    'umbra-uefi-grub-4g': ('hello', 'memory', 'pgpae'),
+    'umbra-bios-grub-16g': ('hello', 'memory', 'pg64', 'linux'),
+    'umbra-uefi-efi-16g-shadow': ('hello', 'pgpae', 'pg32'),
+    'umbra-shadow-bios-grub-4g': ('hello', 'pgpae', 'linux'),
+    'umbra-bios-grub-70g-no1g': ('hello', 'memory'),
 }
+
+# The guest's command line (after its own name, which the runner adds).
+# hello.elf checks that all of its ~1,900 characters arrive (a boot-info
+# field of 256 bytes once cut it without a word); umbra takes 2,047.
+LONG_PADS = ['pad%04d' % i for i in range(236)]
+KERNEL_ARGS = {
+    'hello': ['alpha'] + LONG_PADS + ['beta'],
+}
+# More than 2,047 characters after the name: refused by name, never cut.
+TOO_LONG_ARGS = ['pass'] + ['pad%04d' % i for i in range(256)]
+TOO_LONG_TEXT = ("umbra: error: module 'crash.elf': command line of %d "
+                 "characters after its name; umbra passes at most 2047"
+                 % len(' '.join(TOO_LONG_ARGS)))
 
 # Kernels with settings of their own: guest RAM (MiB), umbra's options
 # (after the configuration's), the configurations they run in (all when
@@ -151,7 +202,8 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
                  'umbra-bios-grub', 'umbra-uefi-efi',
                  'umbra-shadow-bios-grub', 'umbra-shadow-uefi-grub',
                  'umbra-shadow-nooos-bios-grub',
-                 'umbra-bochs-vmx', 'umbra-bochs-svm', 'bare-bochs-skylake')
+                 'umbra-bochs-vmx', 'umbra-bochs-svm', 'bare-bochs-skylake',
+                 'umbra-bios-grub-16g', 'umbra-shadow-bios-grub-4g')
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
@@ -185,6 +237,10 @@ SELFTESTS = [
     ('umbra: bad options', 'umbra-bios-grub',
      ['--hv-args', 'bogus=1 loglevel=loud mem=3 serial=com9'], ['pass'], 0,
      "umbra: warn: unknown option 'bogus' ignored"),
+    ('umbra: over-long guest command line', 'umbra-bios-grub', [],
+     TOO_LONG_ARGS, 127, TOO_LONG_TEXT),
+    ('umbra: over-long guest command line', 'umbra-uefi-efi', [],
+     TOO_LONG_ARGS, 127, TOO_LONG_TEXT),
     ('umbra: unknown guest name', 'umbra-bios-grub',
      ['--hv-args', 'guest=nosuch.elf'], ['pass'], 127,
      'umbra: error: guest=nosuch.elf: no module by that name'),
@@ -477,6 +533,8 @@ def main():
                     opts.long and c[0] in LINUX_LONG_CONFIGS):
                 continue
             if c[0] not in KERNEL_RUN.get(base, {}).get('configs', (c[0],)):
+                continue
+            if c[0] in CONFIG_KERNELS and base not in CONFIG_KERNELS[c[0]]:
                 continue
             if opts.filter in '%s-%s' % (base, c[0]):
                 runs.append(('kernel', k, c))

@@ -15,7 +15,7 @@
 #include "lib/string.h"
 
 #define UMBRA_LEAF_BASE		0x40000000u
-#define UMBRA_LEAF_MAX		0x40000001u
+#define UMBRA_LEAF_MAX		0x40000002u
 #define CPUID1_ECX_VMX		(1u << 5)
 #define CPUID1_ECX_SMX		(1u << 6)	/* GETSEC, CR4.SMXE: umbra's */
 #define CPUID1_ECX_HYPERVISOR	(1u << 31)
@@ -46,6 +46,13 @@ static struct cpuid_regs umbra_leaf(uint32_t leaf)
 		r.ebx = (uint32_t)(umbra_mem_base >> 32);
 		r.ecx = (uint32_t)umbra_mem_size;
 		r.edx = (uint32_t)(umbra_mem_size >> 32);
+		break;
+	case UMBRA_LEAF_BASE + 2:
+		/* the low pool, so that tests can check it is unreachable too */
+		r.eax = (uint32_t)umbra_low_base;
+		r.ebx = (uint32_t)(umbra_low_base >> 32);
+		r.ecx = (uint32_t)umbra_low_size;
+		r.edx = (uint32_t)(umbra_low_size >> 32);
 		break;
 	}
 	return r;

@@ -39,7 +39,7 @@ static void *guest_phys_ptr(uint64_t gpa, uint64_t size)
 {
 	if (guest_ram(gpa, size))
 		return phys_to_virt(gpa);
-	if (gpa >= umbra_mem_base && gpa - umbra_mem_base < umbra_mem_size &&
+	if (umbra_owns(gpa, 1) &&
 	    size <= PAGE_SIZE - (gpa & (PAGE_SIZE - 1)))
 		return (uint8_t *)guest_scratch_page() +
 		       (gpa & (PAGE_SIZE - 1));

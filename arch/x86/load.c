@@ -28,12 +28,38 @@ static void set_name(struct staged *s)
 	s->name = n ? s->name_buf : "(unnamed module)";
 }
 
+/* The characters after the module's first word and the blanks after it. */
+static uint64_t args_len(const struct bi_module *m)
+{
+	uint64_t i = 0;
+
+	while (m->cmdline[i] && m->cmdline[i] != ' ')
+		i++;
+	while (m->cmdline[i] == ' ')
+		i++;
+	return m->cmdline_len > i ? m->cmdline_len - i : 0;
+}
+
+/* Never a cut command line: the whole of it, or a refusal (bootinfo.h). */
+static int check_cmdline(const struct bi_module *m, const struct staged *s)
+{
+	uint64_t n = args_len(m);
+
+	if (n <= BI_ARGS_MAX && m->cmdline_len < sizeof(m->cmdline))
+		return 0;
+	pr_err("module '%s': command line of %lu characters after its name; umbra passes at most %d (as Linux's cmdline_size)",
+	       s->name, n, BI_ARGS_MAX);
+	return -1;
+}
+
 static int stage(const struct bi_module *m, struct staged *s)
 {
 	s->size = m->size;
 	s->pages = ALIGN_UP(m->size ? m->size : 1, PAGE_SIZE) / PAGE_SIZE;
 	s->cmdline = m->cmdline;
 	set_name(s);
+	if (check_cmdline(m, s))
+		return -1;
 	s->data = page_alloc(s->pages);
 	if (!s->data) {
 		pr_err("module '%s' (%lu KiB) does not fit in umbra's memory; boot with a larger mem=",
@@ -130,6 +156,7 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 	guest_cursor = SZ_1M;
 	if (stage_modules(bi))
 		goto out;
+	mem_scrub_boot(bi);
 	k = &staged[0];
 	for (size_t i = 0; i < ARRAY_SIZE(loaders); i++) {
 		if (loaders[i]->probe(k)) {

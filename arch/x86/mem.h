@@ -7,15 +7,36 @@
 #include <stdint.h>
 #include "umbra/bootinfo.h"
 
-/* umbra's own memory: one 2 MiB aligned range, the image first. */
+/*
+ * umbra's own memory: the main range (2 MiB aligned, the image first, then
+ * the page pool) and the low pool below 4 GiB; umbra_ranges lists both.
+ */
+#define UMBRA_MAX_RANGES	2
+
+struct umbra_range {
+	uint64_t base, size;
+};
+
 extern uint64_t umbra_mem_base, umbra_mem_size;
+extern uint64_t umbra_low_base, umbra_low_size;
+extern struct umbra_range umbra_ranges[UMBRA_MAX_RANGES];
+extern unsigned int nr_umbra_ranges;
+
+/* true if [pa, pa + size) touches any of umbra's ranges */
+bool umbra_owns(uint64_t pa, uint64_t size);
+/* true if physical (= guest-physical) frame pfn is umbra's */
+bool umbra_frame(uint64_t pfn);
 
 void mem_init(struct boot_info *bi);
 void guest_map_build(struct boot_info *bi);
+/* Zero the way in's leftovers (bi->busy[]) in guest RAM: after staging. */
+void mem_scrub_boot(const struct boot_info *bi);
 
 /* Pages from umbra's memory, zeroed, identity-mapped (virt == phys). */
 void *page_alloc(size_t npages);
 void page_free(void *p, size_t npages);
+/* One page below 4 GiB (the low pool), zeroed; page_free() takes it back. */
+void *page_alloc_low(void);
 size_t pages_free(void);
 size_t pages_total(void);
 
@@ -29,10 +50,10 @@ static inline void *phys_to_virt(uint64_t pa)
 	return (void *)pa;
 }
 
-/* The memory map the guest sees: the firmware's, umbra's range reserved. */
+/* The memory map the guest sees: the firmware's, umbra's ranges reserved. */
 struct guest_mem_map {
 	uint32_t nr;
-	struct bi_mem_range r[BI_MAX_MEM + 2];
+	struct bi_mem_range r[BI_MAX_MEM + 2 * UMBRA_MAX_RANGES + 1];
 };
 
 extern struct guest_mem_map guest_map;

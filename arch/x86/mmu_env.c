@@ -8,6 +8,11 @@ void *mmu_alloc_page(void)
 	return page_alloc(1);
 }
 
+void *mmu_alloc_page_low(void)
+{
+	return page_alloc_low();
+}
+
 void mmu_free_page(void *va)
 {
 	page_free(va, 1);

@@ -2,8 +2,8 @@
 /*
  * The guest-physical address space: identity-mapped RAM and MMIO through
  * the TDP MMU (mmu/tdp.c), built on demand from the guest's memory map.
- * umbra's own range maps to one throw-away page: a guest that touches it
- * reads and writes that page, never umbra's memory.
+ * umbra's own ranges (umbra_owns(), mem.c) map to one throw-away page: a
+ * guest that touches them reads and writes that page, never umbra's memory.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/gmem.h"
@@ -48,7 +48,7 @@ static void build_map(uint64_t scratch_pa)
 		if (end <= base)
 			continue;
 		add_range(next, base - next, MMU_MAP_MMIO, next);
-		if (base == umbra_mem_base)
+		if (umbra_owns(base, end - base))
 			add_range(base, end - base, MMU_MAP_SCRATCH, scratch_pa);
 		else
 			add_range(base, end - base, kind_of(m->type), base);

@@ -15,7 +15,8 @@
  *   EFER: the guest's with NXE set (shadow leaves use XD) and LME/LMA as
  *        shadow_root_level() needs (SDM Vol 3 4.1.1, APM Vol 2 5.1).
  * Guest physical memory is host physical memory (identity), except umbra's
- * own range, which maps to one scratch page as under nested paging.
+ * own ranges (umbra_frame()), which map to one scratch page as under nested
+ * paging.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/emulate.h"
@@ -91,11 +92,10 @@ bool guest_gbpages(void)
 static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 {
 	struct vm_shadow *sh = arg;
-	uint64_t gpa = gfn << PAGE_SHIFT;
 
 	if (gfn >> (guest_maxphyaddr() - PAGE_SHIFT))
 		return -1;
-	if (gpa >= umbra_mem_base && gpa - umbra_mem_base < umbra_mem_size)
+	if (umbra_frame(gfn))
 		return (int64_t)sh->scratch_pfn;
 	return (int64_t)gfn;
 }
@@ -234,7 +234,8 @@ void vm_shadow_enter(struct vcpu *v)
 		hw.cr4 &= ~(CR4_SMEP | CR4_SMAP);
 	hw.efer = (g->efer & ~(EFER_LME | EFER_LMA)) | EFER_NXE |
 		  (lm ? EFER_LME | EFER_LMA : 0);
-	/* PAE paging outside long mode: CR3 is 32 bits (SDM Vol 3 4.4) */
+	/* PAE paging outside long mode: CR3 is 32 bits (SDM Vol 3 4.4.1);
+	   PAE roots come from the low pool (mmu_alloc_page_low()) */
 	if (!lm && (hw.cr3 >> 32))
 		panic("shadow MMU: PAE root %lx above 4 GiB", hw.cr3);
 	if (!sh->hw_valid || memcmp(&hw, &sh->hw, sizeof(hw))) {

@@ -81,11 +81,10 @@ static EFI_STATUS parse_file(const char *key, char *val, unsigned int line,
 	 */
 	if (!*rest)
 		rest = val;
-	if (str_len(rest) >= sizeof(file->cmdline)) {
-		err(L"umbra.cfg line %d: command line longer than %d characters\n",
-		    line, (int)sizeof(file->cmdline) - 1);
-		return EFI_INVALID_PARAMETER;
-	}
+	/* a longer one is cut here and refused by the core, by its length */
+	file->cmdline_len = str_len(rest);
+	if (file->cmdline_len >= sizeof(file->cmdline))
+		rest[sizeof(file->cmdline) - 1] = '\0';
 	str_copy(file->cmdline, rest);
 	str_copy(file->path, val);
 	for (p = file->path; *p; p++)

@@ -28,10 +28,10 @@ BI_RSDP		equ 24
 BI_CMDLINE	equ 32
 BI_MEM		equ 1056
 BI_MODULES	equ 7200
-BI_BUSY		equ 11552
+BI_BUSY		equ 73120
 RANGE_SIZE	equ 24		; struct bi_mem_range: base, size, type
-MOD_SIZE	equ 272		; struct bi_module: base, size, cmdline[256]
-MOD_CMDLINE	equ 16
+MOD_SIZE	equ 4120	; struct bi_module: base, size, cmdline_len,
+MOD_CMDLINE	equ 24		; cmdline[4096]
 
 COM1		equ 0x3f8
 

@@ -55,6 +55,7 @@ void mem_copy(void *dst, const void *src, UINT64 len);
 struct cfg_file {
 	char path[PATH_MAX_CHARS];	/* as written, '/' turned into '\' */
 	char cmdline[sizeof(((struct bi_module *)0)->cmdline)];
+	UINTN cmdline_len;		/* of the whole line, as written */
 	unsigned int line;
 };
 

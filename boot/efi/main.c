@@ -115,7 +115,7 @@ static void str_copy_n(char *dst, const char *src, UINTN cap)
 
 static void add_busy(struct boot_info *bi, UINT64 base, UINT64 size)
 {
-	/* BI_MAX_BUSY leaves 8 slots beyond the modules; we use 4. */
+	/* BI_MAX_BUSY leaves 8 slots beyond the modules; we use 7. */
 	bi->busy[bi->nr_busy].base = base;
 	bi->busy[bi->nr_busy].size = size;
 	bi->nr_busy++;
@@ -168,6 +168,7 @@ static EFI_STATUS load_module(struct volume *vol, const struct cfg_file *f,
 	m->base = base;
 	m->size = size;
 	str_copy_n(m->cmdline, f->cmdline, sizeof(m->cmdline));
+	m->cmdline_len = f->cmdline_len;
 	bi->nr_modules++;
 	add_busy(bi, base, pages * EFI_PAGE);
 	msg(L"module %d: %s, %ld bytes at 0x%lx: %a\n", bi->nr_modules - 1,
@@ -225,9 +226,9 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 	static struct loader_cfg cfg;
 	EFI_LOADED_IMAGE *li;
 	CHAR16 cfg_path[VOL_PATH_CHARS];
-	EFI_PHYSICAL_ADDRESS a;
+	EFI_PHYSICAL_ADDRESS a, cfg_base;
 	UINT64 size;
-	UINTN pages, i;
+	UINTN cfg_pages, i;
 	struct boot_info *bi;
 	EFI_STATUS st;
 
@@ -245,11 +246,11 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 		return st;
 
 	volume_path(&the_vol, CFG_NAME, cfg_path);
-	st = volume_read(&the_vol, cfg_path, &a, &size, &pages);
+	st = volume_read(&the_vol, cfg_path, &cfg_base, &size, &cfg_pages);
 	if (EFI_ERROR(st))
 		return st;
 	msg(L"config: %s\n", cfg_path);
-	st = cfg_parse((char *)(UINTN)a, size, &cfg);
+	st = cfg_parse((char *)(UINTN)cfg_base, size, &cfg);
 	if (EFI_ERROR(st))
 		return st;
 	if (!cfg.have_guest) {
@@ -280,6 +281,10 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 	bi->image_phys = h->core_phys;
 	add_busy(bi, h->core_phys, h->core_span);
 	add_busy(bi, (UINT64)(UINTN)bi, h->bi_pages * EFI_PAGE);
+	/* umbra.efi itself (the core's image is in it) and umbra.cfg: busy
+	   so that the core clears them before the guest runs */
+	add_busy(bi, (UINT64)(UINTN)li->ImageBase, li->ImageSize);
+	add_busy(bi, cfg_base, cfg_pages * EFI_PAGE);
 
 	st = load_module(&the_vol, &cfg.guest, bi);
 	for (i = 0; !EFI_ERROR(st) && i < cfg.nr_extra; i++)
@@ -296,6 +301,7 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 		return st;
 	add_busy(bi, h->pt_base, h->pt_pages * EFI_PAGE);
 	add_busy(bi, h->stack_base, h->stack_pages * EFI_PAGE);
+	add_busy(bi, (UINT64)(UINTN)h->map, h->map_cap);
 
 	msg(L"cmdline: %a\n", bi->cmdline);
 	msg(L"acpi rsdp 0x%lx, identity map to 0x%lx with %s pages\n",

@@ -177,7 +177,7 @@ has boot "umbra-efi: warning: umbra.cfg line 3: unknown key 'colour', ignored" \
 	"fake: bss zero ok" "fake: image aligned ok" "fake: rsdp signature ok" \
 	"fake: mem sorted merged ok" "fake: busy in usable ok" \
 	"fake: identity map ok" "fake core done"
-has boot "fake: firmware=3 " " nr_modules=3 nr_busy=7" \
+has boot "fake: firmware=3 " " nr_modules=3 nr_busy=10" \
 	"fake: cmdline: loglevel=debug serial=0x3f8"
 has boot "cmdline: hello.elf alpha beta data: HELLO-GUEST-0123" \
 	"cmdline: data.bin data: DATA-MODULE-XYZ" \

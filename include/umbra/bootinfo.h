@@ -45,15 +45,28 @@ struct bi_mem_range {
 	uint32_t pad;
 };
 
+/*
+ * A module's command line is "NAME ARGS": the first word its path or name,
+ * ARGS what the guest is given.  ARGS may have BI_ARGS_MAX characters, as
+ * Linux's cmdline_size allows (Documentation/arch/x86/boot.rst), on every
+ * way in; the core refuses longer ones by name (arch/x86/load.c).  A way
+ * in copies what fits into cmdline and sets cmdline_len to the length of
+ * the whole string it was given, so that nothing is cut without a word.
+ */
+#define BI_ARGS_MAX		2047
+#define BI_CMDLINE_SIZE		4096
+
 struct bi_module {
 	uint64_t base;		/* physical */
 	uint64_t size;
-	char cmdline[256];	/* first word: the module's path or name */
+	uint64_t cmdline_len;	/* strlen of the way in's string */
+	char cmdline[BI_CMDLINE_SIZE];
 };
 
 #define BI_MAX_MEM	256
 #define BI_MAX_MODULES	16
 #define BI_MAX_BUSY	(BI_MAX_MODULES + 8)
+#define BI_MAX_SCRUB	16
 
 enum bi_firmware {
 	BI_FW_BIOS = 1,		/* multiboot2 from GRUB on a BIOS machine */
@@ -72,6 +85,14 @@ struct boot_info {
 	struct bi_mem_range mem[BI_MAX_MEM];	/* sorted, not overlapping */
 	struct bi_module modules[BI_MAX_MODULES];
 	struct bi_mem_range busy[BI_MAX_BUSY];	/* type unused */
+	/*
+	 * The boot loader's own memory that becomes the guest's (GRUB's heap
+	 * on UEFI holds copies of umbra.elf): with busy[], cleared before the
+	 * guest starts.  It may cover more than that, never less: only the
+	 * guest's usable RAM in it is cleared.
+	 */
+	uint32_t nr_scrub;
+	struct bi_mem_range scrub[BI_MAX_SCRUB];	/* type unused */
 };
 
 #endif

@@ -3,8 +3,10 @@
  * hello: the multiboot hand-off.  Prints the command line and checks the
  * machine state the multiboot specification requires at entry: EAX holds
  * the magic, EBX the information structure, protected mode without paging,
- * interrupts off, flat 4 GiB segments.  The runner passes "alpha beta" as
- * arguments; both must arrive.
+ * interrupts off, flat 4 GiB segments.  The arguments must be "alpha beta",
+ * or, to check that a long command line arrives whole, "alpha pad0000
+ * pad0001 ... padNNNN beta" (tests/run-guest-tests.py passes about 1,900
+ * characters): all of it, in order, beta last.
  */
 #include "guest.h"
 #include "x86.h"
@@ -45,6 +47,55 @@ static void check_segment(const struct seg_probe *p, int code)
 	      p->limit, p->base, p->gdt_ok ? "" : " (descriptor unreadable)");
 }
 
+/* The word at *p (advanced past it and the blanks after it), in w. */
+static size_t next_word(const char **p, char *w, size_t size)
+{
+	size_t n = 0;
+
+	while (**p && **p != ' ') {
+		if (n + 1 < size)
+			w[n++] = **p;
+		(*p)++;
+	}
+	w[n] = 0;
+	while (**p == ' ')
+		(*p)++;
+	return n;
+}
+
+/* "NAME alpha pad0000 ... padNNNN beta": -1 if not, else the pad words. */
+static int count_pads(const char *s)
+{
+	char w[32], want[16];
+	int pads = 0;
+
+	next_word(&s, w, sizeof(w));		/* the kernel's name */
+	next_word(&s, w, sizeof(w));
+	if (strcmp(w, "alpha"))
+		return -1;
+	for (;;) {
+		next_word(&s, w, sizeof(w));
+		if (!strcmp(w, "beta"))
+			return *s ? -1 : pads;
+		snprintf(want, sizeof(want), "pad%04d", pads);
+		if (strcmp(w, want))
+			return -1;
+		pads++;
+	}
+}
+
+static void check_whole_cmdline(void)
+{
+	int pads = count_pads(boot.cmdline);
+
+	info("cmdline of %u characters, %d pad words", boot.cmdline_len, pads);
+	check(pads >= 0 && boot.cmdline_len < sizeof(boot.cmdline),
+	      "cmdline arrives whole: alpha, pad words in order, beta last",
+	      "%u characters, ends \"%s\"", boot.cmdline_len,
+	      boot.cmdline + (strlen(boot.cmdline) > 40 ?
+			      strlen(boot.cmdline) - 40 : 0));
+}
+
 void test_main(void)
 {
 	const struct entry_state *e = &entry_state;
@@ -81,4 +132,5 @@ void test_main(void)
 	      "cmdline \"%s\"", boot.cmdline);
 	check(strstr(boot.cmdline, "hello.elf") != NULL,
 	      "cmdline names the kernel", "cmdline \"%s\"", boot.cmdline);
+	check_whole_cmdline();
 }

@@ -40,6 +40,12 @@ void *mmu_alloc_page(void)
 	return p;
 }
 
+/* The host has no 32-bit CR3 to satisfy: any page will do. */
+void *mmu_alloc_page_low(void)
+{
+	return mmu_alloc_page();
+}
+
 void mmu_free_page(void *va)
 {
 	__atomic_fetch_sub(&outstanding, 1, __ATOMIC_RELAXED);

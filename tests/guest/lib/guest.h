@@ -69,7 +69,8 @@ struct boot {
 	int valid;		/* EAX held the multiboot magic */
 	uint32_t flags;
 	uint32_t mem_lower, mem_upper;
-	char cmdline[1024];
+	char cmdline[4096];
+	uint32_t cmdline_len;	/* strlen of the loader's string */
 	char loader[64];
 	int nr_mmap;
 	struct mmap_entry mmap[BOOT_MAX_MMAP];

@@ -166,12 +166,13 @@ static void add_excl(uint64_t base, uint64_t end)
 	}
 }
 
-static void copy_str(char *dst, size_t size, uint32_t addr)
+static size_t copy_str(char *dst, size_t size, uint32_t addr)
 {
 	const char *s = (const char *)addr;
+	size_t n = strlcpy(dst, s, size);
 
-	strlcpy(dst, s, size);
-	add_excl(addr, addr + strlen(s) + 1);
+	add_excl(addr, addr + n + 1);
+	return n;
 }
 
 /* Copy what the tests need out of the multiboot information. */
@@ -190,7 +191,8 @@ static void parse_multiboot(void)
 		boot.mem_upper = mbi[2];
 	}
 	if ((boot.flags & MB_FLAG_CMDLINE) && mbi[4])
-		copy_str(boot.cmdline, sizeof(boot.cmdline), mbi[4]);
+		boot.cmdline_len = copy_str(boot.cmdline, sizeof(boot.cmdline),
+					    mbi[4]);
 	if ((boot.flags & MB_FLAG_LOADER) && mbi[16])
 		copy_str(boot.loader, sizeof(boot.loader), mbi[16]);
 	if (boot.flags & MB_FLAG_MODS) {
