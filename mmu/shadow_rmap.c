@@ -60,6 +60,13 @@ void *sh_page_alloc_low(struct shadow_mmu *s)
 		s->st.alloc_failed++;
 		return NULL;
 	}
+	/* trade a cached page for the low one: what the MMU holds from the
+	 * environment, cache included, never exceeds its high-water mark */
+	p = s->page_cache;
+	if (p) {
+		s->page_cache = *(void **)p;
+		mmu_free_page(p);
+	}
 	p = mmu_alloc_page_low();
 	if (!p) {
 		s->st.alloc_failed++;
