@@ -38,7 +38,7 @@
  *
  * Regaining control (fuzz_asm.asm): every vector of the IDT ends the
  * program (a #DB, #BP, #OF or the first watchdog tick from ring 3 resumes
- * it, up to a budget); the watchdog is the PIT at 100 Hz routed through
+ * it, up to a budget); the watchdog is the PIT at 1000 Hz routed through
  * the I/O APIC as an NMI, which CLI cannot mask, so that loops and HLT end
  * too.  After every program the fuzzer rebuilds its GDT, IDT, TSS and page
  * tables, reloads its control registers, debug registers, the MSRs the
@@ -174,7 +174,8 @@ static uint64_t pt_data[512] __attribute__((aligned(PAGE)));	/* 6-8M */
 static uint64_t pt_lapic[512] __attribute__((aligned(PAGE)));
 
 /* Pseudo-descriptors a program's LGDT/LIDT/SGDT/SIDT use. */
-static struct desc_ptr dt_buf[4];	/* read only by programs */
+static struct desc_ptr dt_buf[32];	/* read only by programs */
+static uint32_t dt_next;		/* one slot per use in a program */
 static struct desc_ptr dt_out[4];	/* SGDT, SIDT, SLDT, STR, SMSW */
 static uint32_t scratch[64] __attribute__((aligned(64)));
 
@@ -1106,7 +1107,7 @@ static void gen_io(void)
 
 static void gen_dt(void)
 {
-	struct desc_ptr *d = &dt_buf[below(4)];
+	struct desc_ptr *d = &dt_buf[dt_next++ % ARRAY_SIZE(dt_buf)];
 	uint32_t disp = (uint32_t)d;
 
 	switch (below(7)) {
@@ -1694,6 +1695,7 @@ static void gen_program(uint32_t *ring3)
 
 	fill_int80(p0, PAGE);
 	ep = p0;
+	dt_next = 0;
 	*ring3 = HAS(C_RING3) && chance(50);
 	n = 1 + below(*ring3 ? 4 : 10);
 	if (*ring3 && chance(30))
@@ -1955,14 +1957,16 @@ static int run_program(uint64_t seed, uint32_t idx, int verbose)
 	return leaks;
 }
 
-/* The PIT at 100 Hz through I/O APIC pin 2 (ISA IRQ 0's usual override)
+/* The PIT at 1000 Hz through I/O APIC pin 2 (ISA IRQ 0's usual override)
  * and pin 0, delivered as an NMI (I/O APIC redirection entry: delivery
- * mode 100b, edge, physical destination: this APIC). */
+ * mode 100b, edge, physical destination 0xff: all APICs). */
 static void ioapic_route(int pin, int on)
 {
 	write_cr0(good_cr0 & ~CR0_PG);	/* the I/O APIC is not mapped */
 	mmio_write(IOAPIC, 0x10 + 2 * pin + 1);
-	mmio_write(IOAPIC + 0x10, lapic_id << 24);
+	/* physical destination 0xff, the broadcast: a program that changes
+	 * the local APIC's ID keeps its watchdog */
+	mmio_write(IOAPIC + 0x10, 0xffu << 24);
 	mmio_write(IOAPIC, 0x10 + 2 * pin);
 	mmio_write(IOAPIC + 0x10, on ? 0x400 | 0x02 : 0x10000);
 	write_cr0(good_cr0);
@@ -1970,7 +1974,7 @@ static void ioapic_route(int pin, int on)
 
 static int watchdog_start(void)
 {
-	uint32_t div = 1193182 / 100, n, spins;
+	uint32_t div = 1193182 / 1000, n, spins;
 	int pin;
 
 	outb(0x43, 0x34);		/* channel 0, lo/hi, mode 2 */
@@ -1983,7 +1987,7 @@ static int watchdog_start(void)
 		     spins++)
 			cpu_relax();
 		if (fz_nmi_between >= n + 3) {
-			info("watchdog: PIT 100 Hz, I/O APIC pin %d, NMI", pin);
+			info("watchdog: PIT 1000 Hz, I/O APIC pin %d, NMI", pin);
 			return 1;
 		}
 		ioapic_route(pin, 0);
