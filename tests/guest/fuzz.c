@@ -106,14 +106,14 @@ enum {
 	C_ALU, C_MEM, C_CR, C_DR, C_MSR, C_CPUID, C_IO, C_INVLPG, C_INVD,
 	C_CACHE, C_HLT, C_DT, C_SEG, C_INT, C_SYS, C_VIRT, C_XSETBV, C_MOVSS,
 	C_POPF, C_STR, C_APIC, C_PT, C_PTALL, C_APICBASE, C_CR4RSVD, C_RING3,
-	C_PTE, C_FPU, C_TASK, NR_CLASSES
+	C_PTE, C_FPU, C_TASK, C_CR0NW, C_SMSW, NR_CLASSES
 };
 
 static const char *const class_names[NR_CLASSES] = {
 	"alu", "mem", "cr", "dr", "msr", "cpuid", "io", "invlpg", "invd",
 	"cache", "hlt", "dt", "seg", "int", "sys", "virt", "xsetbv", "movss",
 	"popf", "str", "apic", "pt", "ptall", "apicbase", "cr4rsvd", "ring3",
-	"pte", "fpu", "task",
+	"pte", "fpu", "task", "cr0nw", "smsw",
 };
 
 /*
@@ -124,9 +124,16 @@ static const char *const class_names[NR_CLASSES] = {
  * can never pass bare: only for runs under umbra), ptall (page-table
  * writes by instructions umbra's emulator lacks stop the guest under
  * shadow paging; with it off, only the emulated ones write page tables).
+ * Found by this fuzzer (seed 1): cr0nw (MOV CR0 with NW set and CD clear,
+ * which must #GP, SDM Vol 3 2.5: QEMU TCG lets it through under SVM NPT
+ * and the next VMRUN fails, umbra stops the guest), smsw (SMSW under
+ * shadow paging: the CR0 read intercept takes it and umbra's decoder does
+ * not know it, "cannot emulate the read of CR0", guest-error; in ring 3
+ * the raw bytes 0F 01 /4 are rewritten).
  */
 static uint32_t classes = ~((1u << C_INVD) | (1u << C_APICBASE) |
-			    (1u << C_CR4RSVD) | (1u << C_PTALL));
+			    (1u << C_CR4RSVD) | (1u << C_PTALL) |
+			    (1u << C_CR0NW) | (1u << C_SMSW));
 
 #define HAS(c)		(classes & (1u << (c)))
 
@@ -851,6 +858,8 @@ static void gen_cr(void)
 		v = good_cr0;
 		for (k = below(2) + 1; k; k--)
 			v ^= cr0_bits[below(ARRAY_SIZE(cr0_bits))];
+		if (!HAS(C_CR0NW) && (v & CR0_NW))
+			v |= CR0_CD;
 		break;
 	case 3:
 	case 4:
@@ -1115,10 +1124,26 @@ static void gen_dt(void)
 	case 1: {
 		int idt_reg = below(2);
 
+		/*
+		 * A random base only for two instructions without an exit: an
+		 * event in between (the watchdog NMI, more likely across a VM
+		 * exit) would triple-fault.  Across CPUID (an exit under
+		 * umbra), the right base with a random limit that still
+		 * covers what an event needs: KCODE, KDATA and the TSS (GDT
+		 * limit 0x2f); #DF and #GP (IDT limit 0x6f, SDM Vol 3 6.10).
+		 */
+		int exits = below(2);
+
 		d->limit = (uint16_t)rnd();
 		d->base = rnd_val();
+		if (exits) {
+			d->base = idt_reg ? (uint32_t)idt : (uint32_t)gdt;
+			if (d->limit < (idt_reg ? 0x6f : 0x2f))
+				d->limit |= idt_reg ? 0x6f : 0x2f;
+		}
 		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3); e32(disp);
-		gen_cpuid();
+		if (exits)
+			gen_cpuid();
 		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 1 : 0) << 3);
 		e32((uint32_t)&dt_out[below(4)]);
 		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3);
@@ -1167,7 +1192,12 @@ static void gen_dt(void)
 		e8(0x0f);
 		switch (below(3)) {
 		case 0: e8(0x01); e8(0xf0 | r); break;
-		case 1: e8(0x01); e8(0xe0 | r); break;
+		case 1:
+			if (HAS(C_SMSW)) {
+				e8(0x01); e8(0xe0 | r);	/* smsw r */
+				break;
+			}
+			/* fall through */
 		default: e8(0x06); break;
 		}
 		break;
@@ -1646,7 +1676,7 @@ static void gen_r3_bytes(uint8_t *p, uint32_t n)
 		{ 1, 0x8b }, { 1, 0xf0 }, { 1, 0x66 }, { 1, 0x67 }, { 1, 0x64 },
 		{ 1, 0x65 }, { 1, 0x26 }, { 1, 0x36 }, { 1, 0xf2 }, { 1, 0xf3 },
 	};
-	uint8_t *end = p + n;
+	uint8_t *start = p, *end = p + n;
 
 	while (p < end) {
 		if (chance(35)) {
@@ -1661,6 +1691,10 @@ static void gen_r3_bytes(uint8_t *p, uint32_t n)
 				*p++ = (uint8_t)rnd();
 		}
 	}
+	if (!HAS(C_SMSW))	/* 0F 01 /4 is SMSW: make it /0 (SGDT) */
+		for (p = start; p + 2 < end; p++)
+			if (p[0] == 0x0f && p[1] == 0x01 && ((p[2] >> 3) & 7) == 4)
+				p[2] &= ~0x20;
 }
 
 static void fill_int80(uint8_t *p, uint32_t n)
