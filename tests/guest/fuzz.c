@@ -6,7 +6,8 @@
  * the guest its own memory.
  *
  * Command line: seed=N count=M [first=K] [block=B] [canary=0xHEX]
- * [exclude=CLASS,...] [include=CLASS,...] [scan=full|none] [verbose=1].
+ * [exclude=CLASS,...] [include=CLASS,...] [scan=full|none]
+ * [noscan=0xBASE-0xEND] [verbose=1|2].
  * Program i (first <= i < first + count) depends on (seed, i) only: one
  * program replays with first=i count=1.  One line per block of B programs:
  * "PASS: programs A-B seed N" when no program of the block showed the
@@ -1048,11 +1049,13 @@ static void gen_cpuid(void)
  */
 struct port {
 	uint16_t port;
-	uint8_t write;		/* 0 read only, 1 any value, 2 NMI bit clear */
+	uint8_t write;		/* 0 read only, 1 any value, 2 NMI bit clear,
+				 * 3 OCW2/OCW3 only: Bochs panics on an ICW1
+				 * it does not support ("single mode") */
 };
 
 static const struct port ports[] = {
-	{ 0x20, 1 }, { 0x21, 1 }, { 0xa0, 1 }, { 0xa1, 1 }, { 0x40, 0 },
+	{ 0x20, 3 }, { 0x21, 1 }, { 0xa0, 3 }, { 0xa1, 1 }, { 0x40, 0 },
 	{ 0x41, 0 }, { 0x42, 0 }, { 0x60, 0 }, { 0x61, 1 }, { 0x64, 0 },
 	{ 0x70, 2 }, { 0x71, 0 }, { 0x80, 1 }, { 0x84, 1 }, { 0x92, 0 },
 	{ 0x2f8, 1 }, { 0x2f9, 1 }, { 0x2fd, 0 }, { 0x3f8, 0 }, { 0x3f9, 0 },
@@ -1085,6 +1088,8 @@ static void gen_io(void)
 		size = 0;
 	if (pt->write == 2)
 		v &= 0x7f;
+	if (pt->write == 3)
+		v &= 0xef;
 	/* QEMU 7.2 aborts on a word or dword access to a UART register
 	 * (hw/char/serial.c asserts size == 1): bytes only there */
 	if ((p & 0xf8) == 0xf8 && (p >> 8) >= 2 && (p >> 8) <= 3)
@@ -1439,7 +1444,7 @@ static void gen_apic(void)
 	int r = below(2) ? EAX : EDX;
 
 	if (chance(10))
-		off = below(0x1000) & ~3u;
+		off = below(0x1000) & ~15u;	/* Bochs panics on others */
 	mov_imm(EBX, LAPIC + off);
 	if (chance(40)) {
 		e8(0x8b);
@@ -2210,16 +2215,37 @@ static void print_stats(void)
 	       ends[0x81], ends[0x82], other);
 }
 
+static uint32_t noscan_base, noscan_end;	/* noscan=BASE-END */
+
+static uint32_t scan_range(uint64_t b, uint64_t e)
+{
+	uint32_t a = 0;
+
+	if (e <= b + 8)
+		return 0;
+	if (noscan_end > noscan_base && b < noscan_end && noscan_base < e) {
+		if (b < noscan_base)
+			a = mem_leak((uint32_t)b, noscan_base + 4);
+		if (!a && e > noscan_end)
+			a = scan_range(noscan_end, e);
+		return a;
+	}
+	return mem_leak((uint32_t)b, (uint32_t)(e - 4) + 4);
+}
+
 /* All of guest RAM below 4 GiB, and umbra's range, with paging off. */
 static void scan_memory(void)
 {
-	uint32_t found = 0, mib = 0, a;
+	uint32_t found = 0, mib = 0;
 	int i;
 
 	if (!have_canary) {
 		skip("no canary in guest memory", "no canary= given");
 		return;
 	}
+	if (noscan_end > noscan_base)
+		info("memory scan leaves out %#x-%#x (noscan=)", noscan_base,
+		     noscan_end - 1);
 	write_cr0(read_cr0() & ~CR0_PG);
 	for (i = 0; i < boot.nr_mmap && !found; i++) {
 		const struct mmap_entry *m = &boot.mmap[i];
@@ -2231,20 +2257,35 @@ static void scan_memory(void)
 			e = 0x100000000ull;
 		if (b < 0x1000)
 			b = 0x1000;
-		if (e <= b + 8)
-			continue;
-		found = mem_leak((uint32_t)b, (uint32_t)(e - 4) + 4);
+		found = scan_range(b, e);
 		mib += (uint32_t)((e - b) >> 20);
 	}
 	if (!found && umbra_size && umbra_base + umbra_size <= 0x100000000ull) {
-		a = mem_leak((uint32_t)umbra_base,
-			     (uint32_t)(umbra_base + umbra_size - 4) + 4);
-		found = a;
+		found = scan_range(umbra_base, umbra_base + umbra_size);
 		mib += (uint32_t)(umbra_size >> 20);
 	}
 	write_cr0(good_cr0);
 	check(!found, "no canary in guest memory", "found at %#x", found);
 	info("memory scan: %u MiB", mib);
+}
+
+static uint32_t hex32(const char **p)
+{
+	uint32_t v = 0;
+	const char *s = *p;
+
+	if (s[0] == '0' && s[1] == 'x')
+		s += 2;
+	for (;; s++) {
+		if (*s >= '0' && *s <= '9')
+			v = v << 4 | (uint32_t)(*s - '0');
+		else if (*s >= 'a' && *s <= 'f')
+			v = v << 4 | (uint32_t)(*s - 'a' + 10);
+		else
+			break;
+	}
+	*p = s;
+	return v;
 }
 
 void test_main(void)
@@ -2254,7 +2295,7 @@ void test_main(void)
 	uint32_t count = (uint32_t)arg_num("count", 1000);
 	uint32_t block = (uint32_t)arg_num("block", 1000);
 	int verbose = (int)arg_num("verbose", 0);
-	const char *c = arg("canary"), *scan = arg("scan");
+	const char *c = arg("canary"), *scan = arg("scan"), *ns = arg("noscan");
 	uint32_t i, leaks = 0, start, c0;
 	int k;
 
@@ -2267,6 +2308,13 @@ void test_main(void)
 	if (c && parse_canary(c))
 		have_canary = 1;
 	scrub_stack();
+	if (ns) {
+		noscan_base = hex32(&ns);
+		if (*ns == '-') {
+			ns++;
+			noscan_end = hex32(&ns);
+		}
+	}
 	arg_classes("exclude", 0);
 	arg_classes("include", 1);
 	movss_nodr = is_qemu() && !arg_num("movssdr", 0);
