@@ -7,7 +7,7 @@
  *
  * Command line: seed=N count=M [first=K] [block=B] [canary=0xHEX]
  * [exclude=CLASS,...] [include=CLASS,...] [scan=full|none]
- * [noscan=0xBASE-0xEND] [verbose=1|2].
+ * [noscan=0xBASE-0xEND] [stale=fail] [verbose=1|2].
  * Program i (first <= i < first + count) depends on (seed, i) only: one
  * program replays with first=i count=1.  One line per block of B programs:
  * "PASS: programs A-B seed N" when no program of the block showed the
@@ -130,11 +130,13 @@ static const char *const class_names[NR_CLASSES] = {
  * and the next VMRUN fails, umbra stops the guest), smsw (SMSW under
  * shadow paging: the CR0 read intercept takes it and umbra's decoder does
  * not know it, "cannot emulate the read of CR0", guest-error; in ring 3
- * the raw bytes 0F 01 /4 are rewritten).
+ * the raw bytes 0F 01 /4 are rewritten).  And task (EFLAGS.NT, so that an
+ * IRET is a task return): QEMU 7.2 aborts with "qemu: fatal: invalid tss"
+ * on it inside an SVM guest (seed 3, 500-999, umbra-uefi-grub).
  */
 static uint32_t classes = ~((1u << C_INVD) | (1u << C_APICBASE) |
 			    (1u << C_CR4RSVD) | (1u << C_PTALL) |
-			    (1u << C_CR0NW) | (1u << C_SMSW));
+			    (1u << C_CR0NW) | (1u << C_SMSW) | (1u << C_TASK));
 
 #define HAS(c)		(classes & (1u << (c)))
 
@@ -1130,22 +1132,19 @@ static void gen_dt(void)
 		int idt_reg = below(2);
 
 		/*
-		 * A random base only for two instructions without an exit: an
-		 * event in between (the watchdog NMI, more likely across a VM
-		 * exit) would triple-fault.  Across CPUID (an exit under
-		 * umbra), the right base with a random limit that still
-		 * covers what an event needs: KCODE, KDATA and the TSS (GDT
-		 * limit 0x2f); #DF and #GP (IDT limit 0x6f, SDM Vol 3 6.10).
+		 * The right base with a random limit that still covers what
+		 * an event needs: KCODE, KDATA and the TSS (GDT limit 0x2f),
+		 * #DF and #GP (IDT limit 0x6f, SDM Vol 3 6.10), across CPUID
+		 * (an exit under umbra) half of the time.  Never a random
+		 * base: the watchdog NMI in between, likely across any VM
+		 * exit (a shadow or nested page fault too), triple-faults.
 		 */
 		int exits = below(2);
 
 		d->limit = (uint16_t)rnd();
-		d->base = rnd_val();
-		if (exits) {
-			d->base = idt_reg ? (uint32_t)idt : (uint32_t)gdt;
-			if (d->limit < (idt_reg ? 0x6f : 0x2f))
-				d->limit |= idt_reg ? 0x6f : 0x2f;
-		}
+		d->base = idt_reg ? (uint32_t)idt : (uint32_t)gdt;
+		if (d->limit < (idt_reg ? 0x6f : 0x2f))
+			d->limit |= idt_reg ? 0x6f : 0x2f;
 		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3); e32(disp);
 		if (exits)
 			gen_cpuid();
@@ -1396,8 +1395,10 @@ static void gen_str(int emulated_only)
 	mov_imm(EAX, rnd_val());
 	if (chance(30))
 		e8(0xfd);		/* std */
+	/* REPNE MOVS/STOS on a page table: umbra's emulator refuses it
+	 * (class ptall) */
 	if (chance(70))
-		e8(chance(80) ? 0xf3 : 0xf2);
+		e8(chance(80) || emulated_only ? 0xf3 : 0xf2);
 	if (chance(10))
 		e8(0x66);
 	e8(ops[k]);
@@ -2001,14 +2002,21 @@ static int run_program(uint64_t seed, uint32_t idx, int verbose)
  * mode 100b, edge, physical destination 0xff: all APICs). */
 static void ioapic_route(int pin, int on)
 {
-	write_cr0(good_cr0 & ~CR0_PG);	/* the I/O APIC is not mapped */
+	uint64_t *pde = &pd[3][(IOAPIC >> 21) & 511], old = *pde;
+
+	/* mapped for this only: programs never reach the I/O APIC (with
+	 * paging off instead, the writes did not reach it under umbra with
+	 * VMX and shadow paging in Bochs) */
+	*pde = IOAPIC | PTE_P | PTE_W | PTE_PS | PTE_PCD | PTE_PWT;
+	write_cr3(good_cr3);
 	mmio_write(IOAPIC, 0x10 + 2 * pin + 1);
 	/* physical destination 0xff, the broadcast: a program that changes
 	 * the local APIC's ID keeps its watchdog */
 	mmio_write(IOAPIC + 0x10, 0xffu << 24);
 	mmio_write(IOAPIC, 0x10 + 2 * pin);
 	mmio_write(IOAPIC + 0x10, on ? 0x400 | 0x02 : 0x10000);
-	write_cr0(good_cr0);
+	*pde = old;
+	write_cr3(good_cr3);
 }
 
 static int watchdog_start(void)
@@ -2217,6 +2225,32 @@ static void print_stats(void)
 
 static uint32_t noscan_base, noscan_end;	/* noscan=BASE-END */
 
+/*
+ * A canary in a stale copy of umbra's image that its loader left in guest
+ * RAM (issue 20, item 4a: GRUB's at 2 MiB, and umbra.efi's too, wherever
+ * the EFI loader put it): the 2 MiB block it lies in holds umbra's image
+ * marker.  Known, fixed elsewhere: reported on an info line, not failed
+ * (stale=fail fails it).
+ */
+static int stale_fail;
+
+static int stale_image(uint32_t a)
+{
+	static const char marker[] = "UMBRA-CORE-IMAGE-MARKER";
+	const char *p = (const char *)(a & ~0x1fffffu), *end = p + 0x200000;
+
+	if (stale_fail)
+		return 0;
+	for (; p + sizeof(marker) <= end; p += 16)
+		if (!memcmp(p, marker, sizeof(marker) - 1)) {
+			info("known leak (issue 20, item 4a): the canary at %#x, "
+			     "in a stale copy of umbra's image (marker at %p)",
+			     a, p);
+			return 1;
+		}
+	return 0;
+}
+
 static uint32_t scan_range(uint64_t b, uint64_t e)
 {
 	uint32_t a = 0;
@@ -2230,7 +2264,14 @@ static uint32_t scan_range(uint64_t b, uint64_t e)
 			a = scan_range(noscan_end, e);
 		return a;
 	}
-	return mem_leak((uint32_t)b, (uint32_t)(e - 4) + 4);
+	for (;;) {
+		a = mem_leak((uint32_t)b, (uint32_t)(e - 4) + 4);
+		if (!a || !stale_image(a))
+			return a;
+		b = (a & ~0x1fffffu) + 0x200000;	/* past that image */
+		if (b + 8 >= e)
+			return 0;
+	}
 }
 
 /* All of guest RAM below 4 GiB, and umbra's range, with paging off. */
@@ -2318,6 +2359,7 @@ void test_main(void)
 	arg_classes("exclude", 0);
 	arg_classes("include", 1);
 	movss_nodr = is_qemu() && !arg_num("movssdr", 0);
+	stale_fail = arg("stale") && !memcmp(arg("stale"), "fail", 4);
 	if (!block)
 		block = 1000;
 	rs = seed ^ 0x5deece66dull;
