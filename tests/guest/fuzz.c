@@ -1697,6 +1697,12 @@ static void gen_r3_bytes(uint8_t *p, uint32_t n)
 				*p++ = (uint8_t)rnd();
 		}
 	}
+	/* Without class task, no POPF or IRET in ring 3: either can set NT,
+	 * and an IRET with NT set is a task return (QEMU's abort) */
+	if (!HAS(C_TASK))
+		for (p = start; p < end; p++)
+			if (*p == 0x9d || *p == 0xcf)
+				*p = 0x90;
 	if (!HAS(C_SMSW))	/* 0F 01 /4 is SMSW: make it /0 (SGDT) */
 		for (p = start; p + 2 < end; p++)
 			if (p[0] == 0x0f && p[1] == 0x01 && ((p[2] >> 3) & 7) == 4)
