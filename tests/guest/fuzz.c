@@ -1390,7 +1390,10 @@ static void gen_str(int emulated_only)
 	int k = below(emulated_only ? 4 : ARRAY_SIZE(ops));
 
 	mov_imm(ESI, chance(50) ? data_ptr() : any_ptr());
-	mov_imm(EDI, emulated_only ? FZ_PTALIAS + below(PAGE) : data_ptr());
+	/* on a page table, 4-aligned: umbra's emulator refuses a write that
+	 * straddles two PTEs ("cannot emulate the guest's write", oos=off) */
+	mov_imm(EDI, emulated_only ? FZ_PTALIAS + (below(PAGE) & ~3u) :
+		data_ptr());
 	mov_imm(ECX, below(4) ? below(8) : below(0x2000));
 	mov_imm(EAX, rnd_val());
 	if (chance(30))
