@@ -125,7 +125,7 @@ KERNEL_ARGS = {
 FUZZ_ARGS = {
     # (bochs, long): arguments
     (False, False): ['count=1500', 'block=500'],
-    (True, False): ['count=40', 'block=20'],
+    (True, False): ['count=40', 'block=20', 'scan=low'],
     (False, True): ['count=12000', 'block=2000'],
     (True, True): ['count=400', 'block=100'],
 }
