@@ -1127,6 +1127,9 @@ static void gen_dt(void)
 	struct desc_ptr *d = &dt_buf[dt_next++ % ARRAY_SIZE(dt_buf)];
 	uint32_t disp = (uint32_t)d;
 
+	/* CS- and SS-relative operands (CS override for the loads, SS for
+	 * the stores): DS may be anything the program loaded, and a LIDT
+	 * of its garbage would triple-fault (seed 9, program 254) */
 	switch (below(7)) {
 	case 0:		/* a random GDTR or IDTR across a VM exit, put back */
 	case 1: {
@@ -1146,12 +1149,12 @@ static void gen_dt(void)
 		d->base = idt_reg ? (uint32_t)idt : (uint32_t)gdt;
 		if (d->limit < (idt_reg ? 0x6f : 0x2f))
 			d->limit |= idt_reg ? 0x6f : 0x2f;
-		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3); e32(disp);
+		e8(0x2e); e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3); e32(disp);
 		if (exits)
 			gen_cpuid();
-		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 1 : 0) << 3);
+		e8(0x36); e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 1 : 0) << 3);
 		e32((uint32_t)&dt_out[below(4)]);
-		e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3);
+		e8(0x2e); e8(0x0f); e8(0x01); e8(0x05 | (idt_reg ? 3 : 2) << 3);
 		e32(idt_reg ? (uint32_t)&fz_good_idtr : (uint32_t)&fz_good_gdtr);
 		break;
 	}
@@ -1160,14 +1163,15 @@ static void gen_dt(void)
 		if (d->limit < 0x2f)
 			d->limit = 0x2f;
 		d->base = (uint32_t)alt_gdt;
-		e8(0x0f); e8(0x01); e8(0x15); e32(disp);
+		e8(0x2e); e8(0x0f); e8(0x01); e8(0x15); e32(disp);
 		break;
 	case 3:		/* IDT limit: vectors beyond it #GP */
 		d->limit = (uint16_t)(0x41f + below(0x800 - 0x41f));
 		d->base = (uint32_t)idt;
-		e8(0x0f); e8(0x01); e8(0x1d); e32(disp);
+		e8(0x2e); e8(0x0f); e8(0x01); e8(0x1d); e32(disp);
 		break;
 	case 4:		/* sgdt, sidt, sldt, str, smsw to memory */
+		e8(0x36);
 		e8(0x0f);
 		if (below(2)) {
 			e8(0x01); e8(0x05 | below(2) << 3);
