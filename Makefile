@@ -69,9 +69,11 @@ test:
 		$(TEST_PARTS)
 
 # make test, then the runs too slow for it: the Linux guest under Bochs
-# (VMX with EPT and shadow paging, SVM with NPT), several minutes each.
+# (VMX with EPT and shadow paging, SVM with NPT), several minutes each, and
+# the fuzzer's long runs (docs/fuzzing.md).
 test-long: test
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(LINUX_DIR)/vmlinuz
+	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(GUEST_OUT)/fuzz.elf
 
 efi-fake-images: $(BUILD)/efi-fake/fakecore.efi $(BUILD)/efi-fake/badmagic.efi
 

@@ -7,7 +7,7 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	arch/x86/options.c arch/x86/mem.c arch/x86/vcpu.c arch/x86/cpuid.c \
 	arch/x86/msr.c arch/x86/io.c arch/x86/cr.c arch/x86/decode.c arch/x86/load.c arch/x86/load_multiboot.c arch/x86/vm.c \
 	arch/x86/vm_shadow.c arch/x86/gmem.c arch/x86/emulate.c arch/x86/shell.c \
-	arch/x86/mmu_env.c arch/x86/load_linux.c \
+	arch/x86/mmu_env.c arch/x86/load_linux.c arch/x86/canary.c \
 	svm/svm.c svm/diag.c svm/vmrun.asm vmx/vmx.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
 	drivers/serial.c \
 	lib/string.c lib/printf.c

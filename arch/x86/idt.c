@@ -71,6 +71,8 @@ extern char wrmsr_safe_insn[], wrmsr_safe_fixup[];
 
 void exception_dispatch(struct exc_frame *f);
 
+uint64_t host_nmis;
+
 void exception_dispatch(struct exc_frame *f)
 {
 	if (f->vector == X86_TRAP_GP && f->rip == (uint64_t)rdmsr_safe_insn) {
@@ -82,7 +84,14 @@ void exception_dispatch(struct exc_frame *f)
 		return;
 	}
 	if (f->vector == X86_TRAP_NMI) {
-		pr_warn("NMI while umbra was running; ignored");
+		/*
+		 * Count, print only the first: a guest's periodic NMI (a
+		 * watchdog at 1 kHz) arriving faster than one console line
+		 * takes at 115200 baud kept umbra printing this forever.
+		 */
+		if (!host_nmis++)
+			pr_warn("NMI while umbra was running; ignored (the exit "
+				"statistics count them)");
 		return;
 	}
 	panic_frame(f, "host exception %lu (%s)", f->vector,

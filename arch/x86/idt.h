@@ -14,4 +14,7 @@ struct exc_frame {
 
 void cpu_tables_init(void);
 
+/* NMIs that arrived while umbra ran (ignored: the guest never sees them) */
+extern uint64_t host_nmis;
+
 #endif

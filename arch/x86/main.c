@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* From the hand-off to the guest's first instruction. */
+#include "arch/x86/canary.h"
 #include "arch/x86/cpu.h"
 #include "arch/x86/idt.h"
 #include "arch/x86/load.h"
@@ -101,6 +102,7 @@ void core_main(struct boot_info *bi)
 	if (!bi->nr_mem)
 		panic("the firmware gave no memory map");
 	mem_init(bi);
+	canary_init();
 	guest_map_build(bi);
 	v->ops = choose_backend();
 	if (guest_load(bi, &boot))

@@ -214,6 +214,27 @@ static void show_oos(char *buf, size_t len)
 	snprintf(buf, len, "%s", opts.oos ? "on" : "off");
 }
 
+/* canary=: the tests choose the leak canary (arch/x86/canary.c). */
+static bool set_canary(const char *val)
+{
+	uint64_t v;
+
+	if (val[0] != '0' || (val[1] != 'x' && val[1] != 'X') ||
+	    !parse_u64(val, &v))
+		return false;
+	opts.canary = v;
+	opts.canary_set = true;
+	return true;
+}
+
+static void show_canary(char *buf, size_t len)
+{
+	if (opts.canary_set)
+		snprintf(buf, len, "0x%016lx", (unsigned long)opts.canary);
+	else
+		snprintf(buf, len, "random");
+}
+
 struct option_desc {
 	const char *name;
 	const char *values;	/* the accepted values, for messages and help */
@@ -242,6 +263,9 @@ static const struct option_desc options[] = {
 	  show_mmu },
 	{ "oos", "on, off", "on",
 	  "mmu=shadow: let leaf page tables go out of sync", set_oos, show_oos },
+	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
+	  "the leak canary umbra writes into its memory (tests)", set_canary,
+	  show_canary },
 };
 
 static void apply(const char *key, const char *val)

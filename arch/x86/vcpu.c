@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
 #include "arch/x86/shell.h"
+#include "arch/x86/idt.h"
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vm.h"
 #include "arch/x86/vm_shadow.h"
@@ -138,6 +139,8 @@ void vcpu_print_stats(struct vcpu *v)
 		vm_shadow_print_stats(v);
 	else
 		vm_print_mmu_stats(v);
+	if (host_nmis)
+		pr_info("  NMIs while umbra ran, ignored: %lu", host_nmis);
 	pr_info("total exits: %lu", v->total_exits);
 }
 

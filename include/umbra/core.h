@@ -30,6 +30,8 @@ struct umbra_options {
 	int selftest;			/* enum selftest: fail on purpose */
 	int mmu;			/* enum mmu_kind */
 	bool oos;			/* shadow: out-of-sync pages */
+	bool canary_set;		/* canary= given (tests) */
+	uint64_t canary;		/* the leak canary (arch/x86/canary.c) */
 };
 
 /* mmu=: how the guest's paging is virtualized. */
