@@ -6,6 +6,8 @@
  *   4000_0000h: EAX = highest umbra leaf, EBX:ECX:EDX = "UMBRA-X86-HV"
  *   4000_0001h: EAX:EBX = base, ECX:EDX = size of umbra's own memory
  *               (reserved in the guest's map, unreachable from the guest)
+ * Intel PT is hidden (leaf 7 EBX bit 25, leaf 14h): its output addresses
+ * are host-physical (SDM Vol 3 33.5) and msr.c makes its MSRs #GP.
  * Under shadow paging the paging features the shadow MMU does not model
  * are hidden too: PCID, INVPCID, protection keys, 5-level paging.
  */
@@ -24,6 +26,7 @@
 #define CPUID1_ECX_PCID		(1u << 17)
 #define CPUID1_ECX_OSXSAVE	(1u << 27)
 #define CPUID7_EBX_INVPCID	(1u << 10)
+#define CPUID7_EBX_INTEL_PT	(1u << 25)
 #define CPUID7_ECX_PKU		(1u << 3)
 #define CPUID7_ECX_OSPKE	(1u << 4)
 #define CPUID7_ECX_LA57		(1u << 16)
@@ -95,6 +98,8 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
 			r.ecx &= ~CPUID1_ECX_PCID;
 		break;
 	case 7:
+		if (subleaf == 0)
+			r.ebx &= ~CPUID7_EBX_INTEL_PT;
 		if (shadow && subleaf == 0) {
 			r.ebx &= ~CPUID7_EBX_INVPCID;
 			r.ecx &= ~(CPUID7_ECX_PKU | CPUID7_ECX_OSPKE |
@@ -103,6 +108,9 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
 		break;
 	case 0x80000001:
 		r.ecx &= ~(EXT1_ECX_SVM | EXT1_ECX_SKINIT);
+		break;
+	case 0x14:		/* Intel PT: none */
+		r = (struct cpuid_regs){ 0, 0, 0, 0 };
 		break;
 	case 0x8000000a:	/* SVM features: none without SVM */
 		r = (struct cpuid_regs){ 0, 0, 0, 0 };

@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * MSR policy: everything passes through except what umbra must own.
+ * MSR policy: everything passes through except what umbra must own, and
+ * what would let the guest reach or reroute physical memory (umbra's
+ * range included: the guest's view of its memory is the NPT/EPT or shadow
+ * tables, but these MSRs act on host-physical addresses beneath them).
  *   EFER: the guest may not touch SVME (VMRUN needs it; APM 15.5.1) and
  *         sees it clear; reserved bits #GP as on hardware.
  *   VM_CR: reads say "SVM disabled and locked", writes #GP.
@@ -13,6 +16,23 @@
  *   IA32_APIC_BASE: reads pass through; writes are checked as the CPU
  *         checks them and done by umbra, which never lets the xAPIC
  *         window cover its own memory (apic_base_write()).
+ *   Intel PT, IA32_RTIT_* (560h-561h, 570h-572h, 580h-58Bh): #GP on read
+ *         and write, as on a CPU without PT (cpuid.c hides it; SDM Vol 3
+ *         33.2.8).  Trace output goes to host-physical addresses unless
+ *         VMX's "Intel PT uses guest physical addresses" controls are set
+ *         (SDM Vol 3 33.5), which umbra does not use.
+ *   Memory routing, kept virtual: AMD SYSCFG, IORR_BASE/MASK0-1, TOP_MEM,
+ *         TOP_MEM2 (APM Vol 2 7.9), MMIO_CFG_BASE_ADDR (the PCIe ECAM
+ *         window, BKDG/PPR "MSRC001_0058"), SMM_BASE, SMM_ADDR, SMM_MASK
+ *         (APM Vol 2 10.2, 10.3.4); Intel IA32_SMRR_PHYSBASE/PHYSMASK
+ *         (SDM Vol 3 32.4.2.1).  Where the CPU lacks one (RDMSR #GPs)
+ *         both accesses #GP; otherwise the guest reads back what it last
+ *         wrote (the hardware value until then) and the hardware never
+ *         sees a write.
+ *   Left alone: the MTRRs and PAT only change memory types (SDM Vol 3
+ *         12.11, APM Vol 2 7.7), never where an address goes; IA32_DS_AREA
+ *         and the like hold linear addresses, translated by the guest's
+ *         own paging.
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/mem.h"
@@ -25,6 +45,60 @@
 #define FEATURE_CONTROL_LOCK	(1ull << 0)
 #define MSR_VMX_FIRST	0x480
 #define MSR_VMX_LAST	0x491
+
+static bool intel_pt_msr(uint32_t msr)
+{
+	return msr == 0x560 || msr == 0x561 ||
+	       (msr >= 0x570 && msr <= 0x572) ||
+	       (msr >= 0x580 && msr <= 0x58b);
+}
+
+/* the order of struct vcpu_vmsr's values */
+static const uint32_t virtual_msrs[VCPU_NR_VMSR] = {
+	0xc0010010,	/* SYSCFG */
+	0xc0010016,	/* IORR_BASE0 */
+	0xc0010017,	/* IORR_MASK0 */
+	0xc0010018,	/* IORR_BASE1 */
+	0xc0010019,	/* IORR_MASK1 */
+	0xc001001a,	/* TOP_MEM */
+	0xc001001d,	/* TOP_MEM2 */
+	0xc0010058,	/* MMIO_CFG_BASE_ADDR */
+	0xc0010111,	/* SMM_BASE */
+	0xc0010112,	/* SMM_ADDR */
+	0xc0010113,	/* SMM_MASK */
+	0x000001f2,	/* IA32_SMRR_PHYSBASE */
+	0x000001f3,	/* IA32_SMRR_PHYSMASK */
+};
+
+static int virtual_msr(uint32_t msr)
+{
+	for (int i = 0; i < VCPU_NR_VMSR; i++)
+		if (virtual_msrs[i] == msr)
+			return i;
+	return -1;
+}
+
+/* 0, or -1 to raise #GP; the guest's value of virtual MSR i */
+static int vmsr_read(struct vcpu *v, int i, uint64_t *val)
+{
+	uint64_t hw;
+
+	if (rdmsr_safe(virtual_msrs[i], &hw))
+		return -1;
+	*val = v->vmsr.written & (1u << i) ? v->vmsr.val[i] : hw;
+	return 0;
+}
+
+static int vmsr_write(struct vcpu *v, int i, uint64_t val)
+{
+	uint64_t hw;
+
+	if (rdmsr_safe(virtual_msrs[i], &hw))
+		return -1;
+	v->vmsr.val[i] = val;
+	v->vmsr.written |= 1u << i;
+	return 0;
+}
 
 static bool vmx_cap_msr(uint32_t msr)
 {
@@ -45,6 +119,10 @@ static uint64_t efer_allowed(void)
 /* 0, or -1 to raise #GP */
 static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 {
+	int i = virtual_msr(msr);
+
+	if (i >= 0)
+		return vmsr_read(v, i, val);
 	switch (msr) {
 	case MSR_EFER:
 		*val = v->ops->get_reg(v, VCPU_EFER);
@@ -61,7 +139,7 @@ static int msr_read(struct vcpu *v, uint32_t msr, uint64_t *val)
 		*val = FEATURE_CONTROL_LOCK;
 		return 0;
 	}
-	if (vmx_cap_msr(msr))
+	if (vmx_cap_msr(msr) || intel_pt_msr(msr))
 		return -1;
 	return rdmsr_safe(msr, val) ? -1 : 0;
 }
@@ -133,6 +211,10 @@ static int apic_base_write(struct vcpu *v, uint64_t val)
 
 static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 {
+	int i = virtual_msr(msr);
+
+	if (i >= 0)
+		return vmsr_write(v, i, val);
 	switch (msr) {
 	case MSR_EFER:
 		return efer_write(v, val);
@@ -143,7 +225,7 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 	case MSR_FEATURE_CONTROL:
 		return -1;
 	}
-	if (vmx_cap_msr(msr))
+	if (vmx_cap_msr(msr) || intel_pt_msr(msr))
 		return -1;
 	/* intercepted only because a bitmap cannot exclude it (VMX outside
 	   its two ranges): pass it through, #GP where the CPU says so */
@@ -184,4 +266,14 @@ void msr_setup_intercepts(struct vcpu *v)
 	v->ops->intercept_msr(v, MSR_FEATURE_CONTROL, true, true);
 	for (uint32_t msr = MSR_VMX_FIRST; msr <= MSR_VMX_LAST; msr++)
 		v->ops->intercept_msr(v, msr, true, true);
+	for (uint32_t msr = 0x560; msr <= 0x58b; msr++)
+		if (intel_pt_msr(msr))
+			v->ops->intercept_msr(v, msr, true, true);
+	/*
+	 * Reads too: the guest reads its own value back.  VMX has no bitmap
+	 * for C001_xxxxh and always exits on those (SDM Vol 3 25.6.9): the
+	 * same handler serves them.
+	 */
+	for (int i = 0; i < VCPU_NR_VMSR; i++)
+		v->ops->intercept_msr(v, virtual_msrs[i], true, true);
 }

@@ -158,6 +158,9 @@ struct vcpu_ops {
 	void (*single_step)(struct vcpu *v, bool on);
 };
 
+/* MSRs that route physical memory, never written to hardware (msr.c) */
+#define VCPU_NR_VMSR	13
+
 struct vcpu {
 	struct vcpu_gprs gprs;
 	const struct vcpu_ops *ops;
@@ -170,6 +173,10 @@ struct vcpu {
 		uint64_t cr0, cr3, cr4, efer;
 	} gcr;				/* shadow: what the guest sees */
 	struct vm_shadow *sh;		/* shadow: arch/x86/vm_shadow.c */
+	struct vcpu_vmsr {		/* arch/x86/msr.c: MSRs kept virtual */
+		uint64_t val[VCPU_NR_VMSR];
+		uint32_t written;	/* bit n: val[n] holds a guest write */
+	} vmsr;
 };
 
 extern const struct vcpu_ops svm_ops;

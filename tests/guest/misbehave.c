@@ -25,6 +25,13 @@
  *    MOV to CR3, setting CR0.PG (with an NE change) or a CR4.PGE change
  *    loads them: #GP on Intel; AMD may instead fault on the walk (#PF
  *    with RSVD, APM Vol 2 5.3);
+ *  - Intel PT: under umbra CPUID shows none (leaf 7 EBX bit 25, leaf 14h)
+ *    and IA32_RTIT_CTL #GPs on read and write, as on a CPU without PT;
+ *  - the MSRs that route physical memory (AMD TOP_MEM, TOP_MEM2, IORR,
+ *    SMM_ADDR; Intel SMRR): where a read #GPs a write does too; under
+ *    umbra a changed value reads back as written and memory still works
+ *    (umbra keeps it virtual; bare, no write is tried: it would reach the
+ *    memory map);
  *  - CR4 reserved bits: #GP (bare QEMU TCG hangs on it: skipped there);
  *  - at the end umbra still answers CPUID.
  * Bare, the same checks hold (the umbra-only ones are skipped).
@@ -185,6 +192,17 @@ static uint32_t try_wrmsr(uint32_t msr, uint64_t val)
 	asm volatile(ARM "wrmsr" DONE
 		     : : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
 		     : "memory");
+	return trap_vec;
+}
+
+static uint32_t try_rdmsr(uint32_t msr, uint64_t *val)
+{
+	uint32_t lo = 0, hi = 0;
+
+	trap_vec = NO_TRAP;
+	asm volatile(ARM "rdmsr" DONE
+		     : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+	*val = ((uint64_t)hi << 32) | lo;
 	return trap_vec;
 }
 
@@ -663,6 +681,124 @@ static void pae_pdpte(void)
 	      NULL);
 }
 
+/* ---- Intel PT ---- */
+
+#define CPUID7_EBX_PT	(1u << 25)
+#define MSR_RTIT_CTL	0x570
+
+static void intel_pt(void)
+{
+	struct cpuid_regs r;
+	uint32_t max, t_rd, t_wr;
+	uint64_t v;
+	int pt = 0;
+
+	cpuid(0, &r);
+	max = r.eax;
+	if (max >= 7) {
+		cpuid_count(7, 0, &r);
+		pt = !!(r.ebx & CPUID7_EBX_PT);
+	}
+	if (under_umbra()) {
+		check(!pt, "intel pt: cpuid leaf 7 hides it", "ebx %#x", r.ebx);
+		if (max >= 0x14) {
+			cpuid_count(0x14, 0, &r);
+			check(!r.eax && !r.ebx && !r.ecx && !r.edx,
+			      "intel pt: cpuid leaf 14h is empty",
+			      "%#x %#x %#x %#x", r.eax, r.ebx, r.ecx, r.edx);
+		} else {
+			skip("intel pt: cpuid leaf 14h is empty",
+			     "max basic leaf below 14h");
+		}
+	} else {
+		info("intel pt: cpuid says %d", pt);
+	}
+	if (pt && !under_umbra()) {
+		skip("intel pt: rtit_ctl read and write: #GP", "the cpu has pt");
+		return;
+	}
+	t_rd = try_rdmsr(MSR_RTIT_CTL, &v);
+	t_wr = try_wrmsr(MSR_RTIT_CTL, 0);
+	if (!under_umbra() && (t_rd != VEC_GP || t_wr != VEC_GP)) {
+		info("intel pt: rtit_ctl read: %s, write: %s", vec_name(t_rd),
+		     vec_name(t_wr));
+		skip("intel pt: rtit_ctl read and write: #GP", "this emulator "
+		     "does not #GP on MSRs it lacks");
+		return;
+	}
+	check(t_rd == VEC_GP && t_wr == VEC_GP,
+	      "intel pt: rtit_ctl read and write: #GP", "read: %s, write: %s",
+	      vec_name(t_rd), vec_name(t_wr));
+}
+
+/* ---- MSRs that route physical memory ---- */
+
+static volatile uint32_t mem_probe[1024];
+
+static int memory_works(void)
+{
+	uint32_t i, bad = 0;
+
+	for (i = 0; i < 1024; i++)
+		mem_probe[i] = i * 0x9e3779b9u;
+	for (i = 0; i < 1024; i++)
+		bad += mem_probe[i] != i * 0x9e3779b9u;
+	return !bad;
+}
+
+static void routing_msr(const char *name, uint32_t msr, uint64_t flip)
+{
+	char what[96];
+	uint64_t orig, v;
+	uint32_t t;
+
+	t = try_rdmsr(msr, &orig);
+	if (t != NO_TRAP) {
+		uint32_t w = try_wrmsr(msr, 0);
+
+		snprintf(what, sizeof(what), "%s: absent (read #GPs): a write "
+			 "#GPs too", name);
+		check(t == VEC_GP && w == VEC_GP, what, "read: %s, write: %s",
+		      vec_name(t), vec_name(w));
+		return;
+	}
+	info("%s: %#llx", name, orig);
+	snprintf(what, sizeof(what), "%s: a changed value reads back and "
+		 "memory still works", name);
+	if (!under_umbra()) {
+		skip(what, "bare, the write would reach the memory map");
+		return;
+	}
+	t = try_wrmsr(msr, orig ^ flip);
+	v = 0;
+	if (t == NO_TRAP)
+		t = try_rdmsr(msr, &v);
+	check(t == NO_TRAP && v == (orig ^ flip) && memory_works(), what,
+	      "%s, reads %#llx, wrote %#llx", vec_name(t), v, orig ^ flip);
+	t = try_wrmsr(msr, orig);
+	v = 0;
+	if (t == NO_TRAP)
+		t = try_rdmsr(msr, &v);
+	snprintf(what, sizeof(what), "%s: restored", name);
+	check(t == NO_TRAP && v == orig, what, "%s, reads %#llx", vec_name(t),
+	      v);
+}
+
+static void memory_routing(void)
+{
+	if (amd) {
+		routing_msr("amd top_mem", 0xc001001a, 1ull << 24);
+		routing_msr("amd top_mem2", 0xc001001d, 1ull << 32);
+		routing_msr("amd iorr_base0", 0xc0010016, 1ull << 24);
+		routing_msr("amd smm_addr", 0xc0010112, 1ull << 24);
+	} else if (intel) {
+		routing_msr("intel smrr_physbase", 0x1f2, 1ull << 24);
+	} else {
+		skip("memory routing msrs", "neither intel nor amd");
+	}
+	check(memory_works(), "memory works after the routing msrs", NULL);
+}
+
 /* ---- CR4 reserved bits ---- */
 
 static void cr4_reserved(void)
@@ -721,6 +857,8 @@ void test_main(void)
 	virt_insns();
 	pae_pdpte();
 	cr4_reserved();
+	intel_pt();
+	memory_routing();
 	apic_window();
 	still_there();
 }
