@@ -37,6 +37,8 @@ struct cr_insn {
 	enum cr_access type;
 	int gpr;
 	uint16_t lmsw;
+	unsigned int smsw_size;		/* SMSW: operand size, bytes */
+	uint64_t smsw_lin;		/* SMSW to memory: where (gpr -1) */
 	unsigned int len;
 };
 
@@ -105,10 +107,52 @@ static int get_insn(struct vcpu *v, const struct vcpu_exit *e, bool write,
 		} else {
 			ci->lmsw = (uint16_t)vcpu_gpr_read(v, in->rm_reg);
 		}
+	} else if (!write && e->cr.n == 0 && in->op == X86_OP_SMSW) {
+		ci->type = CR_ACCESS_SMSW;
+		ci->smsw_size = in->op_size;
+		ci->gpr = in->has_mem ? -1 : in->rm_reg;
+		if (in->has_mem) {
+			struct x86_regs regs;
+
+			guest_x86_regs(v, &regs);
+			x86_mem_linear(in, &in->mem, &regs, &ci->smsw_lin);
+		}
 	} else {
 		cannot(v, write ? "write" : "read", e->cr.n, &gi);
 	}
 	return 0;
+}
+
+/*
+ * SMSW (SDM Vol 2 "SMSW"; APM Vol 2 15.9: the CR0 read intercept takes it
+ * too): to memory the low 16 bits of CR0; to a register as many bits as
+ * the operand size (a 16-bit register keeps its upper bits; a 32-bit one
+ * is written whole, as the CPUs do where the SDM says "undefined").
+ */
+static void smsw(struct vcpu *v, const struct cr_insn *ci, uint64_t cr0)
+{
+	const struct vcpu_ops *o = v->ops;
+	struct gmem_fault f;
+	uint16_t low = (uint16_t)cr0;
+	uint64_t old;
+
+	if (ci->gpr < 0) {
+		int r = gmem_write(v, ci->smsw_lin, &low, 2, &f);
+
+		if (r == GMEM_FAULT) {
+			gmem_inject_fault(v, &f);
+			return;
+		}
+		if (r)
+			cannot(v, "read", 0, NULL);
+	} else if (ci->smsw_size == 2) {
+		old = vcpu_gpr_read(v, ci->gpr);
+		vcpu_gpr_write(v, ci->gpr, (old & ~0xffffull) | low);
+	} else {
+		vcpu_gpr_write(v, ci->gpr, ci->smsw_size == 8 ? cr0 :
+			       (uint32_t)cr0);
+	}
+	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci->len);
 }
 
 /*
@@ -280,6 +324,10 @@ void handle_cr_read(struct vcpu *v, const struct vcpu_exit *e)
 		cannot(v, "read", e->cr.n, NULL);
 	if (get_insn(v, e, false, &ci))
 		return;
+	if (ci.type == CR_ACCESS_SMSW) {
+		smsw(v, &ci, o->get_reg(v, VCPU_CR0));
+		return;
+	}
 	if (ci.type != CR_ACCESS_MOV)
 		cannot(v, "read", e->cr.n, NULL);
 	val = o->get_reg(v, e->cr.n == 0 ? VCPU_CR0 : e->cr.n == 3 ?

@@ -277,9 +277,15 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 			return X86_DEC_UD;
 		return 0;
 	case 0x01:
-		/* Group 7: /6 LMSW r/m16, /7 INVLPG m (mod 3 is others) */
+		/*
+		 * Group 7: /4 SMSW r/m (a register: the operand size; memory:
+		 * 16 bits), /6 LMSW r/m16, /7 INVLPG m (mod 3 is others)
+		 */
 		TRY(peek(d, &sub));
-		if (((sub >> 3) & 7) == 6) {
+		if (((sub >> 3) & 7) == 4) {
+			in->op = X86_OP_SMSW;
+			in->op_size = (sub >> 6) == 3 ? op_size(d, in) : 2;
+		} else if (((sub >> 3) & 7) == 6) {
 			in->op = X86_OP_LMSW;
 			in->op_size = 2;
 		} else if (((sub >> 3) & 7) == 7 && (sub >> 6) != 3) {
@@ -645,7 +651,8 @@ const char *x86_op_name(enum x86_op op)
 		[X86_OP_MOVS] = "movs", [X86_OP_STOS] = "stos",
 		[X86_OP_INVLPG] = "invlpg", [X86_OP_MOV_TO_CR] = "mov-to-cr",
 		[X86_OP_MOV_FROM_CR] = "mov-from-cr", [X86_OP_CLTS] = "clts",
-		[X86_OP_LMSW] = "lmsw", [X86_OP_ADC] = "adc",
+		[X86_OP_LMSW] = "lmsw", [X86_OP_SMSW] = "smsw",
+		[X86_OP_ADC] = "adc",
 		[X86_OP_SBB] = "sbb", [X86_OP_INC] = "inc",
 		[X86_OP_DEC] = "dec", [X86_OP_NOT] = "not",
 		[X86_OP_NEG] = "neg", [X86_OP_XADD] = "xadd",

@@ -56,6 +56,7 @@ enum x86_op {
 	X86_OP_MOV_FROM_CR,	/* 0F 20 */
 	X86_OP_CLTS,		/* 0F 06 */
 	X86_OP_LMSW,		/* 0F 01 /6 */
+	X86_OP_SMSW,		/* 0F 01 /4 */
 	X86_OP_ADC,		/* 10 11, 80/81/83 /2 */
 	X86_OP_SBB,		/* 18 19, 80/81/83 /3 */
 	X86_OP_INC,		/* FE/FF /0 */

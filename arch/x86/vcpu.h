@@ -71,6 +71,7 @@ enum cr_access {
 	CR_ACCESS_MOV,		/* MOV to or from CRn, register in cr.gpr */
 	CR_ACCESS_CLTS,
 	CR_ACCESS_LMSW,		/* source in cr.lmsw */
+	CR_ACCESS_SMSW,		/* a CR0 read by SMSW (SVM; decoded by cr.c) */
 };
 
 struct vcpu_exit {

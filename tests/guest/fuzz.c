@@ -118,25 +118,19 @@ static const char *const class_names[NR_CLASSES] = {
 };
 
 /*
- * Off by default, each for umbra's known bugs (issue 20) that other work
- * fixes: invd (VMX panics on INVD), apicbase (IA32_APIC_BASE writes move
- * the APIC window over umbra's memory), cr4rsvd (reserved CR4 bits: SVM
- * NPT panics with VMEXIT_INVALID; bare QEMU TCG hangs on them, so they
- * can never pass bare: only for runs under umbra), ptall (page-table
- * writes by instructions umbra's emulator lacks stop the guest under
- * shadow paging; with it off, only the emulated ones write page tables).
- * Found by this fuzzer (seed 1): cr0nw (MOV CR0 with NW set and CD clear,
- * which must #GP, SDM Vol 3 2.5: QEMU TCG lets it through under SVM NPT
- * and the next VMRUN fails, umbra stops the guest), smsw (SMSW under
- * shadow paging: the CR0 read intercept takes it and umbra's decoder does
- * not know it, "cannot emulate the read of CR0", guest-error; in ring 3
- * the raw bytes 0F 01 /4 are rewritten).  And task (EFLAGS.NT, so that an
- * IRET is a task return): QEMU 7.2 aborts with "qemu: fatal: invalid tss"
- * on it inside an SVM guest (seed 3, 500-999, umbra-uefi-grub).
+ * Off by default: cr4rsvd (reserved CR4 bits: bare QEMU TCG hangs on them,
+ * so they can never pass bare: only for runs under umbra, which gives the
+ * #GP), cr0nw (MOV CR0 with NW set and CD clear, which must #GP, SDM Vol 3
+ * 2.5: QEMU TCG lets it through, and under SVM with NPT, where umbra does
+ * not intercept CR0 writes, the next VMRUN fails and umbra stops the guest
+ * with guest-error naming the rule, svm/diag.c) and task (EFLAGS.NT, so
+ * that an IRET is a task return: QEMU 7.2 aborts with "qemu: fatal:
+ * invalid tss" on it inside an SVM guest; seed 3, 500-999, umbra-uefi-grub).
+ * On since umbra's fixes (issue 20): invd, apicbase, ptall (page-table
+ * writes by any instruction) and smsw (SMSW under SVM shadow paging).
  */
-static uint32_t classes = ~((1u << C_INVD) | (1u << C_APICBASE) |
-			    (1u << C_CR4RSVD) | (1u << C_PTALL) |
-			    (1u << C_CR0NW) | (1u << C_SMSW) | (1u << C_TASK));
+static uint32_t classes = ~((1u << C_CR4RSVD) | (1u << C_CR0NW) |
+			    (1u << C_TASK));
 
 #define HAS(c)		(classes & (1u << (c)))
 

@@ -830,6 +830,29 @@ static void cr4_reserved(void)
 	      "%#x, was %#x", read_cr4(), cr4);
 }
 
+/*
+ * SMSW (SDM Vol 2 "SMSW"): the CR0 read intercept of SVM's shadow paging
+ * takes it (APM Vol 2 15.9), umbra must do what the CPU does: to memory 16
+ * bits, to a 16-bit register its low half, to a 32-bit one CR0 whole (as
+ * the CPUs and both emulators do where the SDM says "undefined").
+ */
+static void smsw_forms(void)
+{
+	uint32_t cr0 = read_cr0(), r32 = 0, r16 = 0xdead0000u;
+	uint16_t m[2] = { 0x5a5a, 0xa5a5 };
+
+	asm volatile("smsw %0" : "=r"(r32));
+	check(r32 == cr0, "smsw r32: CR0", "%#x, CR0 %#x", r32, cr0);
+	asm volatile("smsw %w0" : "+r"(r16));
+	check(r16 == (0xdead0000u | (cr0 & 0xffff)),
+	      "smsw r16: the low half, the upper bits kept", "%#x, CR0 %#x",
+	      r16, cr0);
+	asm volatile("smsw %0" : "=m"(m[0]));
+	check(m[0] == (uint16_t)cr0 && m[1] == 0xa5a5,
+	      "smsw m16: two bytes of CR0, the next untouched", "%#x %#x",
+	      m[0], m[1]);
+}
+
 static void still_there(void)
 {
 	struct cpuid_regs r;
@@ -859,6 +882,7 @@ void test_main(void)
 	cr4_reserved();
 	intel_pt();
 	memory_routing();
+	smsw_forms();
 	apic_window();
 	still_there();
 }
