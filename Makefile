@@ -74,6 +74,7 @@ test:
 test-long: test
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(LINUX_DIR)/vmlinuz
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(GUEST_OUT)/fuzz.elf
+	@$(PYTHON) tests/run-guest-tests.py --long-only --no-selftest --no-linux $(GUEST_KERNELS)
 
 efi-fake-images: $(BUILD)/efi-fake/fakecore.efi $(BUILD)/efi-fake/badmagic.efi
 
