@@ -13,16 +13,39 @@
  * the environment has none left, which lowers the budget).  Freed pages stay with the MMU for reuse:
  * no page returns to the environment before shadow_destroy().
  */
-void *sh_page_alloc(struct shadow_mmu *s)
+/* At the budget: the allocation is refused (and counted). */
+static bool budget_full(struct shadow_mmu *s)
+{
+	if (s->mem_pages < s->cfg.max_pages)
+		return false;
+	s->st.alloc_failed++;
+	return true;
+}
+
+static void *budget_take(struct shadow_mmu *s, void *p)
+{
+	if (++s->mem_pages > s->mem_peak)
+		s->mem_peak = s->mem_pages;
+	return p;
+}
+
+static void *cache_pop(struct shadow_mmu *s)
 {
 	void *p = s->page_cache;
 
-	if (s->mem_pages >= s->cfg.max_pages) {
-		s->st.alloc_failed++;
-		return NULL;
-	}
-	if (p) {
+	if (p)
 		s->page_cache = *(void **)p;
+	return p;
+}
+
+void *sh_page_alloc(struct shadow_mmu *s)
+{
+	void *p;
+
+	if (budget_full(s))
+		return NULL;
+	p = cache_pop(s);
+	if (p) {
 		__builtin_memset(p, 0, PT_PAGE_SIZE);
 	} else {
 		p = mmu_alloc_page();
@@ -36,9 +59,7 @@ void *sh_page_alloc(struct shadow_mmu *s)
 			return NULL;
 		}
 	}
-	if (++s->mem_pages > s->mem_peak)
-		s->mem_peak = s->mem_pages;
-	return p;
+	return budget_take(s, p);
 }
 
 void sh_page_free(struct shadow_mmu *s, void *p)
@@ -56,25 +77,19 @@ void *sh_page_alloc_low(struct shadow_mmu *s)
 {
 	void *p;
 
-	if (s->mem_pages >= s->cfg.max_pages) {
-		s->st.alloc_failed++;
+	if (budget_full(s))
 		return NULL;
-	}
 	/* trade a cached page for the low one: what the MMU holds from the
 	 * environment, cache included, never exceeds its high-water mark */
-	p = s->page_cache;
-	if (p) {
-		s->page_cache = *(void **)p;
+	p = cache_pop(s);
+	if (p)
 		mmu_free_page(p);
-	}
 	p = mmu_alloc_page_low();
 	if (!p) {
 		s->st.alloc_failed++;
 		return NULL;
 	}
-	if (++s->mem_pages > s->mem_peak)
-		s->mem_peak = s->mem_pages;
-	return p;
+	return budget_take(s, p);
 }
 
 void sh_page_free_low(struct shadow_mmu *s, void *p)
