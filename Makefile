@@ -56,7 +56,7 @@ setup:
 # guest matrix; the other parts are tests of their own with the same
 # "N passed, N failed" ending (tests/run-all.py adds them up).
 TEST_GUESTS	= $(GUEST_KERNELS) $(LINUX_DIR)/vmlinuz
-TEST_PARTS	= --part "efi loader=boot/efi/test-loader.sh $(BUILD)/efi-fake" \
+TEST_PARTS	= --part "efi loader=tests/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "usb image=$(PYTHON) tests/test-usb.py" \
 		  --part "kvm or tcg=$(PYTHON) tests/test-accel.py" \
 		  --part "make run=$(PYTHON) tests/test-run.py" \

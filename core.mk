@@ -3,12 +3,17 @@
 # build/umbra-core.bin (the flat image that umbra.efi embeds).
 
 CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
-	arch/x86/entry.asm arch/x86/idt.c arch/x86/log.c arch/x86/main.c \
-	arch/x86/options.c arch/x86/mem.c arch/x86/vcpu.c arch/x86/cpuid.c \
-	arch/x86/msr.c arch/x86/io.c arch/x86/cr.c arch/x86/decode.c arch/x86/load.c arch/x86/load_multiboot.c arch/x86/vm.c \
-	arch/x86/vm_shadow.c arch/x86/gmem.c arch/x86/emulate.c arch/x86/shell.c \
-	arch/x86/mmu_env.c arch/x86/load_linux.c arch/x86/canary.c \
-	svm/svm.c svm/diag.c svm/vmrun.asm vmx/vmx.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
+	core/main.c core/options.c core/log.c core/mem.c core/canary.c \
+	shell/shell.c \
+	arch/x86/cpu/entry.asm arch/x86/cpu/idt.c \
+	arch/x86/vcpu/vcpu.c \
+	arch/x86/exit/cpuid.c arch/x86/exit/msr.c arch/x86/exit/io.c \
+	arch/x86/exit/cr.c \
+	arch/x86/emul/decode.c arch/x86/emul/emulate.c arch/x86/emul/gmem.c \
+	arch/x86/paging/tdp.c arch/x86/paging/shadow.c arch/x86/paging/mmu_env.c \
+	arch/x86/guest/load.c arch/x86/guest/multiboot.c arch/x86/guest/linux.c \
+	svm/svm.c svm/diag.c svm/vmrun.asm \
+	vmx/vmx.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
 	drivers/serial.c \
 	lib/string.c lib/printf.c
 

@@ -4,7 +4,7 @@
  * Runs on the stub's page tables, which identity-map the first 4 GiB: the
  * information and the modules are below 4 GiB there by construction.
  */
-#include "arch/x86/idt.h"
+#include "arch/x86/cpu/idt.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "umbra/bootinfo.h"

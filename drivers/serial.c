@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* 8250/16550 UART, polled, 115200 8N1. */
-#include "arch/x86/cpu.h"
+#include "arch/x86/cpu/cpu.h"
 #include "drivers/serial.h"
 
 #define UART_DATA	0

@@ -10,7 +10,7 @@
  *
  *   - guest-physical memory access for the guest walker: struct gw_mem_ops
  *     in mmu/walk.h;
- *   - the TLB flush of a TDP MMU: struct mmu_tdp_config.flush in mmu/tdp.h.
+ *   - the TLB flush of a TDP MMU: struct mmu_tdp_config.flush in mmu/tdp/tdp.h.
  *
  * None of these may sleep; all may be called from several CPUs at once.
  */

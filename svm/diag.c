@@ -6,8 +6,8 @@
  * are run again here on the VMCB, and every rule it breaks is printed.
  * The run loop then stops the guest (guest-error), never umbra.
  */
-#include "arch/x86/cpu.h"
-#include "arch/x86/vcpu.h"
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/vcpu/vcpu.h"
 #include "svm/diag.h"
 #include "svm/vmcb.h"
 #include "umbra/log.h"

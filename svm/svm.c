@@ -4,10 +4,10 @@
  * save, decode assists and flush-by-ASID (QEMU TCG has none of them) and
  * uses next-RIP save when the CPU has it.
  */
-#include "arch/x86/cpu.h"
-#include "arch/x86/event.h"
-#include "arch/x86/mem.h"
-#include "arch/x86/vcpu.h"
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/vcpu/event.h"
+#include "core/mem.h"
+#include "arch/x86/vcpu/vcpu.h"
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "svm/diag.h"
@@ -187,7 +187,7 @@ static int svm_create(struct vcpu *v)
 		vmcb->ctl.np_enable = 1;
 		/*
 		 * CR4 writes are intercepted under NPT too (APM Vol 2 15.9,
-		 * 15.8.1), and checked by arch/x86/cr.c.  A real AMD CPU
+		 * 15.8.1), and checked by arch/x86/exit/cr.c.  A real AMD CPU
 		 * raises #GP itself on a reserved bit, but QEMU TCG lets the
 		 * write through and the next VMRUN fails (EMULATORS.md); the
 		 * guest would then stop where the architecture gives it a
@@ -588,7 +588,7 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
  * external interrupt whose delivery was cut short has been acknowledged
  * already: it is that vector (SDM Vol 3 11.8.4).  The guest owns the
  * APIC; umbra only reads it.  umbra does every write of IA32_APIC_BASE
- * (arch/x86/msr.c) and keeps the window off its own memory, but reads
+ * (arch/x86/exit/msr.c) and keeps the window off its own memory, but reads
  * the xAPIC only at the window the firmware left (svm_create()), inside
  * its identity map and never on a page of its own: a window the guest
  * moved may lie beyond umbra's map, or (QEMU TCG keeps the MMIO at its

@@ -7,7 +7,7 @@
 ; umbra uses none of it itself.  GIF stays clear in umbra: physical NMIs
 ; and interrupts wait for the guest (umbra passes them through).
 
-%include "arch/x86/vcpu_gprs.inc"
+%include "arch/x86/vcpu/gprs.inc"
 
 section .text
 global svm_vmrun

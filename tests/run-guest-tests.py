@@ -496,7 +496,7 @@ class Matrix:
         rc, secs = self.run(log, cmd, timeout)
         lines = read_log(log)
         ok, why, info = judge(lines, rc, umbra)
-        # umbra's leak canary (arch/x86/canary.c), the one it drew or the
+        # umbra's leak canary (core/canary.c), the one it drew or the
         # one given, must never show but in its own line and the options
         for line in lines:
             m = CANARY_LINE.search(line)

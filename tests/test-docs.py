@@ -4,7 +4,7 @@
 
 usage: tests/test-docs.py [--no-run]
 
-1. The option table in README.md lists the options of arch/x86/options.c
+1. The option table in README.md lists the options of core/options.c
    (the table the parser and the debug shell's `help` use), in the same
    order and with the same defaults.
 2. Every `tools/umbra-run` command in the README's "Running guests by
@@ -46,7 +46,7 @@ def read(path):
 
 
 def code_options():
-    text = read('arch/x86/options.c')
+    text = read('core/options.c')
     table = text[text.index('static const struct option_desc options[]'):]
     table = table[:table.index('};')]
     return [(m.group(1), m.group(3)) for m in OPTION.finditer(table)]

@@ -5,7 +5,7 @@
  * control umbra needs that the CPU does not allow, or one the CPU forces on
  * that umbra cannot handle, is reported by name.
  */
-#include "arch/x86/cpu.h"
+#include "arch/x86/cpu/cpu.h"
 #include "lib/printf.h"
 #include "vmx/vmcs.h"
 #include "vmx/vmx.h"

@@ -5,8 +5,8 @@
  * qualification and the first rules of 26.3.1 the VMCS breaks.  The caller
  * then panics.
  */
-#include "arch/x86/cpu.h"
-#include "arch/x86/vcpu.h"
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/vcpu/vcpu.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 #include "vmx/diag.h"

@@ -12,7 +12,7 @@
 
 HOST_RSP	equ 0x6c14
 
-%include "arch/x86/vcpu_gprs.inc"
+%include "arch/x86/vcpu/gprs.inc"
 
 section .text
 global vmx_enter, vmx_exit_point

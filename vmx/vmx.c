@@ -7,15 +7,15 @@
  * With mmu=shadow EPT and unrestricted guest are off: the guest runs on the
  * shadow MMU's tables with the real CR0.PE/PG set, reads its own CR0/CR4
  * through the read shadows (every bit host-owned), and #PF, MOV to/from
- * CR3, INVLPG and task switches exit to arch/x86/vm_shadow.c.
+ * CR3, INVLPG and task switches exit to arch/x86/paging/shadow.c.
  */
-#include "arch/x86/cpu.h"
-#include "arch/x86/event.h"
-#include "arch/x86/mem.h"
-#include "arch/x86/vcpu.h"
-#include "arch/x86/vm.h"
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/vcpu/event.h"
+#include "core/mem.h"
+#include "arch/x86/vcpu/vcpu.h"
+#include "arch/x86/paging/tdp.h"
 #include "lib/string.h"
-#include "mmu/tdp.h"
+#include "mmu/tdp/tdp.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 #include "vmx/diag.h"
@@ -348,7 +348,7 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *s)
 	 * guest frees (26.3.1.1), plus CR4.SMXE (CPUID hides SMX; GETSEC
 	 * exits only with it set, 25.1.2).  For the owned-by-umbra bits the
 	 * guest reads the shadow, and a write that changes one exits to
-	 * arch/x86/cr.c.
+	 * arch/x86/exit/cr.c.
 	 */
 	s->cr0_mask = (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_caps.cr0_fixed1;
 	s->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_SMXE;
@@ -559,7 +559,7 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 }
 
 /*
- * Shadow paging: the hardware's paging registers (arch/x86/vm_shadow.c),
+ * Shadow paging: the hardware's paging registers (arch/x86/paging/shadow.c),
  * with the bits VMX fixes (A.7, A.8; PE and PG too without unrestricted
  * guest) and "IA-32e mode guest" equal to EFER.LMA (26.3.1.1).
  */
@@ -646,7 +646,7 @@ vpid:
 /*
  * SDM Vol 3 26.3.2.4: with EPT, VM entry takes the PDPTEs of PAE paging
  * from the VMCS, and a VM exit saves them there (27.3.4).  After a MOV to
- * CR0/CR4 umbra emulates that loads them (SDM Vol 3 4.4.1), arch/x86/cr.c
+ * CR0/CR4 umbra emulates that loads them (SDM Vol 3 4.4.1), arch/x86/exit/cr.c
  * has read and checked them; a write that loads none (an NE toggle)
  * leaves the ones the CPU holds.
  */
@@ -734,7 +734,7 @@ static void unblock_nmi_fixup(uint32_t intr)
 }
 
 /*
- * A control-register access goes to arch/x86/cr.c with what the
+ * A control-register access goes to arch/x86/exit/cr.c with what the
  * qualification says (27.2.1, Table 27-3): with EPT a write that changes
  * a bit umbra owns (CR0.NE, CR4.VMXE, ...), with shadow paging all.
  */
@@ -811,7 +811,7 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->reason = EXIT_VIRT_INSN;
 		break;
 	case VMX_EXIT_CR_ACCESS:
-		/* arch/x86/cr.c checks and emulates it, EPT or shadow */
+		/* arch/x86/exit/cr.c checks and emulates it, EPT or shadow */
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
 		decode_cr_access(e);
 		return;
@@ -859,7 +859,7 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 	case VMX_EXIT_GETSEC:
 		/*
 		 * 25.1.2: GETSEC exits only with CR4.SMXE set, which the
-		 * guest cannot set (CPUID hides SMX, arch/x86/cr.c); without
+		 * guest cannot set (CPUID hides SMX, arch/x86/exit/cr.c); without
 		 * it GETSEC is #UD (SDM Vol 2 GETSEC), as injected here.
 		 */
 		e->reason = EXIT_VIRT_INSN;

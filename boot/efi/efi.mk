@@ -3,8 +3,8 @@
 # embeds the core's flat image, build/umbra-core.bin from core.mk).
 #
 #   make build/umbra.efi	the loader with the real core
-#   make efi-fake-test		the loader alone, with boot/efi/fakecore.asm,
-#				under QEMU + OVMF (boot/efi/test-loader.sh)
+#   make efi-fake-test		the loader alone, with tests/efi/fakecore.asm,
+#				under QEMU + OVMF (tests/efi/test-loader.sh)
 
 EFI_INC		:= /usr/include/efi
 EFI_LIBDIR	:= /usr/lib
@@ -56,11 +56,11 @@ $(EFI_FAKE)/%-blob.o: boot/efi/core-blob.S $(EFI_FAKE)/%.bin
 	@mkdir -p $(@D)
 	$(CC) -c -DCORE_BIN='"$(EFI_FAKE)/$*.bin"' $< -o $@
 
-$(EFI_FAKE)/fakecore.bin: boot/efi/fakecore.asm
+$(EFI_FAKE)/fakecore.bin: tests/efi/fakecore.asm
 	@mkdir -p $(@D)
 	$(NASM) -f bin $< -o $@
 
-$(EFI_FAKE)/badmagic.bin: boot/efi/fakecore.asm
+$(EFI_FAKE)/badmagic.bin: tests/efi/fakecore.asm
 	@mkdir -p $(@D)
 	$(NASM) -f bin -DBAD_MAGIC $< -o $@
 
@@ -85,6 +85,6 @@ $(EFI_FAKE)/%.efi: $(EFI_FAKE)/%.so
 	$(efi-pe)
 
 efi-fake-test: $(EFI_FAKE)/fakecore.efi $(EFI_FAKE)/badmagic.efi
-	@boot/efi/test-loader.sh $(EFI_FAKE)
+	@tests/efi/test-loader.sh $(EFI_FAKE)
 
 -include $(EFI_OBJS:.o=.d)

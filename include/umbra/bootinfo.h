@@ -49,7 +49,7 @@ struct bi_mem_range {
  * A module's command line is "NAME ARGS": the first word its path or name,
  * ARGS what the guest is given.  ARGS may have BI_ARGS_MAX characters, as
  * Linux's cmdline_size allows (Documentation/arch/x86/boot.rst), on every
- * way in; the core refuses longer ones by name (arch/x86/load.c).  A way
+ * way in; the core refuses longer ones by name (arch/x86/guest/load.c).  A way
  * in copies what fits into cmdline and sets cmdline_len to the length of
  * the whole string it was given, so that nothing is cut without a word.
  */

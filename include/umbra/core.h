@@ -21,7 +21,7 @@
 #define MIN(a, b)		((a) < (b) ? (a) : (b))
 #define MAX(a, b)		((a) > (b) ? (a) : (b))
 
-/* umbra's command line (arch/x86/options.c) */
+/* umbra's command line (core/options.c) */
 struct umbra_options {
 	uint16_t serial_port;		/* 0: off */
 	int loglevel;
@@ -31,13 +31,13 @@ struct umbra_options {
 	int mmu;			/* enum mmu_kind */
 	bool oos;			/* shadow: out-of-sync pages */
 	bool canary_set;		/* canary= given (tests) */
-	uint64_t canary;		/* the leak canary (arch/x86/canary.c) */
+	uint64_t canary;		/* the leak canary (core/canary.c) */
 };
 
 /* mmu=: how the guest's paging is virtualized. */
 enum mmu_kind {
 	MMU_TDP,			/* nested paging: NPT or EPT */
-	MMU_SHADOW,			/* shadow page tables (mmu/shadow.h) */
+	MMU_SHADOW,			/* shadow page tables (mmu/shadow/shadow.h) */
 };
 
 /* selftest=: make umbra fail on purpose, so that tests see each failure path. */

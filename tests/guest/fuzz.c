@@ -45,7 +45,7 @@
  * tables, reloads its control registers, debug registers, the MSRs the
  * program wrote, the local APIC and the PIC from known-good values.
  *
- * The leak canary (arch/x86/canary.c): the runner chooses it and passes
+ * The leak canary (core/canary.c): the runner chooses it and passes
  * it to umbra (canary=) and to this kernel, which keeps only a hash of
  * each half, never the value, so that its own memory cannot hold it.
  * After each program it looks for it in the registers (every ordered pair

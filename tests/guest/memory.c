@@ -30,7 +30,7 @@ const char test_name[] = "memory";
 #define GIB4		0x100000000ull
 
 /*
- * umbra's image marker ("UMBRA-CORE-IMAGE-MARKER", arch/x86/main.c), each
+ * umbra's image marker ("UMBRA-CORE-IMAGE-MARKER", core/main.c), each
  * byte XOR 0x5a: were the plain string in this kernel, the scan of the
  * guest's RAM would find the kernel itself.  The scan compares without
  * decoding it anywhere.

@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "mmu/env.h"
-#include "mmu/tdp.h"
+#include "mmu/tdp/tdp.h"
 #include "mmu/walk.h"
 #include "tests/host/gmem.h"
 #include "tests/host/host_env.h"

@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "mmu/env.h"
-#include "mmu/tdp.h"
+#include "mmu/tdp/tdp.h"
 #include "tests/host/host_env.h"
 
 #define G	(1ull << 30)

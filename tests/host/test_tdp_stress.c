@@ -26,7 +26,7 @@
 #include <string.h>
 
 #include "mmu/env.h"
-#include "mmu/tdp.h"
+#include "mmu/tdp/tdp.h"
 #include "tests/host/host_env.h"
 
 #define M		(1ull << 20)

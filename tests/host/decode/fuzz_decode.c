@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * libFuzzer target for arch/x86/decode.c (make decode-fuzz).  The first
+ * libFuzzer target for arch/x86/emul/decode.c (make decode-fuzz).  The first
  * byte chooses the mode; the rest is the instruction buffer, exactly as
  * long as the fuzzer made it.
  */
@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "arch/x86/decode.h"
+#include "arch/x86/emul/decode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Host test of arch/x86/emulate.c: the read-modify-write forms that umbra
+ * Host test of arch/x86/emul/emulate.c: the read-modify-write forms that umbra
  * emulates for guest writes to shadowed page tables (ADC, SBB, INC, DEC,
  * NOT, NEG, XADD, the Group 2 shifts and rotates by 1, imm8 and CL, SETcc,
  * MOVNTI; with LOCK where it is legal), checked differentially: the same
@@ -17,7 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
-#include "arch/x86/emulate.h"
+#include "arch/x86/emul/emulate.h"
 #include "tests/host/host_env.h"
 #include "umbra/log.h"
 

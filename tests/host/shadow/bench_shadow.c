@@ -35,7 +35,7 @@
 
 #include "mmu/env.h"
 #include "mmu/pt.h"
-#include "mmu/shadow.h"
+#include "mmu/shadow/shadow.h"
 #include "tests/host/gmem.h"
 
 #define NR_FRAMES	4096		/* 16 MiB of guest memory */

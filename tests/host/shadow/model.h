@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "mmu/shadow.h"
+#include "mmu/shadow/shadow.h"
 #include "tests/host/gmem.h"
 #include "tests/host/host_env.h"
 

@@ -34,7 +34,7 @@
 
 #include "mmu/env.h"
 #include "mmu/pt.h"
-#include "mmu/shadow.h"
+#include "mmu/shadow/shadow.h"
 #include "tests/host/gmem.h"
 #include "tests/host/host_env.h"
 

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Guest virtual memory through the guest's own page tables (gmem.h).  The
+ * walk is mmu/walk.c's: SDM Vol 3 chapter 4 (permissions, A/D updates,
+ * error codes); segmentation is the caller's business (flat guests).
+ */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/emul/decode.h"
+#include "arch/x86/emul/gmem.h"
+#include "core/mem.h"
+#include "arch/x86/paging/shadow.h"
+#include "lib/string.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define RFLAGS_AC	(1ull << 18)
+
+void *guest_scratch_page(void)
+{
+	static void *page;
+
+	if (!page) {
+		page = page_alloc(1);
+		if (!page)
+			panic("out of memory for the scratch page");
+		memset(page, 0, PAGE_SIZE);
+	}
+	return page;
+}
+
+/*
+ * Where guest-physical [gpa, gpa + size) lives in umbra's address space:
+ * guest RAM, or the scratch page for umbra's own range (every page of it
+ * is that one page, as the nested-paging map has it, vm.c), so that
+ * umbra's walks and emulated accesses see what the hardware walker of
+ * nested paging sees.  NULL for MMIO and holes.
+ */
+static void *guest_phys_ptr(uint64_t gpa, uint64_t size)
+{
+	if (guest_ram(gpa, size))
+		return phys_to_virt(gpa);
+	if (umbra_owns(gpa, 1) &&
+	    size <= PAGE_SIZE - (gpa & (PAGE_SIZE - 1)))
+		return (uint8_t *)guest_scratch_page() +
+		       (gpa & (PAGE_SIZE - 1));
+	return NULL;
+}
+
+static int phys_read(void *arg, uint64_t gpa, unsigned int size, uint64_t *val)
+{
+	void *p = guest_phys_ptr(gpa, size);
+
+	if (!p)
+		return -1;
+	*val = 0;
+	memcpy(val, p, size);
+	return 0;
+}
+
+/* The processor updates A/D bits with a locked cycle (SDM Vol 3 4.8). */
+static int phys_cmpxchg(void *arg, uint64_t gpa, unsigned int size,
+			uint64_t old, uint64_t new)
+{
+	void *p = guest_phys_ptr(gpa, size);
+
+	if (!p || (gpa & (size - 1)))
+		return -1;
+	if (size == 4) {
+		uint32_t o = (uint32_t)old;
+
+		return __atomic_compare_exchange_n((uint32_t *)p, &o,
+						   (uint32_t)new, false,
+						   __ATOMIC_SEQ_CST,
+						   __ATOMIC_SEQ_CST);
+	}
+	return __atomic_compare_exchange_n((uint64_t *)p, &old,
+					   new, false, __ATOMIC_SEQ_CST,
+					   __ATOMIC_SEQ_CST);
+}
+
+const struct gw_mem_ops guest_phys_ops = {
+	.read = phys_read,
+	.cmpxchg = phys_cmpxchg,
+};
+
+/* umbra's own walks: an A/D update is a guest write the shadow MMU sees. */
+static int walk_cmpxchg(void *arg, uint64_t gpa, unsigned int size,
+			uint64_t old, uint64_t new)
+{
+	struct vcpu *v = arg;
+	int r = phys_cmpxchg(NULL, gpa, size, old, new);
+
+	if (r == 1 && v->shadow)
+		vm_shadow_wrote(v, gpa, &new, size);
+	return r;
+}
+
+static const struct gw_mem_ops walk_ops = {
+	.read = phys_read,
+	.cmpxchg = walk_cmpxchg,
+};
+
+static bool long_mode(struct vcpu *v)
+{
+	return v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
+}
+
+/* The guest's own walk of lin; res has every entry read (mmu/walk.h). */
+enum gw_status gmem_walk(struct vcpu *v, uint64_t lin, unsigned int access,
+			 struct gw_result *res)
+{
+	const struct vcpu_ops *o = v->ops;
+	struct gw_ctx ctx = {
+		.cr0 = o->get_reg(v, VCPU_CR0),
+		.cr3 = o->get_reg(v, VCPU_CR3),
+		.cr4 = o->get_reg(v, VCPU_CR4),
+		.efer = o->get_reg(v, VCPU_EFER),
+		.ac = o->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC,
+		.maxphyaddr = guest_maxphyaddr(),
+		.gbpages = guest_gbpages(),
+		.mem = &walk_ops,
+		.mem_arg = v,
+	};
+
+	if (v->shadow) {
+		ctx.pdptes_loaded = vm_shadow_pdptes(v, ctx.pdpte);
+	} else if (!o->set_pdptes && gw_mode(&ctx) == GW_MODE_PAE &&
+		   !guest_load_pdptes(ctx.cr3, ctx.pdpte, false)) {
+		/*
+		 * NPT: the CPU reads the PDPTEs from memory on its walks
+		 * (none are loaded into the VMCB), and QEMU TCG sets the
+		 * accessed flag (bit 5) in them, reserved on Intel (SDM Vol 3
+		 * Table 4-8): umbra's walk takes them as the CPU's did.
+		 */
+		for (int i = 0; i < 4; i++)
+			ctx.pdpte[i] &= ~(1ull << 5);
+		ctx.pdptes_loaded = true;
+	}
+	return gw_walk(&ctx, lin, access, res);
+}
+
+enum gw_mode gmem_mode(struct vcpu *v)
+{
+	const struct vcpu_ops *o = v->ops;
+	struct gw_ctx ctx = {
+		.cr0 = o->get_reg(v, VCPU_CR0),
+		.cr4 = o->get_reg(v, VCPU_CR4),
+		.efer = o->get_reg(v, VCPU_EFER),
+	};
+
+	return gw_mode(&ctx);
+}
+
+int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
+	       uint64_t *gpa, struct gmem_fault *f)
+{
+	struct gw_result res;
+
+	if (!(access & GW_IMPLICIT) && vcpu_cpl(v) == 3)
+		access |= GW_USER;
+	if (!long_mode(v))
+		lin &= 0xffffffffull;
+	f->addr = lin;
+	switch (gmem_walk(v, lin, access, &res)) {
+	case GW_OK:
+		*gpa = res.gpa;
+		return GMEM_OK;
+	case GW_FAULT:
+		f->error_code = res.error_code;
+		return GMEM_FAULT;
+	default:
+		f->gpa = res.bad_gpa;
+		return GMEM_NOT_RAM;
+	}
+}
+
+/* Bytes [lin, lin + len) split at page boundaries, each piece translated. */
+struct piece {
+	uint64_t gpa;
+	uint8_t *ptr;
+	unsigned int len;
+};
+
+static int xlate_range(struct vcpu *v, uint64_t lin, unsigned int len,
+		       unsigned int access, struct piece p[2],
+		       struct gmem_fault *f)
+{
+	unsigned int n = 0;
+
+	while (len) {
+		unsigned int chunk = PAGE_SIZE - (lin & (PAGE_SIZE - 1));
+		int r;
+
+		if (chunk > len)
+			chunk = len;
+		if (n == 2)
+			return GMEM_NOT_RAM;	/* callers stay below 4 KiB */
+		r = gmem_xlate(v, lin, access, &p[n].gpa, f);
+		if (r)
+			return r;
+		p[n].ptr = guest_phys_ptr(p[n].gpa, chunk);
+		if (!p[n].ptr) {
+			f->gpa = p[n].gpa;
+			return GMEM_NOT_RAM;
+		}
+		p[n++].len = chunk;
+		lin += chunk;
+		len -= chunk;
+	}
+	for (; n < 2; n++)
+		p[n].len = 0;
+	return GMEM_OK;
+}
+
+int gmem_read(struct vcpu *v, uint64_t lin, void *buf, unsigned int len,
+	      unsigned int access, struct gmem_fault *f)
+{
+	struct piece p[2];
+	uint8_t *b = buf;
+	int r = xlate_range(v, lin, len, access & ~GW_WRITE, p, f);
+
+	if (r)
+		return r;
+	for (int i = 0; i < 2 && p[i].len; i++) {
+		memcpy(b, p[i].ptr, p[i].len);
+		b += p[i].len;
+	}
+	return GMEM_OK;
+}
+
+int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
+	       unsigned int len, struct gmem_fault *f)
+{
+	struct piece p[2];
+	const uint8_t *b = buf;
+	int r = xlate_range(v, lin, len, GW_WRITE, p, f);
+
+	if (r)
+		return r;
+	for (int i = 0; i < 2 && p[i].len; i++) {
+		memcpy(p[i].ptr, b, p[i].len);
+		if (v->shadow)
+			vm_shadow_wrote(v, p[i].gpa, b, p[i].len);
+		b += p[i].len;
+	}
+	return GMEM_OK;
+}
+
+int gmem_fetch(struct vcpu *v, uint8_t *buf, unsigned int *len,
+	       struct gmem_fault *f)
+{
+	struct segment cs;
+	uint64_t lin;
+	unsigned int first;
+	int r;
+
+	v->ops->get_seg(v, SEG_CS, &cs);
+	lin = v->ops->get_reg(v, VCPU_RIP);
+	if (!long_mode(v) || !(cs.attr & (1 << 9)))
+		lin = (cs.base + lin) & 0xffffffffull;	/* SDM Vol 3 3.4 */
+	first = PAGE_SIZE - (lin & (PAGE_SIZE - 1));
+	if (first > X86_MAX_INSN_LEN)
+		first = X86_MAX_INSN_LEN;
+	*len = 0;
+	r = gmem_read(v, lin, buf, first, GW_FETCH, f);
+	if (r)
+		return r;
+	*len = first;
+	if (first < X86_MAX_INSN_LEN &&
+	    !gmem_read(v, lin + first, buf + first, X86_MAX_INSN_LEN - first,
+		       GW_FETCH, f))
+		*len = X86_MAX_INSN_LEN;
+	return GMEM_OK;
+}
+
+void gmem_inject_fault(struct vcpu *v, const struct gmem_fault *f)
+{
+	v->ops->set_reg(v, VCPU_CR2, f->addr);
+	v->ops->inject_exception(v, X86_TRAP_PF, true, f->error_code);
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * Guest loaders.  arch/x86/guest/load.c copies the boot modules into umbra's
+ * memory ("staging": the guest's image may land where the firmware or GRUB
+ * left them), picks the loader by the kernel's format, and sets the vCPU up
+ * in the state the loader asks for.  A loader places what it needs in
+ * usable guest memory with guest_alloc(), and says what is wrong, naming
+ * the file, when it cannot.
+ */
+#ifndef UMBRA_X86_LOAD_H
+#define UMBRA_X86_LOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include "umbra/bootinfo.h"
+
+struct vcpu;
+
+/* A boot module copied into umbra's memory; [0] is the guest kernel. */
+struct staged {
+	const uint8_t *data;
+	uint64_t size;
+	size_t pages;
+	const char *cmdline;	/* the module's string: "NAME ARGS..." */
+	const char *name;	/* its first word, for messages */
+	char name_buf[64];
+};
+
+enum guest_entry_mode {
+	ENTRY_PROT32_FLAT,	/* 32-bit protected mode, paging off */
+};
+
+/* The state a boot protocol asks for at the guest's first instruction. */
+struct guest_boot {
+	enum guest_entry_mode mode;
+	uint64_t entry;
+	uint32_t eax, ebx, esi;	/* multiboot: EAX, EBX; Linux: ESI */
+	uint32_t gdt;		/* guest-physical GDT: null, code, data */
+	uint16_t gdt_limit;
+	uint16_t cs, ds;	/* selectors into that GDT */
+	uint64_t acpi_rsdp;	/* in: boot_info's, 0 if unknown (Linux) */
+};
+
+/* A loader: 1 if the kernel is its format, then 0 or -1 from load. */
+struct guest_loader {
+	const char *name;
+	bool (*probe)(const struct staged *kernel);
+	int (*load)(const struct staged *mods, uint32_t nr, struct guest_boot *boot);
+};
+
+extern const struct guest_loader multiboot_loader;
+extern const struct guest_loader linux_loader;
+
+/* 0, or -1 after saying what is wrong with which file */
+int guest_load(struct boot_info *bi, struct guest_boot *boot);
+void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot);
+
+/* Usable guest memory above every earlier allocation; 0 if none is left. */
+uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit);
+/* Everything below `end` is taken (the kernel image, say). */
+void guest_alloc_reserve(uint64_t end);
+/* Error if [base, base+size) is not usable guest memory. */
+int guest_check_range(const struct staged *k, uint64_t base, uint64_t size,
+		      const char *what);
+
+#endif

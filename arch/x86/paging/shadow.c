@@ -1,0 +1,525 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * mmu=shadow: the guest runs without EPT/NPT.  The hardware walks the
+ * shadow MMU's tables (mmu/shadow/shadow.h); the guest's CR0/CR3/CR4/EFER live in
+ * v->gcr and the back end loads the hardware's own values before each
+ * entry (vcpu_ops.set_paging_regs):
+ *   CR0: the guest's, with PG and WP set (a paging-off guest runs on the
+ *        shadow MMU's direct tables; WP because the shadow MMU makes
+ *        supervisor writes to read-only pages fault, shadow.c);
+ *   CR3: shadow_root_hpa();
+ *   CR4: the guest's with PAE set (PAE-format roots for every mode but
+ *        long mode, shadow.c), PGE, PSE, PCIDE and PKE clear (the shadow
+ *        tables hold no global entries and no keys), SMEP/SMAP only while
+ *        the guest pages;
+ *   EFER: the guest's with NXE set (shadow leaves use XD) and LME/LMA as
+ *        shadow_root_level() needs (SDM Vol 3 4.1.1, APM Vol 2 5.1).
+ * Guest physical memory is host physical memory (identity), except umbra's
+ * own ranges (umbra_frame()), which map to one scratch page as under nested
+ * paging.
+ */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/emul/emulate.h"
+#include "arch/x86/emul/gmem.h"
+#include "core/mem.h"
+#include "arch/x86/paging/shadow.h"
+#include "lib/string.h"
+#include "mmu/shadow/shadow.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define CR0_NW		(1ull << 29)
+#define CR0_CD		(1ull << 30)
+#define CR4_PSE		(1ull << 4)
+#define CR4_PAE		(1ull << 5)
+#define CR4_PGE		(1ull << 7)
+#define CR4_PCIDE	(1ull << 17)
+#define CR4_SMEP	(1ull << 20)
+#define CR4_SMAP	(1ull << 21)
+#define CR4_PKE		(1ull << 22)
+#define RFLAGS_AC	(1ull << 18)
+#define CPUID_NX	(1u << 20)	/* 8000_0001h EDX */
+/* The shadow MMU's memory budget (docs/mmu.md, "Memory"): what is free
+ * when the guest starts, less an eighth (at least 32 pages) for the rest of
+ * umbra, at most 32 MiB. */
+#define SH_BUDGET_MAX	8192u
+#define SH_HEADROOM_MIN	32u
+#define STEP_GFNS	4		/* frames one stepped write may touch */
+#define STEP_OPENS	64		/* writes let through in one step */
+
+struct vm_shadow {
+	struct shadow_mmu *mmu;
+	struct vcpu_cr synced;		/* what the shadow MMU was told */
+	bool pae;			/* PAE paging: pdpte[] loaded */
+	uint64_t pdpte[4];
+	struct vcpu_cr hw;		/* loaded into the hardware */
+	bool hw_valid;
+	uint64_t scratch_pfn;
+	unsigned int max_pages;		/* the memory budget, pages */
+	/* guest writes to protected tables that umbra does not emulate */
+	struct {
+		uint64_t rip, addr;	/* last write retried after unprotect */
+		bool valid;
+	} retry;
+	struct {
+		bool on;
+		bool pushf;		/* the instruction is PUSHF */
+		uint64_t rflags;	/* the guest's, before the step */
+		uint64_t rip;
+		unsigned int nr_gfns, opened;
+		uint64_t gfns[STEP_GFNS], addrs[STEP_GFNS];
+	} step;
+	uint64_t unprotected, stepped;	/* statistics */
+};
+
+static struct vm_shadow vm_sh;
+
+unsigned int guest_maxphyaddr(void)
+{
+	static unsigned int maxphy;
+
+	if (!maxphy)
+		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
+			 cpuid(0x80000008).eax & 0xff : 36;
+	return maxphy;
+}
+
+bool guest_gbpages(void)
+{
+	return cpuid(0x80000001).edx & (1u << 26);
+}
+
+static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
+{
+	struct vm_shadow *sh = arg;
+
+	if (gfn >> (guest_maxphyaddr() - PAGE_SHIFT))
+		return -1;
+	if (umbra_frame(gfn))
+		return (int64_t)sh->scratch_pfn;
+	return (int64_t)gfn;
+}
+
+static void shadow_flush(void *arg)
+{
+	struct vcpu *v = arg;
+
+	v->ops->flush_tlb(v);
+}
+
+static bool pae_paging(const struct vcpu_cr *c)
+{
+	return (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !(c->efer & EFER_LMA);
+}
+
+/*
+ * SDM Vol 3 4.4.1, Table 4-8: the four PDPTEs at CR3[31:5]; one with P
+ * and a reserved bit (2:1, 8:5, 63:MAXPHYADDR) makes the load #GP.
+ */
+int guest_load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
+{
+	uint64_t rsvd = 0x1e6ull | ~((1ull << guest_maxphyaddr()) - 1);
+	uint64_t base = cr3 & 0xffffffe0ull;
+
+	for (int i = 0; i < 4; i++) {
+		if (guest_phys_ops.read(NULL, base + 8 * i, 8, &pdpte[i])) {
+			if (check)
+				return -1;
+			pdpte[i] = 0;
+		}
+		if (check && (pdpte[i] & 1) && (pdpte[i] & rsvd))
+			return -1;
+	}
+	return 0;
+}
+
+/* The shadow MMU found no page even after dropping every shadow page: its
+ * environment gave it fewer than SHADOW_MIN_PAGES.  The guest cannot go on;
+ * umbra can. */
+static __attribute__((noreturn)) void out_of_memory(struct vcpu *v,
+						    const char *what)
+{
+	pr_err("shadow MMU: no memory for the guest's shadow page tables (%s), even with every shadow page dropped: %lu pages of umbra's memory free; boot umbra with a larger mem=",
+	       what, pages_free());
+	vcpu_dump(v, "shadow MMU out of memory");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
+
+static void check_rc(struct vcpu *v, int rc, const char *what)
+{
+	if (rc)
+		out_of_memory(v, what);
+}
+
+/* Tell the shadow MMU what changed in v->gcr since it was last told. */
+static void sync_mmu(struct vcpu *v, bool cr3_load)
+{
+	struct vm_shadow *sh = v->sh;
+	struct vcpu_cr c = v->gcr, *old = &sh->synced;
+	const uint64_t *pd = NULL;
+
+	if (pae_paging(&c)) {
+		/* a state set without a MOV to CR (entry state): load them */
+		if (!sh->pae || (c.cr3 != old->cr3 && !cr3_load))
+			guest_load_pdptes(c.cr3, sh->pdpte, false);
+		pd = sh->pdpte;
+	}
+	sh->pae = pd != NULL;
+	if (c.cr0 != old->cr0 || c.cr4 != old->cr4 || c.efer != old->efer)
+		check_rc(v, shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
+			 "mode change");
+	if (cr3_load || c.cr3 != old->cr3)
+		check_rc(v, shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
+	*old = c;
+}
+
+/*
+ * SDM Vol 3 4.4.1: in PAE paging, MOV to CR3, and a MOV to CR0 or CR4
+ * that changes CR0.CD, NW or PG or CR4.PAE, PGE, PSE or SMEP, load the
+ * PDPTEs (entering PAE paging changes one of them); an NE or WP toggle
+ * loads nothing.
+ */
+bool guest_pdptes_load_on(const struct vcpu_cr *o, const struct vcpu_cr *n,
+			  bool cr3_load)
+{
+	return pae_paging(n) &&
+	       (cr3_load || !pae_paging(o) ||
+		((o->cr0 ^ n->cr0) & (CR0_PG | CR0_CD | CR0_NW)) ||
+		((o->cr4 ^ n->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)));
+}
+
+int vm_shadow_set_cr(struct vcpu *v, const struct vcpu_cr *n, bool cr3_load)
+{
+	struct vm_shadow *sh = v->sh;
+	const struct vcpu_cr *o = &v->gcr;
+	uint64_t pd[4];
+	bool load = guest_pdptes_load_on(o, n, cr3_load);
+
+	if (load && guest_load_pdptes(n->cr3, pd, true))
+		return -1;
+	v->ops->set_reg(v, VCPU_EFER, n->efer);
+	v->ops->set_reg(v, VCPU_CR4, n->cr4);
+	v->ops->set_reg(v, VCPU_CR3, n->cr3);
+	v->ops->set_reg(v, VCPU_CR0, n->cr0);
+	if (load) {
+		memcpy(sh->pdpte, pd, sizeof(pd));
+		sh->pae = true;
+	}
+	sync_mmu(v, cr3_load);
+	return 0;
+}
+
+bool vm_shadow_pdptes(struct vcpu *v, uint64_t pdpte[4])
+{
+	if (!v->sh->pae || !pae_paging(&v->gcr))
+		return false;
+	memcpy(pdpte, v->sh->pdpte, sizeof(v->sh->pdpte));
+	return true;
+}
+
+void vm_shadow_enter(struct vcpu *v)
+{
+	struct vm_shadow *sh = v->sh;
+	const struct vcpu_cr *g = &v->gcr;
+	struct vcpu_cr hw;
+	bool lm;
+
+	sync_mmu(v, false);
+	lm = shadow_root_level(sh->mmu) == 4;
+	hw.cr0 = g->cr0 | CR0_PE | CR0_PG | CR0_WP;
+	hw.cr3 = shadow_root_hpa(sh->mmu);
+	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE | CR4_PKE)) | CR4_PAE;
+	if (!(g->cr0 & CR0_PG))
+		hw.cr4 &= ~(CR4_SMEP | CR4_SMAP);
+	hw.efer = (g->efer & ~(EFER_LME | EFER_LMA)) | EFER_NXE |
+		  (lm ? EFER_LME | EFER_LMA : 0);
+	/* PAE paging outside long mode: CR3 is 32 bits (SDM Vol 3 4.4.1);
+	   PAE roots come from the low pool (mmu_alloc_page_low()) */
+	if (!lm && (hw.cr3 >> 32))
+		panic("shadow MMU: PAE root %lx above 4 GiB", hw.cr3);
+	if (!sh->hw_valid || memcmp(&hw, &sh->hw, sizeof(hw))) {
+		/* a new root: VM entry does not flush the ASID/VPID's TLB */
+		if (!sh->hw_valid || hw.cr3 != sh->hw.cr3)
+			v->ops->flush_tlb(v);
+		v->ops->set_paging_regs(v, hw.cr0, hw.cr3, hw.cr4, hw.efer);
+		sh->hw = hw;
+		sh->hw_valid = true;
+	}
+	if (shadow_flush_pending(sh->mmu))
+		v->ops->flush_tlb(v);
+}
+
+/* The instruction at RIP is PUSHF (9C after prefixes, SDM Vol 2 PUSHF). */
+static bool insn_is_pushf(struct vcpu *v)
+{
+	struct guest_insn gi;
+	struct gmem_fault f;
+	unsigned int i;
+
+	if (gmem_fetch(v, gi.bytes, &gi.nbytes, &f))
+		return false;
+	for (i = 0; i < gi.nbytes; i++) {
+		uint8_t b = gi.bytes[i];
+
+		if (b == 0x66 || (b & 0xf0) == 0x40)
+			continue;	/* operand size; REX in 64-bit mode */
+		return b == 0x9c;
+	}
+	return false;
+}
+
+/*
+ * Let the write at e->pf.addr through for the instruction being stepped:
+ * a present leaf first (the fault path installs it read-only for a read),
+ * then W in it.
+ */
+static void step_open(struct vcpu *v, const struct vcpu_exit *e, uint64_t gfn)
+{
+	struct vm_shadow *sh = v->sh;
+	struct shadow_fault f;
+	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
+	unsigned int i;
+
+	for (i = 0; i < sh->step.nr_gfns && sh->step.gfns[i] != gfn; i++)
+		;
+	if (i == sh->step.nr_gfns && i < STEP_GFNS) {
+		sh->step.addrs[i] = e->pf.addr;
+		sh->step.gfns[sh->step.nr_gfns++] = gfn;
+	}
+	if (i < STEP_GFNS && ++sh->step.opened <= STEP_OPENS &&
+	    shadow_page_fault(sh->mmu, e->pf.addr, e->pf.error_code & ~PFERR_W,
+			      ac, &f) == SHADOW_FIXED &&
+	    !shadow_allow_write(sh->mmu, e->pf.addr,
+				e->pf.error_code & PFERR_U))
+		return;
+	pr_err("guest write to %lx (guest-physical %lx) at rip %lx: cannot let it through (%u frames, %u tries)",
+	       e->pf.addr, gfn << PAGE_SHIFT, v->ops->get_reg(v, VCPU_RIP),
+	       sh->step.nr_gfns, sh->step.opened);
+	vcpu_dump(v, "page-table write");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
+
+/*
+ * A guest write to a write-protected table by an instruction that
+ * emulate.c does not do (SSE/MMX/x87 stores, PUSH/CALL/POP to memory,
+ * SIDT/SGDT/SLDT/STR, FXSAVE, ...), or an implicit write.  As KVM does
+ * (retry_instruction()), the frame is unprotected first, all its shadow
+ * pages zapped, and the guest runs the instruction again.  If the same
+ * instruction faults on the same address again, the frame was shadowed
+ * again at once (it maps the instruction, its stack or the address
+ * written): that one instruction then runs single-stepped with the leaf
+ * writable (ops->single_step), and vm_shadow_step_done() zaps the frame's
+ * shadow pages, whose entries the write may have made stale; the next use
+ * of the frame as a table shadows and protects it again.
+ */
+static void write_by_cpu(struct vcpu *v, const struct vcpu_exit *e,
+			 uint64_t gpa)
+{
+	struct vm_shadow *sh = v->sh;
+	uint64_t rip = v->ops->get_reg(v, VCPU_RIP), gfn = gpa >> PAGE_SHIFT;
+
+	if (sh->step.on) {
+		step_open(v, e, gfn);	/* another write of the same step */
+		return;
+	}
+	if (!sh->retry.valid || sh->retry.rip != rip ||
+	    sh->retry.addr != e->pf.addr) {
+		sh->retry.rip = rip;
+		sh->retry.addr = e->pf.addr;
+		sh->retry.valid = true;
+		if (shadow_unprotect_gfn(sh->mmu, gfn)) {
+			sh->unprotected++;
+			return;
+		}
+	}
+	sh->retry.valid = false;
+	sh->step.on = true;
+	sh->step.rip = rip;
+	sh->step.rflags = v->ops->get_reg(v, VCPU_RFLAGS);
+	sh->step.pushf = insn_is_pushf(v);
+	sh->step.nr_gfns = 0;
+	sh->step.opened = 0;
+	step_open(v, e, gfn);
+	v->ops->single_step(v, true);
+}
+
+void vm_shadow_step_done(struct vcpu *v)
+{
+	struct vm_shadow *sh = v->sh;
+	struct segment ss;
+	uint64_t lin, rsp;
+	uint8_t b, want;
+	struct gmem_fault f;
+
+	v->ops->single_step(v, false);
+	if (!sh->step.on)
+		return;
+	sh->step.on = false;
+	sh->stepped++;
+	/*
+	 * A back end that steps with RFLAGS.TF (and IF clear: vmx.c without
+	 * the monitor trap flag) had PUSHF push them: the guest's own TF and
+	 * IF go back into the image (bits 8 and 9: byte 1; the stack address
+	 * as SDM Vol 1 6.2.3 gives it).
+	 */
+	if (sh->step.pushf && v->ops->get_reg(v, VCPU_RIP) != sh->step.rip) {
+		v->ops->get_seg(v, SEG_SS, &ss);
+		rsp = v->ops->get_reg(v, VCPU_RSP);
+		if (guest_insn_mode(v) != X86_MODE_64)
+			rsp &= (ss.attr & (1 << 10)) ? 0xffffffffull : 0xffffull;
+		lin = guest_insn_mode(v) == X86_MODE_64 ? rsp :
+		      (ss.base + rsp) & 0xffffffffull;
+		want = (uint8_t)(sh->step.rflags >> 8) & 3;
+		if (!gmem_read(v, lin + 1, &b, 1, 0, &f) && (b & 3) != want) {
+			b = (uint8_t)((b & ~3) | want);
+			gmem_write(v, lin + 1, &b, 1, &f);
+		}
+	}
+	/*
+	 * Then the leaf that let the write through is made again from the
+	 * guest's entry, as INVLPG does: it may map a frame that nothing
+	 * protects (a CR0.WP=0 write with SMAP, shadow.c) and must not stay
+	 * writable and supervisor-only.
+	 */
+	for (unsigned int i = 0; i < sh->step.nr_gfns; i++) {
+		shadow_unprotect_gfn(sh->mmu, sh->step.gfns[i]);
+		shadow_invlpg(sh->mmu, sh->step.addrs[i]);
+	}
+}
+
+void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct shadow_fault f;
+	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
+
+	switch (shadow_page_fault(v->sh->mmu, e->pf.addr, e->pf.error_code, ac, &f)) {
+	case SHADOW_FIXED:
+		return;
+	case SHADOW_INJECT:
+		/* the stepped instruction faults: no step around the delivery */
+		if (v->sh->step.on)
+			vm_shadow_step_done(v);
+		/* SDM Vol 3 6.15 #PF, APM Vol 2 8.4.9: CR2, then the error code */
+		v->ops->set_reg(v, VCPU_CR2, f.cr2);
+		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
+		return;
+	case SHADOW_EMULATE:
+		if (v->sh->step.on || emulate_write(v, e->pf.addr))
+			write_by_cpu(v, e, f.gpa);
+		return;
+	case SHADOW_NOT_RAM:
+		pr_err("guest page fault at %lx (error code %x, rip %lx): guest-physical %lx is not RAM (a guest page table in MMIO or umbra's memory?)",
+		       e->pf.addr, e->pf.error_code, v->ops->get_reg(v, VCPU_RIP),
+		       f.gpa);
+		vcpu_dump(v, "shadow page fault");
+		vcpu_print_stats(v);
+		halt("guest-error");
+	case SHADOW_NOMEM:
+	default:
+		out_of_memory(v, "page fault");
+	}
+}
+
+void vm_shadow_invlpg(struct vcpu *v, uint64_t gva)
+{
+	shadow_invlpg(v->sh->mmu, gva);
+}
+
+void vm_shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
+		     unsigned int size)
+{
+	shadow_emulated_write(v->sh->mmu, gpa, bytes, size);
+}
+
+void vm_setup_shadow(struct vcpu *v)
+{
+	struct vm_shadow *sh = &vm_sh;
+	void *scratch = guest_scratch_page();	/* gmem.c's: one for all */
+	size_t free = pages_free();
+	size_t budget = free - MAX(free / 8, SH_HEADROOM_MIN);
+	struct shadow_config cfg = {
+		.oos = opts.oos,
+		.maxphyaddr = guest_maxphyaddr(),
+		.gbpages = guest_gbpages(),
+		.gfn_to_pfn = gfn_to_pfn,
+		.pfn_arg = sh,
+		.mem = &guest_phys_ops,
+		.flush = shadow_flush,
+		.flush_arg = v,
+	};
+	struct shadow_cpu st;
+	int err;
+
+	/* shadow leaves use XD for the guest's NX (SDM Vol 3 4.5) */
+	if (!(cpuid(0x80000001).edx & CPUID_NX))
+		panic("shadow paging needs NX (CPUID 8000_0001h EDX[20])");
+	sh->scratch_pfn = virt_to_phys(scratch) >> PAGE_SHIFT;
+	if (free < SHADOW_MIN_PAGES + SH_HEADROOM_MIN) {
+		pr_err("shadow paging needs at least %u pages of umbra's memory, %lu are free: boot umbra with a larger mem=",
+		       SHADOW_MIN_PAGES + SH_HEADROOM_MIN, free);
+		halt("no-memory");
+	}
+	cfg.max_pages = (unsigned int)MAX(MIN(budget, SH_BUDGET_MAX),
+					  SHADOW_MIN_PAGES);
+	sh->max_pages = cfg.max_pages;
+	v->sh = sh;
+	/* v->gcr: the back end's reset values (get_reg/set_reg use it) */
+	sh->synced = v->gcr;
+	st = (struct shadow_cpu){ v->gcr.cr0, v->gcr.cr3, v->gcr.cr4, v->gcr.efer };
+	err = shadow_init(&sh->mmu, &cfg, &st);
+	if (err)
+		panic("shadow MMU set-up failed (%d)", err);
+	pr_info("shadow paging: out-of-sync pages %s, memory budget %u pages (%u KiB), MAXPHYADDR %u",
+		opts.oos ? "on" : "off", cfg.max_pages, cfg.max_pages * 4,
+		cfg.maxphyaddr);
+}
+
+void vm_shadow_print_stats(struct vcpu *v)
+{
+	struct shadow_stats s;
+
+	shadow_get_stats(v->sh->mmu, &s);
+	pr_info("  shadow: %lu pages (%lu direct), %lu unsync now (%lu made unsync), %lu global",
+		s.pages, s.direct_pages, s.unsync, s.mmu_unsync, s.global);
+	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu, invlpg %lu, flushes %lu",
+		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link, s.invlpg,
+		s.flushes);
+	pr_info("  shadow: faults %lu: fixed %lu, injected %lu, emulated %lu; write-protect faults %lu, pte writes %lu (updated %lu), flooded %lu",
+		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
+		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);
+	pr_info("  shadow: pages created %lu, zapped %lu, recycled %lu; roots hit %lu, missed %lu",
+		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
+		s.root_hits, s.root_misses);
+	pr_info("  shadow: memory %lu of %lu pages in use, at most %lu; %lu allocations refused, %lu zap-alls",
+		s.mem_pages, s.mem_budget, s.mem_pages_max, s.alloc_failed,
+		s.mmu_zap_all);
+	pr_info("  shadow: writes not emulated: unprotected and retried %lu, single-stepped %lu",
+		v->sh->unprotected, v->sh->stepped);
+}
+
+void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
+{
+	*root_hpa = shadow_root_hpa(v->sh->mmu);
+	*levels = shadow_root_level(v->sh->mmu);
+}
+
+/* The debug shell's `mmu`: shadow pages by role. */
+void vm_shadow_print_pages(struct vcpu *v)
+{
+	struct shadow_stats s;
+
+	shadow_get_stats(v->sh->mmu, &s);
+	pr_info("shadow: %lu pages in use; memory %lu of a budget of %lu pages (at most %lu); out-of-sync pages %s",
+		s.pages, s.mem_pages, s.mem_budget, s.mem_pages_max,
+		opts.oos ? "on" : "off");
+	pr_info("shadow: by level 4/3/2/1: %lu/%lu/%lu/%lu; direct (guest large pages, paging off) %lu",
+		s.pages_by_level[4], s.pages_by_level[3], s.pages_by_level[2],
+		s.pages_by_level[1], s.direct_pages);
+	pr_info("shadow: unsync now %lu (%lu made unsync in all), global %lu",
+		s.unsync, s.mmu_unsync, s.global);
+	pr_info("shadow: created %lu, zapped %lu, recycled %lu; root cache hits %lu, misses %lu",
+		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
+		s.root_hits, s.root_misses);
+}

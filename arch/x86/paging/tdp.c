@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The guest-physical address space: identity-mapped RAM and MMIO through
+ * the TDP MMU (mmu/tdp/tdp.c), built on demand from the guest's memory map.
+ * umbra's own ranges (umbra_owns(), mem.c) map to one throw-away page: a
+ * guest that touches them reads and writes that page, never umbra's memory.
+ */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/emul/gmem.h"
+#include "core/mem.h"
+#include "arch/x86/paging/tdp.h"
+#include "mmu/tdp/tdp.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+static struct mmu_tdp tdp;
+static struct mmu_map_range ranges[MMU_MAX_RANGES];
+static unsigned int nr_ranges;
+
+static void add_range(uint64_t gpa, uint64_t size, uint8_t kind, uint64_t hpa)
+{
+	if (!size)
+		return;
+	if (nr_ranges == MMU_MAX_RANGES)
+		panic("guest-physical map needs more than %d ranges", MMU_MAX_RANGES);
+	ranges[nr_ranges++] = (struct mmu_map_range){
+		.gpa = gpa, .size = size, .hpa = hpa, .kind = kind,
+		.memtype = MMU_MT_DEFAULT };
+}
+
+static uint8_t kind_of(uint32_t type)
+{
+	return type == BI_MEM_RESERVED ? MMU_MAP_MMIO : MMU_MAP_RAM;
+}
+
+/* APM Vol 2 15.25: identity map below 2^MAXPHYADDR; gaps are devices. */
+static void build_map(uint64_t scratch_pa)
+{
+	uint64_t limit = 1ull << (cpuid(0x80000008).eax & 0xff), next = 0;
+
+	for (uint32_t i = 0; i < guest_map.nr; i++) {
+		const struct bi_mem_range *m = &guest_map.r[i];
+		uint64_t base = ALIGN_DOWN(m->base, PAGE_SIZE);
+		uint64_t end = ALIGN_UP(m->base + m->size, PAGE_SIZE);
+
+		if (base < next)
+			base = next;
+		if (end <= base)
+			continue;
+		add_range(next, base - next, MMU_MAP_MMIO, next);
+		if (umbra_owns(base, end - base))
+			add_range(base, end - base, MMU_MAP_SCRATCH, scratch_pa);
+		else
+			add_range(base, end - base, kind_of(m->type), base);
+		next = end;
+	}
+	if (next < limit)
+		add_range(next, limit - next, MMU_MAP_MMIO, next);
+}
+
+/*
+ * Table pages that map every page of the guest's RAM with leaves no larger
+ * than max_level allows (each range's two edges may need a table more per
+ * level), and the root.
+ */
+static uint64_t ram_tables(int max_level, uint64_t *ram)
+{
+	uint64_t n = 1;
+
+	*ram = 0;
+	for (unsigned int i = 0; i < nr_ranges; i++) {
+		if (ranges[i].kind != MMU_MAP_RAM)
+			continue;
+		*ram += ranges[i].size;
+		for (int level = 1; level <= 3; level++) {
+			uint64_t span = 1ull << (21 + 9 * (level - 1));
+
+			if (level >= max_level)
+				n += ranges[i].size / span + 2;
+		}
+	}
+	return n;
+}
+
+static void tdp_flush(void *arg)
+{
+	struct vcpu *v = arg;
+
+	v->ops->flush_tlb(v);
+}
+
+void vm_setup_tdp(struct vcpu *v)
+{
+	void *scratch = guest_scratch_page();
+	struct mmu_tdp_config cfg = {
+		.fmt = v->ops->tdp_is_ept ? PT_FMT_EPT : PT_FMT_NPT,
+		.max_level = v->ops->tdp_max_level(),
+		.flush = tdp_flush,
+		.flush_arg = v,
+	};
+	int err;
+
+	build_map(virt_to_phys(scratch));
+	cfg.map = ranges;
+	cfg.nr_map = nr_ranges;
+	err = mmu_tdp_init(&tdp, &cfg);
+	if (err)
+		panic("TDP MMU set-up failed (%d)", err);
+	/* the TDP MMU gives every table back and starts again when it fills
+	   (vm_handle_tdp_fault()): slow, never a failure; say so now */
+	{
+		uint64_t ram, need = ram_tables(cfg.max_level, &ram);
+
+		if (need > pages_free())
+			pr_warn("nested paging: mapping all %lu MiB of guest RAM with %s pages takes up to %lu table pages and %lu are free: the tables will be dropped and rebuilt whenever they fill (boot umbra with a larger mem= to avoid it)",
+				ram >> 20, cfg.max_level == 1 ? "4 KiB" :
+				cfg.max_level == 2 ? "2 MiB" : "1 GiB", need,
+				pages_free());
+	}
+	v->tdp = &tdp;
+	v->ops->set_tdp_root(v, mmu_tdp_root_pa(&tdp));
+	pr_info("nested paging: %u ranges, largest page %s, root %lx", nr_ranges,
+		cfg.max_level == 3 ? "1 GiB" : "2 MiB", mmu_tdp_root_pa(&tdp));
+}
+
+void vm_print_translation(uint64_t gpa)
+{
+	struct mmu_xlate x;
+
+	if (mmu_tdp_translate(&tdp, gpa, &x)) {
+		pr_info("gpa %016lx: not mapped", gpa);
+		return;
+	}
+	pr_info("gpa %016lx -> hpa %016lx, level %d, spte %016lx, %c%c%c", gpa,
+		x.hpa, x.level, x.spte, x.perm & PT_R ? 'r' : '-',
+		x.perm & PT_W ? 'w' : '-', x.perm & PT_X ? 'x' : '-');
+}
+
+void vm_handle_tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
+{
+	unsigned int access = (e->tdp.write ? PT_W : 0) | (e->tdp.exec ? PT_X : 0) | PT_R;
+	enum mmu_fault_result r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
+
+	if (r == MMU_FAULT_NOMEM) {
+		/* give every table back and let the guest fault them in again */
+		pr_warn("TDP MMU out of table pages: zapping all mappings");
+		mmu_tdp_zap(&tdp, 0, ~0ull);
+		r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
+	}
+	switch (r) {
+	case MMU_FAULT_FIXED:
+	case MMU_FAULT_RETRY:
+		return;
+	case MMU_FAULT_NOMEM:
+		panic("TDP MMU out of memory even after zapping everything");
+	case MMU_FAULT_NOT_IN_MAP:
+	case MMU_FAULT_PROT:
+	default:
+		pr_err("guest %s of guest-physical %lx at rip %lx: %s",
+		       e->tdp.write ? "write" : e->tdp.exec ? "fetch" : "read",
+		       e->tdp.gpa, v->ops->get_reg(v, VCPU_RIP),
+		       r == MMU_FAULT_PROT ? "not allowed" : "beyond physical memory");
+		vm_print_translation(e->tdp.gpa);
+		vcpu_dump(v, "bad guest-physical access");
+		vcpu_print_stats(v);
+		halt("guest-error");
+	}
+}
+
+void vm_print_mmu_stats(struct vcpu *v)
+{
+	struct mmu_tdp_stats s;
+
+	if (!v->tdp)
+		return;
+	mmu_tdp_get_stats(v->tdp, &s);
+	pr_info("  tdp: %lu faults, %lu retries, mapped 4K/2M/1G %lu/%lu/%lu, tables %lu allocated %lu freed",
+		s.faults, s.retries, s.mapped[0], s.mapped[1], s.mapped[2],
+		s.tables_alloc, s.tables_freed);
+}

@@ -1,0 +1,215 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The vendor-neutral vCPU.  A back end (svm/, vmx/) fills a struct
+ * vcpu_ops; everything above it (exit dispatch, CPUID/MSR/I/O policy, the
+ * guest loaders) is written once against this interface.
+ */
+#ifndef UMBRA_X86_VCPU_H
+#define UMBRA_X86_VCPU_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum vcpu_reg {
+	VCPU_RIP, VCPU_RSP, VCPU_RFLAGS,
+	VCPU_CR0, VCPU_CR2, VCPU_CR3, VCPU_CR4, VCPU_EFER,
+	VCPU_DR6, VCPU_DR7, VCPU_PAT,
+	NR_VCPU_REGS
+};
+
+enum vcpu_seg {
+	SEG_ES, SEG_CS, SEG_SS, SEG_DS, SEG_FS, SEG_GS,
+	SEG_LDTR, SEG_TR, SEG_GDTR, SEG_IDTR,
+	NR_VCPU_SEGS
+};
+
+/* attr: descriptor bits 40-47 in bits 0-7 and bits 52-55 in bits 8-11 */
+struct segment {
+	uint16_t sel;
+	uint16_t attr;
+	uint32_t limit;
+	uint64_t base;
+};
+
+/* General registers the back end loads and saves around every entry. */
+struct vcpu_gprs {
+	uint64_t rax, rbx, rcx, rdx, rsi, rdi, rbp;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+};
+
+enum exit_reason {
+	EXIT_CPUID,
+	EXIT_HYPERCALL,
+	EXIT_IO,
+	EXIT_MSR_READ,
+	EXIT_MSR_WRITE,
+	EXIT_TDP_FAULT,		/* NPF / EPT violation */
+	EXIT_CR_WRITE,		/* MOV to CRn, CLTS, LMSW */
+	EXIT_CR_READ,		/* MOV from CRn (shadow paging) */
+	EXIT_PAGE_FAULT,	/* #PF intercepted (shadow paging) */
+	EXIT_INVLPG,		/* shadow paging */
+	EXIT_TASK_SWITCH,	/* not emulated: reported, umbra halts */
+	EXIT_TRIPLE_FAULT,
+	EXIT_INIT,
+	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
+	EXIT_INTR,
+	EXIT_NMI,
+	EXIT_HLT,
+	EXIT_INVD,		/* executed as WBINVD */
+	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
+	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
+	EXIT_SINGLE_STEP,	/* ops->single_step: one instruction done, or
+				   an event delivered instead */
+	EXIT_OTHER,
+	NR_EXIT_REASONS
+};
+
+/* How a control register was accessed, when the back end knows it. */
+enum cr_access {
+	CR_ACCESS_UNKNOWN,	/* decode the instruction */
+	CR_ACCESS_MOV,		/* MOV to or from CRn, register in cr.gpr */
+	CR_ACCESS_CLTS,
+	CR_ACCESS_LMSW,		/* source in cr.lmsw */
+	CR_ACCESS_SMSW,		/* a CR0 read by SMSW (SVM; decoded by cr.c) */
+};
+
+struct vcpu_exit {
+	enum exit_reason reason;
+	uint64_t raw;			/* the vendor's exit code */
+	uint64_t info1, info2;		/* the vendor's qualification */
+	uint8_t insn_len;		/* 0 when unknown */
+	union {
+		struct {
+			uint16_t port;
+			uint8_t size;	/* 1, 2, 4 */
+			bool in, string, rep;
+		} io;
+		struct {
+			uint64_t gpa;
+			bool read, write, exec;
+		} tdp;
+		struct {
+			int n;		/* CRn */
+			enum cr_access type;
+			int gpr;	/* MOV: register, -1 unknown */
+			uint16_t lmsw;	/* LMSW: the source operand */
+		} cr;			/* EXIT_CR_WRITE, EXIT_CR_READ */
+		struct {
+			uint32_t error_code;
+			uint64_t addr;	/* the faulting linear address */
+		} pf;			/* EXIT_PAGE_FAULT */
+		struct {
+			uint64_t gva;
+			bool valid;	/* false: decode the instruction */
+		} invlpg;		/* EXIT_INVLPG */
+	};
+};
+
+struct vcpu;
+
+struct vcpu_ops {
+	const char *name;
+	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
+	/* largest TDP leaf the CPU supports: 1 (4K), 2 (2M) or 3 (1G) */
+	int (*tdp_max_level)(void);
+	/* 0 if this CPU can run the back end; else a reason in why[] */
+	int (*probe)(char *why, size_t len);
+	int (*enable)(void);		/* once per physical CPU */
+	int (*create)(struct vcpu *v);
+	void (*run)(struct vcpu *v, struct vcpu_exit *e);
+	uint64_t (*get_reg)(struct vcpu *v, enum vcpu_reg r);
+	void (*set_reg)(struct vcpu *v, enum vcpu_reg r, uint64_t val);
+	void (*get_seg)(struct vcpu *v, enum vcpu_seg s, struct segment *out);
+	void (*set_seg)(struct vcpu *v, enum vcpu_seg s, const struct segment *in);
+	void (*inject_exception)(struct vcpu *v, uint8_t vector, bool has_error,
+				 uint32_t error);
+	/* root of the TDP MMU's tables; VMX builds its EPTP from it */
+	void (*set_tdp_root)(struct vcpu *v, uint64_t root_pa);
+	void (*flush_tlb)(struct vcpu *v);	/* before the next entry */
+	/*
+	 * Shadow paging (v->shadow): the hardware's own CR0/CR3/CR4/EFER
+	 * for the next entry (arch/x86/paging/shadow.c computes them; the back
+	 * end adds its fixed bits).  get_reg/set_reg of CR0, CR3, CR4 and
+	 * EFER then read and write the guest's view, v->gcr.
+	 */
+	void (*set_paging_regs)(struct vcpu *v, uint64_t cr0, uint64_t cr3,
+				uint64_t cr4, uint64_t efer);
+	/*
+	 * Optional, nested paging: the PDPTEs the guest's PAE paging uses
+	 * from now on (VMX keeps them in the VMCS, SDM Vol 3 26.3.2.4);
+	 * arch/x86/exit/cr.c has loaded and checked them (SDM Vol 3 4.4.1).
+	 */
+	void (*set_pdptes)(struct vcpu *v, const uint64_t pdpte[4]);
+	/* Optional: CR4 bits the back end cannot give the guest (VMX A.8) */
+	uint64_t (*cr4_reserved)(struct vcpu *v);
+	void (*intercept_io)(struct vcpu *v, uint16_t port, bool on);
+	/* HLT exits (EXIT_HLT; umbra then steps over it): the debug shell on
+	   a dedicated port polls on exits, and an idle guest makes none */
+	void (*intercept_hlt)(struct vcpu *v, bool on);
+	void (*intercept_msr)(struct vcpu *v, uint32_t msr, bool read, bool write);
+	const char *(*exit_name)(uint64_t raw);
+	/*
+	 * on: run exactly one guest instruction from the next entry, then
+	 * exit with EXIT_SINGLE_STEP (also when an event is delivered
+	 * instead: its handler has not run yet).  Other exits may come
+	 * first; the step stays armed through them.  Invisible to the guest.
+	 * off: disarm, and deliver what the step held back.
+	 */
+	void (*single_step)(struct vcpu *v, bool on);
+};
+
+/* MSRs that route physical memory, never written to hardware (msr.c) */
+#define VCPU_NR_VMSR	13
+
+struct vcpu {
+	struct vcpu_gprs gprs;
+	const struct vcpu_ops *ops;
+	void *arch;			/* the back end's own state */
+	uint64_t exits[NR_EXIT_REASONS];
+	uint64_t total_exits;
+	struct mmu_tdp *tdp;
+	bool shadow;			/* mmu=shadow: no EPT/NPT */
+	struct vcpu_cr {
+		uint64_t cr0, cr3, cr4, efer;
+	} gcr;				/* shadow: what the guest sees */
+	struct vm_shadow *sh;		/* shadow: arch/x86/paging/shadow.c */
+	struct vcpu_vmsr {		/* arch/x86/exit/msr.c: MSRs kept virtual */
+		uint64_t val[VCPU_NR_VMSR];
+		uint32_t written;	/* bit n: val[n] holds a guest write */
+	} vmsr;
+};
+
+extern const struct vcpu_ops svm_ops;
+extern const struct vcpu_ops vmx_ops;
+
+const char *exit_reason_name(enum exit_reason r);
+void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
+void vcpu_dump(struct vcpu *v, const char *tag);	/* at error level */
+void vcpu_print_regs(struct vcpu *v, const char *tag);	/* at info level */
+void vcpu_print_stats(struct vcpu *v);
+void vcpu_run_loop(struct vcpu *v) __attribute__((noreturn));
+
+/* policies, arch/x86/{cpuid,msr,io}.c */
+void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);
+void handle_msr(struct vcpu *v, const struct vcpu_exit *e);
+void handle_io(struct vcpu *v, const struct vcpu_exit *e);
+void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e);
+void handle_cr_read(struct vcpu *v, const struct vcpu_exit *e);
+void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e);
+/* the CR4 bits a guest MOV to CR4 may set (arch/x86/exit/cr.c) */
+uint64_t cr4_allowed(struct vcpu *v);
+
+/* general registers in encoding order (0 rax ... 4 rsp ... 15 r15) */
+uint64_t vcpu_gpr_read(struct vcpu *v, unsigned int n);
+void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
+/* the guest's current privilege level (SS.DPL, APM 15.5.1, SDM 5.5) */
+unsigned int vcpu_cpl(struct vcpu *v);
+void io_setup_intercepts(struct vcpu *v);
+void msr_setup_intercepts(struct vcpu *v);
+
+#define X86_TRAP_UD	6
+#define X86_TRAP_GP	13
+#define X86_TRAP_PF	14
+
+#endif

@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* From the hand-off to the guest's first instruction. */
+#include "core/canary.h"
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/idt.h"
+#include "arch/x86/guest/load.h"
+#include "core/mem.h"
+#include "arch/x86/vcpu/vcpu.h"
+#include "arch/x86/paging/tdp.h"
+#include "arch/x86/paging/shadow.h"
+#include "drivers/serial.h"
+#include "lib/string.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+/* The guest's memory test looks for this in umbra's range: it must not find it. */
+const char umbra_marker[] __attribute__((used)) = "UMBRA-CORE-IMAGE-MARKER";
+
+static struct boot_info efi_bi;
+static struct vcpu vcpu0;
+
+static const char *const fw_names[] = {
+	"?", "GRUB (BIOS)", "GRUB (UEFI)", "umbra.efi (UEFI)",
+};
+
+void efi_start(struct boot_info *bi);
+
+void efi_start(struct boot_info *bi)
+{
+	serial_init(COM1_PORT);
+	cpu_tables_init();
+	memcpy(&efi_bi, bi, sizeof(efi_bi));
+	core_main(&efi_bi);
+}
+
+static void apply_console_options(void)
+{
+	if (opts.serial_port != COM1_PORT) {
+		pr_info("console moves to port %x%s", opts.serial_port,
+			opts.serial_port ? "" : " (off)");
+		serial_init(opts.serial_port);
+	}
+	log_level = opts.loglevel;
+}
+
+/* The vendor's back end; the other one's reason is printed too when neither works. */
+static const struct vcpu_ops *choose_backend(void)
+{
+	static const struct vcpu_ops *const backends[] = { &svm_ops, &vmx_ops };
+	char why[ARRAY_SIZE(backends)][256];
+
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		if (!backends[i]->probe(why[i], sizeof(why[i])))
+			return backends[i];
+	for (size_t i = 0; i < ARRAY_SIZE(backends); i++)
+		pr_err("%s: %s", backends[i]->name, why[i]);
+	pr_err("no usable virtualization back end");
+	halt("no-virtualization");
+}
+
+static void selftest_before_vcpu(void)
+{
+	switch (opts.selftest) {
+	case SELFTEST_HOST_EXCEPTION:
+		pr_warn("selftest=ud: executing ud2 in umbra");
+		__asm__ volatile("ud2");
+		break;
+	case SELFTEST_NO_MEMORY:
+		pr_warn("selftest=oom: using up umbra's pages");
+		while (page_alloc(1))
+			;
+		break;
+	}
+}
+
+static void selftest_before_entry(struct vcpu *v)
+{
+	if (opts.selftest == SELFTEST_FAILED_ENTRY) {
+		struct segment cs;
+
+		/* a 64-bit code segment outside long mode: refused by every CPU
+		   (APM Vol 2 15.5.1, SDM Vol 3 28.3.1.2) */
+		pr_warn("selftest=entry: giving the guest an invalid CS");
+		v->ops->get_seg(v, SEG_CS, &cs);
+		cs.attr |= 0x200;	/* L with D: reserved */
+		v->ops->set_seg(v, SEG_CS, &cs);
+		v->ops->set_reg(v, VCPU_EFER, EFER_LME);
+		v->ops->set_reg(v, VCPU_CR4, 1u << 5);
+		v->ops->set_reg(v, VCPU_CR0, CR0_PE | CR0_PG | CR0_ET);
+	}
+}
+
+void core_main(struct boot_info *bi)
+{
+	struct guest_boot boot;
+	struct vcpu *v = &vcpu0;
+
+	options_parse(bi->cmdline);
+	apply_console_options();
+	pr_info("umbra %s, booted by %s, command line '%s'", UMBRA_VERSION,
+		fw_names[bi->firmware < 4 ? bi->firmware : 0], bi->cmdline);
+	if (!bi->nr_mem)
+		panic("the firmware gave no memory map");
+	mem_init(bi);
+	canary_init();
+	guest_map_build(bi);
+	v->ops = choose_backend();
+	if (guest_load(bi, &boot))
+		halt("no-guest");
+	selftest_before_vcpu();
+	v->shadow = opts.mmu == MMU_SHADOW;
+	if (v->ops->enable() || v->ops->create(v))
+		panic("%s: out of memory setting up the vCPU", v->ops->name);
+	io_setup_intercepts(v);
+	msr_setup_intercepts(v);
+	if (v->shadow)
+		vm_setup_shadow(v);
+	else
+		vm_setup_tdp(v);
+	guest_set_entry_state(v, &boot);
+	selftest_before_entry(v);
+	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",
+		boot.entry, pages_free());
+	vcpu_run_loop(v);
+}

@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * umbra's command line: "option=value" words.  A first word without '='
+ * (GRUB passes the kernel's path there) is skipped.  An unknown option is
+ * reported by name; an invalid value by the option's name and the values
+ * it accepts, and the value stays.
+ *
+ * The table options[] below is the one list of them, with the accepted
+ * values and the default of each; `help` on the debug shell prints it.
+ */
+#include "shell/shell.h"
+#include "drivers/serial.h"
+#include "lib/printf.h"
+#include "lib/string.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define DEFAULT_MEM_SIZE	(32 * SZ_1M)
+#define MIN_MEM_SIZE		(8 * SZ_1M)
+#define MAX_MEM_SIZE		(1 * SZ_1G)
+
+struct umbra_options opts = {
+	.serial_port = COM1_PORT,
+	.loglevel = LOG_INFO,
+	.mem_size = DEFAULT_MEM_SIZE,
+	.mmu = MMU_TDP,
+	.oos = true,
+};
+
+static const uint16_t com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
+
+static bool parse_u64(const char *s, uint64_t *out)
+{
+	unsigned base = 10;
+	uint64_t v = 0;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned d;
+
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return false;
+		if (v > (UINT64_MAX - d) / base)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_serial(const char *v, uint16_t *port)
+{
+	uint64_t p;
+
+	if (!strcmp(v, "off")) {
+		*port = 0;
+		return true;
+	}
+	if (!strncmp(v, "com", 3) && v[3] >= '1' && v[3] <= '4' && !v[4]) {
+		*port = com_ports[v[3] - '1'];
+		return true;
+	}
+	if (parse_u64(v, &p) && p && p <= 0xfff8) {
+		*port = (uint16_t)p;
+		return true;
+	}
+	return false;
+}
+
+static bool parse_size(const char *v, uint64_t *out)
+{
+	char num[32];
+	size_t n = strlen(v);
+	uint64_t mul = 1, x;
+
+	if (!n || n >= sizeof(num))
+		return false;
+	switch (v[n - 1]) {
+	case 'K': case 'k': mul = 1ull << 10; n--; break;
+	case 'M': case 'm': mul = 1ull << 20; n--; break;
+	case 'G': case 'g': mul = 1ull << 30; n--; break;
+	}
+	memcpy(num, v, n);
+	num[n] = '\0';
+	if (!parse_u64(num, &x) || x > UINT64_MAX / mul)
+		return false;
+	*out = x * mul;
+	return true;
+}
+
+/*
+ * One parser per option: true if val was accepted (and applied).  show()
+ * writes the current value as the option would be written.
+ */
+static bool set_serial(const char *val)
+{
+	return parse_serial(val, &opts.serial_port);
+}
+
+static void show_serial(char *buf, size_t len)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(com_ports); i++)
+		if (opts.serial_port == com_ports[i]) {
+			snprintf(buf, len, "com%zu", i + 1);
+			return;
+		}
+	if (opts.serial_port)
+		snprintf(buf, len, "0x%x", opts.serial_port);
+	else
+		snprintf(buf, len, "off");
+}
+
+static bool set_loglevel(const char *val)
+{
+	int lvl = log_level_parse(val);
+
+	if (lvl < 0)
+		return false;
+	opts.loglevel = lvl;
+	return true;
+}
+
+static void show_loglevel(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", log_level_name(opts.loglevel));
+}
+
+static bool set_mem(const char *val)
+{
+	uint64_t sz;
+
+	if (!parse_size(val, &sz) || sz < MIN_MEM_SIZE || sz > MAX_MEM_SIZE)
+		return false;
+	opts.mem_size = ALIGN_UP(sz, SZ_2M);
+	return true;
+}
+
+static void show_mem(char *buf, size_t len)
+{
+	snprintf(buf, len, "%luM", opts.mem_size >> 20);
+}
+
+static bool set_guest(const char *val)
+{
+	if (strlen(val) >= sizeof(opts.guest))
+		return false;
+	strlcpy(opts.guest, val, sizeof(opts.guest));
+	return true;
+}
+
+static void show_guest(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.guest[0] ? opts.guest : "(the first module)");
+}
+
+static const char *const selftest_names[] = { "off", "ud", "entry", "oom" };
+
+static bool set_selftest(const char *val)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(selftest_names); i++)
+		if (!strcmp(val, selftest_names[i]) ||
+		    (i == SELFTEST_NONE && !strcmp(val, "none"))) {
+			opts.selftest = (int)i;
+			return true;
+		}
+	return false;
+}
+
+static void show_selftest(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", selftest_names[opts.selftest]);
+}
+
+static bool set_mmu(const char *val)
+{
+	if (!strcmp(val, "tdp"))
+		opts.mmu = MMU_TDP;
+	else if (!strcmp(val, "shadow"))
+		opts.mmu = MMU_SHADOW;
+	else
+		return false;
+	return true;
+}
+
+static void show_mmu(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.mmu == MMU_SHADOW ? "shadow" : "tdp");
+}
+
+static bool set_oos(const char *val)
+{
+	if (!strcmp(val, "on"))
+		opts.oos = true;
+	else if (!strcmp(val, "off"))
+		opts.oos = false;
+	else
+		return false;
+	return true;
+}
+
+static void show_oos(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.oos ? "on" : "off");
+}
+
+/* canary=: the tests choose the leak canary (core/canary.c). */
+static bool set_canary(const char *val)
+{
+	uint64_t v;
+
+	if (val[0] != '0' || (val[1] != 'x' && val[1] != 'X') ||
+	    !parse_u64(val, &v))
+		return false;
+	opts.canary = v;
+	opts.canary_set = true;
+	return true;
+}
+
+static void show_canary(char *buf, size_t len)
+{
+	if (opts.canary_set)
+		snprintf(buf, len, "0x%016lx", (unsigned long)opts.canary);
+	else
+		snprintf(buf, len, "random");
+}
+
+struct option_desc {
+	const char *name;
+	const char *values;	/* the accepted values, for messages and help */
+	const char *def;	/* the default, as one would write it */
+	const char *what;
+	bool (*set)(const char *val);
+	void (*show)(char *buf, size_t len);
+};
+
+/* The one list of umbra's options: the parser, help and README follow it. */
+static const struct option_desc options[] = {
+	{ "serial", "com1..com4, a port such as 0x2f8, or off", "com1",
+	  "umbra's console (and debug shell) port", set_serial, show_serial },
+	{ "loglevel", "error, warn, info, debug (or 0..3)", "info",
+	  "how much umbra prints", set_loglevel, show_loglevel },
+	{ "mem", "a size from 8M to 1G (K, M, G suffixes)", "32M",
+	  "umbra's own memory", set_mem, show_mem },
+	{ "guest", "a module's path (its first word), under 128 characters",
+	  "the first module", "the module to boot as the guest", set_guest,
+	  show_guest },
+	{ "selftest", "off, ud, entry, oom", "off",
+	  "fail on purpose (tests of the failure paths)", set_selftest,
+	  show_selftest },
+	{ "mmu", "tdp, shadow", "tdp",
+	  "guest paging: nested (NPT/EPT) or shadow page tables", set_mmu,
+	  show_mmu },
+	{ "oos", "on, off", "on",
+	  "mmu=shadow: let leaf page tables go out of sync", set_oos, show_oos },
+	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
+	  "the leak canary umbra writes into its memory (tests)", set_canary,
+	  show_canary },
+};
+
+static void apply(const char *key, const char *val)
+{
+	char now[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option_desc *o = &options[i];
+
+		if (strcmp(key, o->name))
+			continue;
+		if (!o->set(val)) {
+			o->show(now, sizeof(now));
+			pr_warn("option %s=%s: invalid; accepted values: %s; keeping %s",
+				o->name, val, o->values, now);
+		}
+		return;
+	}
+	pr_warn("unknown option '%s' ignored", key);
+}
+
+void options_print_help(void)
+{
+	char now[64];
+
+	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
+		const struct option_desc *o = &options[i];
+
+		o->show(now, sizeof(now));
+		pr_info("  %s=: %s", o->name, o->what);
+		pr_info("      values: %s; default %s; now %s", o->values,
+			o->def, now);
+	}
+}
+
+void options_parse(const char *cmdline)
+{
+	const char *p = cmdline;
+	bool first = true;
+
+	while (*p) {
+		char word[160], *eq;
+		size_t n = 0;
+
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			break;
+		while (p[n] && p[n] != ' ' && p[n] != '\t')
+			n++;
+		if (n >= sizeof(word)) {
+			pr_warn("option '%.*s...' too long; ignored", 20, p);
+			p += n;
+			first = false;
+			continue;
+		}
+		memcpy(word, p, n);
+		word[n] = '\0';
+		p += n;
+		eq = strchr(word, '=');
+		if (!eq) {
+			if (!first)
+				pr_warn("option '%s' has no value (expected %s=VALUE); ignored",
+					word, word);
+			first = false;
+			continue;
+		}
+		first = false;
+		*eq = '\0';
+		apply(word, eq + 1);
+	}
+}

@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/* Internals of the shadow MMU shared by mmu/shadow*.c (not an API). */
+#ifndef UMBRA_MMU_SHADOW_INT_H
+#define UMBRA_MMU_SHADOW_INT_H
+
+#include <stddef.h>
+
+#include "mmu/env.h"
+#include "mmu/pt.h"
+#include "mmu/shadow/shadow.h"
+
+#define SH_ACC_W	GW_PERM_W
+#define SH_ACC_U	GW_PERM_U
+#define SH_ACC_X	GW_PERM_X
+#define SH_ACC_ALL	(SH_ACC_W | SH_ACC_U | SH_ACC_X)
+
+#define SH_HASH		512	/* buckets of each hash, one page each */
+#define SH_ROOTS	4	/* root cache entries */
+#define SH_FLOOD	3	/* emulated writes without a fault through
+				   the table before it is unprotected */
+/*
+ * Frame records hash: 16 buckets per page of the budget (a chain of about
+ * four when level-1 pages with all their frame records fill the budget),
+ * a power of two from 512 (one page) to 512 * 512, in pages listed in a
+ * directory page.
+ */
+#define SH_GFN_BUCKETS_PER_PAGE	16
+#define SH_GFN_DIR		512	/* pages of buckets, at most */
+/*
+ * Pages one fault may allocate besides syncs: a PAE root and its four
+ * level-2 pages (a root reloaded after a zap), a level-1 page and its gfn
+ * array, and one new page for each of the three slabs (a fault needs at
+ * most 6 page structs, 6 frame records and 7 list descriptors, fewer than
+ * one slab page holds).  Reclaim makes this much room before every fault.
+ */
+#define SH_FAULT_PAGES	10
+/* Room made before an INVLPG or an emulated write, whose prefetch may
+ * create a frame record and a descriptor (if it finds none it skips). */
+#define SH_PREFETCH_PAGES	2
+
+/*
+ * What a shadow page shadows, besides its frame.  Two pages for one frame
+ * with different roles are different pages.
+ */
+union shadow_role {
+	uint32_t word;
+	struct {
+		uint32_t level:3;	/* 1..4, as the hardware walks */
+		uint32_t mode:2;	/* enum gw_mode of the guest */
+		uint32_t quadrant:2;	/* 32-bit guest: which part of the
+					   guest table (lvl 1: 2 KiB half,
+					   lvl 2: 1 KiB quarter) */
+		uint32_t direct:1;	/* no guest table: a guest large page
+					   or paging off; gfn = first frame */
+		uint32_t access:3;	/* SH_ACC_* of the guest path above */
+		uint32_t wp:1;		/* guest CR0.WP */
+		uint32_t nxe:1;		/* guest EFER.NXE */
+		uint32_t smep_nowp:1;	/* CR4.SMEP && !CR0.WP */
+		uint32_t pse:1;		/* 32-bit guest CR4.PSE */
+		uint32_t pae_root:1;	/* the 4-entry PAE root (not hashed) */
+	};
+};
+
+/* Doubly linked list node. */
+struct sh_list {
+	struct sh_list *prev, *next;
+};
+
+/* A list of SPTE pointers: empty, one pointer, or (bit 0) a descriptor. */
+struct sptep_list {
+	uintptr_t v;
+};
+
+#define SPTEP_DESC_N	14
+struct sptep_desc {
+	uint64_t *sptep[SPTEP_DESC_N];
+	unsigned int n;
+	struct sptep_desc *next;
+};
+
+struct shadow_page {
+	struct sh_list lru;		/* s->lru, most recent first */
+	struct sh_list unsync_link;	/* s->unsync_list while unsync */
+	struct shadow_page *hnext;	/* gfn hash chain */
+	struct shadow_page *pnext;	/* spt address hash chain */
+	uint64_t gfn;
+	union shadow_role role;
+	uint64_t *spt;			/* the 512 SPTEs */
+	uint64_t spt_pa;
+	uint64_t *gfns;			/* indirect level 1: gfn of each leaf */
+	struct sptep_list parents;	/* SPTEs that link to this page */
+	unsigned int root_count;	/* pins: root cache entries */
+	bool unsync;
+	bool invalid;			/* zapped while pinned */
+	bool gstale;			/* unsync global page an INVLPG may
+					   have meant: no pass at CR3 load */
+	uint16_t nr_present;		/* present SPTEs */
+	uint16_t nr_global;		/* ... made from global guest PTEs */
+	uint8_t flood;			/* emulated writes since last use */
+	uint64_t root_key;		/* pae_root: CR3 it shadows */
+	uint64_t pdpte[4];		/* pae_root: PDPTEs linked */
+	uint64_t unsync_children[PT_ENTRIES / 64];
+};
+
+/* Per guest frame: reverse map and write-protection state. */
+struct gfn_info {
+	struct gfn_info *next;
+	uint64_t gfn;
+	struct sptep_list rmap;		/* leaf SPTEs mapping the frame */
+	unsigned int nr_indirect;	/* shadow pages shadowing it */
+	bool unsync;			/* its level-1 pages are unsync */
+};
+
+/*
+ * Fixed-size objects carved from pages of the budget.  Each page starts
+ * with this header and has its own free list; a page whose objects are all
+ * free goes back to the MMU's pages unless it is the slab's only page with
+ * free objects (so each slab keeps at most one empty page).
+ */
+struct sh_slab_page {
+	struct sh_list link;		/* sl->partial while it has free room */
+	void *free;
+	unsigned int live;
+};
+
+struct sh_slab {
+	unsigned int size;
+	struct sh_list partial;		/* pages with free objects */
+	long live;			/* objects in use */
+	unsigned long pages;		/* pages held */
+};
+
+struct root_slot {
+	struct shadow_page *sp;
+	uint64_t key;			/* CR3 bits that select the root */
+};
+
+struct shadow_mmu {
+	struct shadow_config cfg;
+	struct mmu_rwlock lock;
+	struct shadow_cpu cpu;
+	uint64_t pdpte[4];		/* PAE guest: PDPTEs loaded */
+	enum gw_mode mode;
+	union shadow_role base_role;	/* wp, nxe, smep_nowp, pse, mode */
+	struct shadow_page *root;	/* current root (also roots[0].sp) */
+	struct root_slot roots[SH_ROOTS];
+	struct shadow_page **hash;	/* by gfn */
+	struct shadow_page **pa_hash;	/* by spt_pa */
+	struct gfn_info ***gfn_dir;	/* pages of SH_HASH frame buckets */
+	unsigned int gfn_bits;		/* log2 of the number of buckets */
+	unsigned int fixed_pages;	/* s, hashes, directory, buckets */
+	struct sh_list lru;
+	struct sh_slab sp_slab, gi_slab, desc_slab;
+	unsigned int nr_pages;		/* shadow pages */
+	/* Memory: every page the MMU holds counts against cfg.max_pages. */
+	unsigned long mem_pages;	/* in use (all kinds) */
+	unsigned long mem_peak;		/* high-water mark of mem_pages */
+	void *page_cache;		/* freed pages kept for reuse, chained
+					   through their first word */
+	struct sh_list unsync_list;	/* unsync pages */
+	bool flush;
+	struct shadow_stats st;
+};
+
+enum sync_reason { SYNC_CR3, SYNC_INVLPG, SYNC_FLUSH, SYNC_LINK };
+
+/* shadow_rmap.c */
+void *sh_page_alloc(struct shadow_mmu *s);
+void sh_page_free(struct shadow_mmu *s, void *p);
+void *sh_page_alloc_low(struct shadow_mmu *s);
+void sh_page_free_low(struct shadow_mmu *s, void *p);
+void sh_page_cache_drain(struct shadow_mmu *s);
+void slab_init(struct sh_slab *sl, unsigned int size);
+void *slab_alloc(struct shadow_mmu *s, struct sh_slab *sl);
+void slab_free(struct shadow_mmu *s, struct sh_slab *sl, void *p);
+void slab_destroy(struct shadow_mmu *s, struct sh_slab *sl);
+int sptep_add(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep);
+void sptep_del(struct shadow_mmu *s, struct sptep_list *l, uint64_t *sptep);
+unsigned int sptep_get(const struct sptep_list *l, uint64_t **out,
+		       unsigned int max, unsigned int from);
+int gfn_hash_init(struct shadow_mmu *s);
+void gfn_hash_destroy(struct shadow_mmu *s);
+struct gfn_info **gfn_head(struct shadow_mmu *s, uint64_t gfn);
+struct gfn_info *gfn_lookup(struct shadow_mmu *s, uint64_t gfn);
+struct gfn_info *gfn_get(struct shadow_mmu *s, uint64_t gfn);
+void gfn_put(struct shadow_mmu *s, struct gfn_info *gi);
+int rmap_add(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep);
+void rmap_del(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep);
+void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn);
+bool gfn_protected(struct shadow_mmu *s, uint64_t gfn);
+
+/* shadow.c */
+struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep);
+struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa);
+unsigned int spte_index(const uint64_t *sptep);
+void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i);
+void zap_page(struct shadow_mmu *s, struct shadow_page *sp);
+void make_room(struct shadow_mmu *s, unsigned int need);
+bool role_indirect(union shadow_role r);
+
+/* shadow_sync.c */
+bool gpte_rsvd(const struct shadow_mmu *s, union shadow_role r, uint64_t g);
+unsigned int gpte_perm(union shadow_role r, uint64_t g);
+uint64_t gpte_frame(union shadow_role r, uint64_t g);
+int gpte_read(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
+	      uint64_t *g);
+uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
+		   bool writable, uint64_t gpte);
+int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
+	     uint64_t gfn, uint64_t spte, bool global);
+void refresh_entry(struct shadow_mmu *s, struct shadow_page *sp,
+		   unsigned int i, bool prefetch);
+void sync_page(struct shadow_mmu *s, struct shadow_page *sp,
+	       enum sync_reason why);
+void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why);
+bool try_unsync(struct shadow_mmu *s, uint64_t gfn);
+void sync_children(struct shadow_mmu *s, struct shadow_page *sp,
+		   enum sync_reason why);
+void sync_all(struct shadow_mmu *s);
+void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp);
+bool sp_has_unsync_children(const struct shadow_page *sp);
+void mark_unsync_up(struct shadow_mmu *s, struct shadow_page *sp);
+bool sp_global(const struct shadow_page *sp);
+
+static inline void sh_list_init(struct sh_list *l)
+{
+	l->prev = l;
+	l->next = l;
+}
+
+static inline void sh_list_del(struct sh_list *n)
+{
+	n->prev->next = n->next;
+	n->next->prev = n->prev;
+	n->prev = n;
+	n->next = n;
+}
+
+static inline void sh_list_add(struct sh_list *head, struct sh_list *n)
+{
+	n->next = head->next;
+	n->prev = head;
+	head->next->prev = n;
+	head->next = n;
+}
+
+#define sh_container(p, type, member) \
+	((type *)((char *)(p) - offsetof(type, member)))
+
+#define SH_CR4_PGE	(1ull << 7)	/* SDM Vol 3 2.5, CR4.PGE */
+/* Made from a global guest PTE.  Bit 9 is ignored in a 4 KiB PTE of both
+ * shadow formats, PAE (SDM Vol 3 Table 4-11) and 4-level (Table 4-19);
+ * bits 62:MAXPHYADDR are reserved in PAE entries, so bit 53 would fault. */
+#define SPTE_GLOBAL	(1ull << 9)
+
+/* Link SPTE (non-leaf): every permission; the leaves hold them. */
+#define SPTE_LINK	(PTE_P | PTE_RW | PTE_US | PTE_A)
+
+static inline bool spte_present(uint64_t e)
+{
+	return e & PTE_P;
+}
+
+#endif

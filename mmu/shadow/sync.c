@@ -1,0 +1,624 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Keeping shadow pages in step with the guest's tables: leaf SPTEs from
+ * guest PTEs, out-of-sync pages and their sync, the unsync-children walk,
+ * emulated guest writes with flood detection, and the consistency check the
+ * tests run after every step.
+ */
+#include "mmu/shadow/shadow_int.h"
+
+
+/* bits hi:lo */
+static uint64_t bits(unsigned int hi, unsigned int lo)
+{
+	return ((~0ull) >> (63 - hi)) & ~((1ull << lo) - 1);
+}
+
+/* Reserved bits of a 4 KiB guest PTE: SDM Vol 3 Tables 4-11 (PAE), 4-19
+ * (4-level); 32-bit PTEs have none (Table 4-6). */
+bool gpte_rsvd(const struct shadow_mmu *s, union shadow_role r, uint64_t g)
+{
+	uint64_t rs;
+
+	if (r.mode == GW_MODE_32)
+		return false;
+	rs = bits(r.mode == GW_MODE_PAE ? 62 : 51, s->cfg.maxphyaddr);
+	if (!r.nxe)
+		rs |= PTE_NX;
+	return (g & rs) != 0;
+}
+
+unsigned int gpte_perm(union shadow_role r, uint64_t g)
+{
+	unsigned int p = 0;
+
+	p |= (g & PTE_RW) ? SH_ACC_W : 0;
+	p |= (g & PTE_US) ? SH_ACC_U : 0;
+	p |= (r.nxe && (g & PTE_NX)) ? 0 : SH_ACC_X;
+	return p;
+}
+
+uint64_t gpte_frame(union shadow_role r, uint64_t g)
+{
+	if (r.mode == GW_MODE_32)
+		return (g & 0xfffff000ull) >> 12;
+	return (g & PT_ADDR_MASK) >> 12;
+}
+
+/* Guest byte offset and size of the entry behind SPTE i of sp. */
+static unsigned int gpte_offset(const struct shadow_page *sp, unsigned int i,
+				unsigned int *size)
+{
+	if (sp->role.mode != GW_MODE_32) {
+		*size = 8;
+		return i * 8;
+	}
+	*size = 4;
+	if (sp->role.level == 1)
+		return (sp->role.quadrant * 512 + i) * 4;
+	return (sp->role.quadrant * 256 + i / 2) * 4;
+}
+
+int gpte_read(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
+	      uint64_t *g)
+{
+	unsigned int size, off = gpte_offset(sp, i, &size);
+
+	return s->cfg.mem->read(s->cfg.mem_arg, (sp->gfn << 12) + off, size,
+				g);
+}
+
+bool sp_global(const struct shadow_page *sp)
+{
+	return sp->nr_present && sp->nr_global == sp->nr_present;
+}
+
+/*
+ * Bring leaf SPTE i of an indirect level-1 page in line with its guest PTE:
+ * drop it when the guest PTE is not present, has reserved bits or A clear,
+ * or is not RAM; otherwise set frame and permissions, writable only when the
+ * guest PTE is dirty and the frame holds no protected table.  With prefetch
+ * also create it when absent.
+ */
+static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
+			 unsigned int i, bool prefetch)
+{
+	uint64_t g, gfn;
+	unsigned int perm;
+	int64_t pfn;
+	bool global, w;
+
+	if (gpte_read(s, sp, i, &g) || !(g & PTE_P) ||
+	    gpte_rsvd(s, sp->role, g) || !(g & PTE_A)) {
+		drop_spte(s, sp, i);
+		return;
+	}
+	if (!prefetch && !spte_present(sp->spt[i]))
+		return;
+	gfn = gpte_frame(sp->role, g);
+	pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
+	if (pfn < 0) {
+		drop_spte(s, sp, i);
+		return;
+	}
+	perm = sp->role.access & gpte_perm(sp->role, g);
+	w = (perm & SH_ACC_W) && (g & PTE_D) && !gfn_protected(s, gfn);
+	global = (g & PTE_G) && (s->cpu.cr4 & SH_CR4_PGE);
+	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm, w, g),
+		     global))
+		drop_spte(s, sp, i);
+}
+
+/* INVLPG and emulated writes: one entry, fresh from the guest. */
+void refresh_entry(struct shadow_mmu *s, struct shadow_page *sp,
+		   unsigned int i, bool prefetch)
+{
+	uint64_t g;
+
+	if (sp->unsync && sp_global(sp) && !gpte_read(s, sp, i, &g) &&
+	    (g & PTE_P) && !(g & PTE_G)) {
+		sync_gfn(s, sp->gfn, SYNC_LINK);	/* syncs entry i too */
+		if (!prefetch || spte_present(sp->spt[i]))
+			return;
+	}
+	update_entry(s, sp, i, prefetch);
+}
+
+void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	sp->unsync = false;
+	sp->gstale = false;
+	sh_list_del(&sp->unsync_link);
+	s->st.unsync--;
+}
+
+/*
+ * Sync a frame: every unsync page of it (they move together) compares each
+ * present SPTE with its guest PTE; then the frame is write-protected again
+ * everywhere.  Entries that are absent stay absent: the next access faults.
+ */
+void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why)
+{
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+	struct sh_list *l;
+	unsigned int i;
+
+	if (!gi || !gi->unsync)
+		return;
+	gi->unsync = false;	/* update_entry sees the frame protected */
+again:
+	for (l = s->unsync_list.next; l != &s->unsync_list; l = l->next) {
+		struct shadow_page *sp = sh_container(l, struct shadow_page,
+						      unsync_link);
+
+		if (sp->gfn != gfn)
+			continue;
+		sp_unsync_done(s, sp);
+		for (i = 0; i < PT_ENTRIES; i++)
+			if (spte_present(sp->spt[i]))
+				update_entry(s, sp, i, false);
+		switch (why) {
+		case SYNC_CR3:
+			s->st.sync_cr3++;
+			break;
+		case SYNC_INVLPG:
+			s->st.sync_invlpg++;
+			break;
+		case SYNC_FLUSH:
+			s->st.sync_flush++;
+			break;
+		default:
+			s->st.sync_link++;
+			break;
+		}
+		goto again;
+	}
+	rmap_write_protect(s, gfn);
+	s->flush = true;
+}
+
+/*
+ * A write fault on a protected frame: leave it writable instead, if every
+ * shadow page of it is a leaf table (docs/mmu.md, part 2, eligibility).
+ */
+bool try_unsync(struct shadow_mmu *s, uint64_t gfn)
+{
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+	struct shadow_page *sp;
+	unsigned int b;
+
+	if (!s->cfg.oos || !gi)
+		return false;
+	b = (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 55) &
+	    (SH_HASH - 1);
+	for (sp = s->hash[b]; sp; sp = sp->hnext)
+		if (sp->gfn == gfn && role_indirect(sp->role) &&
+		    sp->role.level != 1)
+			return false;
+	for (sp = s->hash[b]; sp; sp = sp->hnext) {
+		if (sp->gfn != gfn || !role_indirect(sp->role) || sp->unsync)
+			continue;
+		sp->unsync = true;
+		sh_list_add(&s->unsync_list, &sp->unsync_link);
+		s->st.unsync++;
+		s->st.mmu_unsync++;
+		mark_unsync_up(s, sp);
+	}
+	gi->unsync = true;
+	return true;
+}
+
+/*
+ * Visit what the unsync_children bits lead to and sync it.  A CR3 load
+ * passes over unsync pages that hold only global entries (the TLB keeps
+ * those) unless an INVLPG may have meant them.  Bits found false are
+ * cleared on the way.
+ */
+void sync_children(struct shadow_mmu *s, struct shadow_page *sp,
+		   enum sync_reason why)
+{
+	unsigned int w, i;
+
+	for (w = 0; w < PT_ENTRIES / 64; w++) {
+		uint64_t todo = sp->unsync_children[w];
+
+		while (todo) {
+			uint64_t bit = todo & -todo;
+			struct shadow_page *child;
+			bool keep = false;
+
+			todo &= todo - 1;
+			i = w * 64 + (unsigned int)__builtin_ctzll(bit);
+			if (!spte_present(sp->spt[i])) {
+				sp->unsync_children[w] &= ~bit;
+				continue;
+			}
+			child = sp_by_pa(s, sp->spt[i]);
+			if (child->unsync) {
+				if (why == SYNC_CR3 && sp_global(child) &&
+				    !child->gstale)
+					keep = true;
+				else
+					sync_gfn(s, child->gfn, why);
+			}
+			if (sp_has_unsync_children(child)) {
+				sync_children(s, child, why);
+				if (sp_has_unsync_children(child))
+					keep = true;
+			}
+			if (!keep)
+				sp->unsync_children[w] &= ~bit;
+		}
+	}
+}
+
+void sync_all(struct shadow_mmu *s)
+{
+	while (s->unsync_list.next != &s->unsync_list) {
+		struct shadow_page *sp = sh_container(s->unsync_list.next,
+						      struct shadow_page,
+						      unsync_link);
+
+		sync_gfn(s, sp->gfn, SYNC_FLUSH);
+	}
+}
+
+/* The SPTEs of sp behind guest bytes [off, off + size) of its frame. */
+static void write_entries(struct shadow_mmu *s, struct shadow_page *sp,
+			  unsigned int off, unsigned int size)
+{
+	unsigned int esz = sp->role.mode == GW_MODE_32 ? 4 : 8;
+	unsigned int g, first = off / esz, last = (off + size - 1) / esz;
+
+	for (g = first; g <= last; g++) {
+		unsigned int i, n = 1, k;
+
+		if (esz == 8) {
+			i = g;
+		} else if (sp->role.level == 1) {
+			if (g < sp->role.quadrant * 512u ||
+			    g >= sp->role.quadrant * 512u + 512)
+				continue;
+			i = g - sp->role.quadrant * 512u;
+		} else {
+			if (g < sp->role.quadrant * 256u ||
+			    g >= sp->role.quadrant * 256u + 256)
+				continue;
+			i = 2 * (g - sp->role.quadrant * 256u);
+			n = 2;
+		}
+		for (k = 0; k < n; k++) {
+			if (sp->role.level == 1) {
+				refresh_entry(s, sp, i + k, true);
+				s->st.mmu_pte_updated++;
+			} else {
+				drop_spte(s, sp, i + k);
+			}
+		}
+	}
+}
+
+static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
+{
+	uint64_t gfn = gpa >> 12;
+	struct gfn_info *gi = gfn_lookup(s, gfn);
+	struct shadow_page *sp, *list[32];
+	unsigned int n = 0, k, b;
+
+	if (!gi || !gi->nr_indirect)
+		return;
+	s->st.mmu_pte_write++;
+	b = (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 55) &
+	    (SH_HASH - 1);
+	for (sp = s->hash[b]; sp && n < 32; sp = sp->hnext)
+		if (sp->gfn == gfn && role_indirect(sp->role))
+			list[n++] = sp;
+	for (k = 0; k < n; k++) {
+		sp = list[k];
+		/*
+		 * A cached root other than the current one floods too: a
+		 * guest that turned paging off, or switched CR3, and now
+		 * reuses its old top-level table as data would otherwise
+		 * take an exit for every store into it.  zap_page() keeps a
+		 * pinned root allocated (invalid) until load_root() purges
+		 * it; only the root the hardware walks now is spared.
+		 */
+		if (++sp->flood >= SH_FLOOD && sp != s->root) {
+			zap_page(s, sp);	/* not used as a table: unprotect */
+			s->st.mmu_flooded++;
+			continue;
+		}
+		write_entries(s, sp, (unsigned int)(gpa & 0xfff), size);
+	}
+}
+
+void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
+			   const void *bytes, unsigned int size)
+{
+	(void)bytes;	/* guest memory already holds them */
+	write_lock(&s->lock);
+	make_room(s, SH_PREFETCH_PAGES);
+	while (size) {
+		unsigned int chunk = 4096 - (unsigned int)(gpa & 0xfff);
+
+		if (chunk > size)
+			chunk = size;
+		write_page(s, gpa, chunk);
+		gpa += chunk;
+		size -= chunk;
+	}
+	if (s->root->invalid || s->flush) {
+		/* shadow.c's finish(): reload a zapped root, flush */
+		s->st.flushes += s->flush;
+		if (s->flush && s->cfg.flush)
+			s->cfg.flush(s->cfg.flush_arg);
+	}
+	write_unlock(&s->lock);
+	if (s->root->invalid)
+		shadow_load_cr3(s, s->cpu.cr3, s->pdpte);
+}
+
+/*
+ * Stop shadowing frame gfn: zap every shadow page of it, as flooding does
+ * (the root in use too: it is reloaded, and shadows the frame again at
+ * once).  The frame is then no longer write-protected, until it is used as
+ * a table again.  Also what makes shadow pages of gfn current again after
+ * the guest wrote it unseen (shadow_allow_write()).
+ */
+unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn)
+{
+	unsigned int n = 0, b = (unsigned int)((gfn * 0x9e3779b97f4a7c15ull) >> 55) &
+				(SH_HASH - 1);
+	struct shadow_page *sp;
+	bool reload;
+
+	write_lock(&s->lock);
+	do {
+		for (sp = s->hash[b]; sp; sp = sp->hnext)
+			if (sp->gfn == gfn && role_indirect(sp->role))
+				break;
+		if (sp) {
+			zap_page(s, sp);	/* unhashes it */
+			n++;
+		}
+	} while (sp);
+	if (s->flush) {
+		s->st.flushes++;
+		if (s->cfg.flush)
+			s->cfg.flush(s->cfg.flush_arg);
+	}
+	reload = s->root->invalid;
+	write_unlock(&s->lock);
+	if (reload)
+		shadow_load_cr3(s, s->cpu.cr3, s->pdpte);
+	return n;
+}
+
+/*
+ * Let a write at gva through although its frame stays write-protected:
+ * the present leaf SPTE for gva gets W (and loses U for a supervisor
+ * write: less permission is always safe, a user access refaults).  For
+ * exactly one guest instruction, after which the caller calls
+ * shadow_unprotect_gfn() on the frame.  0, or -1 if no present leaf maps
+ * gva.
+ */
+int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
+{
+	struct shadow_page *sp;
+	int level, ret = -1;
+	uint64_t *e;
+
+	write_lock(&s->lock);
+	if (s->mode != GW_MODE_LM)
+		gva &= 0xffffffffull;
+	sp = s->root->invalid ? NULL : s->root;
+	for (level = sp ? shadow_root_level(s) : 1; level > 1 && sp; level--) {
+		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
+						       pt_index(gva, level);
+
+		sp = spte_present(sp->spt[idx]) ? sp_by_pa(s, sp->spt[idx]) :
+						  NULL;
+	}
+	if (sp && spte_present(sp->spt[pt_index(gva, 1)])) {
+		e = &sp->spt[pt_index(gva, 1)];
+		*e |= PTE_RW | PTE_D;
+		if (!user)
+			*e &= ~PTE_US;
+		s->flush = true;
+		s->st.flushes++;
+		if (s->cfg.flush)
+			s->cfg.flush(s->cfg.flush_arg);
+		s->flush = false;
+		ret = 0;
+	}
+	write_unlock(&s->lock);
+	return ret;
+}
+
+/* ---- consistency check for the tests ---- */
+
+struct msg {
+	char *buf;
+	unsigned int len;
+};
+
+static int fail(struct msg *m, const char *what, uint64_t a, uint64_t b)
+{
+	static const char hex[] = "0123456789abcdef";
+	unsigned int n = 0, k;
+	uint64_t v[2] = { a, b };
+
+	if (!m->len)
+		return -1;
+	while (*what && n + 1 < m->len)
+		m->buf[n++] = *what++;
+	for (k = 0; k < 2; k++) {
+		int sh;
+
+		if (n + 20 >= m->len)
+			break;
+		m->buf[n++] = ' ';
+		m->buf[n++] = '0';
+		m->buf[n++] = 'x';
+		for (sh = 60; sh >= 0; sh -= 4)
+			m->buf[n++] = hex[(v[k] >> sh) & 15];
+	}
+	m->buf[n] = 0;
+	return -1;
+}
+
+static bool list_has(const struct sptep_list *l, uint64_t *p)
+{
+	uint64_t *batch[32];
+	unsigned int n, k, from = 0;
+
+	while ((n = sptep_get(l, batch, 32, from))) {
+		for (k = 0; k < n; k++)
+			if (batch[k] == p)
+				return true;
+		from += n;
+	}
+	return false;
+}
+
+static unsigned int list_len(const struct sptep_list *l)
+{
+	uint64_t *batch[32];
+	unsigned int n, total = 0;
+
+	while ((n = sptep_get(l, batch, 32, total)))
+		total += n;
+	return total;
+}
+
+static int check_page(struct shadow_mmu *s, struct shadow_page *sp,
+		      struct msg *m, unsigned long *leaves)
+{
+	unsigned int i, present = 0, global = 0;
+	uint64_t *batch[16];
+	unsigned int n, k, from = 0;
+
+	for (i = 0; i < PT_ENTRIES; i++) {
+		uint64_t e = sp->spt[i];
+
+		if (!spte_present(e))
+			continue;
+		present++;
+		global += !!(e & SPTE_GLOBAL);
+		if (sp->role.level == 1) {
+			uint64_t gfn = sp->role.direct ? sp->gfn + i :
+							 sp->gfns[i];
+			struct gfn_info *gi = gfn_lookup(s, gfn);
+
+			(*leaves)++;
+			if (!gi || !list_has(&gi->rmap, &sp->spt[i]))
+				return fail(m, "leaf not in rmap", sp->gfn, i);
+			if ((e & PTE_RW) && gfn_protected(s, gfn))
+				return fail(m, "writable SPTE of a protected "
+					    "frame", gfn, i);
+			if (((e & PT_ADDR_MASK) >> 12) !=
+			    (uint64_t)s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn))
+				return fail(m, "leaf frame", gfn, e);
+		} else {
+			struct shadow_page *c = sp_by_pa(s, e);
+
+			if (!c || c->invalid)
+				return fail(m, "link to no page", sp->gfn, i);
+			if (c->role.level != sp->role.level - 1u)
+				return fail(m, "link level", sp->gfn, i);
+			if (!list_has(&c->parents, &sp->spt[i]))
+				return fail(m, "link not in parents", c->gfn,
+					    i);
+			if ((c->unsync || sp_has_unsync_children(c)) &&
+			    !(sp->unsync_children[i / 64] &
+			      (1ull << (i % 64))))
+				return fail(m, "unsync child not marked",
+					    c->gfn, i);
+		}
+	}
+	if (present != sp->nr_present || global != sp->nr_global)
+		return fail(m, "present/global count", present, global);
+	while ((n = sptep_get(&sp->parents, batch, 16, from))) {
+		for (k = 0; k < n; k++)
+			if ((*batch[k] & PT_ADDR_MASK) != sp->spt_pa)
+				return fail(m, "parent does not link here",
+					    sp->gfn, k);
+		from += n;
+	}
+	if (sp->unsync) {
+		struct gfn_info *gi = gfn_lookup(s, sp->gfn);
+
+		if (sp->role.level != 1 || !gi || !gi->unsync)
+			return fail(m, "unsync page state", sp->gfn,
+				    sp->role.word);
+	}
+	if (role_indirect(sp->role)) {
+		struct gfn_info *gi = gfn_lookup(s, sp->gfn);
+		struct shadow_page *h;
+		unsigned int cnt = 0;
+		bool found = false;
+
+		for (h = s->hash[(unsigned int)((sp->gfn *
+				0x9e3779b97f4a7c15ull) >> 55) & (SH_HASH - 1)];
+		     h; h = h->hnext) {
+			found |= h == sp;
+			if (h->gfn == sp->gfn && role_indirect(h->role)) {
+				cnt++;
+				if (gi && gi->unsync != h->unsync)
+					return fail(m, "frame unsync but a "
+						    "page is not", sp->gfn, 0);
+			}
+		}
+		if (!found || !gi || gi->nr_indirect != cnt)
+			return fail(m, "hash / nr_indirect", sp->gfn, cnt);
+	}
+	return 0;
+}
+
+int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
+{
+	struct msg m = { buf, len };
+	struct sh_list *l;
+	unsigned long leaves = 0, rmaps = 0, unsync = 0, mem = s->fixed_pages;
+	unsigned int b, pages = 0;
+	int ret = 0;
+
+	write_lock(&s->lock);
+	for (l = s->lru.next; l != &s->lru && !ret; l = l->next) {
+		struct shadow_page *sp = sh_container(l, struct shadow_page,
+						      lru);
+
+		pages++;
+		mem += 1 + !!sp->gfns;
+		if (sp->invalid && !sp->root_count)
+			ret = fail(&m, "invalid page not freed", sp->gfn, 0);
+		else if (!sp->invalid)
+			ret = check_page(s, sp, &m, &leaves);
+	}
+	for (l = s->unsync_list.next; l != &s->unsync_list; l = l->next)
+		unsync++;
+	for (b = 0; b < (1u << s->gfn_bits) && !ret; b++) {
+		struct gfn_info *gi;
+
+		for (gi = s->gfn_dir[b / SH_HASH][b % SH_HASH]; gi;
+		     gi = gi->next)
+			rmaps += list_len(&gi->rmap);
+	}
+	if (!ret && rmaps != leaves)
+		ret = fail(&m, "rmap entries / leaf SPTEs", rmaps, leaves);
+	if (!ret && pages != s->nr_pages)
+		ret = fail(&m, "pages on the LRU / in use", pages,
+			   s->nr_pages);
+	mem += s->sp_slab.pages + s->gi_slab.pages + s->desc_slab.pages;
+	if (!ret && mem != s->mem_pages)
+		ret = fail(&m, "pages held / pages counted", mem, s->mem_pages);
+	if (!ret && s->mem_peak > s->cfg.max_pages)
+		ret = fail(&m, "budget exceeded", s->mem_peak,
+			   s->cfg.max_pages);
+	if (!ret && unsync != s->st.unsync)
+		ret = fail(&m, "unsync list / count", unsync, s->st.unsync);
+	if (!ret && (s->root->invalid || !s->root->root_count))
+		ret = fail(&m, "current root", s->root->gfn, 0);
+	write_unlock(&s->lock);
+	return ret;
+}
