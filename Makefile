@@ -61,7 +61,8 @@ TEST_PARTS	= --part "efi loader=tests/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "kvm or tcg=$(PYTHON) tests/test-accel.py" \
 		  --part "make run=$(PYTHON) tests/test-run.py" \
 		  --part "docs=$(PYTHON) tests/test-docs.py" \
-		  --part "debug shell=$(PYTHON) tests/test-shell.py"
+		  --part "debug shell=$(PYTHON) tests/test-shell.py" \
+		  --part "include graph=$(PYTHON) tests/check-includes.py"
 test:
 	@tools/setup
 	@$(MAKE) --no-print-directory all $(HOST_TESTS) guest-kernels efi-fake-images linux-image
@@ -100,7 +101,12 @@ run:
 		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
 		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 
-host-test: $(HOST_TESTS)
+# The hypervisor's files include each other without a cycle (layers).
+.PHONY: include-check
+include-check:
+	@$(PYTHON) tests/check-includes.py
+
+host-test: include-check $(HOST_TESTS)
 	@$(PYTHON) tests/run-host-tests.py $(HOST_TESTS)
 
 # make bench (docs/performance.md): the host programs (seconds), then in

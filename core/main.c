@@ -6,8 +6,10 @@
 #include "arch/x86/guest/load.h"
 #include "core/mem.h"
 #include "arch/x86/vcpu/vcpu.h"
-#include "arch/x86/paging/tdp.h"
-#include "arch/x86/paging/shadow.h"
+#include "arch/x86/exit/io.h"
+#include "arch/x86/exit/msr.h"
+#include "arch/x86/paging/mmu.h"
+#include "arch/x86/vcpu/run.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "umbra/core.h"
@@ -108,15 +110,12 @@ void core_main(struct boot_info *bi)
 	if (guest_load(bi, &boot))
 		halt("no-guest");
 	selftest_before_vcpu();
-	v->shadow = opts.mmu == MMU_SHADOW;
+	v->mmu = opts.mmu == MMU_SHADOW ? &shadow_guest_mmu : &tdp_guest_mmu;
 	if (v->ops->enable() || v->ops->create(v))
 		panic("%s: out of memory setting up the vCPU", v->ops->name);
 	io_setup_intercepts(v);
 	msr_setup_intercepts(v);
-	if (v->shadow)
-		vm_setup_shadow(v);
-	else
-		vm_setup_tdp(v);
+	v->mmu->setup(v);
 	guest_set_entry_state(v, &boot);
 	selftest_before_entry(v);
 	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",

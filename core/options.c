@@ -8,7 +8,7 @@
  * The table options[] below is the one list of them, with the accepted
  * values and the default of each; `help` on the debug shell prints it.
  */
-#include "shell/shell.h"
+#include "core/options.h"
 #include "drivers/serial.h"
 #include "lib/printf.h"
 #include "lib/string.h"

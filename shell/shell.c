@@ -12,9 +12,9 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
+#include "core/options.h"
 #include "shell/shell.h"
-#include "arch/x86/paging/tdp.h"
-#include "arch/x86/paging/shadow.h"
+#include "arch/x86/paging/mmu.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "mmu/pt.h"
@@ -374,11 +374,11 @@ static void cmd_walk(struct vcpu *v, const char *arg)
 		return;
 	}
 	ok = walk_guest(v, va, &gpa);
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		uint64_t root;
 		int level;
 
-		vm_shadow_root(v, &root, &level);
+		v->mmu->root(v, &root, &level);
 		pr_info("  shadow tables (root %lx, %d levels) for va %lx:", root,
 			level, va);
 		walk_tables("shadow", PT_FMT_HOST, root, level,
@@ -398,21 +398,9 @@ static void cmd_walk(struct vcpu *v, const char *arg)
 
 static void cmd_mmu(struct vcpu *v, const char *arg)
 {
-	struct mmu_tdp_stats s;
-
-	if (v->shadow) {
-		vm_shadow_print_pages(v);
-		return;
-	}
-	mmu_tdp_get_stats(v->tdp, &s);
-	pr_info("tdp (%s): %lu table pages live (%lu allocated, %lu freed)",
-		v->tdp->fmt == PT_FMT_EPT ? "ept" : "npt", mmu_tdp_nr_tables(v->tdp),
-		s.tables_alloc, s.tables_freed);
-	pr_info("tdp: leaves mapped 4K/2M/1G %lu/%lu/%lu; splits %lu, recovered %lu",
-		s.mapped[0], s.mapped[1], s.mapped[2], s.splits, s.recovered);
-	pr_info("tdp: faults %lu (fast %lu, spurious %lu, retries %lu), flushes %lu",
-		s.faults, s.fast_fixes, s.spurious, s.retries, s.flushes);
-	pr_info("tdp: dirty logging %s", dirty.on ? "on" : "off");
+	v->mmu->print_pages(v);
+	if (v->tdp)
+		pr_info("tdp: dirty logging %s", dirty.on ? "on" : "off");
 }
 
 static void cmd_stats(struct vcpu *v, const char *arg)
@@ -424,11 +412,11 @@ static void cmd_regs(struct vcpu *v, const char *arg)
 {
 	vcpu_print_regs(v, "shell");
 	pr_info("  cpl %u, %s", vcpu_cpl(v), mode_names[gmem_mode(v)]);
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		uint64_t root;
 		int level;
 
-		vm_shadow_root(v, &root, &level);
+		v->mmu->root(v, &root, &level);
 		pr_info("  (guest's view of cr0/cr3/cr4/efer; the hardware's cr3 is the shadow root %lx)",
 			root);
 	}
@@ -513,7 +501,7 @@ static void cmd_dirty(struct vcpu *v, const char *arg)
 {
 	int err;
 
-	if (v->shadow) {
+	if (!v->tdp) {
 		pr_err("dirty: not supported with mmu=shadow (the shadow MMU has no dirty log); boot with mmu=tdp");
 		return;
 	}

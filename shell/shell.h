@@ -33,7 +33,4 @@ void shell_poll(struct vcpu *v);
 /* Open the shell now (returns on `continue`). */
 void shell_run(struct vcpu *v);
 
-/* core/options.c: every boot option, its values, default and value now */
-void options_print_help(void);
-
 #endif

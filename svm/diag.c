@@ -12,9 +12,6 @@
 #include "svm/vmcb.h"
 #include "umbra/log.h"
 
-#define CR0_CD		(1ull << 30)
-#define CR0_NW		(1ull << 29)
-#define CR4_PAE		(1ull << 5)
 #define SEG_ATTR_L	(1u << 9)	/* VMCB attr: descriptor bits 52-55 in 11:8 */
 #define SEG_ATTR_D	(1u << 10)
 #define CPUID_LM	(1u << 29)	/* 8000_0001h EDX */

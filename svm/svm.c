@@ -5,6 +5,8 @@
  * uses next-RIP save when the CPU has it.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/exit/cr.h"
+#include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
 #include "core/mem.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -22,7 +24,6 @@
 #define SVM_FEAT_DECODE_ASSIST	(1u << 7)
 #define VM_CR_LOCK		(1u << 3)
 #define VM_CR_SVMDIS		(1u << 4)
-#define CR4_PAE			(1ull << 5)
 
 #define IOPM_PAGES		3
 #define MSRPM_PAGES		2
@@ -174,7 +175,7 @@ static int svm_create(struct vcpu *v)
 	vmcb->ctl.msrpm_base_pa = virt_to_phys(s->msrpm);
 	vmcb->ctl.asid = GUEST_ASID;
 	vmcb->ctl.tlb_control = TLB_CONTROL_FLUSH_ALL;
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		/* APM Vol 2 15.12, 15.8.1: #PF, CRn, INVLPG, task switches */
 		vmcb->ctl.intercept_exc |= 1u << 14;
 		for (int n = 0; n <= 4; n++)
@@ -201,7 +202,7 @@ static int svm_create(struct vcpu *v)
 	vmcb->save.efer = EFER_SVME;
 	vmcb->save.dr6 = 0xffff0ff0;
 	vmcb->save.dr7 = 0x400;
-	vmcb->save.rflags = X86_EFLAGS_FIXED;
+	vmcb->save.rflags = RFLAGS_FIXED;
 	return 0;
 }
 
@@ -270,7 +271,7 @@ static void sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s)
 	bool paging_off = !(vmcb->save.cr0 & CR0_PG) && !(vmcb->save.cr4 & CR4_PAE);
 	uint32_t cr_writes = INTERCEPT_CR_WRITE(0);	/* CR4: always */
 
-	if (v->shadow)		/* the hardware always pages: no window */
+	if (!v->mmu->nested)		/* the hardware always pages: no window */
 		return;
 	if ((vmcb->save.efer & EFER_LME) && paging_off) {
 		vmcb->save.efer &= ~EFER_LME;
@@ -303,7 +304,7 @@ static uint64_t svm_get_reg(struct vcpu *v, enum vcpu_reg r)
 	struct svm_vcpu *s = to_svm(v);
 	uint64_t val = *reg_of(s->vmcb, r);
 
-	if (v->shadow && shadow_reg(v, r))
+	if (!v->mmu->nested && shadow_reg(v, r))
 		return *shadow_reg(v, r);
 
 	if (r != VCPU_EFER)
@@ -315,7 +316,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	struct svm_vcpu *s = to_svm(v);
 
-	if (v->shadow && shadow_reg(v, r)) {
+	if (!v->mmu->nested && shadow_reg(v, r)) {
 		*shadow_reg(v, r) = val;
 		return;
 	}
@@ -380,7 +381,6 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
  * the stepped instruction, and an interrupt shadow (MOV SS) that delays
  * the trap by one instruction.
  */
-#define RFLAGS_TF		(1ull << 8)
 #define VINTR_MASKING		(1ull << 24)	/* APM Vol 2 Table B-1, 60h */
 #define DR6_BS			(1ull << 14)
 #define STEP_EXC		(~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 18)))
@@ -664,7 +664,6 @@ static uint64_t reinjectable(uint64_t info)
 #define PF_ERR_W		(1u << 1)	/* SDM Vol 3 4.7 */
 #define PF_ERR_U		(1u << 2)
 #define PF_ERR_I		(1u << 4)
-#define RFLAGS_IF		(1ull << 9)
 #define INT_STATE_SHADOW	1ull		/* APM Vol 2 15.21.5 */
 
 static uint64_t lost_interrupt(struct vcpu *v, bool in_delivery)
@@ -704,7 +703,7 @@ static bool stale_exitintinfo(struct vcpu *v)
 	const struct svm_vcpu *s = to_svm(v);
 	uint64_t info = s->vmcb->ctl.exitintinfo;
 
-	return v->shadow && (info & EVENTINJ_VALID) &&
+	return !v->mmu->nested && (info & EVENTINJ_VALID) &&
 	       !(s->injected & EVENTINJ_VALID) &&
 	       (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC &&
 	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
@@ -738,7 +737,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
 		pr_debug("svm: exit %lx during event delivery: EXITINTINFO %lx, injected again as %lx",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo, s->reinject);
-	} else if (v->shadow && !(s->injected & EVENTINJ_VALID)) {
+	} else if (!v->mmu->nested && !(s->injected & EVENTINJ_VALID)) {
 		s->reinject = lost_interrupt(v, false);
 	}
 	vmcb->ctl.event_inj = 0;

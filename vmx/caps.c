@@ -8,7 +8,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "lib/printf.h"
 #include "vmx/vmcs.h"
-#include "vmx/vmx.h"
+#include "vmx/caps.h"
 
 #define CPUID_VMX_ECX		(1u << 5)	/* CPUID.1:ECX[5], SDM Vol 3 23.6 */
 

@@ -11,7 +11,7 @@
 #include "umbra/log.h"
 #include "vmx/diag.h"
 #include "vmx/vmcs.h"
-#include "vmx/vmx.h"
+#include "vmx/caps.h"
 
 static const char *const insn_errors[] = {
 	[1] = "VMCALL executed in VMX root operation",
@@ -137,7 +137,7 @@ static void check_guest_state(void)
 	/* 26.3.1.4 */
 	RULE(ia32e || !(rd(GUEST_RIP) >> 32), "RIP bits 63:32 set outside IA-32e mode",
 	     rd(GUEST_RIP), 0);
-	RULE((rflags & X86_EFLAGS_FIXED) && !(rflags & 0xffffffffffc08028ull),
+	RULE((rflags & RFLAGS_FIXED) && !(rflags & 0xffffffffffc08028ull),
 	     "RFLAGS bit 1 clear or reserved bits set", rflags, 0);
 	RULE(!(rflags & (1u << 17)), "RFLAGS.VM set", rflags, 0);
 	/* 26.3.1.5 */

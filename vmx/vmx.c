@@ -10,6 +10,7 @@
  * CR3, INVLPG and task switches exit to arch/x86/paging/shadow.c.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
 #include "core/mem.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -20,11 +21,8 @@
 #include "umbra/log.h"
 #include "vmx/diag.h"
 #include "vmx/vmcs.h"
-#include "vmx/vmx.h"
+#include "vmx/caps.h"
 
-#define CR4_VMXE	(1ull << 13)
-#define CR4_SMXE	(1ull << 14)
-#define CR4_OSXSAVE	(1ull << 18)
 #define CPUID_XSAVE_ECX	(1u << 26)
 #define GUEST_VPID	1
 #define HOST_CS		0x08
@@ -167,8 +165,6 @@ static void vmx_intercept_hlt(struct vcpu *v, bool on)
  * instruction and goes; with blocking by MOV SS, VM entry wants BS pending
  * when TF is set (26.3.1.5), and that #DB comes after the instruction.
  */
-#define RFLAGS_TF		(1ull << 8)
-#define RFLAGS_IF		(1ull << 9)
 #define BLOCKING_STI		(1u << 0)
 #define BLOCKING_MOV_SS		(1u << 1)
 #define PENDING_DBG_BS		(1ull << 14)
@@ -319,7 +315,7 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *s)
 	 * unrestricted guest (26.2.1.1); INVPCID is hidden (#UD without its
 	 * control); #PF, CR3 loads and stores and INVLPG exit.
 	 */
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		proc2 &= ~(PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST |
 			   PROC2_ENABLE_INVPCID);
 		proc |= PROC_CR3_LOAD_EXITING | PROC_CR3_STORE_EXITING |
@@ -352,7 +348,7 @@ static void setup_controls(struct vcpu *v, struct vmx_vcpu *s)
 	 */
 	s->cr0_mask = (vmx_caps.cr0_fixed0 & ~(CR0_PE | CR0_PG)) | ~vmx_caps.cr0_fixed1;
 	s->cr4_mask = vmx_caps.cr4_fixed0 | ~vmx_caps.cr4_fixed1 | CR4_SMXE;
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		/* 25.3: the guest reads the shadows, every write that changes
 		   one exits; 25.2: every #PF exits (mask and match 0) */
 		s->cr0_mask = ~0ull;
@@ -378,7 +374,7 @@ static void setup_guest_defaults(struct vcpu *v)
 	vmcs_write(GUEST_SYSENTER_EIP, 0);
 	v->ops->set_reg(v, VCPU_PAT, PAT_POWER_ON);
 	v->ops->set_reg(v, VCPU_DR7, 0x400);
-	v->ops->set_reg(v, VCPU_RFLAGS, X86_EFLAGS_FIXED);
+	v->ops->set_reg(v, VCPU_RFLAGS, RFLAGS_FIXED);
 	v->ops->set_reg(v, VCPU_CR0, CR0_ET);
 	v->ops->set_reg(v, VCPU_CR4, 0);
 	v->ops->set_reg(v, VCPU_EFER, 0);
@@ -480,7 +476,7 @@ static uint64_t vmx_get_reg(struct vcpu *v, enum vcpu_reg r)
 {
 	struct vmx_vcpu *s = to_vmx(v);
 
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		switch (r) {
 		case VCPU_CR0: return v->gcr.cr0;
 		case VCPU_CR3: return v->gcr.cr3;
@@ -508,7 +504,7 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 {
 	uint32_t entry;
 
-	if (v->shadow) {
+	if (!v->mmu->nested) {
 		/* the guest's view; vmx_set_paging_regs loads the real ones */
 		switch (r) {
 		case VCPU_CR0:
@@ -622,7 +618,7 @@ static void flush_now(struct vcpu *v)
 	struct { uint64_t a, b; } desc;
 	bool fail;
 
-	if (v->shadow)		/* no EPT: only the VPID's linear mappings */
+	if (!v->mmu->nested)		/* no EPT: only the VPID's linear mappings */
 		goto vpid;
 	desc.a = vmcs_read(EPT_POINTER);
 	desc.b = 0;
@@ -660,34 +656,6 @@ static void vmx_set_pdptes(struct vcpu *v, const uint64_t pdpte[4])
 static uint64_t vmx_cr4_reserved(struct vcpu *v)
 {
 	return ~vmx_caps.cr4_fixed1 | CR4_VMXE | CR4_SMXE;
-}
-
-/*
- * XSETBV always exits (SDM Vol 3 25.1.2).  umbra keeps no extended state
- * of its own, so XCR0 is the guest's: check the value as the CPU would
- * (SDM Vol 1 13.3, Vol 2 XSETBV) and load it.  CPL > 0 faults before the
- * exit (25.1.1).
- */
-static void handle_xsetbv(struct vcpu *v, struct vcpu_exit *e)
-{
-	struct cpuid_regs d = cpuid_count(0xd, 0);
-	uint64_t val = (v->gprs.rdx << 32) | (uint32_t)v->gprs.rax;
-	uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
-	uint64_t avx512 = 7u << 5, mpx = 3u << 3;
-
-	e->reason = EXIT_EMULATED;
-	if ((uint32_t)v->gprs.rcx != 0 || !(val & 1) || (val & ~supported) ||
-	    ((val & 4) && !(val & 2)) ||
-	    ((val & avx512) && ((val & avx512) != avx512 || !(val & 4))) ||
-	    ((val & mpx) && (val & mpx) != mpx)) {
-		pr_debug("vmx: guest XSETBV of %lx to XCR%u: #GP", val,
-			 (uint32_t)v->gprs.rcx);
-		vmx_inject_exception(v, X86_TRAP_GP, true, 0);
-		return;
-	}
-	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)val),
-			 "d"((uint32_t)(val >> 32)));
-	vcpu_advance_rip(v, e, 3);
 }
 
 /* SDM Vol 3 27.2.1, Table 27-5 */
@@ -825,8 +793,8 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->reason = EXIT_TASK_SWITCH;
 		return;
 	case VMX_EXIT_XSETBV:
+		e->reason = EXIT_XSETBV;
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
-		handle_xsetbv(v, e);
 		return;
 	case VMX_EXIT_EXT_INTR:
 		e->reason = EXIT_INTR;

@@ -4,15 +4,13 @@
  * final memory map, ExitBootServices(), build the page tables, switch to
  * them and call the core.
  */
+#include "arch/x86/cpu/regs.h"
 #include "loader.h"
 
 #define PTE_P		(1ull << 0)
 #define PTE_RW		(1ull << 1)
 #define PTE_PS		(1ull << 7)
 #define PTE_ADDR	0x000ffffffffff000ull
-
-#define CR4_PGE		(1ull << 7)
-#define CR4_LA57	(1ull << 12)
 
 #define STACK_PAGES	4	/* the core switches to its own stack at once */
 #define MAP_SLACK	64	/* descriptors the map may grow by meanwhile */

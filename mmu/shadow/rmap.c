@@ -4,7 +4,7 @@
  * lists of SPTE pointers (parent links and reverse maps), and the per-frame
  * record that holds the reverse map and the write-protection state.
  */
-#include "mmu/shadow/shadow_int.h"
+#include "mmu/shadow/internal.h"
 
 #define SLAB_HDR	64	/* first bytes of a slab page: the header */
 
@@ -265,7 +265,7 @@ unsigned int sptep_get(const struct sptep_list *l, uint64_t **out,
 	return n;
 }
 
-/* The frame records' hash, sized by the budget (shadow_int.h). */
+/* The frame records' hash, sized by the budget (internal.h). */
 int gfn_hash_init(struct shadow_mmu *s)
 {
 	unsigned long want = (unsigned long)s->cfg.max_pages *

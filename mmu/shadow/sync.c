@@ -5,7 +5,7 @@
  * emulated guest writes with flood detection, and the consistency check the
  * tests run after every step.
  */
-#include "mmu/shadow/shadow_int.h"
+#include "mmu/shadow/internal.h"
 
 
 /* bits hi:lo */

@@ -15,7 +15,7 @@
  * tables first and frees the tables after the flush (seed 001), so another
  * vCPU never finds the range unmapped.
  */
-#include "mmu/tdp/tdp_int.h"
+#include "mmu/tdp/internal.h"
 #include "mmu/env.h"
 
 #define BITS_PER_PAGE	(PT_PAGE_SIZE * 8)

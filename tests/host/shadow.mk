@@ -8,11 +8,11 @@ HOST_TESTS	+= $(addprefix $(HOST_OBJ)/shadow/,$(SHADOW_TESTS))
 BENCH_PROGS	+= $(BENCH_OBJ)/shadow/bench_shadow
 
 $(HOST_OBJ)/shadow/%: tests/host/shadow/%.c $(SHADOW_LIB_SRCS) \
-		mmu/shadow/shadow.h mmu/shadow/shadow_int.h tests/host/shadow/model.h
+		mmu/shadow/shadow.h mmu/shadow/internal.h tests/host/shadow/model.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $< $(SHADOW_LIB_SRCS)
 
 $(BENCH_OBJ)/shadow/bench_shadow: tests/host/shadow/bench_shadow.c \
-		$(SHADOW_LIB_SRCS) mmu/shadow/shadow.h mmu/shadow/shadow_int.h
+		$(SHADOW_LIB_SRCS) mmu/shadow/shadow.h mmu/shadow/internal.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_BENCH_CFLAGS) -o $@ $< $(SHADOW_LIB_SRCS)

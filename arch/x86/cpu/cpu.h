@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "arch/x86/cpu/regs.h"
 
 #define MSR_EFER		0xc0000080
 #define MSR_VM_CR		0xc0010114
@@ -13,23 +14,8 @@
 #define MSR_FEATURE_CONTROL	0x0000003a
 #define MSR_APIC_BASE		0x0000001b
 
-#define EFER_SCE	(1ull << 0)
-#define EFER_LME	(1ull << 8)
-#define EFER_LMA	(1ull << 10)
-#define EFER_NXE	(1ull << 11)
-#define EFER_SVME	(1ull << 12)
-#define EFER_LMSLE	(1ull << 13)
-#define EFER_FFXSR	(1ull << 14)
-#define EFER_TCE	(1ull << 15)
 
-#define CR0_PE		(1ull << 0)
-#define CR0_ET		(1ull << 4)
-#define CR0_NE		(1ull << 5)
-#define CR0_WP		(1ull << 16)
-#define CR0_PG		(1ull << 31)
 
-#define X86_EFLAGS_FIXED	(1ull << 1)
-#define X86_EFLAGS_IF		(1ull << 9)
 
 static inline void outb(uint16_t port, uint8_t v)
 {

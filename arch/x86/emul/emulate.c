@@ -16,15 +16,6 @@
 #include "umbra/core.h"
 #include "umbra/log.h"
 
-#define RFLAGS_CF	(1ull << 0)
-#define RFLAGS_PF	(1ull << 2)
-#define RFLAGS_AF	(1ull << 4)
-#define RFLAGS_ZF	(1ull << 6)
-#define RFLAGS_SF	(1ull << 7)
-#define RFLAGS_TF	(1ull << 8)
-#define RFLAGS_DF	(1ull << 10)
-#define RFLAGS_OF	(1ull << 11)
-#define RFLAGS_VM	(1ull << 17)
 #define DR6_BS		(1ull << 14)
 #define X86_TRAP_DB	1
 #define RFLAGS_ARITH	(RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | \

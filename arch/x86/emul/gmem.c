@@ -8,12 +8,12 @@
 #include "arch/x86/emul/decode.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
-#include "arch/x86/paging/shadow.h"
+#include "arch/x86/exit/cpuid.h"
+#include "arch/x86/paging/mmu.h"
 #include "lib/string.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
-#define RFLAGS_AC	(1ull << 18)
 
 void *guest_scratch_page(void)
 {
@@ -90,8 +90,8 @@ static int walk_cmpxchg(void *arg, uint64_t gpa, unsigned int size,
 	struct vcpu *v = arg;
 	int r = phys_cmpxchg(NULL, gpa, size, old, new);
 
-	if (r == 1 && v->shadow)
-		vm_shadow_wrote(v, gpa, &new, size);
+	if (r == 1 && v->mmu->wrote)
+		v->mmu->wrote(v, gpa, &new, size);
 	return r;
 }
 
@@ -122,20 +122,7 @@ enum gw_status gmem_walk(struct vcpu *v, uint64_t lin, unsigned int access,
 		.mem_arg = v,
 	};
 
-	if (v->shadow) {
-		ctx.pdptes_loaded = vm_shadow_pdptes(v, ctx.pdpte);
-	} else if (!o->set_pdptes && gw_mode(&ctx) == GW_MODE_PAE &&
-		   !guest_load_pdptes(ctx.cr3, ctx.pdpte, false)) {
-		/*
-		 * NPT: the CPU reads the PDPTEs from memory on its walks
-		 * (none are loaded into the VMCB), and QEMU TCG sets the
-		 * accessed flag (bit 5) in them, reserved on Intel (SDM Vol 3
-		 * Table 4-8): umbra's walk takes them as the CPU's did.
-		 */
-		for (int i = 0; i < 4; i++)
-			ctx.pdpte[i] &= ~(1ull << 5);
-		ctx.pdptes_loaded = true;
-	}
+	ctx.pdptes_loaded = v->mmu->pdptes(v, &ctx, ctx.pdpte);
 	return gw_walk(&ctx, lin, access, res);
 }
 
@@ -239,8 +226,8 @@ int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
 		return r;
 	for (int i = 0; i < 2 && p[i].len; i++) {
 		memcpy(p[i].ptr, b, p[i].len);
-		if (v->shadow)
-			vm_shadow_wrote(v, p[i].gpa, b, p[i].len);
+		if (v->mmu->wrote)
+			v->mmu->wrote(v, p[i].gpa, b, p[i].len);
 		b += p[i].len;
 	}
 	return GMEM_OK;

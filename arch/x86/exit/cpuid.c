@@ -13,6 +13,8 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "core/mem.h"
+#include "arch/x86/exit/cpuid.h"
+#include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "lib/string.h"
 
@@ -30,8 +32,6 @@
 #define CPUID7_ECX_PKU		(1u << 3)
 #define CPUID7_ECX_OSPKE	(1u << 4)
 #define CPUID7_ECX_LA57		(1u << 16)
-#define CR4_OSXSAVE		(1ull << 18)
-#define CR4_PKE			(1ull << 22)
 
 static struct cpuid_regs umbra_leaf(uint32_t leaf)
 {
@@ -123,11 +123,27 @@ void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vcpu_gprs *g = &v->gprs;
 	struct cpuid_regs r = guest_cpuid((uint32_t)g->rax, (uint32_t)g->rcx,
-					  v->shadow, v->ops->get_reg(v, VCPU_CR4));
+					  !v->mmu->nested,
+					  v->ops->get_reg(v, VCPU_CR4));
 
 	g->rax = r.eax;
 	g->rbx = r.ebx;
 	g->rcx = r.ecx;
 	g->rdx = r.edx;
 	vcpu_advance_rip(v, e, 2);
+}
+
+unsigned int guest_maxphyaddr(void)
+{
+	static unsigned int maxphy;
+
+	if (!maxphy)
+		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
+			 cpuid(0x80000008).eax & 0xff : 36;
+	return maxphy;
+}
+
+bool guest_gbpages(void)
+{
+	return cpuid(0x80000001).edx & (1u << 26);
 }

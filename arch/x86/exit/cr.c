@@ -9,28 +9,21 @@
  * once for both back ends and both MMUs.  The back end says
  * which register and, where the CPU tells it (VMX exit qualification, SVM
  * decode assists), the form; otherwise the instruction is fetched through
- * the guest's page tables and decoded (arch/x86/emul/decode.c).
+ * the guest's page tables and decoded (arch/x86/emul/decode.c).  XSETBV
+ * (XCR0) and the PAE PDPTEs' rules are here too.
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/emulate.h"
-#include "arch/x86/paging/shadow.h"
+#include "arch/x86/emul/gmem.h"
+#include "arch/x86/exit/cpuid.h"
+#include "arch/x86/exit/cr.h"
+#include "arch/x86/paging/mmu.h"
+#include "arch/x86/vcpu/vcpu.h"
 #include "umbra/log.h"
 
-#define CR0_MP		(1ull << 1)
-#define CR0_EM		(1ull << 2)
-#define CR0_TS		(1ull << 3)
-#define CR0_AM		(1ull << 18)
-#define CR0_NW		(1ull << 29)
-#define CR0_CD		(1ull << 30)
 /* SDM Vol 3 2.5: the CR0 bits that exist; writes to others are ignored */
 #define CR0_DEFINED	(CR0_PE | CR0_MP | CR0_EM | CR0_TS | CR0_ET | CR0_NE | \
 			 CR0_WP | CR0_AM | CR0_NW | CR0_CD | CR0_PG)
-#define CR4_PAE		(1ull << 5)
-#define CR4_PCIDE	(1ull << 17)
-#define CR4_LA57	(1ull << 12)
-/* PSE, PAE, PGE, PCIDE, SMEP, SMAP, PKE: a change flushes the TLBs */
-#define CR4_TLB_BITS	((1ull << 4) | (1ull << 5) | (1ull << 7) | (1ull << 17) | \
-			 (1ull << 20) | (1ull << 21) | (1ull << 22) | CR4_LA57)
 
 /* What the instruction does, from the exit or from decoding it. */
 struct cr_insn {
@@ -174,7 +167,7 @@ uint64_t cr4_allowed(struct vcpu *v)
 	ok |= (l7.ebx & (1u << 7)) ? 1ull << 20 : 0;	/* SMEP */
 	ok |= (l7.ebx & (1u << 20)) ? 1ull << 21 : 0;	/* SMAP */
 	/* shadow paging hides PCID and protection keys (cpuid.c) */
-	if (!v->shadow) {
+	if (v->mmu->nested) {
 		ok |= (l1.ecx & (1u << 17)) ? CR4_PCIDE : 0;
 		ok |= (l7.ecx & (1u << 3)) ? 1ull << 22 : 0;	/* PKE */
 		ok |= (l7.ecx & (1u << 16)) ? CR4_LA57 : 0;
@@ -278,33 +271,8 @@ void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 	}
 	if (new_state(v, e->cr.n, val, &n))
 		goto gp;
-	if (v->shadow) {
-		if (vm_shadow_set_cr(v, &n, e->cr.n == 3))
-			goto gp;
-	} else {
-		/*
-		 * Nested paging: the PDPTEs as the MOV loads them (VMX keeps
-		 * them in the VMCS; under NPT the walk reads them).  The
-		 * CPU did not execute the MOV: flush where it would have.
-		 */
-		uint64_t pd[4];
-		bool load = o->set_pdptes &&
-			    guest_pdptes_load_on(&old, &n, e->cr.n == 3);
-
-		if (load && guest_load_pdptes(n.cr3, pd, true))
-			goto gp;
-		if (n.efer != old.efer)
-			o->set_reg(v, VCPU_EFER, n.efer);
-		o->set_reg(v, e->cr.n == 0 ? VCPU_CR0 : e->cr.n == 3 ?
-			   VCPU_CR3 : VCPU_CR4,
-			   e->cr.n == 0 ? n.cr0 : e->cr.n == 3 ? n.cr3 : n.cr4);
-		if (load)
-			o->set_pdptes(v, pd);
-		/* SDM Vol 3 4.10.4.1: the writes that invalidate TLBs */
-		if (e->cr.n == 3 || ((old.cr0 ^ n.cr0) & (CR0_PG | CR0_WP | CR0_PE)) ||
-		    ((old.cr4 ^ n.cr4) & CR4_TLB_BITS))
-			o->flush_tlb(v);
-	}
+	if (v->mmu->set_cr(v, &old, &n, e->cr.n))
+		goto gp;
 	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci.len);
 	return;
 gp:
@@ -367,7 +335,76 @@ void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e)
 			x86_mem_linear(&gi.in, &gi.in.mem, &regs, &gva);
 		}
 	}
-	if (v->shadow)
-		vm_shadow_invlpg(v, gva);
+	if (v->mmu->invlpg)
+		v->mmu->invlpg(v, gva);
 	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + len);
+}
+
+/*
+ * XSETBV exits under VMX always (SDM Vol 3 25.1.2).  umbra keeps no
+ * extended state of its own, so XCR0 is the guest's: check the value as
+ * the CPU would (SDM Vol 1 13.3, Vol 2 XSETBV) and load it.  CPL > 0
+ * faults before the exit (25.1.1).
+ */
+void handle_xsetbv(struct vcpu *v, const struct vcpu_exit *e)
+{
+	struct cpuid_regs d = cpuid_count(0xd, 0);
+	uint64_t val = (v->gprs.rdx << 32) | (uint32_t)v->gprs.rax;
+	uint64_t supported = ((uint64_t)d.edx << 32) | d.eax;
+	uint64_t avx512 = 7u << 5, mpx = 3u << 3;
+
+	if ((uint32_t)v->gprs.rcx != 0 || !(val & 1) || (val & ~supported) ||
+	    ((val & 4) && !(val & 2)) ||
+	    ((val & avx512) && ((val & avx512) != avx512 || !(val & 4))) ||
+	    ((val & mpx) && (val & mpx) != mpx)) {
+		pr_debug("guest XSETBV of %lx to XCR%u: #GP", val,
+			 (uint32_t)v->gprs.rcx);
+		v->ops->inject_exception(v, X86_TRAP_GP, true, 0);
+		return;
+	}
+	__asm__ volatile("xsetbv" : : "c"(0), "a"((uint32_t)val),
+			 "d"((uint32_t)(val >> 32)));
+	vcpu_advance_rip(v, e, 3);
+}
+
+/* PAE paging: the four PDPTEs translate (SDM Vol 3 4.4) */
+bool guest_pae_paging(const struct vcpu_cr *c)
+{
+	return (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !(c->efer & EFER_LMA);
+}
+
+/*
+ * SDM Vol 3 4.4.1, Table 4-8: the four PDPTEs at CR3[31:5]; one with P
+ * and a reserved bit (2:1, 8:5, 63:MAXPHYADDR) makes the load #GP.
+ */
+int guest_load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
+{
+	uint64_t rsvd = 0x1e6ull | ~((1ull << guest_maxphyaddr()) - 1);
+	uint64_t base = cr3 & 0xffffffe0ull;
+
+	for (int i = 0; i < 4; i++) {
+		if (guest_phys_ops.read(NULL, base + 8 * i, 8, &pdpte[i])) {
+			if (check)
+				return -1;
+			pdpte[i] = 0;
+		}
+		if (check && (pdpte[i] & 1) && (pdpte[i] & rsvd))
+			return -1;
+	}
+	return 0;
+}
+
+/*
+ * SDM Vol 3 4.4.1: in PAE paging, MOV to CR3, and a MOV to CR0 or CR4
+ * that changes CR0.CD, NW or PG or CR4.PAE, PGE, PSE or SMEP, load the
+ * PDPTEs (entering PAE paging changes one of them); an NE or WP toggle
+ * loads nothing.
+ */
+bool guest_pdptes_load_on(const struct vcpu_cr *o, const struct vcpu_cr *n,
+			  bool cr3_load)
+{
+	return guest_pae_paging(n) &&
+	       (cr3_load || !guest_pae_paging(o) ||
+		((o->cr0 ^ n->cr0) & (CR0_PG | CR0_CD | CR0_NW)) ||
+		((o->cr4 ^ n->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)));
 }

@@ -16,6 +16,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/decode.h"
 #include "arch/x86/emul/gmem.h"
+#include "arch/x86/exit/io.h"
 #include "shell/shell.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "drivers/serial.h"

@@ -36,6 +36,7 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "core/mem.h"
+#include "arch/x86/exit/msr.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "umbra/core.h"
 #include "umbra/log.h"

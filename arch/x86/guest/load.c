@@ -204,7 +204,7 @@ void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot)
 	o->set_reg(v, VCPU_CR3, 0);
 	o->set_reg(v, VCPU_CR4, 0);
 	o->set_reg(v, VCPU_EFER, 0);
-	o->set_reg(v, VCPU_RFLAGS, X86_EFLAGS_FIXED);
+	o->set_reg(v, VCPU_RFLAGS, RFLAGS_FIXED);
 	o->set_reg(v, VCPU_RIP, boot->entry);
 	o->set_reg(v, VCPU_RSP, 0);
 	memset(&v->gprs, 0, sizeof(v->gprs));

@@ -22,22 +22,15 @@
 #include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
-#include "arch/x86/paging/shadow.h"
+#include "arch/x86/exit/cpuid.h"
+#include "arch/x86/exit/cr.h"
+#include "arch/x86/paging/mmu.h"
+#include "arch/x86/vcpu/vcpu.h"
 #include "lib/string.h"
 #include "mmu/shadow/shadow.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
-#define CR0_NW		(1ull << 29)
-#define CR0_CD		(1ull << 30)
-#define CR4_PSE		(1ull << 4)
-#define CR4_PAE		(1ull << 5)
-#define CR4_PGE		(1ull << 7)
-#define CR4_PCIDE	(1ull << 17)
-#define CR4_SMEP	(1ull << 20)
-#define CR4_SMAP	(1ull << 21)
-#define CR4_PKE		(1ull << 22)
-#define RFLAGS_AC	(1ull << 18)
 #define CPUID_NX	(1u << 20)	/* 8000_0001h EDX */
 /* The shadow MMU's memory budget (docs/mmu.md, "Memory"): what is free
  * when the guest starts, less an eighth (at least 32 pages) for the rest of
@@ -74,21 +67,6 @@ struct vm_shadow {
 
 static struct vm_shadow vm_sh;
 
-unsigned int guest_maxphyaddr(void)
-{
-	static unsigned int maxphy;
-
-	if (!maxphy)
-		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
-			 cpuid(0x80000008).eax & 0xff : 36;
-	return maxphy;
-}
-
-bool guest_gbpages(void)
-{
-	return cpuid(0x80000001).edx & (1u << 26);
-}
-
 static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 {
 	struct vm_shadow *sh = arg;
@@ -105,32 +83,6 @@ static void shadow_flush(void *arg)
 	struct vcpu *v = arg;
 
 	v->ops->flush_tlb(v);
-}
-
-static bool pae_paging(const struct vcpu_cr *c)
-{
-	return (c->cr0 & CR0_PG) && (c->cr4 & CR4_PAE) && !(c->efer & EFER_LMA);
-}
-
-/*
- * SDM Vol 3 4.4.1, Table 4-8: the four PDPTEs at CR3[31:5]; one with P
- * and a reserved bit (2:1, 8:5, 63:MAXPHYADDR) makes the load #GP.
- */
-int guest_load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
-{
-	uint64_t rsvd = 0x1e6ull | ~((1ull << guest_maxphyaddr()) - 1);
-	uint64_t base = cr3 & 0xffffffe0ull;
-
-	for (int i = 0; i < 4; i++) {
-		if (guest_phys_ops.read(NULL, base + 8 * i, 8, &pdpte[i])) {
-			if (check)
-				return -1;
-			pdpte[i] = 0;
-		}
-		if (check && (pdpte[i] & 1) && (pdpte[i] & rsvd))
-			return -1;
-	}
-	return 0;
 }
 
 /* The shadow MMU found no page even after dropping every shadow page: its
@@ -159,7 +111,7 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	struct vcpu_cr c = v->gcr, *old = &sh->synced;
 	const uint64_t *pd = NULL;
 
-	if (pae_paging(&c)) {
+	if (guest_pae_paging(&c)) {
 		/* a state set without a MOV to CR (entry state): load them */
 		if (!sh->pae || (c.cr3 != old->cr3 && !cr3_load))
 			guest_load_pdptes(c.cr3, sh->pdpte, false);
@@ -175,24 +127,15 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 }
 
 /*
- * SDM Vol 3 4.4.1: in PAE paging, MOV to CR3, and a MOV to CR0 or CR4
- * that changes CR0.CD, NW or PG or CR4.PAE, PGE, PSE or SMEP, load the
- * PDPTEs (entering PAE paging changes one of them); an NE or WP toggle
- * loads nothing.
+ * The guest loads new control registers (MOV to CR0/CR3/CR4): checks the
+ * PDPTEs when the new state is PAE paging and needs them loaded (SDM Vol 3
+ * 4.4.1), then commits n and tells the shadow MMU.  -1: #GP, nothing done.
  */
-bool guest_pdptes_load_on(const struct vcpu_cr *o, const struct vcpu_cr *n,
-			  bool cr3_load)
-{
-	return pae_paging(n) &&
-	       (cr3_load || !pae_paging(o) ||
-		((o->cr0 ^ n->cr0) & (CR0_PG | CR0_CD | CR0_NW)) ||
-		((o->cr4 ^ n->cr4) & (CR4_PAE | CR4_PGE | CR4_PSE | CR4_SMEP)));
-}
-
-int vm_shadow_set_cr(struct vcpu *v, const struct vcpu_cr *n, bool cr3_load)
+static int shadow_set_guest_cr(struct vcpu *v, const struct vcpu_cr *o,
+			       const struct vcpu_cr *n, int cr)
 {
 	struct vm_shadow *sh = v->sh;
-	const struct vcpu_cr *o = &v->gcr;
+	bool cr3_load = cr == 3;
 	uint64_t pd[4];
 	bool load = guest_pdptes_load_on(o, n, cr3_load);
 
@@ -210,15 +153,18 @@ int vm_shadow_set_cr(struct vcpu *v, const struct vcpu_cr *n, bool cr3_load)
 	return 0;
 }
 
-bool vm_shadow_pdptes(struct vcpu *v, uint64_t pdpte[4])
+/* The PDPTEs the guest's PAE paging uses now; false outside PAE paging. */
+static bool shadow_pdptes(struct vcpu *v, const struct gw_ctx *ctx,
+			  uint64_t pdpte[4])
 {
-	if (!v->sh->pae || !pae_paging(&v->gcr))
+	if (!v->sh->pae || !guest_pae_paging(&v->gcr))
 		return false;
 	memcpy(pdpte, v->sh->pdpte, sizeof(v->sh->pdpte));
 	return true;
 }
 
-void vm_shadow_enter(struct vcpu *v)
+/* Before every VM entry: the shadow MMU's root and flushes to the CPU. */
+static void shadow_enter(struct vcpu *v)
 {
 	struct vm_shadow *sh = v->sh;
 	const struct vcpu_cr *g = &v->gcr;
@@ -310,7 +256,7 @@ static void step_open(struct vcpu *v, const struct vcpu_exit *e, uint64_t gfn)
  * instruction faults on the same address again, the frame was shadowed
  * again at once (it maps the instruction, its stack or the address
  * written): that one instruction then runs single-stepped with the leaf
- * writable (ops->single_step), and vm_shadow_step_done() zaps the frame's
+ * writable (ops->single_step), and shadow_step_done() zaps the frame's
  * shadow pages, whose entries the write may have made stale; the next use
  * of the frame as a table shadows and protects it again.
  */
@@ -345,7 +291,8 @@ static void write_by_cpu(struct vcpu *v, const struct vcpu_exit *e,
 	v->ops->single_step(v, true);
 }
 
-void vm_shadow_step_done(struct vcpu *v)
+/* EXIT_SINGLE_STEP: the instruction that wrote a protected table ran. */
+static void shadow_step_done(struct vcpu *v)
 {
 	struct vm_shadow *sh = v->sh;
 	struct segment ss;
@@ -389,7 +336,7 @@ void vm_shadow_step_done(struct vcpu *v)
 	}
 }
 
-void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
+static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct shadow_fault f;
 	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
@@ -400,7 +347,7 @@ void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 	case SHADOW_INJECT:
 		/* the stepped instruction faults: no step around the delivery */
 		if (v->sh->step.on)
-			vm_shadow_step_done(v);
+			shadow_step_done(v);
 		/* SDM Vol 3 6.15 #PF, APM Vol 2 8.4.9: CR2, then the error code */
 		v->ops->set_reg(v, VCPU_CR2, f.cr2);
 		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
@@ -422,18 +369,19 @@ void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 	}
 }
 
-void vm_shadow_invlpg(struct vcpu *v, uint64_t gva)
+static void shadow_guest_invlpg(struct vcpu *v, uint64_t gva)
 {
 	shadow_invlpg(v->sh->mmu, gva);
 }
 
-void vm_shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
-		     unsigned int size)
+/* umbra wrote guest-physical [gpa, gpa + size) on the guest's behalf. */
+static void shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
+			 unsigned int size)
 {
 	shadow_emulated_write(v->sh->mmu, gpa, bytes, size);
 }
 
-void vm_setup_shadow(struct vcpu *v)
+static void shadow_setup(struct vcpu *v)
 {
 	struct vm_shadow *sh = &vm_sh;
 	void *scratch = guest_scratch_page();	/* gmem.c's: one for all */
@@ -476,7 +424,7 @@ void vm_setup_shadow(struct vcpu *v)
 		cfg.maxphyaddr);
 }
 
-void vm_shadow_print_stats(struct vcpu *v)
+static void shadow_print_stats(struct vcpu *v)
 {
 	struct shadow_stats s;
 
@@ -499,14 +447,15 @@ void vm_shadow_print_stats(struct vcpu *v)
 		v->sh->unprotected, v->sh->stepped);
 }
 
-void vm_shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
+/* The shadow root the hardware uses, 4 or 3 (PAE) levels */
+static void shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
 {
 	*root_hpa = shadow_root_hpa(v->sh->mmu);
 	*levels = shadow_root_level(v->sh->mmu);
 }
 
 /* The debug shell's `mmu`: shadow pages by role. */
-void vm_shadow_print_pages(struct vcpu *v)
+static void shadow_print_pages(struct vcpu *v)
 {
 	struct shadow_stats s;
 
@@ -523,3 +472,19 @@ void vm_shadow_print_pages(struct vcpu *v)
 		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
 		s.root_hits, s.root_misses);
 }
+
+const struct guest_mmu shadow_guest_mmu = {
+	.name = "shadow",
+	.nested = false,
+	.setup = shadow_setup,
+	.enter = shadow_enter,
+	.page_fault = shadow_guest_page_fault,
+	.step_done = shadow_step_done,
+	.set_cr = shadow_set_guest_cr,
+	.invlpg = shadow_guest_invlpg,
+	.pdptes = shadow_pdptes,
+	.wrote = shadow_wrote,
+	.root = shadow_root,
+	.print_stats = shadow_print_stats,
+	.print_pages = shadow_print_pages,
+};

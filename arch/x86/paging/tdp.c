@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The guest-physical address space: identity-mapped RAM and MMIO through
- * the TDP MMU (mmu/tdp/tdp.c), built on demand from the guest's memory map.
+ * the TDP MMU (mmu/tdp/mmu.c), built on demand from the guest's memory map.
  * umbra's own ranges (umbra_owns(), mem.c) map to one throw-away page: a
  * guest that touches them reads and writes that page, never umbra's memory.
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/gmem.h"
+#include "arch/x86/exit/cr.h"
+#include "arch/x86/paging/mmu.h"
 #include "core/mem.h"
 #include "arch/x86/paging/tdp.h"
 #include "mmu/tdp/tdp.h"
+#include "mmu/walk.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
@@ -89,7 +92,7 @@ static void tdp_flush(void *arg)
 	v->ops->flush_tlb(v);
 }
 
-void vm_setup_tdp(struct vcpu *v)
+static void tdp_setup(struct vcpu *v)
 {
 	void *scratch = guest_scratch_page();
 	struct mmu_tdp_config cfg = {
@@ -107,7 +110,7 @@ void vm_setup_tdp(struct vcpu *v)
 	if (err)
 		panic("TDP MMU set-up failed (%d)", err);
 	/* the TDP MMU gives every table back and starts again when it fills
-	   (vm_handle_tdp_fault()): slow, never a failure; say so now */
+	   (tdp_fault()): slow, never a failure; say so now */
 	{
 		uint64_t ram, need = ram_tables(cfg.max_level, &ram);
 
@@ -136,7 +139,7 @@ void vm_print_translation(uint64_t gpa)
 		x.perm & PT_W ? 'w' : '-', x.perm & PT_X ? 'x' : '-');
 }
 
-void vm_handle_tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
+static void tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	unsigned int access = (e->tdp.write ? PT_W : 0) | (e->tdp.exec ? PT_X : 0) | PT_R;
 	enum mmu_fault_result r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
@@ -167,7 +170,7 @@ void vm_handle_tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
 	}
 }
 
-void vm_print_mmu_stats(struct vcpu *v)
+static void tdp_print_stats(struct vcpu *v)
 {
 	struct mmu_tdp_stats s;
 
@@ -178,3 +181,82 @@ void vm_print_mmu_stats(struct vcpu *v)
 		s.faults, s.retries, s.mapped[0], s.mapped[1], s.mapped[2],
 		s.tables_alloc, s.tables_freed);
 }
+
+/*
+ * A guest MOV to CR0/CR3/CR4 under nested paging, valid (cr.c): the
+ * PDPTEs as the MOV loads them (VMX keeps them in the VMCS; under NPT the
+ * walk reads them).  The CPU did not execute the MOV: flush where it
+ * would have.
+ */
+static int tdp_set_cr(struct vcpu *v, const struct vcpu_cr *old,
+		      const struct vcpu_cr *n, int cr)
+{
+	const struct vcpu_ops *o = v->ops;
+	uint64_t pd[4];
+	bool load = o->set_pdptes && guest_pdptes_load_on(old, n, cr == 3);
+
+	if (load && guest_load_pdptes(n->cr3, pd, true))
+		return -1;
+	if (n->efer != old->efer)
+		o->set_reg(v, VCPU_EFER, n->efer);
+	o->set_reg(v, cr == 0 ? VCPU_CR0 : cr == 3 ? VCPU_CR3 : VCPU_CR4,
+		   cr == 0 ? n->cr0 : cr == 3 ? n->cr3 : n->cr4);
+	if (load)
+		o->set_pdptes(v, pd);
+	/* SDM Vol 3 4.10.4.1: the writes that invalidate TLBs */
+	if (cr == 3 || ((old->cr0 ^ n->cr0) & (CR0_PG | CR0_WP | CR0_PE)) ||
+	    ((old->cr4 ^ n->cr4) & CR4_TLB_BITS))
+		o->flush_tlb(v);
+	return 0;
+}
+
+/*
+ * The PDPTEs of umbra's own walks.  VMX holds them in the VMCS and the
+ * walk reads the tables (none here).  NPT: the CPU reads the PDPTEs from
+ * memory on its walks (none are loaded into the VMCB), and QEMU TCG sets
+ * the accessed flag (bit 5) in them, reserved on Intel (SDM Vol 3 Table
+ * 4-8): umbra's walk takes them as the CPU's did.
+ */
+static bool tdp_pdptes(struct vcpu *v, const struct gw_ctx *ctx,
+		       uint64_t pdpte[4])
+{
+	if (v->ops->set_pdptes || gw_mode(ctx) != GW_MODE_PAE ||
+	    guest_load_pdptes(ctx->cr3, pdpte, false))
+		return false;
+	for (int i = 0; i < 4; i++)
+		pdpte[i] &= ~(1ull << 5);
+	return true;
+}
+
+static void tdp_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
+{
+	*root_hpa = mmu_tdp_root_pa(&tdp);
+	*levels = PT_LEVELS;
+}
+
+/* The debug shell's `mmu`: the TDP MMU's tables and faults. */
+static void tdp_print_pages(struct vcpu *v)
+{
+	struct mmu_tdp_stats s;
+
+	mmu_tdp_get_stats(&tdp, &s);
+	pr_info("tdp (%s): %lu table pages live (%lu allocated, %lu freed)",
+		tdp.fmt == PT_FMT_EPT ? "ept" : "npt", mmu_tdp_nr_tables(&tdp),
+		s.tables_alloc, s.tables_freed);
+	pr_info("tdp: leaves mapped 4K/2M/1G %lu/%lu/%lu; splits %lu, recovered %lu",
+		s.mapped[0], s.mapped[1], s.mapped[2], s.splits, s.recovered);
+	pr_info("tdp: faults %lu (fast %lu, spurious %lu, retries %lu), flushes %lu",
+		s.faults, s.fast_fixes, s.spurious, s.retries, s.flushes);
+}
+
+const struct guest_mmu tdp_guest_mmu = {
+	.name = "tdp",
+	.nested = true,
+	.setup = tdp_setup,
+	.tdp_fault = tdp_fault,
+	.set_cr = tdp_set_cr,
+	.pdptes = tdp_pdptes,
+	.root = tdp_root,
+	.print_stats = tdp_print_stats,
+	.print_pages = tdp_print_pages,
+};

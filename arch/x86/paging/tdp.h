@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: BSD-2-Clause */
-#ifndef UMBRA_X86_VM_H
-#define UMBRA_X86_VM_H
+/*
+ * mmu=tdp: the guest-physical map on the TDP MMU (mmu/tdp/tdp.h); the
+ * rest is reached through tdp_guest_mmu (arch/x86/paging/mmu.h).
+ */
+#ifndef UMBRA_X86_PAGING_TDP_H
+#define UMBRA_X86_PAGING_TDP_H
 
-#include "arch/x86/vcpu/vcpu.h"
+#include <stdint.h>
 
-void vm_setup_tdp(struct vcpu *v);
-void vm_handle_tdp_fault(struct vcpu *v, const struct vcpu_exit *e);
-void vm_print_mmu_stats(struct vcpu *v);
+/* what the TDP MMU maps at gpa, at info level */
 void vm_print_translation(uint64_t gpa);
 
 #endif

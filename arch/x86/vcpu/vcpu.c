@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* The run loop: enter the guest, count the exit, dispatch it, repeat. */
-#include "shell/shell.h"
+/*
+ * The helpers every exit handler uses: RIP, general registers, CPL, and
+ * the guest's registers and exit statistics in the log.
+ */
 #include "arch/x86/cpu/idt.h"
+#include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
-#include "arch/x86/paging/tdp.h"
-#include "arch/x86/paging/shadow.h"
 #include "umbra/log.h"
 
 /* arch/x86/vcpu/gprs.inc describes the same layout to the world switches */
@@ -31,16 +32,11 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_NMI] = "nmi",
 	[EXIT_HLT] = "hlt",
 	[EXIT_INVD] = "invd",
-	[EXIT_EMULATED] = "emulated",
+	[EXIT_XSETBV] = "xsetbv",
 	[EXIT_FAILED_ENTRY] = "failed-entry",
 	[EXIT_SINGLE_STEP] = "single-step",
 	[EXIT_OTHER] = "other",
 };
-
-const char *exit_reason_name(enum exit_reason r)
-{
-	return r < NR_EXIT_REASONS ? reason_names[r] : "?";
-}
 
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len)
 {
@@ -135,135 +131,9 @@ void vcpu_print_stats(struct vcpu *v)
 	for (int r = 0; r < NR_EXIT_REASONS; r++)
 		if (v->exits[r])
 			pr_info("  %-14s %lu", reason_names[r], v->exits[r]);
-	if (v->shadow)
-		vm_shadow_print_stats(v);
-	else
-		vm_print_mmu_stats(v);
+	if (v->mmu)
+		v->mmu->print_stats(v);
 	if (host_nmis)
 		pr_info("  NMIs while umbra ran, ignored: %lu", host_nmis);
 	pr_info("total exits: %lu", v->total_exits);
-}
-
-static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
-{
-	switch (e->reason) {
-	case EXIT_CPUID:
-		handle_cpuid(v, e);
-		break;
-	case EXIT_IO:
-		handle_io(v, e);
-		break;
-	case EXIT_MSR_READ:
-	case EXIT_MSR_WRITE:
-		handle_msr(v, e);
-		break;
-	case EXIT_TDP_FAULT:
-		vm_handle_tdp_fault(v, e);
-		break;
-	case EXIT_CR_WRITE:
-		handle_cr_write(v, e);
-		break;
-	case EXIT_CR_READ:
-		handle_cr_read(v, e);
-		break;
-	case EXIT_PAGE_FAULT:
-		if (!v->shadow)
-			goto unexpected;
-		vm_shadow_page_fault(v, e);
-		break;
-	case EXIT_INVLPG:
-		handle_invlpg(v, e);
-		break;
-	case EXIT_TASK_SWITCH:
-		/* SDM Vol 3 7.3, APM Vol 2 15.14: not emulated */
-		pr_err("guest task switch at rip %lx (exit %lx, info %lx %lx): umbra does not emulate task switches",
-		       v->ops->get_reg(v, VCPU_RIP), e->raw, e->info1, e->info2);
-		vcpu_dump(v, "task switch");
-		vcpu_print_stats(v);
-		halt("guest-error");
-	case EXIT_HYPERCALL:
-	case EXIT_VIRT_INSN:
-		/* no hypercalls yet, and no nested virtualization: as on bare metal */
-		pr_debug("guest ran %s at %lx: #UD", v->ops->exit_name(e->raw),
-			 v->ops->get_reg(v, VCPU_RIP));
-		v->ops->inject_exception(v, X86_TRAP_UD, false, 0);
-		break;
-	case EXIT_HLT:
-		/*
-		 * Intercepted only for the debug shell on a dedicated port
-		 * (shell.c); the exit comes before the HLT executes (APM Vol 2
-		 * 15.9, SDM Vol 3 25.1.3).  Stepping over it is a spurious
-		 * wake-up, which guests expect: HLT ends on any interrupt.
-		 */
-		vcpu_advance_rip(v, e, 1);
-		break;
-	case EXIT_INVD:
-		/*
-		 * INVD would drop umbra's dirty cache lines with the guest's
-		 * (SDM Vol 2 INVD; it exits unconditionally under VMX, SDM
-		 * Vol 3 25.1.2; intercepted on SVM, APM Vol 2 15.9).  WBINVD
-		 * in its place leaves memory as the guest could find it after
-		 * INVD had it held no dirty lines, as KVM does with a no-op.
-		 * CPL > 0 raises #GP before the exit (SDM Vol 3 25.1.1).
-		 */
-		__asm__ volatile("wbinvd" ::: "memory");
-		vcpu_advance_rip(v, e, 2);
-		break;
-	case EXIT_INTR:
-	case EXIT_NMI:
-	case EXIT_EMULATED:
-		break;
-	case EXIT_TRIPLE_FAULT:
-		pr_err("guest triple fault (shutdown) after %lu exits", v->total_exits);
-		vcpu_dump(v, "triple fault");
-		vcpu_print_stats(v);
-		halt("triple-fault");
-	case EXIT_INIT:
-		pr_err("INIT signal to the guest's only vCPU: umbra does not emulate a reset");
-		vcpu_dump(v, "INIT");
-		vcpu_print_stats(v);
-		halt("init");
-	case EXIT_SINGLE_STEP:
-		if (!v->shadow)
-			goto unexpected;
-		vm_shadow_step_done(v);
-		break;
-	case EXIT_FAILED_ENTRY:
-		/*
-		 * The guest's state cannot be entered (the back end's
-		 * diagnosis above names the rule: vmx/diag.c, svm/diag.c).
-		 * Only the guest stops; umbra is fine.
-		 */
-		pr_err("%s: VM entry failed (exit code %lx): guest state invalid",
-		       v->ops->name, e->raw);
-		vcpu_dump(v, "failed entry");
-		vcpu_print_stats(v);
-		halt("guest-error");
-	case EXIT_OTHER:
-	default:
-unexpected:
-		/* an exit umbra does not handle: the guest stops, umbra does not */
-		pr_err("%s: unexpected exit %lx (%s) info1=%lx info2=%lx at rip %lx",
-		       v->ops->name, e->raw, v->ops->exit_name(e->raw), e->info1,
-		       e->info2, v->ops->get_reg(v, VCPU_RIP));
-		vcpu_dump(v, "unexpected exit");
-		vcpu_print_stats(v);
-		halt("guest-error");
-	}
-}
-
-void vcpu_run_loop(struct vcpu *v)
-{
-	struct vcpu_exit e;
-
-	shell_init(v);
-	for (;;) {
-		if (v->shadow)
-			vm_shadow_enter(v);
-		v->ops->run(v, &e);
-		v->exits[e.reason]++;
-		v->total_exits++;
-		handle_exit(v, &e);
-		shell_poll(v);
-	}
 }

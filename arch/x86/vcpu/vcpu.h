@@ -57,7 +57,7 @@ enum exit_reason {
 	EXIT_NMI,
 	EXIT_HLT,
 	EXIT_INVD,		/* executed as WBINVD */
-	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
+	EXIT_XSETBV,		/* VMX: it always exits */
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
 	EXIT_SINGLE_STEP,	/* ops->single_step: one instruction done, or
 				   an event delivered instead */
@@ -128,7 +128,7 @@ struct vcpu_ops {
 	void (*set_tdp_root)(struct vcpu *v, uint64_t root_pa);
 	void (*flush_tlb)(struct vcpu *v);	/* before the next entry */
 	/*
-	 * Shadow paging (v->shadow): the hardware's own CR0/CR3/CR4/EFER
+	 * Shadow paging (!v->mmu->nested): the hardware's own CR0/CR3/CR4/EFER
 	 * for the next entry (arch/x86/paging/shadow.c computes them; the back
 	 * end adds its fixed bits).  get_reg/set_reg of CR0, CR3, CR4 and
 	 * EFER then read and write the guest's view, v->gcr.
@@ -168,8 +168,8 @@ struct vcpu {
 	void *arch;			/* the back end's own state */
 	uint64_t exits[NR_EXIT_REASONS];
 	uint64_t total_exits;
-	struct mmu_tdp *tdp;
-	bool shadow;			/* mmu=shadow: no EPT/NPT */
+	const struct guest_mmu *mmu;	/* arch/x86/paging/mmu.h */
+	struct mmu_tdp *tdp;		/* mmu=tdp */
 	struct vcpu_cr {
 		uint64_t cr0, cr3, cr4, efer;
 	} gcr;				/* shadow: what the guest sees */
@@ -183,30 +183,16 @@ struct vcpu {
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
 
-const char *exit_reason_name(enum exit_reason r);
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
 void vcpu_dump(struct vcpu *v, const char *tag);	/* at error level */
 void vcpu_print_regs(struct vcpu *v, const char *tag);	/* at info level */
 void vcpu_print_stats(struct vcpu *v);
-void vcpu_run_loop(struct vcpu *v) __attribute__((noreturn));
-
-/* policies, arch/x86/{cpuid,msr,io}.c */
-void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e);
-void handle_msr(struct vcpu *v, const struct vcpu_exit *e);
-void handle_io(struct vcpu *v, const struct vcpu_exit *e);
-void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e);
-void handle_cr_read(struct vcpu *v, const struct vcpu_exit *e);
-void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e);
-/* the CR4 bits a guest MOV to CR4 may set (arch/x86/exit/cr.c) */
-uint64_t cr4_allowed(struct vcpu *v);
 
 /* general registers in encoding order (0 rax ... 4 rsp ... 15 r15) */
 uint64_t vcpu_gpr_read(struct vcpu *v, unsigned int n);
 void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
 /* the guest's current privilege level (SS.DPL, APM 15.5.1, SDM 5.5) */
 unsigned int vcpu_cpl(struct vcpu *v);
-void io_setup_intercepts(struct vcpu *v);
-void msr_setup_intercepts(struct vcpu *v);
 
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13

@@ -5,7 +5,7 @@
  * (seed 004) and a lockless fast path for dirty-log write faults (seed 000).
  * Dirty logging and huge-page recovery are in tdp_dirty.c.
  */
-#include "mmu/tdp/tdp_int.h"
+#include "mmu/tdp/internal.h"
 #include "mmu/env.h"
 
 /* ---- the memory map ---- */

@@ -10,7 +10,7 @@
  * R/W, U/S and XD are reserved there).  The hardware runs with CR0.WP=1
  * and EFER.NXE=1 and the guest's CR4.SMEP/SMAP.
  */
-#include "mmu/shadow/shadow_int.h"
+#include "mmu/shadow/internal.h"
 
 
 static unsigned int sp_bucket(uint64_t key)
