@@ -34,7 +34,7 @@ extern char boot_stack_bottom[];
 
 /* Initialized, so that it lies in .data, not .bss. */
 static volatile uint64_t canary_data[CANARY_DATA_WORDS] = { 1 };
-uint64_t canary_value;
+static uint64_t canary_value;
 
 static uint64_t rdtsc_raw(void)
 {

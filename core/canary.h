@@ -5,7 +5,6 @@
 
 #include <stdint.h>
 
-extern uint64_t canary_value;
 
 /* After mem_init(): fill umbra's data, stack and free pages; print it. */
 void canary_init(void);

@@ -35,8 +35,8 @@
 
 uint64_t umbra_mem_base, umbra_mem_size;
 uint64_t umbra_low_base, umbra_low_size;
-struct umbra_range umbra_ranges[UMBRA_MAX_RANGES];
-unsigned int nr_umbra_ranges;
+static struct umbra_range umbra_ranges[UMBRA_MAX_RANGES];
+static unsigned int nr_umbra_ranges;
 struct guest_mem_map guest_map;
 
 static uint64_t ident_top;		/* umbra's identity map: [0, ident_top) */
@@ -76,7 +76,7 @@ static const char *const type_names[] = {
 	"?", "usable", "reserved", "ACPI reclaim", "ACPI NVS", "unusable",
 };
 
-const char *mem_type_name(uint32_t type)
+static const char *mem_type_name(uint32_t type)
 {
 	return type < ARRAY_SIZE(type_names) ? type_names[type] : "?";
 }
@@ -377,11 +377,6 @@ void page_free(void *p, size_t npages)
 size_t pages_free(void)
 {
 	return pool_free;
-}
-
-size_t pages_total(void)
-{
-	return pool_pages;
 }
 
 static void guest_map_add(uint64_t base, uint64_t size, uint32_t type)

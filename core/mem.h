@@ -19,8 +19,6 @@ struct umbra_range {
 
 extern uint64_t umbra_mem_base, umbra_mem_size;
 extern uint64_t umbra_low_base, umbra_low_size;
-extern struct umbra_range umbra_ranges[UMBRA_MAX_RANGES];
-extern unsigned int nr_umbra_ranges;
 
 /* true if [pa, pa + size) touches any of umbra's ranges */
 bool umbra_owns(uint64_t pa, uint64_t size);
@@ -38,7 +36,6 @@ void page_free(void *p, size_t npages);
 /* One page below 4 GiB (the low pool), zeroed; page_free() takes it back. */
 void *page_alloc_low(void);
 size_t pages_free(void);
-size_t pages_total(void);
 
 static inline uint64_t virt_to_phys(const void *p)
 {
@@ -58,7 +55,6 @@ struct guest_mem_map {
 
 extern struct guest_mem_map guest_map;
 
-const char *mem_type_name(uint32_t type);
 /* true if [base, base+size) lies inside one usable guest range */
 bool guest_range_usable(uint64_t base, uint64_t size);
 /* true if [base, base+size) is guest RAM (usable or ACPI), never umbra's */

@@ -21,23 +21,6 @@ void *memcpy(void *restrict dst, const void *restrict src, size_t n)
 	return dst;
 }
 
-void *memmove(void *dst, const void *src, size_t n)
-{
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-
-	if (d == s || n == 0)
-		return dst;
-	if (d < s) {
-		while (n--)
-			*d++ = *s++;
-	} else {
-		while (n--)
-			d[n] = s[n];
-	}
-	return dst;
-}
-
 int memcmp(const void *a, const void *b, size_t n)
 {
 	const unsigned char *x = a, *y = b;
@@ -53,15 +36,6 @@ size_t strlen(const char *s)
 	size_t n = 0;
 
 	while (s[n])
-		n++;
-	return n;
-}
-
-size_t strnlen(const char *s, size_t max)
-{
-	size_t n = 0;
-
-	while (n < max && s[n])
 		n++;
 	return n;
 }
@@ -105,16 +79,4 @@ size_t strlcpy(char *dst, const char *src, size_t size)
 		dst[n] = '\0';
 	}
 	return len;
-}
-
-const void *memmem_simple(const void *hay, size_t hlen, const void *needle, size_t nlen)
-{
-	const unsigned char *h = hay;
-
-	if (nlen == 0)
-		return hay;
-	for (size_t i = 0; i + nlen <= hlen; i++)
-		if (!memcmp(h + i, needle, nlen))
-			return h + i;
-	return NULL;
 }

@@ -22,6 +22,8 @@
 #include "umbra/core.h"
 #include "umbra/log.h"
 
+static void shell_run(struct vcpu *v);	/* open it now; returns on `continue` */
+
 #define UART_LCR	3
 #define UART_LSR	5
 #define LCR_DLAB	0x80
@@ -631,7 +633,7 @@ static void execute(struct vcpu *v, char *line)
 	pr_err("shell: unknown command '%s' (help lists them)", p);
 }
 
-void shell_run(struct vcpu *v)
+static void shell_run(struct vcpu *v)
 {
 	char line[LINE_MAX];
 	uint64_t now = rdtsc();

@@ -30,7 +30,5 @@ bool shell_shared(void);
 uint8_t shell_guest_rx(struct vcpu *v, uint16_t port);
 /* After every VM exit: a dedicated port's input. */
 void shell_poll(struct vcpu *v);
-/* Open the shell now (returns on `continue`). */
-void shell_run(struct vcpu *v);
 
 #endif

@@ -31,20 +31,7 @@ vmx_enter:
 
 	test esi, esi			; flags survive the moves below
 	mov rax, [rdi + gprs.rax]
-	mov rbx, [rdi + gprs.rbx]
-	mov rcx, [rdi + gprs.rcx]
-	mov rdx, [rdi + gprs.rdx]
-	mov rsi, [rdi + gprs.rsi]
-	mov rbp, [rdi + gprs.rbp]
-	mov r8,  [rdi + gprs.r8]
-	mov r9,  [rdi + gprs.r9]
-	mov r10, [rdi + gprs.r10]
-	mov r11, [rdi + gprs.r11]
-	mov r12, [rdi + gprs.r12]
-	mov r13, [rdi + gprs.r13]
-	mov r14, [rdi + gprs.r14]
-	mov r15, [rdi + gprs.r15]
-	mov rdi, [rdi + gprs.rdi]
+	GPRS_LOAD rdi
 	jnz .resume
 	vmlaunch
 	jmp .fail
@@ -64,20 +51,7 @@ vmx_enter:
 vmx_exit_point:
 	push rax
 	mov rax, [rsp + 8]
-	mov [rax + gprs.rbx], rbx
-	mov [rax + gprs.rcx], rcx
-	mov [rax + gprs.rdx], rdx
-	mov [rax + gprs.rsi], rsi
-	mov [rax + gprs.rdi], rdi
-	mov [rax + gprs.rbp], rbp
-	mov [rax + gprs.r8],  r8
-	mov [rax + gprs.r9],  r9
-	mov [rax + gprs.r10], r10
-	mov [rax + gprs.r11], r11
-	mov [rax + gprs.r12], r12
-	mov [rax + gprs.r13], r13
-	mov [rax + gprs.r14], r14
-	mov [rax + gprs.r15], r15
+	GPRS_SAVE
 	pop qword [rax + gprs.rax]
 	xor eax, eax
 vmx_enter_done:

@@ -15,6 +15,9 @@
 #define SH_ACC_ALL	(SH_ACC_W | SH_ACC_U | SH_ACC_X)
 
 #define SH_HASH		512	/* buckets of each hash, one page each */
+/* Fibonacci hashing (Knuth, TAOCP Vol 3 6.4): 2^64 divided by the golden
+   ratio; the top bits of gfn * SH_HASH_MUL pick the bucket */
+#define SH_HASH_MUL	0x9e3779b97f4a7c15ull
 #define SH_ROOTS	4	/* root cache entries */
 #define SH_FLOOD	3	/* emulated writes without a fault through
 				   the table before it is unprotected */
@@ -259,6 +262,12 @@ static inline void sh_list_add(struct sh_list *head, struct sh_list *n)
 static inline bool spte_present(uint64_t e)
 {
 	return e & PTE_P;
+}
+
+/* the bucket of gfn (or of any key) in a SH_HASH-bucket hash */
+static inline unsigned int sh_bucket(uint64_t key)
+{
+	return (unsigned int)((key * SH_HASH_MUL) >> 55) & (SH_HASH - 1);
 }
 
 #endif

@@ -12,13 +12,6 @@
  */
 #include "mmu/shadow/internal.h"
 
-
-static unsigned int sp_bucket(uint64_t key)
-{
-	return (unsigned int)((key * 0x9e3779b97f4a7c15ull) >> 55) &
-	       (SH_HASH - 1);
-}
-
 bool role_indirect(union shadow_role r)
 {
 	return !r.direct && !r.pae_root;
@@ -34,7 +27,7 @@ struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa)
 	struct shadow_page *sp;
 
 	pa &= PT_ADDR_MASK;
-	for (sp = s->pa_hash[sp_bucket(pa >> 12)]; sp; sp = sp->pnext)
+	for (sp = s->pa_hash[sh_bucket(pa >> 12)]; sp; sp = sp->pnext)
 		if (sp->spt_pa == pa)
 			return sp;
 	return NULL;
@@ -135,7 +128,7 @@ static void free_page_now(struct shadow_mmu *s, struct shadow_page *sp)
 {
 	struct shadow_page **pp;
 
-	for (pp = &s->pa_hash[sp_bucket(sp->spt_pa >> 12)]; *pp;
+	for (pp = &s->pa_hash[sh_bucket(sp->spt_pa >> 12)]; *pp;
 	     pp = &(*pp)->pnext) {
 		if (*pp == sp) {
 			*pp = sp->pnext;
@@ -156,7 +149,7 @@ static void unhash(struct shadow_mmu *s, struct shadow_page *sp)
 
 	if (sp->role.pae_root)
 		return;
-	for (pp = &s->hash[sp_bucket(sp->gfn)]; *pp; pp = &(*pp)->hnext) {
+	for (pp = &s->hash[sh_bucket(sp->gfn)]; *pp; pp = &(*pp)->hnext) {
 		if (*pp == sp) {
 			*pp = sp->hnext;
 			return;
@@ -304,11 +297,11 @@ static struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 	sp->spt_pa = mmu_virt_to_phys(sp->spt);
 	sp->gfn = gfn;
 	sp->role = role;
-	b = sp_bucket(sp->spt_pa >> 12);
+	b = sh_bucket(sp->spt_pa >> 12);
 	sp->pnext = s->pa_hash[b];
 	s->pa_hash[b] = sp;
 	if (!role.pae_root) {
-		b = sp_bucket(gfn);
+		b = sh_bucket(gfn);
 		sp->hnext = s->hash[b];
 		s->hash[b] = sp;
 	}
@@ -338,7 +331,7 @@ static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 	struct shadow_page *sp;
 	struct gfn_info *gi;
 
-	for (sp = s->hash[sp_bucket(gfn)]; sp; sp = sp->hnext) {
+	for (sp = s->hash[sh_bucket(gfn)]; sp; sp = sp->hnext) {
 		if (sp->gfn != gfn || sp->role.word != role.word)
 			continue;
 		if (sp->unsync)

@@ -301,7 +301,7 @@ void gfn_hash_destroy(struct shadow_mmu *s)
 
 struct gfn_info **gfn_head(struct shadow_mmu *s, uint64_t gfn)
 {
-	unsigned long b = (unsigned long)((gfn * 0x9e3779b97f4a7c15ull) >>
+	unsigned long b = (unsigned long)((gfn * SH_HASH_MUL) >>
 					  (64 - s->gfn_bits));
 
 	return &s->gfn_dir[b / SH_HASH][b % SH_HASH];

@@ -153,11 +153,4 @@ int shadow_root_level(struct shadow_mmu *s);
 bool shadow_flush_pending(struct shadow_mmu *s);
 void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
 
-/*
- * Tests: check every internal invariant (hash, rmap against SPTEs, parent
- * links, unsync bookkeeping, write protection); 0 if consistent, else -1
- * with a description in buf.
- */
-int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len);
-
 #endif

@@ -238,13 +238,6 @@ void tdp_recover_locked(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size)
 	tdp_pending_drain(mmu, &c.pend);
 }
 
-void mmu_tdp_recover_huge(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size)
-{
-	write_lock(&mmu->lock);
-	tdp_recover_locked(mmu, gpa, size);
-	write_unlock(&mmu->lock);
-}
-
 void mmu_tdp_dirty_disable(struct mmu_tdp *mmu)
 {
 	uint64_t **dir;

@@ -373,30 +373,6 @@ enum mmu_fault_result mmu_tdp_fault(struct mmu_tdp *mmu, uint64_t gpa,
 	return ret;
 }
 
-int mmu_tdp_prefault(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
-		     unsigned int access)
-{
-	uint64_t end = gpa + size;
-	struct mmu_xlate x;
-
-	gpa &= ~(PT_PAGE_SIZE - 1);
-	while (gpa < end) {
-		enum mmu_fault_result ret = mmu_tdp_fault(mmu, gpa, access);
-
-		if (ret == MMU_FAULT_RETRY)
-			continue;
-		if (ret == MMU_FAULT_NOMEM)
-			return -MMU_ENOMEM;
-		if (ret != MMU_FAULT_FIXED)
-			return -MMU_ENOENT;
-		if (mmu_tdp_translate(mmu, gpa, &x))
-			continue;	/* zapped meanwhile: again */
-		gpa = (gpa & ~(pt_level_size(x.level) - 1)) +
-		      pt_level_size(x.level);
-	}
-	return 0;
-}
-
 /* ---- zap, translate, statistics ---- */
 
 struct zap_ctx {

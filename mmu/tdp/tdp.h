@@ -147,10 +147,6 @@ uint64_t mmu_tdp_eptp(const struct mmu_tdp *mmu);
 enum mmu_fault_result mmu_tdp_fault(struct mmu_tdp *mmu, uint64_t gpa,
 				    unsigned int access);
 
-/* Map [gpa, gpa + size) now; stops at the first gfn not in the map.
- * Returns 0, -MMU_ENOENT (hole) or -MMU_ENOMEM. */
-int mmu_tdp_prefault(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
-		     unsigned int access);
 
 /* Unmap [gpa, gpa + size) (whole large leaves that overlap it). */
 void mmu_tdp_zap(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
@@ -178,7 +174,7 @@ uint64_t mmu_tdp_nr_tables(struct mmu_tdp *mmu);
  * gfn's bit.  get copies the bits of [gpa, gpa + size) into bitmap (bit i =
  * gfn (gpa >> 12) + i, the caller zeroes it), clears them and write-protects
  * those pages again; it returns how many bits were set.  disable stops
- * logging and brings large leaves back (mmu_tdp_recover_huge()).
+ * logging and brings large leaves back (tdp_recover_locked()).
  *
  * A fault marks a page after its exchange made the page writable (so the
  * page is marked exactly once): a write another vCPU makes in that instant
@@ -190,9 +186,5 @@ int mmu_tdp_dirty_enable(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
 void mmu_tdp_dirty_disable(struct mmu_tdp *mmu);
 long mmu_tdp_dirty_get(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
 		       uint64_t *bitmap);
-
-/* Replace tables of [gpa, gpa + size) by large leaves where the map allows:
- * the large leaf goes in first, the old table is freed after the flush. */
-void mmu_tdp_recover_huge(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
 
 #endif

@@ -13,6 +13,7 @@
 
 #include "mmu/env.h"
 #include "mmu/tdp/tdp.h"
+#include "tests/host/tdp_extra.h"
 #include "mmu/walk.h"
 #include "tests/host/gmem.h"
 #include "tests/host/host_env.h"

@@ -4,7 +4,7 @@
 HOST_OBJ	:= $(BUILD)/host
 BENCH_OBJ	:= $(BUILD)/bench
 HOST_LIB_SRCS	:= $(MMU_SRCS) tests/host/env_host.c tests/host/check.c \
-		   tests/host/gmem.c
+		   tests/host/gmem.c tests/host/tdp_extra.c
 HOST_LIB_OBJS	:= $(patsubst %.c,$(HOST_OBJ)/%.o,$(HOST_LIB_SRCS))
 BENCH_LIB_OBJS	:= $(patsubst %.c,$(BENCH_OBJ)/%.o,$(HOST_LIB_SRCS))
 

@@ -14,6 +14,7 @@
 
 #include "mmu/env.h"
 #include "mmu/tdp/tdp.h"
+#include "tests/host/tdp_extra.h"
 #include "tests/host/host_env.h"
 
 #define G	(1ull << 30)

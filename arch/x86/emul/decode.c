@@ -590,8 +590,13 @@ static uint64_t addr_mask(unsigned size)
 	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
 }
 
-uint64_t x86_mem_offset(const struct x86_insn *in, const struct x86_mem *m,
-			const struct x86_regs *r)
+/*
+ * The effective address (offset within the segment) of memory operand m of
+ * in, wrapped to the address size.  For BTS/BTR/BTC with a register bit
+ * offset it includes the offset's byte displacement, as the CPU does.
+ */
+static uint64_t x86_mem_offset(const struct x86_insn *in,
+			       const struct x86_mem *m, const struct x86_regs *r)
 {
 	uint64_t ea = (uint64_t)m->disp;
 	uint64_t bit, sign;

@@ -153,14 +153,6 @@ enum x86_mode x86_mode_of(bool cr0_pe, bool rflags_vm, bool efer_lma,
 			  bool cs_l, bool cs_d);
 
 /*
- * The effective address (offset within the segment) of memory operand m of
- * in, wrapped to the address size.  For BTS/BTR/BTC with a register bit
- * offset it includes the offset's byte displacement, as the CPU does.
- */
-uint64_t x86_mem_offset(const struct x86_insn *in, const struct x86_mem *m,
-			const struct x86_regs *r);
-
-/*
  * The linear address of m: segment base plus offset (32 bits outside
  * 64-bit mode).  No limit, canonical or alignment checks.  Returns 0, or
  * -1 if in has no memory operand.

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "mmu/shadow/shadow.h"
+#include "tests/host/shadow/check.h"
 #include "tests/host/gmem.h"
 #include "tests/host/host_env.h"
 

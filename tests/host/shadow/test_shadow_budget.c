@@ -35,6 +35,7 @@
 #include "mmu/env.h"
 #include "mmu/pt.h"
 #include "mmu/shadow/shadow.h"
+#include "tests/host/shadow/check.h"
 #include "tests/host/gmem.h"
 #include "tests/host/host_env.h"
 
