@@ -3,9 +3,9 @@
 # build/umbra-core.bin (the flat image that umbra.efi embeds).
 
 CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
-	core/main.c core/options.c core/log.c core/mem.c core/canary.c \
+	core/main.c core/options.c core/log.c core/err.c core/mem.c core/canary.c \
 	shell/shell.c \
-	arch/x86/cpu/entry.asm arch/x86/cpu/idt.c \
+	arch/x86/cpu/entry.asm arch/x86/cpu/idt.c arch/x86/cpu/percpu.c \
 	arch/x86/vcpu/vcpu.c arch/x86/vcpu/run.c \
 	arch/x86/exit/cpuid.c arch/x86/exit/msr.c arch/x86/exit/io.c \
 	arch/x86/exit/cr.c \

@@ -3,6 +3,7 @@
 #include "core/canary.h"
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/guest/load.h"
 #include "core/mem.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -13,6 +14,7 @@
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "umbra/core.h"
+#include "umbra/err.h"
 #include "umbra/log.h"
 
 /* The guest's memory test looks for this in umbra's range: it must not find it. */
@@ -96,7 +98,9 @@ void core_main(struct boot_info *bi)
 {
 	struct guest_boot boot;
 	struct vcpu *v = &vcpu0;
+	int err;
 
+	percpu_init(0);
 	options_parse(bi->cmdline);
 	apply_console_options();
 	pr_info("umbra %s, booted by %s, command line '%s'", UMBRA_VERSION,
@@ -111,8 +115,14 @@ void core_main(struct boot_info *bi)
 		halt("no-guest");
 	selftest_before_vcpu();
 	v->mmu = opts.mmu == MMU_SHADOW ? &shadow_guest_mmu : &tdp_guest_mmu;
-	if (v->ops->enable() || v->ops->create(v))
-		panic("%s: out of memory setting up the vCPU", v->ops->name);
+	err = TRY(v->ops->enable());
+	if (err)
+		panic("%s: could not enable the back end: %s", v->ops->name,
+		      err_name(err));
+	err = TRY(v->ops->create(v));
+	if (err)
+		panic("%s: could not create the vCPU: %s", v->ops->name,
+		      err_name(err));
 	io_setup_intercepts(v);
 	msr_setup_intercepts(v);
 	v->mmu->setup(v);

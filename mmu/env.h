@@ -21,6 +21,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "umbra/err.h"
+
 /* A zeroed, 4 KiB aligned 4 KiB page, or NULL when memory is exhausted. */
 void *mmu_alloc_page(void);
 
@@ -39,10 +41,11 @@ uint64_t mmu_virt_to_phys(const void *va);
 /* Inverse of mmu_virt_to_phys() for pages from mmu_alloc_page(). */
 void *mmu_phys_to_virt(uint64_t pa);
 
-/* Error values returned (negated) by mmu/ functions that return int. */
-#define MMU_ENOENT	2
-#define MMU_ENOMEM	12
-#define MMU_EBUSY	16
-#define MMU_EINVAL	22
+/* Error values returned (negated) by mmu/ functions that return int:
+   umbra's own (umbra/err.h) */
+#define MMU_ENOENT	UMBRA_ENOENT
+#define MMU_ENOMEM	UMBRA_ENOMEM
+#define MMU_EBUSY	UMBRA_EBUSY
+#define MMU_EINVAL	UMBRA_EINVAL
 
 #endif

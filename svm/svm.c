@@ -5,6 +5,7 @@
  * uses next-RIP save when the CPU has it.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
@@ -15,6 +16,7 @@
 #include "svm/diag.h"
 #include "svm/vmcb.h"
 #include "umbra/core.h"
+#include "umbra/err.h"
 #include "umbra/log.h"
 
 #define CPUID_SVM_ECX		(1u << 2)	/* 8000_0001h ECX */
@@ -48,7 +50,6 @@ struct svm_vcpu {
 static struct {
 	uint32_t features;
 	uint32_t nr_asids;
-	void *hsave;
 } svm;
 
 static struct svm_vcpu svm_vcpu0;
@@ -62,20 +63,20 @@ static int svm_probe(char *why, size_t len)
 
 	if (r.eax < 0x8000000a || !(cpuid(0x80000001).ecx & CPUID_SVM_ECX)) {
 		snprintf(why, len, "no SVM: CPUID 8000_0001h ECX[2] is clear (not an AMD-V CPU, or the hypervisor below umbra does not expose SVM)");
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	/* APM Vol 2 15.4: VM_CR.SVMDIS; Bochs raises #GP on the read */
 	if (!rdmsr_safe(MSR_VM_CR, &vm_cr) && (vm_cr & VM_CR_SVMDIS)) {
 		snprintf(why, len, "SVM is disabled by the firmware (VM_CR.SVMDIS=1%s): enable SVM/AMD-V in the firmware setup",
 			 vm_cr & VM_CR_LOCK ? ", locked" : "");
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	r = cpuid(0x8000000a);
 	svm.features = r.edx;
 	svm.nr_asids = r.ebx;
 	if (!(r.edx & SVM_FEAT_NP)) {
 		snprintf(why, len, "SVM without nested paging (CPUID 8000_000Ah EDX[0] clear): umbra needs NPT");
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	return 0;
 }
@@ -88,11 +89,13 @@ static int svm_tdp_max_level(void)
 
 static int svm_enable(void)
 {
-	svm.hsave = page_alloc(1);
-	if (!svm.hsave)
-		return -1;
+	void *hsave = page_alloc(1);
+
+	if (!hsave)
+		return -UMBRA_ENOMEM;
+	this_cpu()->vmm_page = hsave;
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
-	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(svm.hsave));
+	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(hsave));
 	__asm__ volatile("clgi");
 	pr_info("svm: enabled: %u ASIDs, next-RIP save %s, decode assists %s, flush by ASID %s",
 		svm.nr_asids, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
@@ -159,7 +162,7 @@ static int svm_create(struct vcpu *v)
 	s->iopm = page_alloc(IOPM_PAGES);
 	s->msrpm = page_alloc(MSRPM_PAGES);
 	if (!s->vmcb || !s->iopm || !s->msrpm)
-		return -1;
+		return -UMBRA_ENOMEM;
 	v->arch = s;
 	/* where the local APIC's xAPIC window is before the guest runs */
 	apic_boot_window = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
@@ -713,6 +716,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
 	struct vmcb *vmcb = s->vmcb;
+	struct percpu *pc = this_cpu();
 
 	if (s->shutdown) {
 		/* as the SHUTDOWN intercept (APM Vol 2 15.9) would report it */
@@ -726,6 +730,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	s->injected = vmcb->ctl.event_inj;
 	vmcb->save.rax = v->gprs.rax;
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
+	percpu_reload(pc);
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */

@@ -16,6 +16,8 @@ import os
 import re
 import sys
 
+from checks import result, summary
+
 DIRS = ('boot', 'arch', 'core', 'shell', 'svm', 'vmx', 'mmu', 'drivers',
         'lib', 'include')
 EXTS = ('.c', '.h', '.asm', '.inc')
@@ -99,13 +101,9 @@ def main():
         for v in comp:
             for w in sorted(edges[v] & members):
                 print('  %s -> %s' % (v, w))
-    if found:
-        print('FAIL: %d include cycles between %d hypervisor units'
-              % (len(found), len(edges)))
-    else:
-        print('PASS: no include cycle between %d hypervisor units' % len(edges))
-    print('%d passed, %d failed' % (0 if found else 1, 1 if found else 0))
-    return 1 if found else 0
+    result(not found, 'no include cycle between %d hypervisor units'
+           % len(edges), '%d cycles' % len(found))
+    return summary()
 
 
 if __name__ == '__main__':

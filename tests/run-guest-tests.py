@@ -320,7 +320,7 @@ SELFTESTS = [
      'VM entry failed (exit code ffffffff): guest state invalid'),
     ('umbra: exhausted memory panics', 'umbra-bios-grub',
      ['--hv-args', 'selftest=oom'], ['pass'], 125,
-     'umbra: PANIC: svm: out of memory setting up the vCPU'),
+     'umbra: PANIC: svm: could not enable the back end: out of memory (ENOMEM)'),
     # the same endings under Bochs (no isa-debug-exit there)
     ('failed check', 'bare-bochs-skylake', [], ['fail'], 1,
      '0 passed, 1 failed'),

@@ -19,6 +19,8 @@ import subprocess
 import sys
 import tempfile
 
+from checks import result, summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, 'tools', 'umbra-run')
 
@@ -50,17 +52,6 @@ CASES = [
      r'^umbra-run: TCG \(.*neither kvm_amd nor kvm_intel loaded'),
 ]
 
-passed = failed = 0
-
-
-def result(ok, name, detail):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print('%s: %s%s' % ('PASS' if ok else 'FAIL', name,
-                        '' if ok else ': ' + detail))
 
 
 def write(path, text):
@@ -103,8 +94,7 @@ def main():
     rc, line = which_accel(None)
     result(rc == 0 and re.match(r'^umbra-run: (KVM|TCG) \(.+\)$', line),
            'this host: ' + line, 'status %d' % rc)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == '__main__':

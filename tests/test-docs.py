@@ -22,22 +22,12 @@ import shlex
 import subprocess
 import sys
 
+from checks import result, summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OPTION = re.compile(r'\{\s*"(\w+)",\s*"([^"]*)",\s*"([^"]*)"', re.S)
 ROW = re.compile(r'^\| `(\w+)=` \| (.*) \| (.*) \|$')
 
-passed = failed = 0
-
-
-def result(ok, name, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print('%s: %s%s' % ('PASS' if ok else 'FAIL', name,
-                        ': ' + detail if detail and not ok else ''))
-    sys.stdout.flush()
 
 
 def read(path):
@@ -143,8 +133,7 @@ def main():
     if '--no-run' not in sys.argv[1:]:
         check_commands(readme)
         check_doc_commands()
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == '__main__':

@@ -21,21 +21,11 @@ import signal
 import sys
 import time
 
+from checks import result, summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BOOT_TIMEOUT = 240
 
-passed = failed = 0
-
-
-def result(ok, name, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print('%s: %s%s' % ('PASS' if ok else 'FAIL', name,
-                        ': ' + detail if detail and not ok else ''))
-    sys.stdout.flush()
 
 
 class Terminal:
@@ -132,8 +122,7 @@ def main():
     opts = p.parse_args()
     for mmu in opts.mmu or ['tdp', 'shadow']:
         try_run(opts.firmware, mmu)
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == '__main__':

@@ -40,6 +40,8 @@ import tempfile
 import threading
 import time
 
+from checks import result, summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, 'build')
 KERNEL = os.path.join(BUILD, 'tests', 'guest', 'interactive', 'shell.elf')
@@ -54,19 +56,6 @@ LINUX_PROMPT = r':/# '		# busybox's, then maybe ESC [6n
 CMD_TIMEOUT = 20
 
 verbose = False
-passed = 0
-failed = 0
-
-
-def result(name, ok, why=''):
-    global passed, failed
-    if ok:
-        passed += 1
-        print('PASS: %s' % name)
-    else:
-        failed += 1
-        print('FAIL: %s: %s' % (name, why))
-    sys.stdout.flush()
 
 
 class Stream:
@@ -220,8 +209,9 @@ class Shell:
         at = self.st.mark()
         self.send(ESC)
         end = self.st.wait(re.escape(PROMPT), at, CMD_TIMEOUT)
-        result('%s: Ctrl-] Ctrl-] opens the shell' % self.name,
-               end is not None, 'no prompt after the escape sequence')
+        result(end is not None,
+               '%s: Ctrl-] Ctrl-] opens the shell' % self.name,
+               'no prompt after the escape sequence')
         return end is not None
 
     def run(self, line, timeout=CMD_TIMEOUT):
@@ -237,17 +227,19 @@ class Shell:
         out = self.run(line)
         name = '%s: %s' % (self.name, what or line)
         if out is None:
-            result(name, False, 'no prompt after "%s"' % line)
+            result(False, name, 'no prompt after "%s"' % line)
             return None
         for p in patterns:
             if not re.search(p, out, re.M):
-                result(name, False, 'no match for /%s/ in %r' % (p, out[-300:]))
+                result(False,
+                       name,
+                       'no match for /%s/ in %r' % (p, out[-300:]))
                 return out
         for p in absent:
             if re.search(p, out, re.M):
-                result(name, False, '/%s/ in %r' % (p, out[-300:]))
+                result(False, name, '/%s/ in %r' % (p, out[-300:]))
                 return out
-        result(name, True)
+        result(True, name)
         return out
 
     def resume(self, guest=None):
@@ -256,20 +248,21 @@ class Shell:
         at = self.st.mark()
         self.send(b'continue\r')
         end = self.st.wait(r'shell: the guest resumes', at, CMD_TIMEOUT)
-        result('%s: continue' % self.name, end is not None,
+        result(end is not None, '%s: continue' % self.name,
                'no "the guest resumes"')
         if guest is None:
             return
         at = guest.com1.mark()
         guest.send1(b'\n')
         end = guest.com1.wait(r'echo: \^\]\^\]\n', at, CMD_TIMEOUT)
-        result('%s: the guest read the escape bytes (echo: ^]^])' % self.name,
-               end is not None, 'no "echo: ^]^]" line')
+        result(end is not None,
+               '%s: the guest read the escape bytes (echo: ^]^])' % self.name,
+               'no "echo: ^]^]" line')
 
 
 def wait_ready(m, name):
     end = m.com1.wait(r'info: ready', 0, BOOT_TIMEOUT)
-    result('%s: guest boots and reads its console' % name, end is not None,
+    result(end is not None, '%s: guest boots and reads its console' % name,
            'no "info: ready" from the guest within %ds' % BOOT_TIMEOUT)
     return end is not None
 
@@ -278,8 +271,9 @@ def guest_line(m, name, text, send):
     at = m.com1.mark()
     send(text.encode() + b'\n')
     end = m.com1.wait(r'echo: .*' + re.escape(text), at, CMD_TIMEOUT)
-    result('%s: the guest resumes unharmed (echoes "%s")' % (name, text),
-           end is not None, 'no echo of "%s"' % text)
+    result(end is not None,
+           '%s: the guest resumes unharmed (echoes "%s")' % (name, text),
+           'no echo of "%s"' % text)
 
 
 def guest_done(m, name, send):
@@ -287,8 +281,8 @@ def guest_done(m, name, send):
     send(b'done\n')
     end = m.com1.wait(r'1 passed, 0 failed', at, CMD_TIMEOUT)
     rc = m.finish()
-    result('%s: guest gets "done" and exits with status 0' % name,
-           end is not None and rc == 1,
+    result(end is not None and rc == 1,
+           '%s: guest gets "done" and exits with status 0' % name,
            'closing line %s, QEMU exit status %s (1 = guest status 0)' %
            ('seen' if end else 'missing', rc))
 
@@ -365,8 +359,8 @@ def session(name, sh, m, send_guest, mmu):
                                       r'pages/s'], 'dirty show after a line')
         if out:
             n = re.search(r'dirty: (\d+) pages', out)
-            result('%s: the guest\'s writes are counted dirty' % name,
-                   n is not None and int(n.group(1)) >= 16,
+            result(n is not None and int(n.group(1)) >= 16,
+                   '%s: the guest\'s writes are counted dirty' % name,
                    'dirty count %s, expected at least 16 (the guest writes 16 '
                    'pages per line)' % (n.group(1) if n else '?'))
         sh.check('dirty stop', [r'dirty: logging stopped'])
@@ -403,8 +397,8 @@ def dedicated(name):
         walk_checks(sh, 'tdp')
         sh.check('bogus', [r'error: shell: unknown command .bogus.'],
                  'a bad command gets a one-line error')
-        result('%s: nothing of the shell on the guest\'s COM1' % name,
-               'umbra> ' not in m.com1.data and 'Ctrl-]' not in m.com1.data,
+        result('umbra> ' not in m.com1.data and 'Ctrl-]' not in m.com1.data,
+               '%s: nothing of the shell on the guest\'s COM1' % name,
                'shell output on COM1')
         sh.resume()
         guest_line(m, name, 'hello', m.send1)
@@ -425,8 +419,8 @@ def reboot(name):
         m.send1(b'reboot\r')
         rc = m.finish(CMD_TIMEOUT)
         said = m.com1.wait(r'reboot: reset through port cf9', at, 1)
-        result('%s: reboot resets the machine' % name,
-               rc == 0 and said is not None and 'halt:' not in m.com1.data[at:],
+        result(rc == 0 and said is not None and 'halt:' not in m.com1.data[at:],
+               '%s: reboot resets the machine' % name,
                'QEMU exit status %s (0 = reset with -no-reboot), message %s'
                % (rc, 'seen' if said else 'missing'))
     finally:
@@ -437,8 +431,9 @@ def linux_command(m, name, text, expect):
     at = m.com1.mark()
     m.send1(text.encode() + b'\n')
     end = m.com1.wait(expect, at, CMD_TIMEOUT)
-    result('%s: the guest resumes unharmed (%s)' % (name, text),
-           end is not None, 'no /%s/ after "%s"' % (expect, text))
+    result(end is not None,
+           '%s: the guest resumes unharmed (%s)' % (name, text),
+           'no /%s/ after "%s"' % (expect, text))
 
 
 def linux(name):
@@ -448,7 +443,7 @@ def linux(name):
                 runner_args=['--initrd', LINUX_INITRD])
     try:
         end = m.com1.wait(LINUX_PROMPT, 0, LINUX_BOOT_TIMEOUT)
-        result('%s: Linux boots to its shell' % name, end is not None,
+        result(end is not None, '%s: Linux boots to its shell' % name,
                'no shell prompt within %ds' % LINUX_BOOT_TIMEOUT)
         if end is None:
             return
@@ -472,8 +467,8 @@ def linux(name):
         out = sh.check('dirty show', [r'dirty: \d+ pages .* pages/s'],
                        'dirty show after a command')
         n = re.search(r'dirty: (\d+) pages', out or '')
-        result('%s: Linux\'s writes are counted dirty' % name,
-               n is not None and int(n.group(1)) > 0,
+        result(n is not None and int(n.group(1)) > 0,
+               '%s: Linux\'s writes are counted dirty' % name,
                'dirty count %s' % (n.group(1) if n else '?'))
         sh.check('dirty stop', [r'dirty: logging stopped'])
         sh.resume()
@@ -513,9 +508,8 @@ def main():
         try:
             runs[r]()
         except (RuntimeError, OSError) as e:
-            result('%s: run' % r, False, str(e))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+            result(False, '%s: run' % r, str(e))
+    return summary()
 
 
 if __name__ == '__main__':

@@ -29,6 +29,8 @@ import subprocess
 import sys
 import time
 
+from checks import result, summary
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BUILD = os.path.join(ROOT, 'build')
 OUT = os.path.join(BUILD, 'usb-test')
@@ -45,20 +47,7 @@ BANNER = re.compile(r"umbra: info: umbra \S+, booted by (.*?), "
                     r"command line '(.*)'")
 HALT = re.compile(r'umbra: halt: *(.*)')
 
-passed = failed = 0
 verbose = False
-
-
-def result(ok, name, detail=''):
-    global passed, failed
-    if ok:
-        passed += 1
-    else:
-        failed += 1
-    print('%s: %s%s' % ('PASS' if ok else 'FAIL', name,
-                        (': ' + detail) if detail else ''))
-    sys.stdout.flush()
-    return ok
 
 
 def sh(cmd, env=None):
@@ -325,8 +314,7 @@ def main():
         if not os.path.exists(f):
             result(False, 'prerequisites', '%s missing: run make all '
                    'guest-kernels' % os.path.relpath(f, ROOT))
-            print('%d passed, %d failed' % (passed, failed))
-            return 1
+            return summary()
 
     hello = os.path.join(OUT, 'hello.img')
     runs = []
@@ -377,8 +365,7 @@ def main():
                 pass
     print('test-usb: %.0fs wall time; logs in %s'
           % (time.monotonic() - start, os.path.relpath(OUT, ROOT)))
-    print('%d passed, %d failed' % (passed, failed))
-    return 1 if failed else 0
+    return summary()
 
 
 if __name__ == '__main__':

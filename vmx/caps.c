@@ -8,6 +8,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "lib/printf.h"
 #include "vmx/vmcs.h"
+#include "umbra/err.h"
 #include "vmx/caps.h"
 
 #define CPUID_VMX_ECX		(1u << 5)	/* CPUID.1:ECX[5], SDM Vol 3 23.6 */
@@ -164,14 +165,14 @@ static int adjust(const struct ctl_word *w, uint32_t *out, uint32_t *allowed1,
 
 		snprintf(why, len, "VMX: required %s control '%s' (bit %u) is not allowed by MSR %x (%016lx)",
 			 w->what, ctl_name(w, bit), __builtin_ctz(bit), msr, cap);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	if (forced) {
 		uint32_t bit = forced & -forced;
 
 		snprintf(why, len, "VMX: %s control '%s' (bit %u) must be 1 (MSR %x = %016lx) and umbra does not handle it",
 			 w->what, ctl_name(w, bit), __builtin_ctz(bit), msr, cap);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	*out = must1 | w->required | (w->optional & may1);
 	if (allowed1)
@@ -189,14 +190,14 @@ static int check_ept_vpid(char *why, size_t len)
 		snprintf(why, len, "VMX: EPT without %s (IA32_VMX_EPT_VPID_CAP %016lx)",
 			 cap & EPT_CAP_WALK4 ? "write-back paging structures" :
 			 "4-level page walks", cap);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	/* SDM Vol 3 30.3 INVEPT, 28.4.3.1 */
 	if (!(cap & EPT_CAP_INVEPT) ||
 	    !(cap & (EPT_CAP_INVEPT_SINGLE | EPT_CAP_INVEPT_ALL))) {
 		snprintf(why, len, "VMX: EPT without INVEPT single- or all-context (IA32_VMX_EPT_VPID_CAP %016lx)",
 			 cap);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	vmx_caps.invept_type = cap & EPT_CAP_INVEPT_SINGLE ? INVEPT_SINGLE : INVEPT_ALL;
 	/* VPID needs INVVPID to flush its tag (28.4.3.3); else leave it off */
@@ -216,7 +217,7 @@ int vmx_caps_probe(char *why, size_t len)
 
 	if (!(cpuid(1).ecx & CPUID_VMX_ECX)) {
 		snprintf(why, len, "no VMX: CPUID.1:ECX[5] is clear (not a VT-x CPU, or the hypervisor below umbra does not expose VMX)");
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	/* SDM Vol 3 23.7: VMXON #GPs unless the MSR is locked with bit 2 set */
 	if (rdmsr_safe(MSR_FEATURE_CONTROL, &fc))
@@ -224,7 +225,7 @@ int vmx_caps_probe(char *why, size_t len)
 	if ((fc & FEATURE_CONTROL_LOCK) && !(fc & FEATURE_CONTROL_VMX)) {
 		snprintf(why, len, "VMX is locked off by the firmware (IA32_FEATURE_CONTROL %lx: locked, VMX outside SMX disabled): enable VT-x in the firmware setup",
 			 fc);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	b = vmx_caps.basic = rdmsr(MSR_VMX_BASIC);
 	/* SDM Vol 3 A.1: umbra keeps its VMCS in WB memory, anywhere */
@@ -232,30 +233,30 @@ int vmx_caps_probe(char *why, size_t len)
 	    (b & VMX_BASIC_32BIT_PA)) {
 		snprintf(why, len, "VMX: unsupported IA32_VMX_BASIC %016lx (VMCS not write-back, larger than 4 KiB or below 4 GiB only)",
 			 b);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	/* SDM Vol 3 A.3.3: IA32_VMX_PROCBASED_CTLS2 exists only with bit 63 */
 	if (!(rdmsr(b & VMX_BASIC_TRUE_CTLS ? MSR_VMX_TRUE_PROCBASED_CTLS :
 		   MSR_VMX_PROCBASED_CTLS) >> 32 & PROC_SECONDARY)) {
 		snprintf(why, len, "VMX without secondary controls, so without EPT: umbra needs EPT");
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	p2 = rdmsr(MSR_VMX_PROCBASED_CTLS2) >> 32;
 	if (!(p2 & PROC2_ENABLE_EPT) || !(p2 & PROC2_UNRESTRICTED_GUEST)) {
 		snprintf(why, len, "VMX without %s (IA32_VMX_PROCBASED_CTLS2 allows %08x): umbra needs EPT and unrestricted guest",
 			 p2 & PROC2_ENABLE_EPT ? "unrestricted guest" : "EPT", p2);
-		return -1;
+		return -UMBRA_ENODEV;
 	}
 	if (adjust(&pin_word, &vmx_caps.pin, NULL, why, len) ||
 	    adjust(&proc_word, &vmx_caps.proc, NULL, why, len))
-		return -1;
+		return -UMBRA_ENODEV;
 	if (adjust(&proc2_word, &vmx_caps.proc2, NULL, why, len) ||
 	    adjust(&exit_word, &vmx_caps.exit, NULL, why, len) ||
 	    adjust(&entry_word, &vmx_caps.entry, &vmx_caps.entry_allowed1, why, len))
-		return -1;
+		return -UMBRA_ENODEV;
 	vmx_caps.entry &= ~ENTRY_IA32E_MODE;	/* set while EFER.LMA is */
 	if (check_ept_vpid(why, len))
-		return -1;
+		return -UMBRA_ENODEV;
 	/* SDM Vol 3 A.7, A.8 */
 	vmx_caps.cr0_fixed0 = rdmsr(MSR_VMX_CR0_FIXED0);
 	vmx_caps.cr0_fixed1 = rdmsr(MSR_VMX_CR0_FIXED1);

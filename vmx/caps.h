@@ -19,7 +19,7 @@ struct vmx_caps {
 
 extern struct vmx_caps vmx_caps;
 
-/* 0, or -1 with the reason in why[] */
+/* 0, or -UMBRA_ENODEV with the reason in why[] */
 int vmx_caps_probe(char *why, size_t len);
 
 #endif

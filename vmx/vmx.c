@@ -10,6 +10,7 @@
  * CR3, INVLPG and task switches exit to arch/x86/paging/shadow.c.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
 #include "core/mem.h"
@@ -18,6 +19,7 @@
 #include "lib/string.h"
 #include "mmu/tdp/tdp.h"
 #include "umbra/core.h"
+#include "umbra/err.h"
 #include "umbra/log.h"
 #include "vmx/diag.h"
 #include "vmx/vmcs.h"
@@ -50,11 +52,8 @@ struct vmx_vcpu {
 };
 
 static struct vmx_vcpu vmx_vcpu0;
-static void *vmxon_region;
 
 /* umbra's GDT plus a TSS: VM exits need a non-null host TR (SDM 26.2.3) */
-static uint64_t host_gdt[5] __attribute__((aligned(16)));
-static uint32_t host_tss[26] __attribute__((aligned(16)));
 
 struct table_ptr {
 	uint16_t limit;
@@ -83,17 +82,20 @@ static int vmx_probe(char *why, size_t len)
 
 static void host_tables_init(void)
 {
+	struct percpu *pc = this_cpu();
+	uint64_t *host_gdt = pc->host_gdt;
+	uint32_t *host_tss = pc->host_tss;
+	uint64_t tss = (uint64_t)host_tss, limit = sizeof(pc->host_tss) - 1;
 	struct table_ptr gp;
-	uint64_t tss = (uint64_t)host_tss, limit = sizeof(host_tss) - 1;
 
 	__asm__ volatile("sgdt %0" : "=m"(gp));
 	memcpy(host_gdt, (void *)gp.base, MIN(gp.limit + 1u, 3 * sizeof(uint64_t)));
-	host_tss[25] = (uint32_t)sizeof(host_tss) << 16;	/* no I/O bitmap */
+	host_tss[25] = (uint32_t)sizeof(pc->host_tss) << 16;	/* no I/O bitmap */
 	/* SDM Vol 3 7.2.3: 64-bit available TSS descriptor, 16 bytes */
 	host_gdt[3] = (limit & 0xffff) | (tss & 0xffffff) << 16 | 0x89ull << 40 |
 		      ((limit >> 16) & 0xf) << 48 | ((tss >> 24) & 0xff) << 56;
 	host_gdt[4] = tss >> 32;
-	gp = (struct table_ptr){ sizeof(host_gdt) - 1, (uint64_t)host_gdt };
+	gp = (struct table_ptr){ sizeof(pc->host_gdt) - 1, (uint64_t)host_gdt };
 	__asm__ volatile("lgdt %0" : : "m"(gp));
 	__asm__ volatile("ltr %w0" : : "r"(HOST_TR));
 }
@@ -110,6 +112,7 @@ static int vmx_tdp_max_level(void)
 static int vmx_enable(void)
 {
 	uint64_t fc = 0, pa;
+	void *vmxon;
 	bool fail;
 
 	rdmsr_safe(MSR_FEATURE_CONTROL, &fc);
@@ -120,11 +123,12 @@ static int vmx_enable(void)
 	write_cr4((read_cr4() | vmx_caps.cr4_fixed0 | CR4_VMXE |
 		   (cpuid(1).ecx & CPUID_XSAVE_ECX ? CR4_OSXSAVE : 0)) &
 		  vmx_caps.cr4_fixed1);
-	vmxon_region = page_alloc(1);
-	if (!vmxon_region)
-		return -1;
-	*(uint32_t *)vmxon_region = VMX_BASIC_REVISION(vmx_caps.basic);
-	pa = virt_to_phys(vmxon_region);
+	vmxon = page_alloc(1);
+	if (!vmxon)
+		return -UMBRA_ENOMEM;
+	this_cpu()->vmm_page = vmxon;
+	*(uint32_t *)vmxon = VMX_BASIC_REVISION(vmx_caps.basic);
+	pa = virt_to_phys(vmxon);
 	__asm__ volatile("vmxon %1" : "=@ccbe"(fail) : "m"(pa) : "cc", "memory");
 	if (fail)
 		panic("vmx: VMXON failed (FEATURE_CONTROL %lx, CR0 %lx, CR4 %lx)",
@@ -294,8 +298,8 @@ static void setup_host_state(void)
 	vmcs_write(HOST_TR_SELECTOR, HOST_TR);
 	vmcs_write(HOST_FS_BASE, rdmsr(MSR_FS_BASE));
 	vmcs_write(HOST_GS_BASE, rdmsr(MSR_GS_BASE));
-	vmcs_write(HOST_TR_BASE, (uint64_t)host_tss);
-	vmcs_write(HOST_GDTR_BASE, (uint64_t)host_gdt);
+	vmcs_write(HOST_TR_BASE, (uint64_t)this_cpu()->host_tss);
+	vmcs_write(HOST_GDTR_BASE, (uint64_t)this_cpu()->host_gdt);
 	vmcs_write(HOST_IDTR_BASE, idt.base);
 	vmcs_write(HOST_SYSENTER_CS, 0);
 	vmcs_write(HOST_SYSENTER_ESP, 0);
@@ -390,7 +394,7 @@ static int vmx_create(struct vcpu *v)
 	s->io_bitmap = page_alloc(2);
 	s->msr_bitmap = page_alloc(1);
 	if (!s->vmcs || !s->io_bitmap || !s->msr_bitmap)
-		return -1;
+		return -UMBRA_ENOMEM;
 	v->arch = s;
 	/* SDM Vol 3 24.2, 24.11.3: revision identifier, VMCLEAR, VMPTRLD */
 	*(uint32_t *)s->vmcs = VMX_BASIC_REVISION(vmx_caps.basic);

@@ -21,8 +21,11 @@ GUEST_NASMFLAGS	:= -f elf32 -g -Werror
 GUEST_LDFLAGS	:= -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segments -T $(GUEST_DIR)/linker.ld
 
 GUEST_LIB_C	:= start.c serial.c printf.c string.c test.c
+# umbra's own freestanding helpers, built for the guests too
+GUEST_SHARED_C	:= lib/string.c
+GUEST_SHARED_OBJS := $(GUEST_SHARED_C:lib/%.c=$(GUEST_OUT)/obj/shared/%.o)
 GUEST_LIB_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o \
-		   $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
+		   $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) $(GUEST_SHARED_OBJS)
 GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_NAMES:%=$(GUEST_OUT)/obj/%.o) \
 		   $(GUEST_SELFTEST:%=$(GUEST_OUT)/obj/%.o) \
@@ -56,6 +59,10 @@ $(GUEST_C_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.c $(GUEST_DIR)/guest.mk
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) -c $< -o $@
 
+$(GUEST_SHARED_OBJS): $(GUEST_OUT)/obj/shared/%.o: lib/%.c $(GUEST_DIR)/guest.mk
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -I. -c $< -o $@
+
 $(GUEST_ASM_OBJS): $(GUEST_OUT)/obj/%.o: $(GUEST_DIR)/%.asm $(GUEST_DIR)/guest.mk
 	@mkdir -p $(dir $@)
 	$(NASM) $(GUEST_NASMFLAGS) $< -o $@
@@ -83,7 +90,7 @@ $(GUEST_SHELL:%=$(GUEST_OUT)/interactive/%.elf): $(GUEST_OUT)/interactive/%.elf:
 	@mkdir -p $(dir $@)
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
 
--include $(GUEST_C_OBJS:.o=.d)
+-include $(GUEST_C_OBJS:.o=.d) $(GUEST_SHARED_OBJS:.o=.d)
 
 # Bad guest images for the runner's umbra tests (tests/run-guest-tests.py):
 # hello.elf cut inside its first segment, and a file that is no kernel.

@@ -113,7 +113,8 @@ struct vcpu_ops {
 	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
 	/* largest TDP leaf the CPU supports: 1 (4K), 2 (2M) or 3 (1G) */
 	int (*tdp_max_level)(void);
-	/* 0 if this CPU can run the back end; else a reason in why[] */
+	/* these three: 0 or a negative code (umbra/err.h); probe: 0 if
+	   this CPU can run the back end, else -UMBRA_ENODEV and why[] */
 	int (*probe)(char *why, size_t len);
 	int (*enable)(void);		/* once per physical CPU */
 	int (*create)(struct vcpu *v);

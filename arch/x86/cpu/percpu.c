@@ -1,0 +1,22 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The per-CPU areas (percpu.h). */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/percpu.h"
+#include "umbra/log.h"
+
+static struct percpu cpus[MAX_CPUS];
+
+void percpu_init(unsigned int id)
+{
+	struct percpu *p = &cpus[id];
+
+	BUG_ON(id >= MAX_CPUS);
+	p->self = p;
+	p->id = id;
+	percpu_reload(p);
+}
+
+void percpu_reload(struct percpu *p)
+{
+	wrmsr(MSR_GS_BASE, (uint64_t)p);
+}

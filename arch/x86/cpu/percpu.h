@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: BSD-2-Clause */
+/*
+ * The per-CPU area: what each physical CPU has for itself, found from its
+ * GS base (IA32_GS_BASE, SDM Vol 3 3.4.4; APM Vol 2 4.5.3), never from a
+ * global.  One CPU runs today; the areas are an array so that the others
+ * can join (issue 12).
+ */
+#ifndef UMBRA_X86_CPU_PERCPU_H
+#define UMBRA_X86_CPU_PERCPU_H
+
+#include <stdint.h>
+
+#define MAX_CPUS	1
+
+struct percpu {
+	struct percpu *self;		/* %gs:0 */
+	unsigned int id;		/* 0: the boot CPU */
+	/*
+	 * The back end's page of this CPU: SVM's host save area
+	 * (VM_HSAVE_PA, APM Vol 2 15.30.4) or the VMXON region (SDM Vol 3
+	 * 25.11.5).
+	 */
+	void *vmm_page;
+	/* VMX: umbra's GDT with a TSS (host TR must not be 0, SDM Vol 3
+	   28.2.3) and the TSS itself */
+	uint64_t host_gdt[5] __attribute__((aligned(16)));
+	uint32_t host_tss[26] __attribute__((aligned(16)));
+};
+
+/* Give this CPU area id and point its GS base at it. */
+void percpu_init(unsigned int id);
+
+static inline struct percpu *this_cpu(void)
+{
+	struct percpu *p;
+
+	__asm__ volatile("mov %%gs:0, %0" : "=r"(p));
+	return p;
+}
+
+/*
+ * SVM's VMSAVE leaves the guest's GS base in the CPU (APM Vol 2 15.5.2):
+ * point it back at p, the area this_cpu() gave before the VMRUN.
+ */
+void percpu_reload(struct percpu *p);
+
+#endif
