@@ -138,15 +138,31 @@ struct root_slot {
 	uint64_t key;			/* CR3 bits that select the root */
 };
 
-struct shadow_mmu {
-	struct shadow_config cfg;
-	struct mmu_rwlock lock;
+/*
+ * What each vCPU has of the shadow MMU: its control registers, the role
+ * they give new pages, its roots and its pending TLB flush.
+ */
+struct shadow_vcpu {
 	struct shadow_cpu cpu;
 	uint64_t pdpte[4];		/* PAE guest: PDPTEs loaded */
 	enum gw_mode mode;
 	union shadow_role base_role;	/* wp, nxe, smep_nowp, pse, mode */
 	struct shadow_page *root;	/* current root (also roots[0].sp) */
 	struct root_slot roots[SH_ROOTS];
+	bool flush;			/* its TLB must be flushed */
+};
+
+/*
+ * What all vCPUs share: the shadow pages (hash by gfn and by address),
+ * the frame records and rmap, the pool within its budget, the lock and
+ * the statistics.  vc is the vCPU being served; one vCPU today (vcpu0),
+ * the SMP issue gives each its own.
+ */
+struct shadow_mmu {
+	struct shadow_config cfg;
+	struct mmu_rwlock lock;
+	struct shadow_vcpu *vc;
+	struct shadow_vcpu vcpu0;
 	struct shadow_page **hash;	/* by gfn */
 	struct shadow_page **pa_hash;	/* by spt_pa */
 	struct gfn_info ***gfn_dir;	/* pages of SH_HASH frame buckets */
@@ -161,7 +177,6 @@ struct shadow_mmu {
 	void *page_cache;		/* freed pages kept for reuse, chained
 					   through their first word */
 	struct sh_list unsync_list;	/* unsync pages */
-	bool flush;
 	struct shadow_stats st;
 };
 

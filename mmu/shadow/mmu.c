@@ -101,7 +101,7 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 		sp->nr_global--;
 	sp->nr_present--;
 	sp->spt[i] = 0;
-	s->flush = true;
+	s->vc->flush = true;
 }
 
 static void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -209,10 +209,10 @@ static bool evict_cached_root(struct shadow_mmu *s)
 	int k;
 
 	for (k = SH_ROOTS - 1; k >= 1; k--) {
-		if (s->roots[k].sp) {
-			struct shadow_page *sp = s->roots[k].sp;
+		if (s->vc->roots[k].sp) {
+			struct shadow_page *sp = s->vc->roots[k].sp;
 
-			s->roots[k].sp = NULL;
+			s->vc->roots[k].sp = NULL;
 			unpin(s, sp);
 			return true;
 		}
@@ -364,18 +364,18 @@ static uint64_t addr_mask(const struct shadow_mmu *s)
 
 static int root_level(const struct shadow_mmu *s)
 {
-	return s->mode == GW_MODE_LM ? 4 : 3;
+	return s->vc->mode == GW_MODE_LM ? 4 : 3;
 }
 
 static uint64_t root_key(const struct shadow_mmu *s)
 {
-	switch (s->mode) {
+	switch (s->vc->mode) {
 	case GW_MODE_LM:
-		return s->cpu.cr3 & addr_mask(s);
+		return s->vc->cpu.cr3 & addr_mask(s);
 	case GW_MODE_PAE:
-		return s->cpu.cr3 & 0xffffffe0ull;
+		return s->vc->cpu.cr3 & 0xffffffe0ull;
 	case GW_MODE_32:
-		return s->cpu.cr3 & 0xfffff000ull;
+		return s->vc->cpu.cr3 & 0xfffff000ull;
 	default:
 		return 0;
 	}
@@ -385,45 +385,45 @@ static void compute_base_role(struct shadow_mmu *s)
 {
 	union shadow_role r = { .word = 0 };
 
-	s->mode = gw_mode(&(struct gw_ctx){ .cr0 = s->cpu.cr0,
-					    .cr4 = s->cpu.cr4,
-					    .efer = s->cpu.efer });
-	r.mode = s->mode;
+	s->vc->mode = gw_mode(&(struct gw_ctx){ .cr0 = s->vc->cpu.cr0,
+					    .cr4 = s->vc->cpu.cr4,
+					    .efer = s->vc->cpu.efer });
+	r.mode = s->vc->mode;
 	r.access = SH_ACC_ALL;
-	if (s->mode != GW_MODE_OFF) {
-		r.wp = !!(s->cpu.cr0 & GW_CR0_WP);
-		r.nxe = s->mode != GW_MODE_32 && (s->cpu.efer & GW_EFER_NXE);
-		r.smep_nowp = !r.wp && (s->cpu.cr4 & GW_CR4_SMEP);
-		r.pse = s->mode == GW_MODE_32 && (s->cpu.cr4 & GW_CR4_PSE);
+	if (s->vc->mode != GW_MODE_OFF) {
+		r.wp = !!(s->vc->cpu.cr0 & GW_CR0_WP);
+		r.nxe = s->vc->mode != GW_MODE_32 && (s->vc->cpu.efer & GW_EFER_NXE);
+		r.smep_nowp = !r.wp && (s->vc->cpu.cr4 & GW_CR4_SMEP);
+		r.pse = s->vc->mode == GW_MODE_32 && (s->vc->cpu.cr4 & GW_CR4_PSE);
 	}
-	s->base_role = r;
+	s->vc->base_role = r;
 }
 
 /* PAE root entry i: what it must link to (false: nothing). */
 static bool pae_root_child(struct shadow_mmu *s, unsigned int i,
 			   uint64_t *gfn, union shadow_role *role)
 {
-	union shadow_role r = s->base_role;
+	union shadow_role r = s->vc->base_role;
 
 	r.level = 2;
-	switch (s->mode) {
+	switch (s->vc->mode) {
 	case GW_MODE_OFF:
 		r.direct = 1;
 		*gfn = (uint64_t)i << 18;
 		break;
 	case GW_MODE_32:
 		r.quadrant = i;
-		*gfn = (s->cpu.cr3 & 0xfffff000ull) >> 12;
+		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
 		break;
 	default:
 		/* SDM Vol 3 Table 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR are
 		 * reserved; such a PDPTE gets no link and every access under
 		 * it faults to the walker, which reports RSVD. */
-		if (!(s->pdpte[i] & PTE_P) ||
-		    (s->pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
+		if (!(s->vc->pdpte[i] & PTE_P) ||
+		    (s->vc->pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
 						 1))))
 			return false;
-		*gfn = (s->pdpte[i] & addr_mask(s)) >> 12;
+		*gfn = (s->vc->pdpte[i] & addr_mask(s)) >> 12;
 		break;
 	}
 	*role = r;
@@ -462,24 +462,24 @@ static void purge_invalid_roots(struct shadow_mmu *s)
 	int k, j = 0;
 
 	for (k = 0; k < SH_ROOTS; k++) {
-		struct root_slot slot = s->roots[k];
+		struct root_slot slot = s->vc->roots[k];
 
-		s->roots[k].sp = NULL;
+		s->vc->roots[k].sp = NULL;
 		if (slot.sp && slot.sp->invalid)
 			unpin(s, slot.sp);
 		else if (slot.sp)
-			s->roots[j++] = slot;
+			s->vc->roots[j++] = slot;
 	}
 }
 
 /*
- * Make s->root the root for the current CR3 and mode (cache first).  Fails
+ * Make s->vc->root the root for the current CR3 and mode (cache first).  Fails
  * only when the budget has no page for a new root; a PAE root's link that
  * finds no room stays absent (an access through it faults and links it).
  */
 static int load_root(struct shadow_mmu *s)
 {
-	union shadow_role r = s->base_role;
+	union shadow_role r = s->vc->base_role;
 	uint64_t key = root_key(s);
 	struct root_slot slot = { 0 };
 	int k;
@@ -487,19 +487,19 @@ static int load_root(struct shadow_mmu *s)
 	make_room(s, SH_FAULT_PAGES);
 	purge_invalid_roots(s);
 	r.level = root_level(s);
-	r.direct = s->mode == GW_MODE_OFF;
-	r.pae_root = s->mode != GW_MODE_LM;
+	r.direct = s->vc->mode == GW_MODE_OFF;
+	r.pae_root = s->vc->mode != GW_MODE_LM;
 	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->roots[k].sp && s->roots[k].key == key &&
-		    s->roots[k].sp->role.word == r.word) {
-			slot = s->roots[k];
+		if (s->vc->roots[k].sp && s->vc->roots[k].key == key &&
+		    s->vc->roots[k].sp->role.word == r.word) {
+			slot = s->vc->roots[k];
 			break;
 		}
 	}
 	if (slot.sp) {
 		s->st.root_hits++;
 		for (; k > 0; k--)
-			s->roots[k] = s->roots[k - 1];
+			s->vc->roots[k] = s->vc->roots[k - 1];
 		touch(s, slot.sp);
 	} else {
 		s->st.root_misses++;
@@ -510,19 +510,19 @@ static int load_root(struct shadow_mmu *s)
 			return -MMU_ENOMEM;
 		slot.sp->root_key = key;
 		slot.sp->root_count++;
-		if (s->roots[SH_ROOTS - 1].sp) {
-			struct shadow_page *old = s->roots[SH_ROOTS - 1].sp;
+		if (s->vc->roots[SH_ROOTS - 1].sp) {
+			struct shadow_page *old = s->vc->roots[SH_ROOTS - 1].sp;
 
-			s->roots[SH_ROOTS - 1].sp = NULL;
+			s->vc->roots[SH_ROOTS - 1].sp = NULL;
 			unpin(s, old);
 		}
 		for (k = SH_ROOTS - 1; k > 0; k--)
-			s->roots[k] = s->roots[k - 1];
+			s->vc->roots[k] = s->vc->roots[k - 1];
 	}
-	s->roots[0] = slot;
-	s->root = slot.sp;
+	s->vc->roots[0] = slot;
+	s->vc->root = slot.sp;
 	if (r.pae_root)
-		set_pae_root(s, s->root);
+		set_pae_root(s, s->vc->root);
 	return 0;
 }
 
@@ -542,14 +542,14 @@ static int reload_root(struct shadow_mmu *s)
 /* After anything that may have zapped a root in use. */
 static void ensure_root(struct shadow_mmu *s)
 {
-	if (s->root && s->root->invalid)
+	if (s->vc->root && s->vc->root->invalid)
 		reload_root(s);
 }
 
 static void finish(struct shadow_mmu *s)
 {
 	ensure_root(s);
-	if (s->flush) {
+	if (s->vc->flush) {
 		s->st.flushes++;
 		if (s->cfg.flush)
 			s->cfg.flush(s->cfg.flush_arg);
@@ -561,15 +561,15 @@ static void finish(struct shadow_mmu *s)
 static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 {
 	__builtin_memset(ctx, 0, sizeof(*ctx));
-	ctx->cr0 = s->cpu.cr0;
-	ctx->cr3 = s->cpu.cr3;
-	ctx->cr4 = s->cpu.cr4;
-	ctx->efer = s->cpu.efer;
+	ctx->cr0 = s->vc->cpu.cr0;
+	ctx->cr3 = s->vc->cpu.cr3;
+	ctx->cr4 = s->vc->cpu.cr4;
+	ctx->efer = s->vc->cpu.efer;
 	ctx->ac = ac;
 	ctx->maxphyaddr = s->cfg.maxphyaddr;
 	ctx->gbpages = s->cfg.gbpages;
 	ctx->pdptes_loaded = true;
-	__builtin_memcpy(ctx->pdpte, s->pdpte, sizeof(s->pdpte));
+	__builtin_memcpy(ctx->pdpte, s->vc->pdpte, sizeof(s->vc->pdpte));
 	ctx->mem = s->cfg.mem;
 	ctx->mem_arg = s->cfg.mem_arg;
 }
@@ -579,7 +579,7 @@ static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 static uint64_t walk_pte(const struct shadow_mmu *s,
 			 const struct gw_result *w, int level)
 {
-	int top = s->mode == GW_MODE_LM ? 4 : s->mode == GW_MODE_PAE ? 3 : 2;
+	int top = s->vc->mode == GW_MODE_LM ? 4 : s->vc->mode == GW_MODE_PAE ? 3 : 2;
 
 	return w->pte[top - level];
 }
@@ -590,7 +590,7 @@ static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
 
 	p |= (e & PTE_RW) ? SH_ACC_W : 0;
 	p |= (e & PTE_US) ? SH_ACC_U : 0;
-	p |= ((e & PTE_NX) && s->base_role.nxe) ? 0 : SH_ACC_X;
+	p |= ((e & PTE_NX) && s->vc->base_role.nxe) ? 0 : SH_ACC_X;
 	return p;
 }
 
@@ -603,8 +603,8 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		      struct shadow_page *sp, int level, uint64_t va,
 		      bool dirty, uint64_t *gfn, union shadow_role *role)
 {
-	union shadow_role r = s->base_role;
-	int gl = s->mode == GW_MODE_OFF ? 4 : w->level;
+	union shadow_role r = s->vc->base_role;
+	int gl = s->vc->mode == GW_MODE_OFF ? 4 : w->level;
 
 	r.level = level - 1;
 	if (level - 1 < gl) {
@@ -613,10 +613,10 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		r.direct = 1;
 		r.access = w->perm & (dirty ? SH_ACC_ALL : ~SH_ACC_W);
 		*gfn = (w->gpa & ~(size - 1)) >> 12;
-	} else if (s->mode == GW_MODE_32 && level == 3) {
+	} else if (s->vc->mode == GW_MODE_32 && level == 3) {
 		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
-		*gfn = (s->cpu.cr3 & 0xfffff000ull) >> 12;
-	} else if (s->mode == GW_MODE_32) {
+		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
+	} else if (s->vc->mode == GW_MODE_32) {
 		uint64_t pde = walk_pte(s, w, 2);
 
 		r.access = sp->role.access & table_perm(s, pde & ~PTE_NX);
@@ -626,7 +626,7 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		uint64_t e = walk_pte(s, w, level);
 
 		r.access = sp->role.access;
-		if (!(s->mode == GW_MODE_PAE && level == 3))
+		if (!(s->vc->mode == GW_MODE_PAE && level == 3))
 			r.access &= table_perm(s, e);
 		*gfn = (e & addr_mask(s)) >> 12;
 	}
@@ -663,7 +663,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 			sp->nr_global--;
 		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
 		    (spte & ~old & PTE_NX))
-			s->flush = true;	/* less permission */
+			s->vc->flush = true;	/* less permission */
 	} else {
 		if (rmap_add(s, gfn, &sp->spt[i]))
 			return -MMU_ENOMEM;
@@ -713,12 +713,12 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		out->gpa = w.bad_gpa;
 		return SHADOW_NOT_RAM;
 	}
-	if (s->mode != GW_MODE_LM)
+	if (s->vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	leaf = s->mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
+	leaf = s->vc->mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
 	dirty = (leaf & PTE_D) || (access & GW_WRITE);
 
-	sp = s->root;
+	sp = s->vc->root;
 	for (level = root_level(s); level > 1; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
@@ -756,11 +756,11 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	perm = sp->role.direct ? sp->role.access : w.perm;
 	writable = (perm & SH_ACC_W) && dirty;
 	global = !sp->role.direct && (leaf & PTE_G) &&
-		 (s->cpu.cr4 & SH_CR4_PGE);
+		 (s->vc->cpu.cr4 & SH_CR4_PGE);
 	attr = leaf & (PTE_PWT | PTE_PCD);
-	if (w.level == 1 && s->mode != GW_MODE_OFF)
+	if (w.level == 1 && s->vc->mode != GW_MODE_OFF)
 		attr |= leaf & PTE_PAT4K;
-	else if (s->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
+	else if (s->vc->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
 		attr |= PTE_PAT4K;
 
 	/* A non-global entry ends a global unsync page's state: sync first. */
@@ -771,13 +771,13 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	if ((access & GW_WRITE) && !(access & GW_USER) &&
 	    !(perm & SH_ACC_W)) {
 		if (perm & SH_ACC_U) {
-			if (s->cpu.cr4 & GW_CR4_SMAP) {
+			if (s->vc->cpu.cr4 & GW_CR4_SMAP) {
 				out->gpa = w.gpa;
 				s->st.faults_emulated++;
 				return SHADOW_EMULATE;
 			}
 			perm &= ~SH_ACC_U;	/* user access faults again */
-			if (s->cpu.cr4 & GW_CR4_SMEP)
+			if (s->vc->cpu.cr4 & GW_CR4_SMEP)
 				perm &= ~SH_ACC_X;
 		}
 		perm |= SH_ACC_W;
@@ -828,12 +828,12 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	int ret;
 
 	write_lock(&s->lock);
-	s->cpu.cr3 = cr3;
+	s->vc->cpu.cr3 = cr3;
 	if (pdpte)
-		__builtin_memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
+		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
 	ret = reload_root(s);
-	sync_children(s, s->root, SYNC_CR3);
-	s->flush = true;	/* the TLB drops non-global translations */
+	sync_children(s, s->vc->root, SYNC_CR3);
+	s->vc->flush = true;	/* the TLB drops non-global translations */
 	finish(s);
 	write_unlock(&s->lock);
 	return ret;
@@ -848,9 +848,9 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 	s->st.invlpg++;
 	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
-	if (s->mode != GW_MODE_LM)
+	if (s->vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	sp = s->root;
+	sp = s->vc->root;
 	for (level = root_level(s); level > 1; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
@@ -880,7 +880,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 				sp->gstale = true;
 		}
 	}
-	s->flush = true;
+	s->vc->flush = true;
 	finish(s);
 	write_unlock(&s->lock);
 }
@@ -912,12 +912,12 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 	int ret;
 
 	write_lock(&s->lock);
-	old = s->cpu;
-	s->cpu.cr0 = cr0;
-	s->cpu.cr4 = cr4;
-	s->cpu.efer = efer;
+	old = s->vc->cpu;
+	s->vc->cpu.cr0 = cr0;
+	s->vc->cpu.cr4 = cr4;
+	s->vc->cpu.efer = efer;
 	if (pdpte)
-		__builtin_memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
+		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
 	/* SDM Vol 3 4.10.4.1: CR0.PG and CR4.PGE/PAE/SMEP changes flush the
 	 * TLB including global entries; umbra flushes on any CR0 change and
 	 * on the CR4/EFER bits that change the meaning of an entry. */
@@ -927,7 +927,7 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 		sync_all(s);
 		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))
 			clear_global_marks(s);
-		s->flush = true;
+		s->vc->flush = true;
 	}
 	compute_base_role(s);
 	ret = reload_root(s);
@@ -938,7 +938,7 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 
 uint64_t shadow_root_hpa(struct shadow_mmu *s)
 {
-	return s->root->spt_pa;
+	return s->vc->root->spt_pa;
 }
 
 int shadow_root_level(struct shadow_mmu *s)
@@ -948,9 +948,9 @@ int shadow_root_level(struct shadow_mmu *s)
 
 bool shadow_flush_pending(struct shadow_mmu *s)
 {
-	bool f = s->flush;
+	bool f = s->vc->flush;
 
-	s->flush = false;
+	s->vc->flush = false;
 	return f;
 }
 
@@ -990,6 +990,7 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 	if (!s)
 		return -MMU_ENOMEM;
 	s->cfg = *cfg;
+	s->vc = &s->vcpu0;
 	rwlock_init(&s->lock);
 	sh_list_init(&s->lru);
 	sh_list_init(&s->unsync_list);
@@ -1005,7 +1006,7 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 		return -MMU_ENOMEM;
 	}
 	s->fixed_pages = (unsigned int)s->mem_pages;
-	s->cpu = *st;
+	s->vc->cpu = *st;
 	compute_base_role(s);
 	if (load_root(s)) {
 		shadow_destroy(s);
@@ -1020,10 +1021,10 @@ long shadow_destroy(struct shadow_mmu *s)
 	int k;
 
 	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->roots[k].sp) {
-			struct shadow_page *sp = s->roots[k].sp;
+		if (s->vc->roots[k].sp) {
+			struct shadow_page *sp = s->vc->roots[k].sp;
 
-			s->roots[k].sp = NULL;
+			s->vc->roots[k].sp = NULL;
 			unpin(s, sp);
 		}
 	}

@@ -381,7 +381,7 @@ void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn)
 		for (i = 0; i < n; i++) {
 			if (*batch[i] & PTE_RW) {
 				*batch[i] &= ~PTE_RW;
-				s->flush = true;
+				s->vc->flush = true;
 			}
 		}
 		from += n;

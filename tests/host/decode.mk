@@ -4,6 +4,7 @@
 # disassembled into forms.h by gen_forms.py at build time.
 
 DECODE_DIR	:= tests/host/decode
+DECODER_SRCS	:= arch/x86/emul/decode.c arch/x86/emul/operand.c
 DECODE_OBJ	:= $(BUILD)/host/decode
 DECODE_AS	:= as
 DECODE_OBJDUMP	:= objdump
@@ -28,11 +29,11 @@ $(DECODE_OBJ)/forms.h: $(DECODE_DIR)/gen_forms.py $(DECODE_OBJ)/forms16.o \
 		64:$(DECODE_OBJ)/forms64.o > $@.tmp
 	mv $@.tmp $@
 
-$(DECODE_OBJ)/test_decode: $(DECODE_DIR)/test_decode.c arch/x86/emul/decode.c \
+$(DECODE_OBJ)/test_decode: $(DECODE_DIR)/test_decode.c $(DECODER_SRCS) \
 		arch/x86/emul/decode.h tests/host/check.c tests/host/host_env.h \
 		$(DECODE_OBJ)/forms.h
 	$(CC) $(HOST_CFLAGS) -I$(DECODE_OBJ) -o $@ $(DECODE_DIR)/test_decode.c \
-		arch/x86/emul/decode.c tests/host/check.c
+		$(DECODER_SRCS) tests/host/check.c
 
 # libFuzzer, not part of `make test`: make decode-fuzz [FUZZ_SECS=n]
 .PHONY: decode-fuzz
@@ -42,7 +43,7 @@ decode-fuzz:
 		$(DECODE_CLANG) -std=c11 -O1 -g -I. -Iinclude \
 			-fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=all -o $(DECODE_OBJ)/fuzz_decode \
-			$(DECODE_DIR)/fuzz_decode.c arch/x86/emul/decode.c && \
+			$(DECODE_DIR)/fuzz_decode.c $(DECODER_SRCS) && \
 		$(DECODE_OBJ)/fuzz_decode -max_len=20 \
 			-max_total_time=$(FUZZ_SECS) -print_final_stats=1; \
 	else \
@@ -53,8 +54,8 @@ decode-fuzz:
 HOST_TESTS	+= $(DECODE_OBJ)/test_emulate
 
 $(DECODE_OBJ)/test_emulate: $(DECODE_DIR)/test_emulate.c arch/x86/emul/emulate.c \
-		arch/x86/emul/emulate.h arch/x86/emul/decode.c arch/x86/emul/decode.h \
+		arch/x86/emul/emulate.h $(DECODER_SRCS) arch/x86/emul/decode.h \
 		tests/host/check.c tests/host/host_env.h
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -o $@ $(DECODE_DIR)/test_emulate.c \
-		arch/x86/emul/emulate.c arch/x86/emul/decode.c tests/host/check.c
+		arch/x86/emul/emulate.c $(DECODER_SRCS) tests/host/check.c
