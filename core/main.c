@@ -111,7 +111,7 @@ void core_main(struct boot_info *bi)
 	canary_init();
 	guest_map_build(bi);
 	v->ops = choose_backend();
-	if (guest_load(bi, &boot))
+	if (TRY(guest_load(bi, &boot)))
 		halt("no-guest");
 	selftest_before_vcpu();
 	v->mmu = opts.mmu == MMU_SHADOW ? &shadow_guest_mmu : &tdp_guest_mmu;

@@ -25,6 +25,7 @@
 #include "core/mem.h"
 #include "lib/string.h"
 #include "umbra/core.h"
+#include "umbra/err.h"
 #include "umbra/log.h"
 
 /* boot.rst, "The Real-Mode Kernel Header": offsets in the image and in
@@ -174,18 +175,18 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 	if (k->size < HDR_MAGIC + 4 || rd32(d, HDR_MAGIC) != HDRS_MAGIC) {
 		pr_err("guest kernel '%s': a boot sector but no Linux setup header (\"HdrS\" at 0x202): not a bzImage",
 		       k->name);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	if (k->size < HDR_VERSION + 2) {
 		pr_err("guest kernel '%s': truncated image (%lu bytes, ends inside the setup header)",
 		       k->name, k->size);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	bz->version = rd16(d, HDR_VERSION);
 	if (bz->version < MIN_VERSION) {
 		pr_err("guest kernel '%s': Linux boot protocol %u.%02u is too old; umbra needs 2.10 or later (Linux 2.6.31 on)",
 		       k->name, bz->version >> 8, bz->version & 0xff);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	/* boot.rst: setup_sects 0 means 4; the boot sector comes first. */
 	sects = rd8(d, HDR_SETUP_SECTS) ? rd8(d, HDR_SETUP_SECTS) : 4;
@@ -195,18 +196,18 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 	if (k->size < bz->setup_size || k->size < HDR_LAST_NEEDED) {
 		pr_err("guest kernel '%s': truncated image (%lu bytes; its real-mode setup alone is %u bytes)",
 		       k->name, k->size, bz->setup_size);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	if (bz->hdr_end < HDR_LAST_NEEDED || bz->hdr_end > bz->setup_size) {
 		pr_err("guest kernel '%s': corrupt setup header (it would end at %x; protocol %u.%02u needs at least %x)",
 		       k->name, bz->hdr_end, bz->version >> 8, bz->version & 0xff,
 		       HDR_LAST_NEEDED);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	if (!(rd8(d, HDR_LOADFLAGS) & LOADED_HIGH)) {
 		pr_err("guest kernel '%s': a zImage (loaded at 64 KiB), not a bzImage: umbra boots bzImages only",
 		       k->name);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	bz->pm = d + bz->setup_size;
 	bz->pm_size = k->size - bz->setup_size;
@@ -215,7 +216,7 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 	if (syssize > bz->pm_size) {
 		pr_err("guest kernel '%s': truncated image (%lu bytes; its header says %lu)",
 		       k->name, k->size, bz->setup_size + syssize);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	bz->init_size = MAX(rd32(d, HDR_INIT_SIZE), bz->pm_size);
 	bz->pref_address = rd64(d, HDR_PREF_ADDRESS);
@@ -250,7 +251,7 @@ static int place_kernel(const struct bzimage *bz, uint64_t *base, uint32_t *alig
 		pr_err("guest kernel '%s': not relocatable, and its address %lx-%lx is not usable guest memory (umbra's memory is %lx-%lx)",
 		       bz->k->name, bz->pref_address, bz->pref_address + bz->init_size - 1,
 		       umbra_mem_base, umbra_mem_base + umbra_mem_size - 1);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	for (uint64_t a = bz->align; a >= bz->min_align; a >>= 1) {
 		*base = guest_alloc(bz->init_size, a, SZ_4G);
@@ -261,7 +262,7 @@ static int place_kernel(const struct bzimage *bz, uint64_t *base, uint32_t *alig
 	}
 	pr_err("guest kernel '%s': no usable guest memory below 4 GiB for its %lu KiB (init_size)",
 	       bz->k->name, bz->init_size >> 10);
-	return -1;
+	return -UMBRA_ENOMEM;
 }
 
 /* The kernel's command line: the module's string after its name. */
@@ -280,13 +281,13 @@ static int place_cmdline(const struct bzimage *bz, uint8_t *bp)
 	if (len > max) {
 		pr_err("guest kernel '%s': command line of %lu characters; the kernel takes at most %u (cmdline_size)",
 		       bz->k->name, len, max);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	pa = guest_alloc(len + 1, 16, SZ_4G);
 	if (!pa) {
 		pr_err("guest kernel '%s': no usable guest memory below 4 GiB for the command line",
 		       bz->k->name);
-		return -1;
+		return -UMBRA_ENOMEM;
 	}
 	memcpy(phys_to_virt(pa), s, len + 1);
 	wr32(bp, HDR_CMD_LINE_PTR, (uint32_t)pa);
@@ -320,7 +321,7 @@ static int place_initrd(const struct bzimage *bz, const struct staged *mods,
 		pr_err("guest kernel '%s': initrd '%s' (%lu KiB) does not fit in the usable guest memory left after the kernel (below initrd_addr_max %lx%s)",
 		       bz->k->name, mods[1].name, total >> 10, max,
 		       bz->xloadflags & XLF_CAN_BE_LOADED_ABOVE_4G ? ", or above it" : "");
-		return -1;
+		return -UMBRA_ENOMEM;
 	}
 	for (uint32_t i = 1; i < nr; i++) {
 		memcpy(phys_to_virt(pa + off), mods[i].data, mods[i].size);
@@ -355,7 +356,7 @@ static int fill_e820(const struct bzimage *bz, uint8_t *bp)
 		if (!pa) {
 			pr_err("guest kernel '%s': no usable guest memory for the e820 map",
 			       bz->k->name);
-			return -1;
+			return -UMBRA_ENOMEM;
 		}
 		*sd = (struct setup_data_hdr){ rd64(bp, HDR_SETUP_DATA),
 					       SETUP_E820_EXT, (uint32_t)len };
@@ -393,9 +394,13 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 	uint64_t kbase, bp_pa, initrd = 0, initrd_size = 0;
 	uint32_t align;
 	uint8_t *bp;
+	int err;
 
-	if (parse_header(k, &bz) || place_kernel(&bz, &kbase, &align))
-		return -1;
+	err = parse_header(k, &bz);
+	if (!err)
+		err = place_kernel(&bz, &kbase, &align);
+	if (err)
+		return err;
 	memcpy(phys_to_virt(kbase), bz.pm, bz.pm_size);
 
 	/* boot.rst, "32-bit Boot Protocol": a zeroed boot_params, then the
@@ -403,7 +408,7 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 	bp_pa = guest_alloc(BP_SIZE, PAGE_SIZE, SZ_4G);
 	if (!bp_pa) {
 		pr_err("guest kernel '%s': no usable guest memory below 4 GiB for boot_params", k->name);
-		return -1;
+		return -UMBRA_ENOMEM;
 	}
 	bp = phys_to_virt(bp_pa);
 	memset(bp, 0, BP_SIZE);
@@ -414,10 +419,13 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 	wr16(bp, HDR_VID_MODE, VID_MODE_NORMAL);
 	wr32(bp, HDR_CODE32_START, (uint32_t)kbase);
 	wr32(bp, HDR_KERNEL_ALIGNMENT, align);
-	if (place_cmdline(&bz, bp) ||
-	    place_initrd(&bz, mods, nr, bp, &initrd, &initrd_size) ||
-	    fill_e820(&bz, bp))
-		return -1;
+	err = place_cmdline(&bz, bp);
+	if (!err)
+		err = place_initrd(&bz, mods, nr, bp, &initrd, &initrd_size);
+	if (!err)
+		err = fill_e820(&bz, bp);
+	if (err)
+		return err;
 	/* zero-page.rst: acpi_rsdp_addr (read by protocol 2.14+ kernels) */
 	if (boot->acpi_rsdp)
 		wr64(bp, BP_ACPI_RSDP_ADDR, boot->acpi_rsdp);
@@ -425,7 +433,7 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 	boot->gdt = place_gdt();
 	if (!boot->gdt) {
 		pr_err("guest kernel '%s': no usable guest memory below 4 GiB for a GDT", k->name);
-		return -1;
+		return -UMBRA_ENOMEM;
 	}
 	boot->gdt_limit = 4 * 8 - 1;
 	boot->cs = BOOT_CS;

@@ -6,6 +6,7 @@
 #include "arch/x86/vcpu/vcpu.h"
 #include "lib/string.h"
 #include "umbra/core.h"
+#include "umbra/err.h"
 #include "umbra/log.h"
 
 static const struct guest_loader *const loaders[] = {
@@ -49,22 +50,25 @@ static int check_cmdline(const struct bi_module *m, const struct staged *s)
 		return 0;
 	pr_err("module '%s': command line of %lu characters after its name; umbra passes at most %d (as Linux's cmdline_size)",
 	       s->name, n, BI_ARGS_MAX);
-	return -1;
+	return -UMBRA_EINVAL;
 }
 
 static int stage(const struct bi_module *m, struct staged *s)
 {
+	int err;
+
 	s->size = m->size;
 	s->pages = ALIGN_UP(m->size ? m->size : 1, PAGE_SIZE) / PAGE_SIZE;
 	s->cmdline = m->cmdline;
 	set_name(s);
-	if (check_cmdline(m, s))
-		return -1;
+	err = check_cmdline(m, s);
+	if (err)
+		return err;
 	s->data = page_alloc(s->pages);
 	if (!s->data) {
 		pr_err("module '%s' (%lu KiB) does not fit in umbra's memory; boot with a larger mem=",
 		       s->name, m->size >> 10);
-		return -1;
+		return -UMBRA_ENOMEM;
 	}
 	memcpy((void *)s->data, phys_to_virt(m->base), m->size);
 	return 0;
@@ -81,10 +85,11 @@ static bool word_matches(const char *cmdline, const char *word)
 static int stage_modules(const struct boot_info *bi)
 {
 	uint32_t kernel = 0;
+	int err;
 
 	if (!bi->nr_modules) {
 		pr_err("no guest: give the guest kernel as the first module (GRUB: module2 /boot/guest.elf ARGS; umbra.efi: guest = \\path in umbra.cfg)");
-		return -1;
+		return -UMBRA_ENOENT;
 	}
 	if (opts.guest[0]) {
 		for (kernel = 0; kernel < bi->nr_modules; kernel++)
@@ -94,15 +99,14 @@ static int stage_modules(const struct boot_info *bi)
 			pr_err("guest=%s: no module by that name", opts.guest);
 			for (uint32_t i = 0; i < bi->nr_modules; i++)
 				pr_err("  module %u: '%s'", i, bi->modules[i].cmdline);
-			return -1;
+			return -UMBRA_ENOENT;
 		}
 	}
-	if (stage(&bi->modules[kernel], &staged[nr_staged++]))
-		return -1;
-	for (uint32_t i = 0; i < bi->nr_modules; i++)
-		if (i != kernel && stage(&bi->modules[i], &staged[nr_staged++]))
-			return -1;
-	return 0;
+	err = stage(&bi->modules[kernel], &staged[nr_staged++]);
+	for (uint32_t i = 0; i < bi->nr_modules && !err; i++)
+		if (i != kernel)
+			err = stage(&bi->modules[i], &staged[nr_staged++]);
+	return err;
 }
 
 static void unstage(void)
@@ -121,7 +125,7 @@ int guest_check_range(const struct staged *k, uint64_t base, uint64_t size,
 		pr_err("guest kernel '%s': %s at %lx-%lx is not in usable guest memory (umbra's memory is %lx-%lx)",
 		       k->name, what, base, base + size - 1, umbra_mem_base,
 		       umbra_mem_base + umbra_mem_size - 1);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	return 0;
 }
@@ -149,12 +153,13 @@ uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit)
 int guest_load(struct boot_info *bi, struct guest_boot *boot)
 {
 	const struct staged *k;
-	int err = -1;
+	int err;
 
 	memset(boot, 0, sizeof(*boot));
 	boot->acpi_rsdp = bi->acpi_rsdp;
 	guest_cursor = SZ_1M;
-	if (stage_modules(bi))
+	err = stage_modules(bi);
+	if (err)
 		goto out;
 	mem_scrub_boot(bi);
 	k = &staged[0];
@@ -166,6 +171,7 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 	}
 	pr_err("guest kernel '%s' (%lu bytes): not a format umbra can boot (a multiboot v1 kernel or a Linux bzImage)",
 	       k->name, k->size);
+	err = -UMBRA_EINVAL;
 out:
 	unstage();
 	return err;

@@ -46,13 +46,15 @@ struct guest_boot {
 struct guest_loader {
 	const char *name;
 	bool (*probe)(const struct staged *kernel);
+	/* 0, or a negative code (umbra/err.h) after saying why */
 	int (*load)(const struct staged *mods, uint32_t nr, struct guest_boot *boot);
 };
 
 extern const struct guest_loader multiboot_loader;
 extern const struct guest_loader linux_loader;
 
-/* 0, or -1 after saying what is wrong with which file */
+/* 0, or a negative code (umbra/err.h) after saying what is wrong with
+   which file */
 int guest_load(struct boot_info *bi, struct guest_boot *boot);
 void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot);
 
@@ -60,7 +62,7 @@ void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot);
 uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit);
 /* Everything below `end` is taken (the kernel image, say). */
 void guest_alloc_reserve(uint64_t end);
-/* Error if [base, base+size) is not usable guest memory. */
+/* -UMBRA_EINVAL if [base, base+size) is not usable guest memory. */
 int guest_check_range(const struct staged *k, uint64_t base, uint64_t size,
 		      const char *what);
 

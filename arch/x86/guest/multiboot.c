@@ -14,6 +14,7 @@
 #include "arch/x86/vcpu/vcpu.h"
 #include "lib/string.h"
 #include "umbra/core.h"
+#include "umbra/err.h"
 #include "umbra/log.h"
 
 #define MB1_HEADER_MAGIC	0x1badb002
@@ -71,13 +72,16 @@ struct elf32_phdr {
 static int load_segment(const struct staged *k, uint64_t off, uint64_t filesz,
 			uint64_t paddr, uint64_t memsz)
 {
+	int err;
+
 	if (filesz > memsz || off > k->size || filesz > k->size - off) {
 		pr_err("guest kernel '%s': segment at file offset %lx size %lx runs past the end of the file (%lu bytes): truncated or corrupt",
 		       k->name, off, filesz, k->size);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
-	if (guest_check_range(k, paddr, memsz, "segment"))
-		return -1;
+	err = guest_check_range(k, paddr, memsz, "segment");
+	if (err)
+		return err;
 	memcpy(phys_to_virt(paddr), k->data + off, filesz);
 	memset(phys_to_virt(paddr + filesz), 0, memsz - filesz);
 	guest_alloc_reserve(paddr + memsz);
@@ -87,23 +91,23 @@ static int load_segment(const struct staged *k, uint64_t off, uint64_t filesz,
 static int load_elf(const struct staged *k, struct guest_boot *boot)
 {
 	const struct elf32_ehdr *eh = (const void *)k->data;
-	int loaded = 0;
+	int loaded = 0, err;
 
 	if (k->size < sizeof(*eh) || memcmp(eh->ident, "\177ELF", 4)) {
 		pr_err("guest kernel '%s': not an ELF file and no a.out addresses in its multiboot header",
 		       k->name);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	if (eh->ident[4] != 1 || eh->machine != EM_386) {
 		pr_err("guest kernel '%s': multiboot v1 needs a 32-bit x86 ELF (class %u, machine %u)",
 		       k->name, eh->ident[4], eh->machine);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	if (eh->phentsize < sizeof(struct elf32_phdr) ||
 	    eh->phoff + (uint64_t)eh->phnum * eh->phentsize > k->size) {
 		pr_err("guest kernel '%s': program headers past the end of the file: truncated or corrupt",
 		       k->name);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	for (unsigned i = 0; i < eh->phnum; i++) {
 		const struct elf32_phdr *ph =
@@ -111,13 +115,14 @@ static int load_elf(const struct staged *k, struct guest_boot *boot)
 
 		if (ph->type != PT_LOAD || !ph->memsz)
 			continue;
-		if (load_segment(k, ph->offset, ph->filesz, ph->paddr, ph->memsz))
-			return -1;
+		err = load_segment(k, ph->offset, ph->filesz, ph->paddr, ph->memsz);
+		if (err)
+			return err;
 		loaded++;
 	}
 	if (!loaded) {
 		pr_err("guest kernel '%s': no loadable segment", k->name);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
 	boot->entry = eh->entry;
 	return 0;
@@ -129,14 +134,16 @@ static int load_aout(const struct staged *k, const struct mb1_header *h,
 	uint64_t off = hoff - (h->header_addr - h->load_addr);
 	uint64_t end = h->load_end_addr ? h->load_end_addr : h->load_addr + (k->size - off);
 	uint64_t bss = h->bss_end_addr ? h->bss_end_addr : end;
+	int err;
 
 	if (h->header_addr < h->load_addr || hoff < h->header_addr - h->load_addr ||
 	    end < h->load_addr || bss < end) {
 		pr_err("guest kernel '%s': inconsistent multiboot a.out addresses", k->name);
-		return -1;
+		return -UMBRA_EINVAL;
 	}
-	if (load_segment(k, off, end - h->load_addr, h->load_addr, bss - h->load_addr))
-		return -1;
+	err = load_segment(k, off, end - h->load_addr, h->load_addr, bss - h->load_addr);
+	if (err)
+		return err;
 	boot->entry = h->entry_addr;
 	return 0;
 }
@@ -185,7 +192,7 @@ static int fill_mmap(struct mb1_info *mbi)
 	struct mb1_mmap *e = phys_to_virt(pa);
 
 	if (!pa)
-		return -1;
+		return -UMBRA_ENOMEM;
 	for (uint32_t i = 0; i < guest_map.nr; i++)
 		e[i] = (struct mb1_mmap){ sizeof(struct mb1_mmap) - 4,
 			guest_map.r[i].base, guest_map.r[i].size, guest_map.r[i].type };
@@ -202,18 +209,18 @@ static int fill_modules(struct mb1_info *mbi, const struct staged *staged, uint3
 	struct mb1_module *mods = phys_to_virt(pa);
 
 	if (!pa)
-		return -1;
+		return -UMBRA_ENOMEM;
 	for (uint32_t i = 0; i < n; i++) {
 		const struct staged *s = &staged[i + 1];
 		uint64_t data = guest_alloc(s->size, PAGE_SIZE, SZ_4G);
 
 		if (!data)
-			return -1;
+			return -UMBRA_ENOMEM;
 		memcpy(phys_to_virt(data), s->data, s->size);
 		mods[i] = (struct mb1_module){ (uint32_t)data, (uint32_t)(data + s->size),
 					       place_string(s->cmdline), 0 };
 		if (!mods[i].string)
-			return -1;
+			return -UMBRA_ENOMEM;
 	}
 	mbi->mods_count = n;
 	mbi->mods_addr = (uint32_t)pa;
@@ -264,7 +271,7 @@ static int build_info(const struct staged *mods, uint32_t nr, struct guest_boot 
 	return 0;
 full:
 	pr_err("no usable guest memory below 4 GiB left for the multiboot information and modules");
-	return -1;
+	return -UMBRA_ENOMEM;
 }
 
 static bool mb1_probe(const struct staged *k)
