@@ -14,6 +14,7 @@
  * UMBRA_VBASE (SDM Vol 3 4.5, 4-level paging).
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "core/mem.h"
 #include "lib/string.h"
 #include "umbra/core.h"
@@ -169,11 +170,6 @@ static uint64_t image_phys_of(const void *p)
 	return phys_of(p, umbra_mem_base);
 }
 
-static bool have_gb_pages(void)
-{
-	return cpuid(0x80000001).edx & (1u << 26);
-}
-
 /* The end of RAM, rounded up to 1 GiB, at least 4 GiB. */
 static uint64_t map_top(const struct boot_info *bi)
 {
@@ -195,12 +191,12 @@ static uint64_t map_top(const struct boot_info *bi)
 static uint64_t choose_ident_top(const struct boot_info *bi)
 {
 	uint64_t top = map_top(bi);
-	uint64_t max = (uint64_t)(have_gb_pages() ? MAX_IDENT_GB : MAX_IDENT_2M_GB) * SZ_1G;
+	uint64_t max = (uint64_t)(cpu_gbpages() ? MAX_IDENT_GB : MAX_IDENT_2M_GB) * SZ_1G;
 
 	if (top > max) {
 		pr_warn("RAM above %lu GiB is withheld from the guest: umbra maps only %lu GiB%s",
 			(uint64_t)(max / SZ_1G), (uint64_t)(max / SZ_1G),
-			have_gb_pages() ? "" : " without 1 GiB pages");
+			cpu_gbpages() ? "" : " without 1 GiB pages");
 		top = max;
 	}
 	return top;
@@ -208,7 +204,7 @@ static uint64_t choose_ident_top(const struct boot_info *bi)
 
 static void fill_ident_pds(uint64_t gbs)
 {
-	for (uint64_t g = 0; g < gbs && !have_gb_pages(); g++)
+	for (uint64_t g = 0; g < gbs && !cpu_gbpages(); g++)
 		for (int i = 0; i < 512; i++)
 			pd_ident[g][i] = (g * SZ_1G + i * SZ_2M) | PTE_P | PTE_W | PTE_PS;
 }
@@ -220,7 +216,7 @@ static void link_tables(const struct host_tables *t, uint64_t image_pa,
 	uint64_t gbs = ident_top / SZ_1G;
 
 	for (uint64_t g = 0; g < gbs; g++) {
-		if (have_gb_pages())
+		if (cpu_gbpages())
 			t->pdpt_ident[g] = (g * SZ_1G) | PTE_P | PTE_W | PTE_PS;
 		else
 			t->pdpt_ident[g] = phys_of(pd_ident[g], image_pa) | PTE_P | PTE_W;

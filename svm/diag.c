@@ -7,6 +7,7 @@
  * The run loop then stops the guest (guest-error), never umbra.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "svm/diag.h"
 #include "svm/vmcb.h"
@@ -34,12 +35,6 @@ static void broken(const char *what, uint64_t a, uint64_t b)
 			broken(what, a, b);	\
 	} while (0)
 
-static unsigned int maxphyaddr(void)
-{
-	return cpuid(0x80000000).eax >= 0x80000008 ?
-	       cpuid(0x80000008).eax & 0xff : 36;
-}
-
 /* APM Vol 2 15.20: what EVENTINJ may hold */
 static void check_event_inj(uint64_t inj)
 {
@@ -59,7 +54,7 @@ void svm_diag_invalid(struct vcpu *v, const struct vmcb *vmcb, uint64_t cr4_ok)
 {
 	const struct vmcb_save *g = &vmcb->save;
 	const struct vmcb_control *c = &vmcb->ctl;
-	uint64_t phys_mbz = ~0ull << maxphyaddr();
+	uint64_t phys_mbz = ~0ull << cpu_maxphyaddr();
 	bool lm = g->efer & EFER_LME, pg = g->cr0 & CR0_PG;
 
 	nr_broken = 0;

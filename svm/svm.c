@@ -5,6 +5,7 @@
  * uses next-RIP save when the CPU has it.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "arch/x86/cpu/percpu.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
@@ -84,7 +85,7 @@ static int svm_probe(char *why, size_t len)
 /* APM Vol 2 15.25.1: nested tables take the page sizes the host's tables can */
 static int svm_tdp_max_level(void)
 {
-	return (cpuid(0x80000001).edx & (1u << 26)) ? 3 : 2;
+	return cpu_gbpages() ? 3 : 2;
 }
 
 static int svm_enable(void)

@@ -5,10 +5,10 @@
  * error codes); segmentation is the caller's business (flat guests).
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "arch/x86/emul/decode.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
-#include "arch/x86/exit/cpuid.h"
 #include "arch/x86/paging/mmu.h"
 #include "lib/string.h"
 #include "umbra/core.h"
@@ -116,8 +116,8 @@ enum gw_status gmem_walk(struct vcpu *v, uint64_t lin, unsigned int access,
 		.cr4 = o->get_reg(v, VCPU_CR4),
 		.efer = o->get_reg(v, VCPU_EFER),
 		.ac = o->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC,
-		.maxphyaddr = guest_maxphyaddr(),
-		.gbpages = guest_gbpages(),
+		.maxphyaddr = cpu_maxphyaddr(),
+		.gbpages = cpu_gbpages(),
 		.mem = &walk_ops,
 		.mem_arg = v,
 	};

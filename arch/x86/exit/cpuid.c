@@ -132,18 +132,3 @@ void handle_cpuid(struct vcpu *v, const struct vcpu_exit *e)
 	g->rdx = r.edx;
 	vcpu_advance_rip(v, e, 2);
 }
-
-unsigned int guest_maxphyaddr(void)
-{
-	static unsigned int maxphy;
-
-	if (!maxphy)
-		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
-			 cpuid(0x80000008).eax & 0xff : 36;
-	return maxphy;
-}
-
-bool guest_gbpages(void)
-{
-	return cpuid(0x80000001).edx & (1u << 26);
-}

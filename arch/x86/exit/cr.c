@@ -13,9 +13,9 @@
  * (XCR0) and the PAE PDPTEs' rules are here too.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
-#include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -211,7 +211,7 @@ static int new_state(struct vcpu *v, int cr, uint64_t val, struct vcpu_cr *n)
 	case 3:
 		if (n->efer & EFER_LMA) {
 			val &= ~(1ull << 63);	/* PCID no-flush: no PCID */
-			if (val >> guest_maxphyaddr())
+			if (val >> cpu_maxphyaddr())
 				return -1;
 		} else {
 			val = (uint32_t)val;
@@ -379,7 +379,7 @@ bool guest_pae_paging(const struct vcpu_cr *c)
  */
 int guest_load_pdptes(uint64_t cr3, uint64_t pdpte[4], bool check)
 {
-	uint64_t rsvd = 0x1e6ull | ~((1ull << guest_maxphyaddr()) - 1);
+	uint64_t rsvd = 0x1e6ull | ~((1ull << cpu_maxphyaddr()) - 1);
 	uint64_t base = cr3 & 0xffffffe0ull;
 
 	for (int i = 0; i < 4; i++) {

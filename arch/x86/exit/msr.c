@@ -35,6 +35,7 @@
  *         own paging.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "core/mem.h"
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -177,16 +178,10 @@ static int efer_write(struct vcpu *v, uint64_t val)
 #define APIC_BASE_ADDR_LO	(1ull << 12)
 #define CPUID1_ECX_X2APIC	(1u << 21)
 
-static unsigned int phys_bits(void)
-{
-	return cpuid(0x80000000).eax >= 0x80000008 ?
-	       cpuid(0x80000008).eax & 0xff : 36;
-}
-
 static int apic_base_write(struct vcpu *v, uint64_t val)
 {
 	uint64_t old = rdmsr(MSR_APIC_BASE);
-	uint64_t addr_mask = (~0ull << phys_bits()) ^ ~(APIC_BASE_ADDR_LO - 1);
+	uint64_t addr_mask = (~0ull << cpu_maxphyaddr()) ^ ~(APIC_BASE_ADDR_LO - 1);
 	uint64_t rsvd = ~(addr_mask | APIC_BASE_BSP | APIC_BASE_EXTD | APIC_BASE_EN);
 	uint64_t base = val & addr_mask;
 	bool en = val & APIC_BASE_EN, x2 = val & APIC_BASE_EXTD;

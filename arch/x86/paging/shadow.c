@@ -19,10 +19,10 @@
  * paging.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
-#include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -71,7 +71,7 @@ static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 {
 	struct vm_shadow *sh = arg;
 
-	if (gfn >> (guest_maxphyaddr() - PAGE_SHIFT))
+	if (gfn >> (cpu_maxphyaddr() - PAGE_SHIFT))
 		return -1;
 	if (umbra_frame(gfn))
 		return (int64_t)sh->scratch_pfn;
@@ -389,8 +389,8 @@ static void shadow_setup(struct vcpu *v)
 	size_t budget = free - MAX(free / 8, SH_HEADROOM_MIN);
 	struct shadow_config cfg = {
 		.oos = opts.oos,
-		.maxphyaddr = guest_maxphyaddr(),
-		.gbpages = guest_gbpages(),
+		.maxphyaddr = cpu_maxphyaddr(),
+		.gbpages = cpu_gbpages(),
 		.gfn_to_pfn = gfn_to_pfn,
 		.pfn_arg = sh,
 		.mem = &guest_phys_ops,

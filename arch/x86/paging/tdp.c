@@ -6,6 +6,7 @@
  * guest that touches them reads and writes that page, never umbra's memory.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
 #include "arch/x86/emul/gmem.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
@@ -39,7 +40,7 @@ static uint8_t kind_of(uint32_t type)
 /* APM Vol 2 15.25: identity map below 2^MAXPHYADDR; gaps are devices. */
 static void build_map(uint64_t scratch_pa)
 {
-	uint64_t limit = 1ull << (cpuid(0x80000008).eax & 0xff), next = 0;
+	uint64_t limit = 1ull << cpu_maxphyaddr(), next = 0;
 
 	for (uint32_t i = 0; i < guest_map.nr; i++) {
 		const struct bi_mem_range *m = &guest_map.r[i];

@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/* The CPU's paging features (features.h), read from CPUID once. */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/features.h"
+
+unsigned int cpu_maxphyaddr(void)
+{
+	static unsigned int maxphy;
+
+	if (!maxphy)
+		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
+			 cpuid(0x80000008).eax & 0xff : 36;
+	return maxphy;
+}
+
+bool cpu_gbpages(void)
+{
+	return cpuid(0x80000001).edx & (1u << 26);
+}
