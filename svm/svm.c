@@ -15,6 +15,8 @@
 #include "lib/printf.h"
 #include "lib/string.h"
 #include "svm/diag.h"
+#include "svm/quirks.h"
+#include "svm/vcpu.h"
 #include "svm/vmcb.h"
 #include "umbra/core.h"
 #include "umbra/err.h"
@@ -31,22 +33,6 @@
 #define IOPM_PAGES		3
 #define MSRPM_PAGES		2
 #define GUEST_ASID		1
-
-struct svm_vcpu {
-	struct vmcb *vmcb;
-	uint8_t *iopm;
-	uint8_t *msrpm;
-	uint64_t reinject;		/* EXITINTINFO still to deliver */
-	uint64_t injected;		/* EVENTINJ of the last VMRUN */
-	bool lme_deferred;		/* guest EFER.LME kept out of the VMCB */
-	bool shutdown;			/* an injection made a triple fault */
-	struct {			/* ops->single_step */
-		bool on;
-		uint64_t tf, vintr;	/* the guest's TF, umbra's masking */
-		uint32_t exc;		/* exception intercepts before */
-		uint64_t held;		/* EVENTINJ to deliver after it */
-	} step;
-};
 
 static struct {
 	uint32_t features;
@@ -105,11 +91,6 @@ static int svm_enable(void)
 	return 0;
 }
 
-static struct svm_vcpu *to_svm(struct vcpu *v)
-{
-	return v->arch;
-}
-
 /* APM Vol 2 15.9, Table 15-7 (VMCB offset 0Ch bit 24): intercept HLT */
 static void svm_intercept_hlt(struct vcpu *v, bool on)
 {
@@ -152,8 +133,6 @@ static void svm_intercept_msr(struct vcpu *v, uint32_t msr, bool read, bool writ
 				 (write ? 2u : 0) << (bit % 8);
 }
 
-static uint64_t apic_boot_window;
-
 static int svm_create(struct vcpu *v)
 {
 	struct svm_vcpu *s = &svm_vcpu0;
@@ -165,8 +144,7 @@ static int svm_create(struct vcpu *v)
 	if (!s->vmcb || !s->iopm || !s->msrpm)
 		return -UMBRA_ENOMEM;
 	v->arch = s;
-	/* where the local APIC's xAPIC window is before the guest runs */
-	apic_boot_window = rdmsr(MSR_APIC_BASE) & 0x000ffffffffff000ull;
+	svm_note_apic_window();
 	vmcb = s->vmcb;
 	vmcb->ctl.intercept3 = INTERCEPT_CPUID | INTERCEPT_IOIO | INTERCEPT_MSR |
 			       INTERCEPT_SHUTDOWN | INTERCEPT_INIT |
@@ -260,36 +238,6 @@ static uint64_t *reg_of(struct vmcb *vmcb, enum vcpu_reg r)
 	}
 }
 
-/*
- * QEMU TCG quirk: a #VMEXIT from a guest with EFER.LME=1 while CR0.PG and
- * CR4.PAE are both clear leaves the host with paging off (QEMU restores
- * CR0 before CR4 and EFER, and refuses "PG with LME but no PAE" silently).
- * So in that state umbra keeps LME out of the VMCB and intercepts CR0
- * writes (CR4 writes always are) until PAE or PG is set (a PG write
- * without PAE is #GP anyway, SDM Vol 3 10.8.5).  Real CPUs never see the
- * window matter.
- */
-static void sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s)
-{
-	struct vmcb *vmcb = s->vmcb;
-	bool paging_off = !(vmcb->save.cr0 & CR0_PG) && !(vmcb->save.cr4 & CR4_PAE);
-	uint32_t cr_writes = INTERCEPT_CR_WRITE(0);	/* CR4: always */
-
-	if (!v->mmu->nested)		/* the hardware always pages: no window */
-		return;
-	if ((vmcb->save.efer & EFER_LME) && paging_off) {
-		vmcb->save.efer &= ~EFER_LME;
-		s->lme_deferred = true;
-	} else if (s->lme_deferred && !paging_off) {
-		vmcb->save.efer |= EFER_LME;
-		s->lme_deferred = false;
-	}
-	if (s->lme_deferred)
-		vmcb->ctl.intercept_cr |= cr_writes;
-	else
-		vmcb->ctl.intercept_cr &= ~cr_writes;
-}
-
 /* Shadow paging: the guest's view of CR0/CR3/CR4/EFER (vcpu.h) */
 static uint64_t *shadow_reg(struct vcpu *v, enum vcpu_reg r)
 {
@@ -337,7 +285,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 	}
 	*reg_of(s->vmcb, r) = val;
 	if (r == VCPU_EFER || r == VCPU_CR0 || r == VCPU_CR4)
-		sync_deferred_lme(v, s);
+		svm_sync_deferred_lme(v, s);
 }
 
 /* Shadow paging: the hardware's paging registers (vm_shadow.c) */
@@ -581,45 +529,6 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
  * external interrupts and NMIs included; VMRUN then refuses an exception
  * vector above 31.  Only interrupts have such vectors, and 2 is the NMI.
  */
-#define APIC_BASE_X2APIC	(1ull << 10)
-#define APIC_BASE_EN		(1ull << 11)
-#define APIC_BASE_ADDR		0x000ffffffffff000ull
-#define APIC_ISR		0x100		/* 8 registers, 16 bytes apart */
-#define X2APIC_MSR_ISR		0x810
-
-/*
- * The highest vector in service in the local APIC, 0 if none.  An
- * external interrupt whose delivery was cut short has been acknowledged
- * already: it is that vector (SDM Vol 3 11.8.4).  The guest owns the
- * APIC; umbra only reads it.  umbra does every write of IA32_APIC_BASE
- * (arch/x86/exit/msr.c) and keeps the window off its own memory, but reads
- * the xAPIC only at the window the firmware left (svm_create()), inside
- * its identity map and never on a page of its own: a window the guest
- * moved may lie beyond umbra's map, or (QEMU TCG keeps the MMIO at its
- * default address and only bits 31:12 of the base) over plain memory.
- * There umbra cannot tell, and nothing is recovered.
- */
-static uint64_t in_service_vector(void)
-{
-	uint64_t base = rdmsr(MSR_APIC_BASE), addr = base & APIC_BASE_ADDR;
-	bool x2 = base & APIC_BASE_X2APIC;
-
-	if (!(base & APIC_BASE_EN))
-		return 0;
-	if (!x2 && (addr != apic_boot_window || addr + PAGE_SIZE > (1ull << 32) ||
-		    (addr < umbra_mem_base + umbra_mem_size &&
-		     addr + PAGE_SIZE > umbra_mem_base)))
-		return 0;
-	for (int i = 7; i >= 0; i--) {
-		uint32_t isr = x2 ? (uint32_t)rdmsr(X2APIC_MSR_ISR + i) :
-			*(volatile uint32_t *)phys_to_virt(addr + APIC_ISR + 16 * i);
-
-		if (isr)
-			return (uint64_t)i * 32 + 31 - __builtin_clz(isr);
-	}
-	return 0;
-}
-
 static uint64_t reinjectable(uint64_t info)
 {
 	uint64_t type = info & EVENTINJ_TYPE_MASK;
@@ -631,7 +540,7 @@ static uint64_t reinjectable(uint64_t info)
 	 * vectors below 16 (SDM Vol 3 11.5.2), so 0 means "not recorded".
 	 */
 	if (type == EVENTINJ_TYPE_INTR && vector == 0) {
-		vector = in_service_vector();
+		vector = svm_in_service_vector();
 		if (vector < 32)	/* not found: nothing to deliver */
 			return 0;
 		info |= vector;
@@ -648,69 +557,6 @@ static uint64_t reinjectable(uint64_t info)
 	if (vector == 2)
 		return info | EVENTINJ_TYPE_NMI;
 	return info | EVENTINJ_TYPE_EXC;
-}
-
-/*
- * Bochs 2.7 does not record an external interrupt in EXITINTINFO when an
- * intercepted #PF cuts its delivery short, as under shadow paging when a
- * new root does not map the IDT, GDT, TSS or stack yet: EXITINTINFO is
- * clear or repeats an older event (stale_exitintinfo()).  The local APIC
- * has acknowledged the interrupt already, so it would be lost and, never
- * ended by an EOI, would block every interrupt of its priority class and
- * below (SDM Vol 3 11.8.3, 11.8.4).  APM Vol 2 15.7.2 says that
- * EXITINTINFO holds such an event: take it from the local APIC.  The
- * vector just acknowledged is the highest one in service.  The guest must
- * have been able to take it (RFLAGS.IF, no interrupt shadow).  When
- * nothing says that an event was being delivered (in_delivery false), the
- * fault must also be an implicit supervisor read of that vector's IDT
- * gate (16 bytes in long mode, 8 otherwise: SDM Vol 3 6.10, 6.14.1).
- */
-#define PF_ERR_W		(1u << 1)	/* SDM Vol 3 4.7 */
-#define PF_ERR_U		(1u << 2)
-#define PF_ERR_I		(1u << 4)
-#define INT_STATE_SHADOW	1ull		/* APM Vol 2 15.21.5 */
-
-static uint64_t lost_interrupt(struct vcpu *v, bool in_delivery)
-{
-	const struct vmcb *vmcb = to_svm(v)->vmcb;
-	uint64_t gate = v->gcr.efer & EFER_LMA ? 16 : 8;
-	uint64_t addr = vmcb->ctl.exitinfo2;
-	uint64_t off = addr - vmcb->save.idtr.base, vector;
-
-	if ((uint32_t)vmcb->ctl.exitcode != SVM_EXIT_PF ||
-	    !(vmcb->save.rflags & RFLAGS_IF) ||
-	    (vmcb->ctl.int_state & INT_STATE_SHADOW))
-		return 0;
-	/* the cheap tests first: most #PF exits are not in the IDT */
-	if (!in_delivery &&
-	    ((vmcb->ctl.exitinfo1 & (PF_ERR_W | PF_ERR_U | PF_ERR_I)) ||
-	     off > vmcb->save.idtr.limit || off / gate < 32))
-		return 0;
-	vector = in_service_vector();
-	if (vector < 32 || (!in_delivery && off / gate != vector))
-		return 0;
-	pr_debug("svm: #PF at %lx during the delivery of in-service vector %lx: injected again",
-		 addr, vector);
-	return vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
-}
-
-/*
- * Under shadow paging every #PF of the guest is intercepted (APM Vol 2
- * 15.12), so the hardware delivers a #PF only when umbra injected it.  An
- * EXITINTINFO naming a #PF after a VMRUN that injected nothing is not an
- * event of that run: Bochs 2.7 reports the last event it recorded when
- * the delivery of an external interrupt is cut short.  Injected again,
- * it gives the guest a #PF with a stale CR2 at an unrelated RIP.
- */
-static bool stale_exitintinfo(struct vcpu *v)
-{
-	const struct svm_vcpu *s = to_svm(v);
-	uint64_t info = s->vmcb->ctl.exitintinfo;
-
-	return !v->mmu->nested && (info & EVENTINJ_VALID) &&
-	       !(s->injected & EVENTINJ_VALID) &&
-	       (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC &&
-	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
 }
 
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
@@ -735,16 +581,16 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
-	if (stale_exitintinfo(v)) {
+	if (svm_stale_exitintinfo(v)) {
 		pr_debug("svm: exit %lx: EXITINTINFO %lx names a #PF umbra did not inject: ignored",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo);
-		s->reinject = lost_interrupt(v, true);
+		s->reinject = svm_lost_interrupt(v, true);
 	} else if (vmcb->ctl.exitintinfo & EVENTINJ_VALID) {
 		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
 		pr_debug("svm: exit %lx during event delivery: EXITINTINFO %lx, injected again as %lx",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo, s->reinject);
 	} else if (!v->mmu->nested && !(s->injected & EVENTINJ_VALID)) {
-		s->reinject = lost_interrupt(v, false);
+		s->reinject = svm_lost_interrupt(v, false);
 	}
 	vmcb->ctl.event_inj = 0;
 	decode_exit(s, e);

@@ -24,6 +24,8 @@
 #include "vmx/diag.h"
 #include "vmx/vmcs.h"
 #include "vmx/caps.h"
+#include "vmx/quirks.h"
+#include "vmx/vcpu.h"
 
 #define CPUID_XSAVE_ECX	(1u << 26)
 #define GUEST_VPID	1
@@ -32,28 +34,7 @@
 #define HOST_TR		0x18
 #define PAT_POWER_ON	0x0007040600070406ull
 
-struct vmx_vcpu {
-	void *vmcs;
-	uint8_t *io_bitmap;		/* A (ports 0-7fff), then B */
-	uint8_t *msr_bitmap;
-	uint64_t cr0_mask, cr4_mask;
-	bool launched;
-	bool flush;			/* INVEPT/INVVPID before the next entry */
-	uint32_t reinject;		/* IDT-vectoring information to deliver */
-	uint32_t reinject_error, reinject_len;
-	bool shutdown;			/* an injection made a triple fault */
-	struct {			/* ops->single_step without MTF */
-		bool on;
-		uint64_t flags;		/* the guest's RFLAGS.TF and IF */
-		uint32_t exc;		/* the exception bitmap before */
-		uint32_t held;		/* VM-entry interruption info after */
-		uint32_t held_error;
-	} step;
-};
-
 static struct vmx_vcpu vmx_vcpu0;
-
-/* umbra's GDT plus a TSS: VM exits need a non-null host TR (SDM 26.2.3) */
 
 struct table_ptr {
 	uint16_t limit;
@@ -68,11 +49,6 @@ void vmcs_failed(const char *op, uint32_t field)
 	panic("vmx: %s of VMCS field %04x failed (VM-instruction error %lu)",
 	      op, field, field == VM_INSTRUCTION_ERROR ? 0 :
 	      vmcs_read(VM_INSTRUCTION_ERROR));
-}
-
-static struct vmx_vcpu *to_vmx(struct vcpu *v)
-{
-	return v->arch;
 }
 
 static int vmx_probe(char *why, size_t len)
@@ -161,71 +137,6 @@ static void vmx_intercept_hlt(struct vcpu *v, bool on)
 }
 
 /*
- * ops->single_step without the monitor trap flag (Bochs 2.7 has none):
- * RFLAGS.TF with every exception but NMI, #BP, #OF and #MC in the
- * exception bitmap (SDM Vol 3 24.6.3), as svm.c does; RFLAGS.IF is clear
- * for the step, so no external interrupt is delivered with the TF in its
- * frame (vm_shadow.c mends a PUSHF).  Blocking by STI expires with the
- * instruction and goes; with blocking by MOV SS, VM entry wants BS pending
- * when TF is set (26.3.1.5), and that #DB comes after the instruction.
- */
-#define BLOCKING_STI		(1u << 0)
-#define BLOCKING_MOV_SS		(1u << 1)
-#define PENDING_DBG_BS		(1ull << 14)
-#define STEP_EXC		(~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 18)))
-
-static void step_tf(struct vmx_vcpu *s, bool on)
-{
-	uint64_t rf = vmcs_read(GUEST_RFLAGS), intr;
-
-	if (on && !s->step.on) {
-		s->step.on = true;
-		s->step.flags = rf & (RFLAGS_TF | RFLAGS_IF);
-		s->step.exc = (uint32_t)vmcs_read(EXCEPTION_BITMAP);
-		s->step.held = 0;
-		vmcs_write(GUEST_RFLAGS, (rf | RFLAGS_TF) & ~RFLAGS_IF);
-		vmcs_write(EXCEPTION_BITMAP, s->step.exc | STEP_EXC);
-		intr = vmcs_read(GUEST_INTERRUPTIBILITY) & ~(uint64_t)BLOCKING_STI;
-		vmcs_write(GUEST_INTERRUPTIBILITY, intr);
-		if (intr & BLOCKING_MOV_SS)
-			vmcs_write(GUEST_PENDING_DBG,
-				   vmcs_read(GUEST_PENDING_DBG) | PENDING_DBG_BS);
-	} else if (!on && s->step.on) {
-		s->step.on = false;
-		vmcs_write(GUEST_RFLAGS, (rf & ~(RFLAGS_TF | RFLAGS_IF)) |
-			   s->step.flags);
-		vmcs_write(EXCEPTION_BITMAP, s->step.exc);
-		if (s->step.held && !(vmcs_read(ENTRY_INTR_INFO) & INTR_INFO_VALID)) {
-			if (s->step.held & INTR_INFO_DELIVER_CODE)
-				vmcs_write(ENTRY_EXCEPTION_ERROR_CODE,
-					   s->step.held_error);
-			vmcs_write(ENTRY_INTR_INFO, s->step.held);
-		}
-	}
-}
-
-/*
- * An exception exit while step_tf() is on ends the step: the exception
- * is delivered when it is turned off, unless it is the single-step #DB
- * (exit qualification BS, 27.2.1) the guest's own TF did not ask for.
- */
-static bool step_exception(struct vcpu *v, struct vcpu_exit *e, uint32_t intr)
-{
-	struct vmx_vcpu *s = to_vmx(v);
-
-	if (!s->step.on || INTR_INFO_TYPE(intr) != INTR_TYPE_HW_EXC ||
-	    (intr & 0xff) == X86_TRAP_PF)
-		return false;
-	e->reason = EXIT_SINGLE_STEP;
-	if ((intr & 0xff) == 1 && !(s->step.flags & RFLAGS_TF) &&
-	    !(e->info1 & 0xf))
-		return true;		/* umbra's trap alone */
-	s->step.held = intr & (INTR_INFO_VALID | INTR_INFO_DELIVER_CODE | 0x7ff);
-	s->step.held_error = (uint32_t)vmcs_read(EXIT_INTR_ERROR_CODE);
-	return true;
-}
-
-/*
  * ops->single_step: the monitor trap flag (SDM Vol 3 24.6.2 Table 24-6
  * bit 27, allowed by bit 59 of IA32_VMX_PROCBASED_CTLS, A.3.2) makes the
  * CPU exit after one instruction, or after delivering an event before the
@@ -236,7 +147,7 @@ static void vmx_single_step(struct vcpu *v, bool on)
 	uint64_t proc = vmcs_read(PROC_BASED_CONTROLS);
 
 	if (!((rdmsr(MSR_VMX_PROCBASED_CTLS) >> 32) & PROC_MONITOR_TRAP_FLAG)) {
-		step_tf(to_vmx(v), on);
+		vmx_step_tf(to_vmx(v), on);
 		return;
 	}
 	proc = on ? proc | PROC_MONITOR_TRAP_FLAG :
@@ -818,7 +729,7 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 			unblock_nmi_fixup(intr);
 			return;
 		}
-		if (step_exception(v, e, intr))
+		if (vmx_step_exception(v, e, intr))
 			return;
 		e->reason = INTR_INFO_TYPE(intr) == INTR_TYPE_NMI ? EXIT_NMI : EXIT_OTHER;
 		return;

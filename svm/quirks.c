@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * Where the emulators umbra is tested under depart from the APM (QEMU's
+ * TCG, Bochs 2.7), and what the SVM back end does about it.  Each is
+ * harmless on a CPU that follows the manual.
+ */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/paging/mmu.h"
+#include "arch/x86/vcpu/vcpu.h"
+#include "core/mem.h"
+#include "svm/quirks.h"
+#include "svm/vcpu.h"
+#include "svm/vmcb.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define APIC_BASE_X2APIC	(1ull << 10)
+#define APIC_BASE_EN		(1ull << 11)
+#define APIC_BASE_ADDR		0x000ffffffffff000ull
+#define APIC_ISR		0x100		/* 8 registers, 16 bytes apart */
+#define X2APIC_MSR_ISR		0x810
+
+static uint64_t apic_boot_window;
+
+/* where the local APIC's xAPIC window is before the guest runs */
+void svm_note_apic_window(void)
+{
+	apic_boot_window = rdmsr(MSR_APIC_BASE) & APIC_BASE_ADDR;
+}
+
+/*
+ * QEMU TCG quirk: a #VMEXIT from a guest with EFER.LME=1 while CR0.PG and
+ * CR4.PAE are both clear leaves the host with paging off (QEMU restores
+ * CR0 before CR4 and EFER, and refuses "PG with LME but no PAE" silently).
+ * So in that state umbra keeps LME out of the VMCB and intercepts CR0
+ * writes (CR4 writes always are) until PAE or PG is set (a PG write
+ * without PAE is #GP anyway, SDM Vol 3 10.8.5).  Real CPUs never see the
+ * window matter.
+ */
+void svm_sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+	bool paging_off = !(vmcb->save.cr0 & CR0_PG) && !(vmcb->save.cr4 & CR4_PAE);
+	uint32_t cr_writes = INTERCEPT_CR_WRITE(0);	/* CR4: always */
+
+	if (!v->mmu->nested)		/* the hardware always pages: no window */
+		return;
+	if ((vmcb->save.efer & EFER_LME) && paging_off) {
+		vmcb->save.efer &= ~EFER_LME;
+		s->lme_deferred = true;
+	} else if (s->lme_deferred && !paging_off) {
+		vmcb->save.efer |= EFER_LME;
+		s->lme_deferred = false;
+	}
+	if (s->lme_deferred)
+		vmcb->ctl.intercept_cr |= cr_writes;
+	else
+		vmcb->ctl.intercept_cr &= ~cr_writes;
+}
+
+/*
+ * The highest vector in service in the local APIC, 0 if none.  An
+ * external interrupt whose delivery was cut short has been acknowledged
+ * already: it is that vector (SDM Vol 3 11.8.4).  The guest owns the
+ * APIC; umbra only reads it.  umbra does every write of IA32_APIC_BASE
+ * (arch/x86/exit/msr.c) and keeps the window off its own memory, but reads
+ * the xAPIC only at the window the firmware left (svm_create()), inside
+ * its identity map and never on a page of its own: a window the guest
+ * moved may lie beyond umbra's map, or (QEMU TCG keeps the MMIO at its
+ * default address and only bits 31:12 of the base) over plain memory.
+ * There umbra cannot tell, and nothing is recovered.
+ */
+uint64_t svm_in_service_vector(void)
+{
+	uint64_t base = rdmsr(MSR_APIC_BASE), addr = base & APIC_BASE_ADDR;
+	bool x2 = base & APIC_BASE_X2APIC;
+
+	if (!(base & APIC_BASE_EN))
+		return 0;
+	if (!x2 && (addr != apic_boot_window || addr + PAGE_SIZE > (1ull << 32) ||
+		    (addr < umbra_mem_base + umbra_mem_size &&
+		     addr + PAGE_SIZE > umbra_mem_base)))
+		return 0;
+	for (int i = 7; i >= 0; i--) {
+		uint32_t isr = x2 ? (uint32_t)rdmsr(X2APIC_MSR_ISR + i) :
+			*(volatile uint32_t *)phys_to_virt(addr + APIC_ISR + 16 * i);
+
+		if (isr)
+			return (uint64_t)i * 32 + 31 - __builtin_clz(isr);
+	}
+	return 0;
+}
+
+/*
+ * Bochs 2.7 does not record an external interrupt in EXITINTINFO when an
+ * intercepted #PF cuts its delivery short, as under shadow paging when a
+ * new root does not map the IDT, GDT, TSS or stack yet: EXITINTINFO is
+ * clear or repeats an older event (svm_stale_exitintinfo()).  The local APIC
+ * has acknowledged the interrupt already, so it would be lost and, never
+ * ended by an EOI, would block every interrupt of its priority class and
+ * below (SDM Vol 3 11.8.3, 11.8.4).  APM Vol 2 15.7.2 says that
+ * EXITINTINFO holds such an event: take it from the local APIC.  The
+ * vector just acknowledged is the highest one in service.  The guest must
+ * have been able to take it (RFLAGS.IF, no interrupt shadow).  When
+ * nothing says that an event was being delivered (in_delivery false), the
+ * fault must also be an implicit supervisor read of that vector's IDT
+ * gate (16 bytes in long mode, 8 otherwise: SDM Vol 3 6.10, 6.14.1).
+ */
+#define PF_ERR_W		(1u << 1)	/* SDM Vol 3 4.7 */
+#define PF_ERR_U		(1u << 2)
+#define PF_ERR_I		(1u << 4)
+#define INT_STATE_SHADOW	1ull		/* APM Vol 2 15.21.5 */
+
+uint64_t svm_lost_interrupt(struct vcpu *v, bool in_delivery)
+{
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+	uint64_t gate = v->gcr.efer & EFER_LMA ? 16 : 8;
+	uint64_t addr = vmcb->ctl.exitinfo2;
+	uint64_t off = addr - vmcb->save.idtr.base, vector;
+
+	if ((uint32_t)vmcb->ctl.exitcode != SVM_EXIT_PF ||
+	    !(vmcb->save.rflags & RFLAGS_IF) ||
+	    (vmcb->ctl.int_state & INT_STATE_SHADOW))
+		return 0;
+	/* the cheap tests first: most #PF exits are not in the IDT */
+	if (!in_delivery &&
+	    ((vmcb->ctl.exitinfo1 & (PF_ERR_W | PF_ERR_U | PF_ERR_I)) ||
+	     off > vmcb->save.idtr.limit || off / gate < 32))
+		return 0;
+	vector = svm_in_service_vector();
+	if (vector < 32 || (!in_delivery && off / gate != vector))
+		return 0;
+	pr_debug("svm: #PF at %lx during the delivery of in-service vector %lx: injected again",
+		 addr, vector);
+	return vector | EVENTINJ_TYPE_INTR | EVENTINJ_VALID;
+}
+
+/*
+ * Under shadow paging every #PF of the guest is intercepted (APM Vol 2
+ * 15.12), so the hardware delivers a #PF only when umbra injected it.  An
+ * EXITINTINFO naming a #PF after a VMRUN that injected nothing is not an
+ * event of that run: Bochs 2.7 reports the last event it recorded when
+ * the delivery of an external interrupt is cut short.  Injected again,
+ * it gives the guest a #PF with a stale CR2 at an unrelated RIP.
+ */
+bool svm_stale_exitintinfo(struct vcpu *v)
+{
+	const struct svm_vcpu *s = to_svm(v);
+	uint64_t info = s->vmcb->ctl.exitintinfo;
+
+	return !v->mmu->nested && (info & EVENTINJ_VALID) &&
+	       !(s->injected & EVENTINJ_VALID) &&
+	       (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC &&
+	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
+}
