@@ -22,7 +22,8 @@ struct dec {
 	bool addr_ovr;			/* 67 */
 };
 
-#define TRY(expr)				\
+/* a decoding step failed: return its X86_DEC_* status */
+#define DEC_TRY(expr)				\
 	do {					\
 		int err_ = (expr);		\
 		if (err_)			\
@@ -43,7 +44,7 @@ static int next(struct dec *d, uint8_t *b)
 /* The next byte without consuming it (the ModRM of a group opcode). */
 static int peek(struct dec *d, uint8_t *b)
 {
-	TRY(next(d, b));
+	DEC_TRY(next(d, b));
 	d->pos--;
 	return 0;
 }
@@ -56,7 +57,7 @@ static int fetch_signed(struct dec *d, unsigned n, int64_t *out)
 	unsigned i;
 
 	for (i = 0; i < n; i++) {
-		TRY(next(d, &b));
+		DEC_TRY(next(d, &b));
 		v |= (uint64_t)b << (8 * i);
 	}
 	if (n < 8 && (b & 0x80))
@@ -69,7 +70,7 @@ static int fetch_imm(struct dec *d, struct x86_insn *in, unsigned n)
 {
 	int64_t v;
 
-	TRY(fetch_signed(d, n, &v));
+	DEC_TRY(fetch_signed(d, n, &v));
 	in->has_imm = true;
 	in->imm_size = n;
 	in->imm = (uint64_t)v;
@@ -134,7 +135,7 @@ static int modrm_mem32(struct dec *d, struct x86_insn *in, unsigned mod,
 	unsigned base, index;
 
 	if (rm == 4) {
-		TRY(next(d, &sib));
+		DEC_TRY(next(d, &sib));
 		base = sib & 7;
 		index = ((sib >> 3) & 7) | (in->rex & REX_X ? 8 : 0);
 		if (index != 4) {
@@ -171,7 +172,7 @@ static int modrm(struct dec *d, struct x86_insn *in, bool byte,
 {
 	unsigned mod, rm;
 
-	TRY(next(d, &in->modrm));
+	DEC_TRY(next(d, &in->modrm));
 	in->has_modrm = true;
 	mod = in->modrm >> 6;
 	rm = in->modrm & 7;
@@ -185,9 +186,9 @@ static int modrm(struct dec *d, struct x86_insn *in, bool byte,
 	in->mem.seg = X86_DS;
 	in->mem.scale = 1;
 	if (in->addr_size == 2)
-		TRY(modrm_mem16(d, in, mod, rm));
+		DEC_TRY(modrm_mem16(d, in, mod, rm));
 	else
-		TRY(modrm_mem32(d, in, mod, rm));
+		DEC_TRY(modrm_mem32(d, in, mod, rm));
 	if (seg_ovr < NR_X86_SEGS) {
 		in->mem.seg = seg_ovr;
 		in->seg_override = true;
@@ -252,7 +253,7 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 {
 	uint8_t b, sub;
 
-	TRY(next(d, &b));
+	DEC_TRY(next(d, &b));
 	in->opcode = b;
 	in->two_byte = true;
 	switch (b) {
@@ -267,7 +268,7 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		 * operand size is 64 bits in 64-bit mode, else 32.
 		 */
 		in->op = b == 0x20 ? X86_OP_MOV_FROM_CR : X86_OP_MOV_TO_CR;
-		TRY(next(d, &in->modrm));
+		DEC_TRY(next(d, &in->modrm));
 		in->has_modrm = true;
 		in->cr = ((in->modrm >> 3) & 7) | (in->rex & REX_R ? 8 : 0);
 		in->rm_reg = (in->modrm & 7) | (in->rex & REX_B ? 8 : 0);
@@ -281,7 +282,7 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		 * Group 7: /4 SMSW r/m (a register: the operand size; memory:
 		 * 16 bits), /6 LMSW r/m16, /7 INVLPG m (mod 3 is others)
 		 */
-		TRY(peek(d, &sub));
+		DEC_TRY(peek(d, &sub));
 		if (((sub >> 3) & 7) == 4) {
 			in->op = X86_OP_SMSW;
 			in->op_size = (sub >> 6) == 3 ? op_size(d, in) : 2;
@@ -293,7 +294,7 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		} else {
 			return X86_DEC_UNSUPPORTED;
 		}
-		TRY(modrm(d, in, false, seg_ovr));
+		DEC_TRY(modrm(d, in, false, seg_ovr));
 		in->reg = X86_REG_NONE;		/* ModRM.reg is the /digit */
 		return 0;
 	case 0xb0:				/* CMPXCHG r/m8, r8 */
@@ -309,16 +310,16 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		in->op_size = op_size(d, in);
 		return modrm(d, in, false, seg_ovr);
 	case 0xba:				/* Group 8: BT* r/m, imm8 */
-		TRY(peek(d, &sub));
+		DEC_TRY(peek(d, &sub));
 		sub = (sub >> 3) & 7;
 		if (sub < 5)			/* /4 BT writes nothing */
 			return X86_DEC_UNSUPPORTED;
 		in->op = sub == 5 ? X86_OP_BTS : sub == 6 ? X86_OP_BTR :
 			 X86_OP_BTC;
 		in->op_size = op_size(d, in);
-		TRY(modrm(d, in, false, seg_ovr));
+		DEC_TRY(modrm(d, in, false, seg_ovr));
 		in->reg = X86_REG_NONE;
-		TRY(fetch_imm(d, in, 1));
+		DEC_TRY(fetch_imm(d, in, 1));
 		in->imm &= 0xff;		/* a bit number, not signed */
 		return 0;
 	case 0xc0:				/* XADD r/m8, r8 */
@@ -331,22 +332,22 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 			return X86_DEC_UNSUPPORTED;
 		in->op = X86_OP_MOV;
 		in->op_size = in->rex & REX_W ? 8 : 4;
-		TRY(modrm(d, in, false, seg_ovr));
+		DEC_TRY(modrm(d, in, false, seg_ovr));
 		return in->has_mem ? 0 : X86_DEC_UD;
 	case 0xc7:				/* Group 9: /1 CMPXCHG8B/16B */
-		TRY(peek(d, &sub));
+		DEC_TRY(peek(d, &sub));
 		if (((sub >> 3) & 7) != 1)
 			return X86_DEC_UNSUPPORTED;
 		in->op = X86_OP_CMPXCHG8B;
 		in->op_size = in->rex & REX_W ? 16 : 8;
-		TRY(modrm(d, in, false, seg_ovr));
+		DEC_TRY(modrm(d, in, false, seg_ovr));
 		in->reg = X86_REG_NONE;
 		return in->has_mem ? 0 : X86_DEC_UD;
 	}
 	if ((b & 0xf0) == 0x90) {		/* SETcc r/m8 */
 		in->op = X86_OP_SETCC;
 		in->op_size = 1;
-		TRY(modrm(d, in, true, seg_ovr));
+		DEC_TRY(modrm(d, in, true, seg_ovr));
 		in->reg = X86_REG_NONE;		/* ModRM.reg is ignored */
 		return 0;
 	}
@@ -406,21 +407,21 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 		break;
 	case 0xfe: case 0xff:			/* Groups 4 and 5 */
 	case 0xf6: case 0xf7:			/* Group 3 */
-		TRY(peek(d, &sub));
+		DEC_TRY(peek(d, &sub));
 		sub = (sub >> 3) & 7;
 		in->op = b >= 0xfe ? group45[sub] : group3[sub];
 		if (in->op == X86_OP_NONE || (b == 0xfe && sub > 1))
 			return X86_DEC_UNSUPPORTED;
-		TRY(modrm(d, in, byte, seg_ovr));
+		DEC_TRY(modrm(d, in, byte, seg_ovr));
 		in->reg = X86_REG_NONE;
 		in->writes_mem = in->has_mem;
 		return 0;
 	case 0xc0: case 0xc1:			/* Group 2 by imm8 */
 	case 0xd0: case 0xd1:			/* ... by 1 */
 	case 0xd2: case 0xd3:			/* ... by CL */
-		TRY(peek(d, &sub));
+		DEC_TRY(peek(d, &sub));
 		in->op = group2[(sub >> 3) & 7];
-		TRY(modrm(d, in, byte, seg_ovr));
+		DEC_TRY(modrm(d, in, byte, seg_ovr));
 		in->reg = X86_REG_NONE;
 		in->writes_mem = in->has_mem;
 		if (b >= 0xd2) {
@@ -429,7 +430,7 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 			in->has_imm = true;	/* implied, not encoded */
 			in->imm = 1;
 		} else {
-			TRY(fetch_imm(d, in, 1));
+			DEC_TRY(fetch_imm(d, in, 1));
 			in->imm &= 0xff;	/* a count, not signed */
 		}
 		return 0;
@@ -439,12 +440,12 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 	case 0x88: case 0x89:
 	case 0x8a: case 0x8b:
 		in->op = X86_OP_MOV;
-		TRY(modrm(d, in, byte, seg_ovr));
+		DEC_TRY(modrm(d, in, byte, seg_ovr));
 		in->writes_mem = in->has_mem && b < 0x8a;
 		return 0;
 	case 0xc6: case 0xc7:			/* Group 11: /0 MOV r/m, imm */
 	case 0x80: case 0x81: case 0x83:	/* Group 1 */
-		TRY(peek(d, &sub));
+		DEC_TRY(peek(d, &sub));
 		sub = (sub >> 3) & 7;
 		if (b >= 0xc6)
 			in->op = sub ? X86_OP_NONE : X86_OP_MOV;
@@ -454,7 +455,7 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 			return X86_DEC_UNSUPPORTED;
 		if (b == 0x83)
 			byte = false;
-		TRY(modrm(d, in, byte, seg_ovr));
+		DEC_TRY(modrm(d, in, byte, seg_ovr));
 		in->reg = X86_REG_NONE;
 		in->writes_mem = in->has_mem;
 		/* imm8, or imm16/32 (sign-extended to 64 with REX.W) */
@@ -475,7 +476,7 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 			in->seg_override = true;
 		}
 		/* the offset has the address size, zero-extended */
-		TRY(fetch_signed(d, in->addr_size, &off));
+		DEC_TRY(fetch_signed(d, in->addr_size, &off));
 		if (in->addr_size < 8)
 			off &= (int64_t)((1ull << (8 * in->addr_size)) - 1);
 		in->mem.disp = off;
@@ -494,7 +495,7 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 		return X86_DEC_UNSUPPORTED;
 	}
 	/* ALU r/m, r and XCHG r/m, r */
-	TRY(modrm(d, in, byte, seg_ovr));
+	DEC_TRY(modrm(d, in, byte, seg_ovr));
 	in->writes_mem = in->has_mem;
 	return 0;
 }
@@ -523,7 +524,7 @@ int x86_decode(const uint8_t *buf, size_t len, enum x86_mode mode,
 	 * are ignored (Vol 1 3.3.7.1); the last applicable one counts.
 	 */
 	for (;;) {
-		TRY(next(&d, &b));
+		DEC_TRY(next(&d, &b));
 		if (mode == X86_MODE_64 && (b & 0xf0) == 0x40) {
 			rex = b;
 			continue;
