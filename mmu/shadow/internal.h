@@ -207,7 +207,28 @@ void rmap_del(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep);
 void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn);
 bool gfn_protected(struct shadow_mmu *s, uint64_t gfn);
 
-/* shadow.c */
+/* mmu.c: shadow pages */
+struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
+			     union shadow_role role);
+void link_child(struct shadow_mmu *s, struct shadow_page *sp,
+		unsigned int i, struct shadow_page *child);
+struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
+			     union shadow_role role);
+void touch(struct shadow_mmu *s, struct shadow_page *sp);
+void unpin(struct shadow_mmu *s, struct shadow_page *sp);
+void zap_all(struct shadow_mmu *s);
+uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i);
+
+/* root.c */
+void compute_base_role(struct shadow_mmu *s);
+int load_root(struct shadow_mmu *s);
+int root_level(const struct shadow_mmu *s);
+uint64_t addr_mask(const struct shadow_mmu *s);
+void ensure_root(struct shadow_mmu *s);
+void finish(struct shadow_mmu *s);
+int reload_root(struct shadow_mmu *s);
+
+/* mmu.c */
 struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep);
 struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa);
 unsigned int spte_index(const uint64_t *sptep);

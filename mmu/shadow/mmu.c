@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The shadow MMU (see shadow.h and docs/mmu.md, part 2): shadow pages and
- * their hash, the pool and its LRU, parent links, zap, roots and the root
- * cache, the page-fault path, INVLPG, CR3 loads and mode changes.
+ * their hash, the pool and its LRU, parent links, zap, set-up and
+ * statistics; root.c has the roots, fault.c the guest's paging events.
  *
  * Shadow tables use the long-mode entry format (SDM Vol 3 4.5, Tables
  * 4-15..4-19); a guest that is not in long mode runs on PAE shadow tables
@@ -38,7 +38,7 @@ struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep)
 	return sp_by_pa(s, mmu_virt_to_phys(sptep));
 }
 
-static uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i)
+uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i)
 {
 	return sp->role.direct ? sp->gfn + i : sp->gfns[i];
 }
@@ -104,8 +104,8 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 	s->vc->flush = true;
 }
 
-static void link_child(struct shadow_mmu *s, struct shadow_page *sp,
-		       unsigned int i, struct shadow_page *child)
+void link_child(struct shadow_mmu *s, struct shadow_page *sp,
+		unsigned int i, struct shadow_page *child)
 {
 	if (sptep_add(s, &child->parents, &sp->spt[i]))
 		return;		/* no memory for the link: stays absent */
@@ -193,7 +193,7 @@ void zap_page(struct shadow_mmu *s, struct shadow_page *sp)
 		free_page_now(s, sp);
 }
 
-static void unpin(struct shadow_mmu *s, struct shadow_page *sp)
+void unpin(struct shadow_mmu *s, struct shadow_page *sp)
 {
 	if (--sp->root_count)
 		return;
@@ -260,7 +260,7 @@ void make_room(struct shadow_mmu *s, unsigned int need)
  * allocated and invalid until load_root() replaces it.  The last resort
  * when the budget has no room even after make_room().
  */
-static void zap_all(struct shadow_mmu *s)
+void zap_all(struct shadow_mmu *s)
 {
 	struct sh_list *n, *prev;
 
@@ -273,8 +273,8 @@ static void zap_all(struct shadow_mmu *s)
 	s->st.mmu_zap_all++;
 }
 
-static struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
-				    union shadow_role role)
+struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
+			     union shadow_role role)
 {
 	struct shadow_page *sp = slab_alloc(s, &s->sp_slab);
 	unsigned int b;
@@ -313,7 +313,7 @@ static struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 	return sp;
 }
 
-static void touch(struct shadow_mmu *s, struct shadow_page *sp)
+void touch(struct shadow_mmu *s, struct shadow_page *sp)
 {
 	sh_list_del(&sp->lru);
 	sh_list_add(&s->lru, &sp->lru);
@@ -325,8 +325,8 @@ static void touch(struct shadow_mmu *s, struct shadow_page *sp)
  * reachable from a new place); a new role for a frame that is unsync makes
  * it ineligible, so the frame is synced and protected first.
  */
-static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
-				    union shadow_role role)
+struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
+			     union shadow_role role)
 {
 	struct shadow_page *sp;
 	struct gfn_info *gi;
@@ -353,587 +353,6 @@ static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 	if (role_indirect(role) && !gi->nr_indirect++)
 		rmap_write_protect(s, gfn);
 	return sp;
-}
-
-/* ---- roots ---- */
-
-static uint64_t addr_mask(const struct shadow_mmu *s)
-{
-	return PT_ADDR_MASK & ((1ull << s->cfg.maxphyaddr) - 1);
-}
-
-static int root_level(const struct shadow_mmu *s)
-{
-	return s->vc->mode == GW_MODE_LM ? 4 : 3;
-}
-
-static uint64_t root_key(const struct shadow_mmu *s)
-{
-	switch (s->vc->mode) {
-	case GW_MODE_LM:
-		return s->vc->cpu.cr3 & addr_mask(s);
-	case GW_MODE_PAE:
-		return s->vc->cpu.cr3 & 0xffffffe0ull;
-	case GW_MODE_32:
-		return s->vc->cpu.cr3 & 0xfffff000ull;
-	default:
-		return 0;
-	}
-}
-
-static void compute_base_role(struct shadow_mmu *s)
-{
-	union shadow_role r = { .word = 0 };
-
-	s->vc->mode = gw_mode(&(struct gw_ctx){ .cr0 = s->vc->cpu.cr0,
-					    .cr4 = s->vc->cpu.cr4,
-					    .efer = s->vc->cpu.efer });
-	r.mode = s->vc->mode;
-	r.access = SH_ACC_ALL;
-	if (s->vc->mode != GW_MODE_OFF) {
-		r.wp = !!(s->vc->cpu.cr0 & GW_CR0_WP);
-		r.nxe = s->vc->mode != GW_MODE_32 && (s->vc->cpu.efer & GW_EFER_NXE);
-		r.smep_nowp = !r.wp && (s->vc->cpu.cr4 & GW_CR4_SMEP);
-		r.pse = s->vc->mode == GW_MODE_32 && (s->vc->cpu.cr4 & GW_CR4_PSE);
-	}
-	s->vc->base_role = r;
-}
-
-/* PAE root entry i: what it must link to (false: nothing). */
-static bool pae_root_child(struct shadow_mmu *s, unsigned int i,
-			   uint64_t *gfn, union shadow_role *role)
-{
-	union shadow_role r = s->vc->base_role;
-
-	r.level = 2;
-	switch (s->vc->mode) {
-	case GW_MODE_OFF:
-		r.direct = 1;
-		*gfn = (uint64_t)i << 18;
-		break;
-	case GW_MODE_32:
-		r.quadrant = i;
-		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
-		break;
-	default:
-		/* SDM Vol 3 Table 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR are
-		 * reserved; such a PDPTE gets no link and every access under
-		 * it faults to the walker, which reports RSVD. */
-		if (!(s->vc->pdpte[i] & PTE_P) ||
-		    (s->vc->pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
-						 1))))
-			return false;
-		*gfn = (s->vc->pdpte[i] & addr_mask(s)) >> 12;
-		break;
-	}
-	*role = r;
-	return true;
-}
-
-static void set_pae_root(struct shadow_mmu *s, struct shadow_page *root)
-{
-	unsigned int i;
-
-	for (i = 0; i < 4; i++) {
-		union shadow_role r;
-		uint64_t gfn;
-		bool want = pae_root_child(s, i, &gfn, &r);
-		struct shadow_page *child;
-
-		if (spte_present(root->spt[i])) {
-			child = sp_by_pa(s, root->spt[i]);
-			if (want && child->gfn == gfn &&
-			    child->role.word == r.word) {
-				touch(s, child);
-				continue;
-			}
-			drop_spte(s, root, i);
-		}
-		if (!want)
-			continue;
-		child = get_page(s, gfn, r);
-		if (child)	/* else absent: faults link it */
-			link_child(s, root, i, child);
-	}
-}
-
-static void purge_invalid_roots(struct shadow_mmu *s)
-{
-	int k, j = 0;
-
-	for (k = 0; k < SH_ROOTS; k++) {
-		struct root_slot slot = s->vc->roots[k];
-
-		s->vc->roots[k].sp = NULL;
-		if (slot.sp && slot.sp->invalid)
-			unpin(s, slot.sp);
-		else if (slot.sp)
-			s->vc->roots[j++] = slot;
-	}
-}
-
-/*
- * Make s->vc->root the root for the current CR3 and mode (cache first).  Fails
- * only when the budget has no page for a new root; a PAE root's link that
- * finds no room stays absent (an access through it faults and links it).
- */
-static int load_root(struct shadow_mmu *s)
-{
-	union shadow_role r = s->vc->base_role;
-	uint64_t key = root_key(s);
-	struct root_slot slot = { 0 };
-	int k;
-
-	make_room(s, SH_FAULT_PAGES);
-	purge_invalid_roots(s);
-	r.level = root_level(s);
-	r.direct = s->vc->mode == GW_MODE_OFF;
-	r.pae_root = s->vc->mode != GW_MODE_LM;
-	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->vc->roots[k].sp && s->vc->roots[k].key == key &&
-		    s->vc->roots[k].sp->role.word == r.word) {
-			slot = s->vc->roots[k];
-			break;
-		}
-	}
-	if (slot.sp) {
-		s->st.root_hits++;
-		for (; k > 0; k--)
-			s->vc->roots[k] = s->vc->roots[k - 1];
-		touch(s, slot.sp);
-	} else {
-		s->st.root_misses++;
-		slot.key = key;
-		slot.sp = r.pae_root ? sp_alloc(s, key >> 12, r) :
-				       get_page(s, key >> 12, r);
-		if (!slot.sp)
-			return -MMU_ENOMEM;
-		slot.sp->root_key = key;
-		slot.sp->root_count++;
-		if (s->vc->roots[SH_ROOTS - 1].sp) {
-			struct shadow_page *old = s->vc->roots[SH_ROOTS - 1].sp;
-
-			s->vc->roots[SH_ROOTS - 1].sp = NULL;
-			unpin(s, old);
-		}
-		for (k = SH_ROOTS - 1; k > 0; k--)
-			s->vc->roots[k] = s->vc->roots[k - 1];
-	}
-	s->vc->roots[0] = slot;
-	s->vc->root = slot.sp;
-	if (r.pae_root)
-		set_pae_root(s, s->vc->root);
-	return 0;
-}
-
-/*
- * load_root(), and if even that finds no room, zap everything and load
- * again.  The second load cannot fail: the old root's page and page struct
- * are free by then (purge_invalid_roots()), and so is nearly all the rest.
- */
-static int reload_root(struct shadow_mmu *s)
-{
-	if (!load_root(s))
-		return 0;
-	zap_all(s);
-	return load_root(s);
-}
-
-/* After anything that may have zapped a root in use. */
-static void ensure_root(struct shadow_mmu *s)
-{
-	if (s->vc->root && s->vc->root->invalid)
-		reload_root(s);
-}
-
-static void finish(struct shadow_mmu *s)
-{
-	ensure_root(s);
-	if (s->vc->flush) {
-		s->st.flushes++;
-		if (s->cfg.flush)
-			s->cfg.flush(s->cfg.flush_arg);
-	}
-}
-
-/* ---- guest walks ---- */
-
-static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
-{
-	__builtin_memset(ctx, 0, sizeof(*ctx));
-	ctx->cr0 = s->vc->cpu.cr0;
-	ctx->cr3 = s->vc->cpu.cr3;
-	ctx->cr4 = s->vc->cpu.cr4;
-	ctx->efer = s->vc->cpu.efer;
-	ctx->ac = ac;
-	ctx->maxphyaddr = s->cfg.maxphyaddr;
-	ctx->gbpages = s->cfg.gbpages;
-	ctx->pdptes_loaded = true;
-	__builtin_memcpy(ctx->pdpte, s->vc->pdpte, sizeof(s->vc->pdpte));
-	ctx->mem = s->cfg.mem;
-	ctx->mem_arg = s->cfg.mem_arg;
-}
-
-/* The guest entry at guest level `level' on the walk (PDPTE: index 0 of a
- * PAE walk). */
-static uint64_t walk_pte(const struct shadow_mmu *s,
-			 const struct gw_result *w, int level)
-{
-	int top = s->vc->mode == GW_MODE_LM ? 4 : s->vc->mode == GW_MODE_PAE ? 3 : 2;
-
-	return w->pte[top - level];
-}
-
-static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
-{
-	unsigned int p = 0;
-
-	p |= (e & PTE_RW) ? SH_ACC_W : 0;
-	p |= (e & PTE_US) ? SH_ACC_U : 0;
-	p |= ((e & PTE_NX) && s->vc->base_role.nxe) ? 0 : SH_ACC_X;
-	return p;
-}
-
-/*
- * What SPTE `idx' of the level-`level' shadow page on the path of va must
- * link to: the shadow page of the guest table at level-1, or a direct page
- * under a guest large page (or with paging off).
- */
-static void child_for(struct shadow_mmu *s, const struct gw_result *w,
-		      struct shadow_page *sp, int level, uint64_t va,
-		      bool dirty, uint64_t *gfn, union shadow_role *role)
-{
-	union shadow_role r = s->vc->base_role;
-	int gl = s->vc->mode == GW_MODE_OFF ? 4 : w->level;
-
-	r.level = level - 1;
-	if (level - 1 < gl) {
-		uint64_t size = pt_level_size(level);
-
-		r.direct = 1;
-		r.access = w->perm & (dirty ? SH_ACC_ALL : ~SH_ACC_W);
-		*gfn = (w->gpa & ~(size - 1)) >> 12;
-	} else if (s->vc->mode == GW_MODE_32 && level == 3) {
-		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
-		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
-	} else if (s->vc->mode == GW_MODE_32) {
-		uint64_t pde = walk_pte(s, w, 2);
-
-		r.access = sp->role.access & table_perm(s, pde & ~PTE_NX);
-		r.quadrant = (va >> 21) & 1;
-		*gfn = (pde & 0xfffff000ull) >> 12;
-	} else {
-		uint64_t e = walk_pte(s, w, level);
-
-		r.access = sp->role.access;
-		if (!(s->vc->mode == GW_MODE_PAE && level == 3))
-			r.access &= table_perm(s, e);
-		*gfn = (e & addr_mask(s)) >> 12;
-	}
-	*role = r;
-}
-
-uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
-		   bool writable, uint64_t attr)
-{
-	uint64_t e = (pfn << 12) | PTE_P | PTE_A |
-		     (attr & (PTE_PWT | PTE_PCD | PTE_PAT4K));
-
-	if (perm & SH_ACC_U)
-		e |= PTE_US;
-	if (writable)
-		e |= PTE_RW | PTE_D;
-	if (!(perm & SH_ACC_X))
-		e |= PTE_NX;
-	return e;
-}
-
-int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
-	     uint64_t gfn, uint64_t spte, bool global)
-{
-	uint64_t old = sp->spt[i];
-
-	if (global)
-		spte |= SPTE_GLOBAL;
-	if (spte_present(old) && leaf_gfn(sp, i) != gfn)
-		drop_spte(s, sp, i);
-	old = sp->spt[i];
-	if (spte_present(old)) {
-		if (old & SPTE_GLOBAL)
-			sp->nr_global--;
-		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
-		    (spte & ~old & PTE_NX))
-			s->vc->flush = true;	/* less permission */
-	} else {
-		if (rmap_add(s, gfn, &sp->spt[i]))
-			return -MMU_ENOMEM;
-		if (!sp->role.direct)
-			sp->gfns[i] = gfn;
-		sp->nr_present++;
-	}
-	if (global)
-		sp->nr_global++;
-	sp->spt[i] = spte;
-	return 0;
-}
-
-/* ---- entry points ---- */
-
-static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
-					     uint64_t gva, uint32_t ec,
-					     bool ac, struct shadow_fault *out)
-{
-	unsigned int access = 0, perm;
-	struct gw_ctx ctx;
-	struct gw_result w;
-	struct shadow_page *sp;
-	uint64_t leaf, gfn, attr;
-	int64_t pfn;
-	bool dirty, writable, global;
-	int level;
-	enum gw_status st;
-
-	if (ec & PFERR_W)
-		access |= GW_WRITE;
-	if (ec & PFERR_ID)
-		access |= GW_FETCH;
-	if (ec & PFERR_U)
-		access |= GW_USER;
-	make_room(s, SH_FAULT_PAGES);
-	ensure_root(s);
-	guest_ctx(s, &ctx, ac);
-	st = gw_walk(&ctx, gva, access, &w);
-	if (st == GW_FAULT) {
-		out->error_code = w.error_code;
-		out->cr2 = gva;
-		s->st.faults_injected++;
-		return SHADOW_INJECT;
-	}
-	if (st == GW_MEM_ERROR) {
-		out->gpa = w.bad_gpa;
-		return SHADOW_NOT_RAM;
-	}
-	if (s->vc->mode != GW_MODE_LM)
-		gva &= 0xffffffffull;
-	leaf = s->vc->mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
-	dirty = (leaf & PTE_D) || (access & GW_WRITE);
-
-	sp = s->vc->root;
-	for (level = root_level(s); level > 1; level--) {
-		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
-						       pt_index(gva, level);
-		union shadow_role r;
-		struct shadow_page *child;
-		uint64_t cgfn;
-
-		child_for(s, &w, sp, level, gva, dirty, &cgfn, &r);
-		if (spte_present(sp->spt[idx])) {
-			child = sp_by_pa(s, sp->spt[idx]);
-			if (child->gfn == cgfn && child->role.word == r.word) {
-				child->flood = 0;
-				touch(s, child);
-				sp = child;
-				continue;
-			}
-			drop_spte(s, sp, idx);
-		}
-		child = get_page(s, cgfn, r);
-		if (!child)
-			return SHADOW_NOMEM;
-		link_child(s, sp, idx, child);
-		if (!spte_present(sp->spt[idx]))
-			return SHADOW_NOMEM;
-		child->flood = 0;
-		sp = child;
-	}
-
-	gfn = w.gpa >> 12;
-	pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
-	if (pfn < 0) {
-		out->gpa = w.gpa;
-		return SHADOW_NOT_RAM;
-	}
-	perm = sp->role.direct ? sp->role.access : w.perm;
-	writable = (perm & SH_ACC_W) && dirty;
-	global = !sp->role.direct && (leaf & PTE_G) &&
-		 (s->vc->cpu.cr4 & SH_CR4_PGE);
-	attr = leaf & (PTE_PWT | PTE_PCD);
-	if (w.level == 1 && s->vc->mode != GW_MODE_OFF)
-		attr |= leaf & PTE_PAT4K;
-	else if (s->vc->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
-		attr |= PTE_PAT4K;
-
-	/* A non-global entry ends a global unsync page's state: sync first. */
-	if (sp->unsync && !global && sp_global(sp))
-		sync_gfn(s, sp->gfn, SYNC_LINK);
-
-	/* CR0.WP=0: supervisor writes ignore R/W (SDM Vol 3 4.6.1). */
-	if ((access & GW_WRITE) && !(access & GW_USER) &&
-	    !(perm & SH_ACC_W)) {
-		if (perm & SH_ACC_U) {
-			if (s->vc->cpu.cr4 & GW_CR4_SMAP) {
-				out->gpa = w.gpa;
-				s->st.faults_emulated++;
-				return SHADOW_EMULATE;
-			}
-			perm &= ~SH_ACC_U;	/* user access faults again */
-			if (s->vc->cpu.cr4 & GW_CR4_SMEP)
-				perm &= ~SH_ACC_X;
-		}
-		perm |= SH_ACC_W;
-		writable = true;
-	}
-	if (writable && gfn_protected(s, gfn)) {
-		if (access & GW_WRITE) {
-			s->st.wp_faults++;
-			if (!try_unsync(s, gfn)) {
-				out->gpa = w.gpa;
-				s->st.faults_emulated++;
-				return SHADOW_EMULATE;
-			}
-		} else {
-			writable = false;
-		}
-	}
-	if (set_leaf(s, sp, pt_index(gva, 1), gfn,
-		     make_leaf(s, (uint64_t)pfn, perm, writable, attr), global))
-		return SHADOW_NOMEM;
-	s->st.faults_fixed++;
-	return SHADOW_FIXED;
-}
-
-enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
-					   uint32_t error_code, bool ac,
-					   struct shadow_fault *out)
-{
-	enum shadow_fault_result r;
-
-	write_lock(&s->lock);
-	s->st.faults++;
-	r = fault_locked(s, gva, error_code, ac, out);
-	if (r == SHADOW_NOMEM) {
-		/* syncs on the way ate the room make_room() left: start again
-		 * with nothing shadowed (the walk's A/D updates stay, as the
-		 * CPU's do when a fault restarts an instruction) */
-		zap_all(s);
-		r = fault_locked(s, gva, error_code, ac, out);
-	}
-	finish(s);
-	write_unlock(&s->lock);
-	return r;
-}
-
-int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
-{
-	int ret;
-
-	write_lock(&s->lock);
-	s->vc->cpu.cr3 = cr3;
-	if (pdpte)
-		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
-	ret = reload_root(s);
-	sync_children(s, s->vc->root, SYNC_CR3);
-	s->vc->flush = true;	/* the TLB drops non-global translations */
-	finish(s);
-	write_unlock(&s->lock);
-	return ret;
-}
-
-void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
-{
-	struct shadow_page *sp;
-	int level;
-
-	write_lock(&s->lock);
-	s->st.invlpg++;
-	make_room(s, SH_PREFETCH_PAGES);
-	ensure_root(s);
-	if (s->vc->mode != GW_MODE_LM)
-		gva &= 0xffffffffull;
-	sp = s->vc->root;
-	for (level = root_level(s); level > 1; level--) {
-		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
-						       pt_index(gva, level);
-
-		if (!spte_present(sp->spt[idx]))
-			break;
-		sp = sp_by_pa(s, sp->spt[idx]);
-	}
-	if (level == 1) {
-		unsigned int idx = pt_index(gva, 1);
-
-		if (sp->role.direct)
-			drop_spte(s, sp, idx);
-		else
-			refresh_entry(s, sp, idx, true);
-		s->st.sync_invlpg++;
-	}
-	/* Unsync global pages may map gva in other address spaces too: they
-	 * lose their pass at the next CR3 load. */
-	{
-		struct sh_list *n;
-
-		for (n = s->unsync_list.next; n != &s->unsync_list;
-		     n = n->next) {
-			sp = sh_container(n, struct shadow_page, unsync_link);
-			if (sp_global(sp))
-				sp->gstale = true;
-		}
-	}
-	s->vc->flush = true;
-	finish(s);
-	write_unlock(&s->lock);
-}
-
-static void clear_global_marks(struct shadow_mmu *s)
-{
-	struct sh_list *n;
-	unsigned int i;
-
-	for (n = s->lru.next; n != &s->lru; n = n->next) {
-		struct shadow_page *sp =
-			sh_container(n, struct shadow_page, lru);
-
-		if (sp->role.level != 1)
-			continue;
-		for (i = 0; i < PT_ENTRIES; i++)
-			sp->spt[i] &= ~SPTE_GLOBAL;
-		sp->nr_global = 0;
-	}
-}
-
-int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
-		  uint64_t efer, const uint64_t *pdpte)
-{
-	const uint64_t cr4_flush = GW_CR4_PSE | GW_CR4_PAE | SH_CR4_PGE |
-				   GW_CR4_SMEP | GW_CR4_SMAP;
-	struct shadow_cpu old;
-	bool full;
-	int ret;
-
-	write_lock(&s->lock);
-	old = s->vc->cpu;
-	s->vc->cpu.cr0 = cr0;
-	s->vc->cpu.cr4 = cr4;
-	s->vc->cpu.efer = efer;
-	if (pdpte)
-		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
-	/* SDM Vol 3 4.10.4.1: CR0.PG and CR4.PGE/PAE/SMEP changes flush the
-	 * TLB including global entries; umbra flushes on any CR0 change and
-	 * on the CR4/EFER bits that change the meaning of an entry. */
-	full = old.cr0 != cr0 || ((old.cr4 ^ cr4) & cr4_flush) ||
-	       ((old.efer ^ efer) & (GW_EFER_NXE | GW_EFER_LMA));
-	if (full) {
-		sync_all(s);
-		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))
-			clear_global_marks(s);
-		s->vc->flush = true;
-	}
-	compute_base_role(s);
-	ret = reload_root(s);
-	finish(s);
-	write_unlock(&s->lock);
-	return ret;
 }
 
 uint64_t shadow_root_hpa(struct shadow_mmu *s)

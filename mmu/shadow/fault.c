@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * The shadow MMU's entry points for the guest's paging events (docs/mmu.md,
+ * part 2): a page fault (walk the guest's tables, fix the shadow entries
+ * or hand the fault back), INVLPG, CR3 loads and CR0/CR4/EFER changes.
+ */
+#include "mmu/shadow/internal.h"
+
+/* ---- guest walks ---- */
+
+static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
+{
+	__builtin_memset(ctx, 0, sizeof(*ctx));
+	ctx->cr0 = s->vc->cpu.cr0;
+	ctx->cr3 = s->vc->cpu.cr3;
+	ctx->cr4 = s->vc->cpu.cr4;
+	ctx->efer = s->vc->cpu.efer;
+	ctx->ac = ac;
+	ctx->maxphyaddr = s->cfg.maxphyaddr;
+	ctx->gbpages = s->cfg.gbpages;
+	ctx->pdptes_loaded = true;
+	__builtin_memcpy(ctx->pdpte, s->vc->pdpte, sizeof(s->vc->pdpte));
+	ctx->mem = s->cfg.mem;
+	ctx->mem_arg = s->cfg.mem_arg;
+}
+
+/* The guest entry at guest level `level' on the walk (PDPTE: index 0 of a
+ * PAE walk). */
+static uint64_t walk_pte(const struct shadow_mmu *s,
+			 const struct gw_result *w, int level)
+{
+	int top = s->vc->mode == GW_MODE_LM ? 4 : s->vc->mode == GW_MODE_PAE ? 3 : 2;
+
+	return w->pte[top - level];
+}
+
+static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
+{
+	unsigned int p = 0;
+
+	p |= (e & PTE_RW) ? SH_ACC_W : 0;
+	p |= (e & PTE_US) ? SH_ACC_U : 0;
+	p |= ((e & PTE_NX) && s->vc->base_role.nxe) ? 0 : SH_ACC_X;
+	return p;
+}
+
+/*
+ * What SPTE `idx' of the level-`level' shadow page on the path of va must
+ * link to: the shadow page of the guest table at level-1, or a direct page
+ * under a guest large page (or with paging off).
+ */
+static void child_for(struct shadow_mmu *s, const struct gw_result *w,
+		      struct shadow_page *sp, int level, uint64_t va,
+		      bool dirty, uint64_t *gfn, union shadow_role *role)
+{
+	union shadow_role r = s->vc->base_role;
+	int gl = s->vc->mode == GW_MODE_OFF ? 4 : w->level;
+
+	r.level = level - 1;
+	if (level - 1 < gl) {
+		uint64_t size = pt_level_size(level);
+
+		r.direct = 1;
+		r.access = w->perm & (dirty ? SH_ACC_ALL : ~SH_ACC_W);
+		*gfn = (w->gpa & ~(size - 1)) >> 12;
+	} else if (s->vc->mode == GW_MODE_32 && level == 3) {
+		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
+		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
+	} else if (s->vc->mode == GW_MODE_32) {
+		uint64_t pde = walk_pte(s, w, 2);
+
+		r.access = sp->role.access & table_perm(s, pde & ~PTE_NX);
+		r.quadrant = (va >> 21) & 1;
+		*gfn = (pde & 0xfffff000ull) >> 12;
+	} else {
+		uint64_t e = walk_pte(s, w, level);
+
+		r.access = sp->role.access;
+		if (!(s->vc->mode == GW_MODE_PAE && level == 3))
+			r.access &= table_perm(s, e);
+		*gfn = (e & addr_mask(s)) >> 12;
+	}
+	*role = r;
+}
+
+uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
+		   bool writable, uint64_t attr)
+{
+	uint64_t e = (pfn << 12) | PTE_P | PTE_A |
+		     (attr & (PTE_PWT | PTE_PCD | PTE_PAT4K));
+
+	if (perm & SH_ACC_U)
+		e |= PTE_US;
+	if (writable)
+		e |= PTE_RW | PTE_D;
+	if (!(perm & SH_ACC_X))
+		e |= PTE_NX;
+	return e;
+}
+
+int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
+	     uint64_t gfn, uint64_t spte, bool global)
+{
+	uint64_t old = sp->spt[i];
+
+	if (global)
+		spte |= SPTE_GLOBAL;
+	if (spte_present(old) && leaf_gfn(sp, i) != gfn)
+		drop_spte(s, sp, i);
+	old = sp->spt[i];
+	if (spte_present(old)) {
+		if (old & SPTE_GLOBAL)
+			sp->nr_global--;
+		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
+		    (spte & ~old & PTE_NX))
+			s->vc->flush = true;	/* less permission */
+	} else {
+		if (rmap_add(s, gfn, &sp->spt[i]))
+			return -MMU_ENOMEM;
+		if (!sp->role.direct)
+			sp->gfns[i] = gfn;
+		sp->nr_present++;
+	}
+	if (global)
+		sp->nr_global++;
+	sp->spt[i] = spte;
+	return 0;
+}
+
+/* ---- entry points ---- */
+
+static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
+					     uint64_t gva, uint32_t ec,
+					     bool ac, struct shadow_fault *out)
+{
+	unsigned int access = 0, perm;
+	struct gw_ctx ctx;
+	struct gw_result w;
+	struct shadow_page *sp;
+	uint64_t leaf, gfn, attr;
+	int64_t pfn;
+	bool dirty, writable, global;
+	int level;
+	enum gw_status st;
+
+	if (ec & PFERR_W)
+		access |= GW_WRITE;
+	if (ec & PFERR_ID)
+		access |= GW_FETCH;
+	if (ec & PFERR_U)
+		access |= GW_USER;
+	make_room(s, SH_FAULT_PAGES);
+	ensure_root(s);
+	guest_ctx(s, &ctx, ac);
+	st = gw_walk(&ctx, gva, access, &w);
+	if (st == GW_FAULT) {
+		out->error_code = w.error_code;
+		out->cr2 = gva;
+		s->st.faults_injected++;
+		return SHADOW_INJECT;
+	}
+	if (st == GW_MEM_ERROR) {
+		out->gpa = w.bad_gpa;
+		return SHADOW_NOT_RAM;
+	}
+	if (s->vc->mode != GW_MODE_LM)
+		gva &= 0xffffffffull;
+	leaf = s->vc->mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
+	dirty = (leaf & PTE_D) || (access & GW_WRITE);
+
+	sp = s->vc->root;
+	for (level = root_level(s); level > 1; level--) {
+		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
+						       pt_index(gva, level);
+		union shadow_role r;
+		struct shadow_page *child;
+		uint64_t cgfn;
+
+		child_for(s, &w, sp, level, gva, dirty, &cgfn, &r);
+		if (spte_present(sp->spt[idx])) {
+			child = sp_by_pa(s, sp->spt[idx]);
+			if (child->gfn == cgfn && child->role.word == r.word) {
+				child->flood = 0;
+				touch(s, child);
+				sp = child;
+				continue;
+			}
+			drop_spte(s, sp, idx);
+		}
+		child = get_page(s, cgfn, r);
+		if (!child)
+			return SHADOW_NOMEM;
+		link_child(s, sp, idx, child);
+		if (!spte_present(sp->spt[idx]))
+			return SHADOW_NOMEM;
+		child->flood = 0;
+		sp = child;
+	}
+
+	gfn = w.gpa >> 12;
+	pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
+	if (pfn < 0) {
+		out->gpa = w.gpa;
+		return SHADOW_NOT_RAM;
+	}
+	perm = sp->role.direct ? sp->role.access : w.perm;
+	writable = (perm & SH_ACC_W) && dirty;
+	global = !sp->role.direct && (leaf & PTE_G) &&
+		 (s->vc->cpu.cr4 & SH_CR4_PGE);
+	attr = leaf & (PTE_PWT | PTE_PCD);
+	if (w.level == 1 && s->vc->mode != GW_MODE_OFF)
+		attr |= leaf & PTE_PAT4K;
+	else if (s->vc->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
+		attr |= PTE_PAT4K;
+
+	/* A non-global entry ends a global unsync page's state: sync first. */
+	if (sp->unsync && !global && sp_global(sp))
+		sync_gfn(s, sp->gfn, SYNC_LINK);
+
+	/* CR0.WP=0: supervisor writes ignore R/W (SDM Vol 3 4.6.1). */
+	if ((access & GW_WRITE) && !(access & GW_USER) &&
+	    !(perm & SH_ACC_W)) {
+		if (perm & SH_ACC_U) {
+			if (s->vc->cpu.cr4 & GW_CR4_SMAP) {
+				out->gpa = w.gpa;
+				s->st.faults_emulated++;
+				return SHADOW_EMULATE;
+			}
+			perm &= ~SH_ACC_U;	/* user access faults again */
+			if (s->vc->cpu.cr4 & GW_CR4_SMEP)
+				perm &= ~SH_ACC_X;
+		}
+		perm |= SH_ACC_W;
+		writable = true;
+	}
+	if (writable && gfn_protected(s, gfn)) {
+		if (access & GW_WRITE) {
+			s->st.wp_faults++;
+			if (!try_unsync(s, gfn)) {
+				out->gpa = w.gpa;
+				s->st.faults_emulated++;
+				return SHADOW_EMULATE;
+			}
+		} else {
+			writable = false;
+		}
+	}
+	if (set_leaf(s, sp, pt_index(gva, 1), gfn,
+		     make_leaf(s, (uint64_t)pfn, perm, writable, attr), global))
+		return SHADOW_NOMEM;
+	s->st.faults_fixed++;
+	return SHADOW_FIXED;
+}
+
+enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
+					   uint32_t error_code, bool ac,
+					   struct shadow_fault *out)
+{
+	enum shadow_fault_result r;
+
+	write_lock(&s->lock);
+	s->st.faults++;
+	r = fault_locked(s, gva, error_code, ac, out);
+	if (r == SHADOW_NOMEM) {
+		/* syncs on the way ate the room make_room() left: start again
+		 * with nothing shadowed (the walk's A/D updates stay, as the
+		 * CPU's do when a fault restarts an instruction) */
+		zap_all(s);
+		r = fault_locked(s, gva, error_code, ac, out);
+	}
+	finish(s);
+	write_unlock(&s->lock);
+	return r;
+}
+
+int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
+{
+	int ret;
+
+	write_lock(&s->lock);
+	s->vc->cpu.cr3 = cr3;
+	if (pdpte)
+		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
+	ret = reload_root(s);
+	sync_children(s, s->vc->root, SYNC_CR3);
+	s->vc->flush = true;	/* the TLB drops non-global translations */
+	finish(s);
+	write_unlock(&s->lock);
+	return ret;
+}
+
+void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
+{
+	struct shadow_page *sp;
+	int level;
+
+	write_lock(&s->lock);
+	s->st.invlpg++;
+	make_room(s, SH_PREFETCH_PAGES);
+	ensure_root(s);
+	if (s->vc->mode != GW_MODE_LM)
+		gva &= 0xffffffffull;
+	sp = s->vc->root;
+	for (level = root_level(s); level > 1; level--) {
+		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
+						       pt_index(gva, level);
+
+		if (!spte_present(sp->spt[idx]))
+			break;
+		sp = sp_by_pa(s, sp->spt[idx]);
+	}
+	if (level == 1) {
+		unsigned int idx = pt_index(gva, 1);
+
+		if (sp->role.direct)
+			drop_spte(s, sp, idx);
+		else
+			refresh_entry(s, sp, idx, true);
+		s->st.sync_invlpg++;
+	}
+	/* Unsync global pages may map gva in other address spaces too: they
+	 * lose their pass at the next CR3 load. */
+	{
+		struct sh_list *n;
+
+		for (n = s->unsync_list.next; n != &s->unsync_list;
+		     n = n->next) {
+			sp = sh_container(n, struct shadow_page, unsync_link);
+			if (sp_global(sp))
+				sp->gstale = true;
+		}
+	}
+	s->vc->flush = true;
+	finish(s);
+	write_unlock(&s->lock);
+}
+
+static void clear_global_marks(struct shadow_mmu *s)
+{
+	struct sh_list *n;
+	unsigned int i;
+
+	for (n = s->lru.next; n != &s->lru; n = n->next) {
+		struct shadow_page *sp =
+			sh_container(n, struct shadow_page, lru);
+
+		if (sp->role.level != 1)
+			continue;
+		for (i = 0; i < PT_ENTRIES; i++)
+			sp->spt[i] &= ~SPTE_GLOBAL;
+		sp->nr_global = 0;
+	}
+}
+
+int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
+		  uint64_t efer, const uint64_t *pdpte)
+{
+	const uint64_t cr4_flush = GW_CR4_PSE | GW_CR4_PAE | SH_CR4_PGE |
+				   GW_CR4_SMEP | GW_CR4_SMAP;
+	struct shadow_cpu old;
+	bool full;
+	int ret;
+
+	write_lock(&s->lock);
+	old = s->vc->cpu;
+	s->vc->cpu.cr0 = cr0;
+	s->vc->cpu.cr4 = cr4;
+	s->vc->cpu.efer = efer;
+	if (pdpte)
+		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
+	/* SDM Vol 3 4.10.4.1: CR0.PG and CR4.PGE/PAE/SMEP changes flush the
+	 * TLB including global entries; umbra flushes on any CR0 change and
+	 * on the CR4/EFER bits that change the meaning of an entry. */
+	full = old.cr0 != cr0 || ((old.cr4 ^ cr4) & cr4_flush) ||
+	       ((old.efer ^ efer) & (GW_EFER_NXE | GW_EFER_LMA));
+	if (full) {
+		sync_all(s);
+		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))
+			clear_global_marks(s);
+		s->vc->flush = true;
+	}
+	compute_base_role(s);
+	ret = reload_root(s);
+	finish(s);
+	write_unlock(&s->lock);
+	return ret;
+}
