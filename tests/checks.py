@@ -13,7 +13,7 @@ failed = 0
 
 
 def result(ok, name, detail=''):
-    """Count and print one check; detail says why it failed."""
+    """Count and print one check; detail says why it failed.  Returns ok."""
     global passed, failed
     if ok:
         passed += 1
@@ -22,6 +22,7 @@ def result(ok, name, detail=''):
     print('%s: %s%s' % ('PASS' if ok else 'FAIL', name,
                         ': ' + detail if detail and not ok else ''))
     sys.stdout.flush()
+    return ok
 
 
 def summary():
