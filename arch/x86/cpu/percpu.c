@@ -8,9 +8,10 @@ static struct percpu cpus[MAX_CPUS];
 
 void percpu_init(unsigned int id)
 {
-	struct percpu *p = &cpus[id];
+	struct percpu *p;
 
 	BUG_ON(id >= MAX_CPUS);
+	p = &cpus[id];
 	p->self = p;
 	p->id = id;
 	percpu_reload(p);
