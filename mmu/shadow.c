@@ -401,6 +401,7 @@ static void compute_base_role(struct shadow_mmu *s)
 		r.wp = !!(s->cpu.cr0 & GW_CR0_WP);
 		r.nxe = s->mode != GW_MODE_32 && (s->cpu.efer & GW_EFER_NXE);
 		r.smep_nowp = !r.wp && (s->cpu.cr4 & GW_CR4_SMEP);
+		r.smap_nowp = !r.wp && (s->cpu.cr4 & GW_CR4_SMAP);
 		r.pse = s->mode == GW_MODE_32 && (s->cpu.cr4 & GW_CR4_PSE);
 	}
 	s->base_role = r;

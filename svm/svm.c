@@ -362,6 +362,7 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		s->reinject = 0;
 		return;
 	}
+	s->vmcb->save.rflags = x86_exc_rflags(vector, s->vmcb->save.rflags);
 	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
 				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);
 	s->reinject = 0;
@@ -730,11 +731,13 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
+	e->in_delivery = false;
 	if (stale_exitintinfo(v)) {
 		pr_debug("svm: exit %lx: EXITINTINFO %lx names a #PF umbra did not inject: ignored",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo);
 		s->reinject = lost_interrupt(v, true);
 	} else if (vmcb->ctl.exitintinfo & EVENTINJ_VALID) {
+		e->in_delivery = true;
 		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
 		pr_debug("svm: exit %lx during event delivery: EXITINTINFO %lx, injected again as %lx",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo, s->reinject);
@@ -742,6 +745,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 		s->reinject = lost_interrupt(v, false);
 	}
 	vmcb->ctl.event_inj = 0;
+	e->in_delivery |= s->reinject != 0;
 	decode_exit(s, e);
 	if (e->reason == EXIT_FAILED_ENTRY)
 		svm_diag_invalid(v, vmcb, cr4_allowed(v) | CR4_PAE);

@@ -591,6 +591,7 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		s->reinject = 0;
 		return;
 	}
+	vmcs_write(GUEST_RFLAGS, x86_exc_rflags(vector, vmcs_read(GUEST_RFLAGS)));
 	info = INTR_INFO_VALID | INTR_TYPE_HW_EXC << 8 | vector;
 	if (has_error && (vmcs_read(GUEST_CR0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;
@@ -930,6 +931,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	s->launched = true;
 	save_vectoring(s);
 	decode_exit(v, e);
+	e->in_delivery = s->reinject != 0;
 }
 
 static const char *vmx_exit_name(uint64_t raw)

@@ -79,6 +79,9 @@ struct vcpu_exit {
 	uint64_t raw;			/* the vendor's exit code */
 	uint64_t info1, info2;		/* the vendor's qualification */
 	uint8_t insn_len;		/* 0 when unknown */
+	bool in_delivery;		/* the exit cut an event's delivery
+					   short (SVM EXITINTINFO, VMX
+					   IDT-vectoring information) */
 	union {
 		struct {
 			uint16_t port;

@@ -389,6 +389,18 @@ void vm_shadow_step_done(struct vcpu *v)
 	}
 }
 
+/*
+ * The write is the CPU's own, by the delivery of an interrupt or an
+ * exception (its pushes onto the handler's stack, SDM Vol 3 6.12.1; APM
+ * Vol 2 8.7.3): not the instruction at RIP, which must not be emulated.
+ * The frame is unprotected and the delivery made again (the back end
+ * injects the event once more, or the INT n at RIP runs again).
+ */
+static bool delivery_write(const struct vcpu_exit *e)
+{
+	return e->in_delivery;
+}
+
 void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct shadow_fault f;
@@ -406,7 +418,8 @@ void vm_shadow_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
 		return;
 	case SHADOW_EMULATE:
-		if (v->sh->step.on || emulate_write(v, e->pf.addr))
+		if (v->sh->step.on || delivery_write(e) ||
+		    emulate_write(v, e->pf.addr))
 			write_by_cpu(v, e, f.gpa);
 		return;
 	case SHADOW_NOT_RAM:
