@@ -195,7 +195,13 @@ KERNEL_RUN = {
 # both MMU modes in make test), and Bochs VMX shadow paging without
 # out-of-sync pages for the kernels that are not about paging (the same
 # shadow MMU code runs with oos=off under QEMU in make test).
-LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow')}
+# conform.elf checks the CPU, not the way in: its UEFI runs (firmware boot
+# about 8 s each) are left to make test-long, its BIOS ones cover each
+# back end and MMU mode.
+LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow')} | {
+    ('conform', c) for c in ('bare-uefi-grub', 'umbra-uefi-grub',
+                             'umbra-uefi-efi', 'umbra-shadow-uefi-grub',
+                             'umbra-shadow-nooos-uefi-efi')}
 LONG_ONLY_CONFIGS = {
     # configuration: the kernels that still run in make test
     'umbra-bochs-vmx-shadow-nooos': ('paging', 'pg32', 'pgpae', 'pg64',
