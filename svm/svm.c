@@ -362,6 +362,9 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		s->reinject = 0;
 		return;
 	}
+	/* real mode pushes no error code (APM Vol 2 8.9.1): paged real mode */
+	if (!(v->ops->get_reg(v, VCPU_CR0) & CR0_PE))
+		has_error = false;
 	s->vmcb->save.rflags = x86_exc_rflags(vector, s->vmcb->save.rflags);
 	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
 				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);
@@ -782,6 +785,7 @@ static const char *svm_exit_name(uint64_t raw)
 
 const struct vcpu_ops svm_ops = {
 	.name = "svm",
+	.shadow_real_mode = true,
 	.probe = svm_probe,
 	.tdp_max_level = svm_tdp_max_level,
 	.enable = svm_enable,

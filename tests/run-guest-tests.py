@@ -187,6 +187,17 @@ KERNEL_RUN = {
                     'umbra-bochs-vmx-shadow'),
         'bochs_args': ['frames=163840', 'spaces=4', 'aliases=16'],
     },
+    # issue 21, item 6: real mode; under shadow paging umbra runs it on
+    # SVM only (paged real mode), VMX stops it with guest-error (no
+    # unrestricted guest without EPT: the runner self-test below)
+    'real16': {
+        'configs': ('bare-bios-grub', 'bare-uefi-grub', 'umbra-bios-grub',
+                    'umbra-uefi-grub', 'umbra-uefi-efi', 'umbra-bochs-vmx',
+                    'umbra-bochs-svm', 'umbra-shadow-bios-grub',
+                    'umbra-shadow-uefi-grub', 'umbra-shadow-nooos-bios-grub',
+                    'umbra-shadow-nooos-uefi-efi', 'umbra-bochs-svm-shadow',
+                    'bare-bochs-skylake', 'bare-bochs-ryzen'),
+    },
 }
 
 # Runs make test leaves to make test-long (--long-only picks them alone;
@@ -195,13 +206,13 @@ KERNEL_RUN = {
 # both MMU modes in make test), and Bochs VMX shadow paging without
 # out-of-sync pages for the kernels that are not about paging (the same
 # shadow MMU code runs with oos=off under QEMU in make test).
-# conform.elf checks the CPU, not the way in: its UEFI runs (firmware boot
-# about 8 s each) are left to make test-long, its BIOS ones cover each
-# back end and MMU mode.
+# conform.elf and real16.elf check the CPU, not the way in: their UEFI
+# runs (firmware boot about 8 s each) are left to make test-long, the BIOS
+# ones cover each back end and MMU mode.
 LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow')} | {
-    ('conform', c) for c in ('bare-uefi-grub', 'umbra-uefi-grub',
-                             'umbra-uefi-efi', 'umbra-shadow-uefi-grub',
-                             'umbra-shadow-nooos-uefi-efi')}
+    (k, c) for k in ('conform', 'real16')
+    for c in ('bare-uefi-grub', 'umbra-uefi-grub', 'umbra-uefi-efi',
+              'umbra-shadow-uefi-grub', 'umbra-shadow-nooos-uefi-efi')}
 LONG_ONLY_CONFIGS = {
     # configuration: the kernels that still run in make test
     'umbra-bochs-vmx-shadow-nooos': ('paging', 'pg32', 'pgpae', 'pg64',
@@ -341,6 +352,11 @@ SELFTESTS = [
     # Bochs 2.7's SVM never takes the SHUTDOWN intercept: Bochs stops
     ('guest triple fault', 'umbra-bochs-svm', [], ['triple'], 126,
      'umbra-run: guest triple fault (Bochs stopped on it)'),
+    # VMX without EPT cannot run real mode (issue 21, item 6): a clear stop
+    ('umbra: real mode under VMX shadow paging stops the guest',
+     'umbra-bochs-vmx-shadow', [], [], 127,
+     'umbra: error: the guest entered real mode (CR0.PE clear): vmx cannot '
+     'run it under shadow paging', 'build/tests/guest/real16.elf'),
     ('umbra: not a kernel', 'umbra-bios-grub', [], [], 127,
      'not a format umbra can boot', 'build/tests/guest/bad/notakernel.bin'),
     # the Linux loader on broken input (build/linux/bad/, build-image.sh)

@@ -114,6 +114,9 @@ struct vcpu;
 struct vcpu_ops {
 	const char *name;
 	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
+	/* shadow paging can run the guest's real mode (SVM: paged real
+	   mode, APM Vol 2 15.19; VMX without EPT has no unrestricted guest) */
+	bool shadow_real_mode;
 	/* largest TDP leaf the CPU supports: 1 (4K), 2 (2M) or 3 (1G) */
 	int (*tdp_max_level)(void);
 	/* 0 if this CPU can run the back end; else a reason in why[] */

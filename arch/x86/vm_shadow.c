@@ -6,7 +6,10 @@
  * entry (vcpu_ops.set_paging_regs):
  *   CR0: the guest's, with PG and WP set (a paging-off guest runs on the
  *        shadow MMU's direct tables; WP because the shadow MMU makes
- *        supervisor writes to read-only pages fault, shadow.c);
+ *        supervisor writes to read-only pages fault, shadow.c).  PE stays
+ *        the guest's: SVM runs real mode with PG set as paged real mode
+ *        (APM Vol 2 15.19); VMX's fixed bits set PE again (vmx.c: no
+ *        unrestricted guest without EPT, so no real mode there yet);
  *   CR3: shadow_root_hpa();
  *   CR4: the guest's with PAE set (PAE-format roots for every mode but
  *        long mode, shadow.c), PGE, PSE, PCIDE and PKE clear (the shadow
@@ -218,6 +221,23 @@ bool vm_shadow_pdptes(struct vcpu *v, uint64_t pdpte[4])
 	return true;
 }
 
+/*
+ * VMX without EPT has no unrestricted guest: CR0.PE is fixed to 1 (SDM
+ * Vol 3 26.3.1.1, A.7), and real mode would need virtual-8086 mode or
+ * emulation, which umbra does not have.  Rather than run the guest's
+ * real-mode code as protected-mode code, the guest is stopped.
+ */
+static void check_real_mode(struct vcpu *v)
+{
+	if ((v->gcr.cr0 & CR0_PE) || v->ops->shadow_real_mode)
+		return;
+	pr_err("the guest entered real mode (CR0.PE clear): %s cannot run it under shadow paging (no unrestricted guest without EPT); boot with mmu=tdp",
+	       v->ops->name);
+	vcpu_dump(v, "real mode under shadow paging");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
+
 void vm_shadow_enter(struct vcpu *v)
 {
 	struct vm_shadow *sh = v->sh;
@@ -225,9 +245,10 @@ void vm_shadow_enter(struct vcpu *v)
 	struct vcpu_cr hw;
 	bool lm;
 
+	check_real_mode(v);
 	sync_mmu(v, false);
 	lm = shadow_root_level(sh->mmu) == 4;
-	hw.cr0 = g->cr0 | CR0_PE | CR0_PG | CR0_WP;
+	hw.cr0 = g->cr0 | CR0_PG | CR0_WP;
 	hw.cr3 = shadow_root_hpa(sh->mmu);
 	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE | CR4_PKE)) | CR4_PAE;
 	if (!(g->cr0 & CR0_PG))
