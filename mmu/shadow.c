@@ -327,9 +327,10 @@ static void touch(struct shadow_mmu *s, struct shadow_page *sp)
 }
 
 /*
- * The shadow page for (gfn, role), created if needed.  An unsync page is
- * synced before it is linked anywhere (its stale entries must not become
- * reachable from a new place); a new role for a frame that is unsync makes
+ * The shadow page for (gfn, role), created if needed.  An unsync page, and
+ * every unsync page below one, is synced before it is linked anywhere (its
+ * stale entries must not become reachable from a new place: a page that
+ * was unreachable at the last CR3 load missed that sync); a new role for a frame that is unsync makes
  * it ineligible, so the frame is synced and protected first.
  */
 static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
@@ -343,6 +344,8 @@ static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 			continue;
 		if (sp->unsync)
 			sync_gfn(s, gfn, SYNC_LINK);
+		if (sp_has_unsync_children(sp))	/* nor those below it */
+			sync_children(s, sp, SYNC_LINK);
 		touch(s, sp);
 		return sp;
 	}
