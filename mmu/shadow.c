@@ -10,6 +10,7 @@
  * R/W, U/S and XD are reserved there).  The hardware runs with CR0.WP=1
  * and EFER.NXE=1 and the guest's CR4.SMEP/SMAP.
  */
+#include "mmu/mutant.h"
 #include "mmu/shadow_int.h"
 
 
@@ -108,7 +109,8 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 		sp->nr_global--;
 	sp->nr_present--;
 	sp->spt[i] = 0;
-	s->flush = true;
+	if (!MUTANT(shadow_drop_no_flush))
+		s->flush = true;
 }
 
 static void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -842,7 +844,8 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	if (pdpte)
 		__builtin_memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
 	ret = reload_root(s);
-	sync_children(s, s->root, SYNC_CR3);
+	if (!MUTANT(shadow_cr3_no_sync))
+		sync_children(s, s->root, SYNC_CR3);
 	s->flush = true;	/* the TLB drops non-global translations */
 	finish(s);
 	write_unlock(&s->lock);
@@ -855,6 +858,10 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 	int level;
 
 	write_lock(&s->lock);
+	if (MUTANT(shadow_invlpg_nop)) {
+		write_unlock(&s->lock);
+		return;
+	}
 	s->st.invlpg++;
 	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
@@ -886,7 +893,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 		for (n = s->unsync_list.next; n != &s->unsync_list;
 		     n = n->next) {
 			sp = sh_container(n, struct shadow_page, unsync_link);
-			if (sp_global(sp))
+			if (sp_global(sp) && !MUTANT(shadow_no_gstale))
 				sp->gstale = true;
 		}
 	}
@@ -933,6 +940,8 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 	 * on the CR4/EFER bits that change the meaning of an entry. */
 	full = old.cr0 != cr0 || ((old.cr4 ^ cr4) & cr4_flush) ||
 	       ((old.efer ^ efer) & (GW_EFER_NXE | GW_EFER_LMA));
+	if (MUTANT(shadow_pge_no_sync) && ((old.cr4 ^ cr4) & SH_CR4_PGE))
+		full = false;
 	if (full) {
 		sync_all(s);
 		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))

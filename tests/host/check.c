@@ -32,6 +32,11 @@ void check(bool ok, const char *name, const char *fmt, ...)
 	pthread_mutex_unlock(&lock);
 }
 
+unsigned long check_failures(void)
+{
+	return __atomic_load_n(&failed, __ATOMIC_RELAXED);
+}
+
 int check_finish(void)
 {
 	printf("%lu passed, %lu failed\n", passed, failed);

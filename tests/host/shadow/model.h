@@ -40,6 +40,7 @@ struct model_events {
 					   changed since its last flush */
 	unsigned long pge_toggles, cr0_toggles, paging_off;
 	unsigned long alias_stores;	/* PTE stores through a data alias */
+	unsigned long stale_writes;	/* writes through a stale TLB entry */
 	unsigned long hw_hits, hw_flushes, hw_faults;
 };
 

@@ -504,15 +504,23 @@ static uint64_t table_entry(uint64_t frame)
 	return (frame << 12) | E_P | E_RW | E_US | E_A;
 }
 
-static uint64_t leaf_entry(uint64_t frame, bool kernel)
+/* Addresses whose leaves are mostly global: the kernel, and 8-15, whose
+ * tables differ between address spaces (an INVLPG in one must reach the
+ * global entries another one's tables gave). */
+static bool global_va(int vi)
+{
+	return vi >= 32 || vi / 8 == 1;
+}
+
+static uint64_t leaf_entry(uint64_t frame, bool kernel, bool global)
 {
 	uint64_t e = (frame << 12) | E_P | E_A;
 
 	e |= below(4) ? E_RW : 0;
 	e |= kernel ? 0 : E_US;
 	e |= below(3) ? E_D : 0;
-	if (kernel && (M.cpu.cr4 & CR4_PGE))
-		e |= below(4) ? E_G : 0;
+	if (global && (M.cpu.cr4 & CR4_PGE))
+		e |= below(8) ? E_G : 0;
 	if (esz() == 8 && (M.cpu.efer & GW_EFER_NXE) && !below(4))
 		e |= E_NX;
 	return e;
@@ -550,9 +558,9 @@ static uint64_t top_table(int as, uint64_t va, bool create)
 	return cr3 & ~0xfffull;
 }
 
-static void build_path(int as, uint64_t va, bool kernel)
+static void build_path(int as, int vi, bool kernel)
 {
-	uint64_t t = top_table(as, va, true);
+	uint64_t va = M.va[vi], t = top_table(as, va, true);
 	int level;
 
 	for (level = top_level(); level >= 1; level--) {
@@ -561,7 +569,8 @@ static void build_path(int as, uint64_t va, bool kernel)
 
 		if (level == 1) {
 			gmem_put(&M.mem, gpa, esz(), below(5) ?
-				 leaf_entry(data_frame(), kernel) : 0);
+				 leaf_entry(data_frame(), kernel,
+					    global_va(vi)) : 0);
 			return;
 		}
 		if (!(e & E_P)) {
@@ -646,7 +655,7 @@ static void build(void)
 						  esz()));
 				continue;
 			}
-			build_path(as, M.va[vi], kernel);
+			build_path(as, vi, kernel);
 		}
 	}
 	M.cur_as = 0;
@@ -767,15 +776,16 @@ static void mutate(void)
 			nv = base | E_P | E_RW | E_US | E_A | E_PS |
 			     (below(2) ? E_D : 0) | (below(3) ? 0 : E_G);
 		} else {
-			nv = leaf_entry(data_frame(), below(2));
+			nv = leaf_entry(data_frame(), below(2),
+					global_va(vi));
 		}
 		break;
 	case 9:
 		nv = esz() == 8 ? v | (1ull << 40) : v;	/* reserved */
 		break;
 	default:
-		nv = leaf ? leaf_entry(data_frame(), M.va[vi] >= (1ull << 31))
-			  : v;
+		nv = leaf ? leaf_entry(data_frame(), M.va[vi] >= (1ull << 31),
+				       global_va(vi)) : v;
 		break;
 	}
 	M.pte_changed[vi] |= nv != v;
@@ -806,7 +816,7 @@ static const char *step_access(void)
 	int res = guest_access(vi, below(512) * 8, a, !below(4), &gpa);
 
 	if (a & GW_WRITE && !below(3)) {
-		uint64_t v = leaf_entry(data_frame(), false);
+		uint64_t v = leaf_entry(data_frame(), false, below(2));
 
 		if (res == 0)
 			guest_mem_put(gpa & ~7ull, 8, v);
@@ -843,7 +853,8 @@ static void store_via(int al, uint64_t off, uint64_t v)
  */
 static const char *step_alias(void)
 {
-	int vi = (int)below(M_NVA), al = (int)below(M_NVA), i, n;
+	int vi = below(2) ? 8 + (int)below(8) : (int)below(M_NVA);
+	int al = (int)below(M_NVA), i, n;
 	uint64_t pt, mask = esz() == 4 ? 0xfffff000ull : PT_ADDR_MASK;
 	struct gw_ctx c;
 	struct gw_result w, wa;
@@ -869,8 +880,8 @@ static const char *step_alias(void)
 		int t = (vi & ~7) | (int)below(8);
 		uint64_t off = esz() * index_of(M.va[t], 1);
 
-		store_via(al, off, below(8) ? leaf_entry(data_frame(), t >= 32)
-					    : 0);
+		store_via(al, off, below(8) ? leaf_entry(data_frame(), t >= 32,
+							 global_va(t)) : 0);
 		M.pte_changed[t] = true;
 		M.ev.alias_stores++;
 	}
@@ -878,10 +889,107 @@ static const char *step_alias(void)
 	return "step";
 }
 
-/* Mostly an address whose PTE changed since its last INVLPG. */
+/* A TLB entry the shadow tables no longer give as it is, writable. */
+static bool stale_writable(int vi, int k)
+{
+	uint64_t pfn;
+	unsigned int perm;
+
+	if (!allows(true, true, M.hw[vi][k].perm, GW_WRITE))
+		return false;
+	return shadow_walk(M.va[vi], &pfn, &perm) ||
+	       pfn != M.hw[vi][k].pfn || !(perm & GW_PERM_W);
+}
+
+/* A PTE slot in frame f on the walk of a tracked address (*t), and its new
+ * value; else a random slot of f. */
+static uint64_t slot_in(uint64_t f, int *t, uint64_t *v)
+{
+	int t0 = (int)below(M_NVA), i, j;
+	struct gw_ctx c;
+	struct gw_result w;
+
+	ref_ctx(&c, true);
+	for (i = 0; i < M_NVA; i++) {
+		*t = (t0 + i) % M_NVA;
+		gw_walk(&c, M.va[*t], GW_NO_AD, &w);
+		for (j = 0; j < w.nr_ptes; j++) {
+			if (w.pte_gpa[j] >> 12 != f)
+				continue;
+			*v = j == depth() - 1 ? leaf_entry(data_frame(),
+				*t >= 32, global_va(*t)) : w.pte[j] ^ E_RW;
+			return w.pte_gpa[j];
+		}
+	}
+	/* none: f becomes the leaf table of *t (a frame reused as a table
+	 * while the TLB may still write it), and the guest uses it */
+	*t = t0;
+	*v = leaf_entry(data_frame(), *t >= 32, global_va(*t));
+	gw_walk(&c, M.va[*t], GW_NO_AD, &w);
+	if (w.nr_ptes == depth() && depth() >= 2) {
+		uint64_t gpa;
+
+		guest_store(w.pte_gpa[depth() - 2], esz(), table_entry(f));
+		guest_access(*t, 0, 0, true, &gpa);
+	}
+	return (f << 12) + esz() * index_of(M.va[*t], 1);
+}
+
+/*
+ * The CPU may write through a TLB entry until umbra flushes it: the guest
+ * writes a PTE through a stale writable entry, with no exit.  If umbra
+ * protected that frame meanwhile without a flush, its shadow of the table
+ * is silently out of date.
+ */
+static const char *step_stale_write(void)
+{
+	int vi0 = (int)below(M_NVA), i, k, t;
+	uint64_t gpa, v;
+
+	for (i = 0; i < M_NVA; i++) {
+		int vi = (vi0 + i) % M_NVA;
+
+		for (k = 0; k < M.nhw[vi] && !stale_writable(vi, k); k++)
+			;
+		if (k == M.nhw[vi])
+			continue;
+		gpa = slot_in(M.hw[vi][k].pfn - M_PFN_OFF, &t, &v);
+		guest_mem_put(gpa, esz(), v);
+		M.pte_changed[t] = true;
+		M.ev.stale_writes++;
+		observe();
+		return "step";
+	}
+	return step_access();
+}
+
+static void load_cr3(int as)
+{
+	M.cur_as = as;
+	M.cpu.cr3 = M.as_cr3[as];
+	load_pdptes();
+	ref_sync();
+	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
+	vm_entry();
+	tlb_flush(-1, true);
+	check_invariant("CR3 load");
+}
+
+static const char *step_cr3(void)
+{
+	load_cr3((int)below(M_NAS));
+	return "CR3 load";
+}
+
+/*
+ * Mostly an address whose PTE changed since its last INVLPG; a quarter of
+ * them from another address space, then back (an INVLPG drops global
+ * entries that other address spaces' tables gave, SDM Vol 3 4.10.4.1).
+ */
 static const char *step_invlpg(void)
 {
-	int vi = (int)below(M_NVA), k;
+	int vi = (int)below(M_NVA), as = M.cur_as, k;
+	bool away = !below(4);
 
 	for (k = 0; k < M_NVA && below(4); k++)
 		if (M.pte_changed[(vi + k) % M_NVA]) {
@@ -889,22 +997,16 @@ static const char *step_invlpg(void)
 			break;
 		}
 	M.ev.invlpg_changed += M.pte_changed[vi];
+	if (away)
+		load_cr3((as + 1 + (int)below(M_NAS - 1)) % M_NAS);
 	ref_sync();
 	shadow_invlpg(M.mmu, M.va[vi]);
 	vm_entry();
 	tlb_flush(vi, false);
-	return "INVLPG";
-}
-
-static const char *step_cr3(void)
-{
-	M.cur_as = (int)below(M_NAS);
-	M.cpu.cr3 = M.as_cr3[M.cur_as];
-	load_pdptes();
-	ref_sync();
-	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
-	vm_entry();
-	tlb_flush(-1, true);
+	if (!away)
+		return "INVLPG";
+	check_invariant("INVLPG");
+	load_cr3(as);
 	return "CR3 load";
 }
 
@@ -968,7 +1070,7 @@ static const struct {
 } step_kinds[] = {
 	{ 34, step_access }, { 16, step_mutate }, { 10, step_alias },
 	{ 8, step_invlpg }, { 8, step_cr3 }, { 4, step_pge }, { 3, step_wp },
-	{ 2, step_paging_off }, { 15, step_clear },
+	{ 2, step_paging_off }, { 5, step_stale_write }, { 10, step_clear },
 };
 
 static const char *one_step(void)
@@ -1129,14 +1231,16 @@ static void report_events(void)
 		 "aims at (per 10^6 steps: %lu pages made unsync, %lu steps "
 		 "with a global unsync page, %lu INVLPGs of a changed PTE, "
 		 "%lu CR4.PGE and %lu CR0.WP toggles, %lu paging off/on, "
-		 "%lu PTE stores through an alias, %lu reclaims, %lu zap-alls; "
+		 "%lu PTE stores through an alias, %lu reclaims, %lu "
+		 "zap-alls; %lu writes through a stale TLB entry (0 unless "
+		 "umbra misses a flush), "
 		 "%lu TLB hits, %lu TLB flushes)",
 		 per_m(total.mmu_unsync), per_m(e->unsync_global),
 		 per_m(e->invlpg_changed), per_m(e->pge_toggles),
 		 per_m(e->cr0_toggles), per_m(e->paging_off),
 		 per_m(e->alias_stores), per_m(total.mmu_recycled),
-		 per_m(total.mmu_zap_all), per_m(e->hw_hits),
-		 per_m(e->hw_flushes));
+		 per_m(total.mmu_zap_all), per_m(e->stale_writes),
+		 per_m(e->hw_hits), per_m(e->hw_flushes));
 	check(total.mmu_unsync && e->unsync_global && e->invlpg_changed &&
 	      e->pge_toggles && e->cr0_toggles && e->paging_off &&
 	      e->alias_stores && total.mmu_recycled && e->hw_hits,
@@ -1184,7 +1288,8 @@ int main(int argc, char **argv)
 			};
 			char name[96];
 
-			if (only_config >= 0 && only_config != mi * 4 + v)
+			if ((only_config >= 0 && only_config != mi * 4 + v) ||
+			    (getenv("FAILFAST") && check_failures()))
 				continue;
 
 			snprintf(name, sizeof(name), "%d %s, OOS %s, %s pool%s",
