@@ -361,6 +361,13 @@ SELFTEST_KERNEL = os.path.join(ROOT, 'build', 'tests', 'guest', 'selftest',
 
 ANSI = re.compile(r'\x1b(\[[0-9;=?]*[A-Za-z]|[()][0-9A-Za-z])')
 CLOSING = re.compile(r'(\d+) passed, (\d+) failed\s*$')
+# tests/guest/lib/start.c: what under_umbra() says, which the configuration
+# must agree with (an umbra check would otherwise turn into a SKIP)
+UNDER_UMBRA = re.compile(r'^info: under umbra: (yes|no)$')
+# lines a kernel writes that only the log can show: kernel -> lines
+EXPECT_LINES = {
+    'io': ('info: written with outb', 'info: written with rep outsb'),
+}
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 
 
@@ -374,9 +381,11 @@ def read_log(path):
     return text.split('\n')
 
 
-def judge(lines, rc, umbra):
+def judge(lines, rc, umbra, expect=()):
     """Returns (ok, reason, details)."""
     closing = None
+    detected = None
+    seen = set()
     skips = 0
     exits = None
     fails = []
@@ -387,6 +396,11 @@ def judge(lines, rc, umbra):
             closing = (int(m.group(1)), int(m.group(2)))
         if line.startswith('SKIP: '):
             skips += 1
+        m = UNDER_UMBRA.match(line)
+        if m:
+            detected = m.group(1) == 'yes'
+        if line in expect:
+            seen.add(line)
         if line.startswith('FAIL: '):
             fails.append(line)
         m = EXITS.search(line)
@@ -410,6 +424,13 @@ def judge(lines, rc, umbra):
         return False, 'no check passed', info
     if umbra and exits is None:
         return False, 'umbra printed no exit statistics', info
+    if detected is not None and detected != umbra:
+        return False, ('the guest does not detect umbra (under_umbra() is '
+                       'false) in an umbra configuration' if umbra else
+                       'the guest detects umbra in a bare configuration'), info
+    missing = [e for e in expect if e not in seen]
+    if missing:
+        return False, 'line missing from the log: "%s"' % missing[0], info
     return True, None, info
 
 
@@ -495,7 +516,8 @@ class Matrix:
         cmd += [kernel] + args
         rc, secs = self.run(log, cmd, timeout)
         lines = read_log(log)
-        ok, why, info = judge(lines, rc, umbra)
+        ok, why, info = judge(lines, rc, umbra,
+                              EXPECT_LINES.get(base, ()) if not linux else ())
         # umbra's leak canary (arch/x86/canary.c), the one it drew or the
         # one given, must never show but in its own line and the options
         for line in lines:

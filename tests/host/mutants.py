@@ -36,6 +36,7 @@ MUTANTS = {
                             SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',
                          TDP),
+    'tdp_auto_off_by_one': ('the AUTO re-protect rule one page off', TDP),
     'tdp_free_before_flush': ('detached tables freed before the flush and '
                               'the epoch sync', TDP),
 }

@@ -501,6 +501,58 @@ static void test_lost_race(enum pt_format fmt)
 	end_mmu(mmu, "lost race");
 }
 
+/* Write one page in each of the n pages from gpa (logged: marks them). */
+static void dirty_pages(struct mmu_tdp *mmu, uint64_t gpa, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		mmu_tdp_fault(mmu, gpa + i * 4096, PT_W);
+}
+
+/*
+ * The AUTO rule of the re-protect (docs/mmu.md, "Dirty logging"): lookup
+ * while dirty * 2 < live tables * 512, else walk; both sides of the
+ * cross-over, one page apart.
+ */
+static void test_dirty_auto(void)
+{
+	struct mmu_tdp *mmu = new_mmu(PT_FMT_EPT, 3);
+	static uint64_t bm[8 * M / 4096 / 64];
+	struct mmu_tdp_stats a, b, c;
+	uint64_t i, thr;
+	long n1, n2;
+
+	mmu_tdp_dirty_enable(mmu, G, 8 * M);
+	for (i = 0; i < 4; i++)
+		dirty_pages(mmu, G + i * 2 * M, 1);	/* every table there */
+	mmu_tdp_dirty_get(mmu, G, 8 * M, bm);
+	thr = mmu_tdp_nr_tables(mmu) * 512 / 2;	/* first walk count */
+	mmu_tdp_get_stats(mmu, &a);
+	dirty_pages(mmu, G, thr - 1);
+	n1 = mmu_tdp_dirty_get(mmu, G, 8 * M, bm);
+	mmu_tdp_get_stats(mmu, &b);
+	dirty_pages(mmu, G, thr);
+	n2 = mmu_tdp_dirty_get(mmu, G, 8 * M, bm);
+	mmu_tdp_get_stats(mmu, &c);
+	check(n1 == (long)thr - 1 && b.reprotect_lookup == a.reprotect_lookup + 1
+	      && b.reprotect_walk == a.reprotect_walk,
+	      "AUTO re-protect: lookup one page below the cross-over",
+	      "%ld dirty of %llu tables: lookups %llu walks %llu", n1,
+	      (unsigned long long)mmu_tdp_nr_tables(mmu),
+	      (unsigned long long)(b.reprotect_lookup - a.reprotect_lookup),
+	      (unsigned long long)(b.reprotect_walk - a.reprotect_walk));
+	check(n2 == (long)thr && c.reprotect_walk == b.reprotect_walk + 1 &&
+	      c.reprotect_lookup == b.reprotect_lookup,
+	      "AUTO re-protect: walk at the cross-over",
+	      "%ld dirty of %llu tables: lookups %llu walks %llu", n2,
+	      (unsigned long long)mmu_tdp_nr_tables(mmu),
+	      (unsigned long long)(c.reprotect_lookup - b.reprotect_lookup),
+	      (unsigned long long)(c.reprotect_walk - b.reprotect_walk));
+	mmu_tdp_dirty_disable(mmu);
+	end_mmu(mmu, "AUTO re-protect");
+}
+
 /*
  * The hardware's paging-structure caches (SDM Vol 3 4.10.3, 28.3.1): the
  * CPU may go on walking tables it reached until the MMU's flush hook has
@@ -597,6 +649,7 @@ int main(void)
 	test_lost_race(PT_FMT_EPT);
 	test_lost_race(PT_FMT_NPT);
 	test_fast_once();
+	test_dirty_auto();
 	test_hw_cache(PT_FMT_EPT);
 	test_hw_cache(PT_FMT_NPT);
 	return check_finish();
