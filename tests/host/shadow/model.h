@@ -63,6 +63,7 @@ struct model {
 	bool ref_stale;			/* guest memory changed since observe() */
 	bool pte_changed[M_NVA];	/* since the last flush of that address */
 	struct model_events ev;
+	unsigned long dbg_steps;	/* DBG_STEPS=N: name step kinds from N */
 	uint64_t rnd;
 	int next_frame;			/* frame allocator for tables */
 	uint64_t tables[512];		/* frames holding guest tables */

@@ -1079,8 +1079,7 @@ static const char *one_step(void)
 
 	for (k = 0; r >= step_kinds[k].pct; k++)
 		r -= step_kinds[k].pct;
-	if (getenv("DBG_STEPS") && M.steps >= strtoul(getenv("DBG_STEPS"),
-						      NULL, 0))
+	if (M.dbg_steps && M.steps >= M.dbg_steps)	/* DBG_STEPS=N */
 		fprintf(stderr, "DBG step %lu: kind %u\n", M.steps, k);
 	return step_kinds[k].fn();
 }
@@ -1276,6 +1275,8 @@ int main(int argc, char **argv)
 	enum gw_mode modes[3] = { GW_MODE_32, GW_MODE_PAE, GW_MODE_LM };
 	clock_t t0 = clock();
 	int mi, v;
+	if (getenv("DBG_STEPS"))
+		M.dbg_steps = strtoul(getenv("DBG_STEPS"), NULL, 0);
 	M.mem.size = M_FRAMES * 4096ull;
 	M.mem.bytes = aligned_alloc(4096, M.mem.size);
 	for (mi = 0; mi < 3; mi++) {
