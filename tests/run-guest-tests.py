@@ -177,6 +177,14 @@ TOO_LONG_TEXT = ("umbra: error: module 'crash.elf': command line of %d "
 # (after the configuration's), the configurations they run in (all when
 # absent), the guest's command line under Bochs, and a longer time limit.
 KERNEL_RUN = {
+    # the random-guest differential test: bare and umbra on one machine,
+    # their digests compared (Matrix.compare_digests); Bochs in --long
+    'pgrand': {
+        'configs': ('bare-bios-grub', 'umbra-bios-grub',
+                    'umbra-shadow-bios-grub', 'umbra-shadow-nooos-bios-grub',
+                    'bare-bochs-skylake', 'umbra-bochs-vmx',
+                    'umbra-bochs-vmx-shadow', 'umbra-bochs-vmx-shadow-nooos'),
+    },
     # issue 20, finding 8: a 2 GiB guest that touches more frames than the
     # shadow MMU's budget under mem=8M holds (about 1300 pages); under Bochs
     # still past the budget, with fewer address spaces and aliases
@@ -195,7 +203,11 @@ KERNEL_RUN = {
 # both MMU modes in make test), and Bochs VMX shadow paging without
 # out-of-sync pages for the kernels that are not about paging (the same
 # shadow MMU code runs with oos=off under QEMU in make test).
-LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow')}
+LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow'),
+                  ('pgrand', 'bare-bochs-skylake'),
+                  ('pgrand', 'umbra-bochs-vmx'),
+                  ('pgrand', 'umbra-bochs-vmx-shadow'),
+                  ('pgrand', 'umbra-bochs-vmx-shadow-nooos')}
 LONG_ONLY_CONFIGS = {
     # configuration: the kernels that still run in make test
     'umbra-bochs-vmx-shadow-nooos': ('paging', 'pg32', 'pgpae', 'pg64',
@@ -369,6 +381,16 @@ EXPECT_LINES = {
     'io': ('info: written with outb', 'info: written with rep outsb'),
 }
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
+# tests/guest/pgrand.c: one digest of the outcomes per paging mode
+DIGEST = re.compile(r'^info: digest (\S+) ([0-9a-f]+)$')
+
+
+def machine(copts):
+    """The emulator and CPU of a configuration: digests compare within one."""
+    if '--emulator' not in copts:
+        return 'qemu'
+    cpu = copts[copts.index('--cpu') + 1] if '--cpu' in copts else ''
+    return 'bochs ' + cpu
 
 
 def read_log(path):
@@ -440,6 +462,7 @@ class Matrix:
         self.lock = threading.Lock()
         self.passed = 0
         self.failed = 0
+        self.digests = {}
 
     def run(self, log, cmd, timeout):
         start = time.monotonic()
@@ -538,7 +561,34 @@ class Matrix:
         if ok and linux and umbra and not any(
                 LINUX_RSDP.search(l) for l in lines):
             ok, why = False, 'umbra did not pass the ACPI RSDP to Linux'
+        digests = tuple(l for l in lines if DIGEST.match(l))
+        if ok and digests:
+            with self.lock:
+                self.digests.setdefault((base, machine(copts)), []).append(
+                    (label, umbra, digests))
         self.report(base, label, ok, why, info, secs, lines, log)
+
+    def compare_digests(self):
+        """Every umbra run's digests equal the bare run's on its machine."""
+        for (base, mach), runs in sorted(self.digests.items()):
+            bare = [r for r in runs if not r[1]]
+            for label, umbra, d in sorted(runs):
+                if not umbra:
+                    continue
+                if not bare:
+                    print('info: %s [%s]: no bare run on %s to compare'
+                          % (base, label, mach))
+                    continue
+                if d == bare[0][2]:
+                    self.passed += 1
+                    print('PASS: %s [%s]: %d outcome digests equal [%s]'
+                          % (base, label, len(d), bare[0][0]))
+                else:
+                    self.failed += 1
+                    print('FAIL: %s [%s]: outcome digests differ from '
+                          '[%s]: %s, bare %s' % (base, label, bare[0][0],
+                                                 ' '.join(d),
+                                                 ' '.join(bare[0][2])))
 
     def run_selftest(self, test, config):
         what, _, extra, args, want_rc, want_text = test[:6]
@@ -682,6 +732,7 @@ def main():
             futures.append(ex.submit(fn, what, c))
         for f in futures:
             f.result()
+    m.compare_digests()
     print('info: guest runs took %.1fs wall time' % (time.monotonic() - start))
     print('%d passed, %d failed' % (m.passed, m.failed))
     return 1 if m.failed or not runs else 0
