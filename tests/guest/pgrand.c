@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The random-guest differential test (issue 17): a random program of PTE
- * and PDE writes, INVLPG, CR3 switches between two address spaces, CR4.PGE
- * changes and reads, writes and fetches at CPL 0 and 3, in 32-bit, PAE and
- * 4-level paging.  Every change is followed by the flush the architecture
+ * and PDE writes, INVLPG, CR3 switches between two address spaces, CR0.WP
+ * and CR4.PGE changes and reads, writes and fetches at CPL 0 and 3, in
+ * 32-bit, PAE and 4-level paging.  Every change is followed by the flush the architecture
  * requires before it is relied on (INVLPG of the address after a PTE
  * write, a CR3 load after a PDE write, SDM Vol 3 4.10.4), so every outcome
  * is defined: the value read or returned, or the exception with its error
@@ -36,7 +36,7 @@ struct prog {
 	uint32_t frame[NFRAMES];
 	uint64_t pde[2][NVA];	/* the values the program wrote */
 	int cur;		/* address space in CR3 */
-	uint32_t cr4;
+	uint32_t cr0, cr4;
 	uint32_t q;		/* PG_Q for 8-byte entries */
 };
 
@@ -116,9 +116,14 @@ static void add_op(struct prog *p, struct pg_ops *o)
 		add_pte(p, o);
 	} else if (r < 85) {
 		add_pde(p, o);
-	} else if (r < 95) {
+	} else if (r < 93) {
 		p->cur = (int)rnd(2);
 		pg_add(o, OP_CR3, 0, 0, p->as[p->cur].root, 0);
+	} else if (r < 97) {
+		/* supervisor writes to read-only pages; the TLB holds only
+		 * current entries here, whose R/W meets the new WP */
+		p->cr0 ^= CR0_WP;
+		pg_add(o, OP_CR0, 0, 0, p->cr0, 0);
 	} else if (pg_cpu.pge) {
 		p->cr4 ^= CR4_PGE;	/* flushes everything, global too */
 		pg_add(o, OP_CR4, 0, 0, p->cr4, 0);
@@ -159,6 +164,8 @@ static void run_mode(const struct pg_mode *m, uint32_t seed)
 	pg_cfg_init(&pc, &p.as[0], CR0_WP, pg_cpu.pge ? CR4_PGE : 0,
 		    pg_cpu.nx ? EFER_NXE : 0);
 	p.cr4 = pc.cr4;
+	/* as lib/pgrun.asm sets it for the run */
+	p.cr0 = (read_cr0() & ~CR0_WP) | CR0_WP | CR0_PG;
 	pg_ops_init(&ops);
 	while (ops.n < NOPS)
 		add_op(&p, &ops);
