@@ -71,7 +71,7 @@ test:
 		$(TEST_PARTS)
 
 # make test, then the runs too slow for it: the shadow TLB model for 10^7
-# steps (about 3 minutes), the Linux guest under Bochs
+# steps (about 4 minutes of CPU), the Linux guest under Bochs
 # (VMX with EPT and shadow paging, SVM with NPT), several minutes each, and
 # the fuzzer's long runs (docs/fuzzing.md).
 test-long: test
