@@ -10,6 +10,7 @@
  * R/W, U/S and XD are reserved there).  The hardware runs with CR0.WP=1
  * and EFER.NXE=1 and the guest's CR4.SMEP/SMAP.
  */
+#include "mmu/mutant.h"
 #include "mmu/shadow_int.h"
 
 
@@ -108,7 +109,8 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 		sp->nr_global--;
 	sp->nr_present--;
 	sp->spt[i] = 0;
-	s->flush = true;
+	if (!MUTANT(shadow_drop_no_flush))
+		s->flush = true;
 }
 
 static void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -327,9 +329,10 @@ static void touch(struct shadow_mmu *s, struct shadow_page *sp)
 }
 
 /*
- * The shadow page for (gfn, role), created if needed.  An unsync page is
- * synced before it is linked anywhere (its stale entries must not become
- * reachable from a new place); a new role for a frame that is unsync makes
+ * The shadow page for (gfn, role), created if needed.  An unsync page, and
+ * every unsync page below one, is synced before it is linked anywhere (its
+ * stale entries must not become reachable from a new place: a page that
+ * was unreachable at the last CR3 load missed that sync); a new role for a frame that is unsync makes
  * it ineligible, so the frame is synced and protected first.
  */
 static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
@@ -343,6 +346,8 @@ static struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 			continue;
 		if (sp->unsync)
 			sync_gfn(s, gfn, SYNC_LINK);
+		if (sp_has_unsync_children(sp))	/* nor those below it */
+			sync_children(s, sp, SYNC_LINK);
 		touch(s, sp);
 		return sp;
 	}
@@ -840,7 +845,8 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	if (pdpte)
 		__builtin_memcpy(s->pdpte, pdpte, sizeof(s->pdpte));
 	ret = reload_root(s);
-	sync_children(s, s->root, SYNC_CR3);
+	if (!MUTANT(shadow_cr3_no_sync))
+		sync_children(s, s->root, SYNC_CR3);
 	s->flush = true;	/* the TLB drops non-global translations */
 	finish(s);
 	write_unlock(&s->lock);
@@ -853,6 +859,10 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 	int level;
 
 	write_lock(&s->lock);
+	if (MUTANT(shadow_invlpg_nop)) {
+		write_unlock(&s->lock);
+		return;
+	}
 	s->st.invlpg++;
 	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
@@ -884,7 +894,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 		for (n = s->unsync_list.next; n != &s->unsync_list;
 		     n = n->next) {
 			sp = sh_container(n, struct shadow_page, unsync_link);
-			if (sp_global(sp))
+			if (sp_global(sp) && !MUTANT(shadow_no_gstale))
 				sp->gstale = true;
 		}
 	}
@@ -931,6 +941,8 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 	 * on the CR4/EFER bits that change the meaning of an entry. */
 	full = old.cr0 != cr0 || ((old.cr4 ^ cr4) & cr4_flush) ||
 	       ((old.efer ^ efer) & (GW_EFER_NXE | GW_EFER_LMA));
+	if (MUTANT(shadow_pge_no_sync) && ((old.cr4 ^ cr4) & SH_CR4_PGE))
+		full = false;
 	if (full) {
 		sync_all(s);
 		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))

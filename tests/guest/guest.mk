@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
@@ -37,7 +37,7 @@ GUEST_PG_C	:= pg.c pgsuite.c
 GUEST_PG_OBJS	:= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_OUT)/obj/lib/pgrun.o
 GUEST_C_OBJS	+= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
-GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile
+GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile pgrand
 
 # Extra objects of one kernel.
 GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
