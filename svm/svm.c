@@ -6,6 +6,7 @@
  */
 #include "arch/x86/cpu.h"
 #include "arch/x86/event.h"
+#include "arch/x86/idt.h"
 #include "arch/x86/mem.h"
 #include "arch/x86/vcpu.h"
 #include "lib/printf.h"
@@ -36,6 +37,7 @@ struct svm_vcpu {
 	uint64_t injected;		/* EVENTINJ of the last VMRUN */
 	bool lme_deferred;		/* guest EFER.LME kept out of the VMCB */
 	bool shutdown;			/* an injection made a triple fault */
+	bool ran;			/* the guest has been entered */
 	struct {			/* ops->single_step */
 		bool on;
 		uint64_t tf, vintr;	/* the guest's TF, umbra's masking */
@@ -710,6 +712,29 @@ static bool stale_exitintinfo(struct vcpu *v)
 	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
 }
 
+/*
+ * umbra never sets GIF in root mode (svm_enable() clears it, #VMEXIT
+ * clears it again, APM Vol 2 15.17): from then on an NMI waits while
+ * umbra runs and is taken by the guest at the next VMRUN (15.17.1),
+ * which owns the devices; no NMI intercept.  Only an NMI from before
+ * that can have reached umbra's IDT (arch/x86/idt.c): the guest has not
+ * run, so nothing of its own blocks it; it is injected (EVENTINJ type 2,
+ * 15.20) at the first VMRUN.
+ */
+static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
+{
+	if (s->ran)
+		return;
+	s->ran = true;
+	if (host_nmi_take())
+		v->nmi_pending = true;
+	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID))
+		return;
+	s->vmcb->ctl.event_inj = X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	v->nmi_pending = false;
+	v->nmis_injected++;
+}
+
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -724,6 +749,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	if (s->reinject && !(vmcb->ctl.event_inj & EVENTINJ_VALID))
 		vmcb->ctl.event_inj = s->reinject;
 	s->reinject = 0;
+	inject_early_nmi(v, s);
 	s->injected = vmcb->ctl.event_inj;
 	vmcb->save.rax = v->gprs.rax;
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);

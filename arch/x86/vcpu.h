@@ -54,7 +54,8 @@ enum exit_reason {
 	EXIT_INIT,
 	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
 	EXIT_INTR,
-	EXIT_NMI,
+	EXIT_NMI,		/* the guest's, held in v->nmi_pending */
+	EXIT_NMI_WINDOW,	/* the guest can take the held NMI (VMX) */
 	EXIT_HLT,
 	EXIT_INVD,		/* executed as WBINVD */
 	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
@@ -174,6 +175,14 @@ struct vcpu {
 		uint64_t cr0, cr3, cr4, efer;
 	} gcr;				/* shadow: what the guest sees */
 	struct vm_shadow *sh;		/* shadow: arch/x86/vm_shadow.c */
+	/*
+	 * An NMI for the guest, not delivered yet: one that exited (VMX) or
+	 * that umbra took in root mode (arch/x86/idt.c).  The back end
+	 * injects it when the guest's NMI blocking allows; like a CPU,
+	 * umbra holds one (SDM Vol 3 6.7.1).
+	 */
+	bool nmi_pending;
+	uint64_t nmis_injected;
 	struct vcpu_vmsr {		/* arch/x86/msr.c: MSRs kept virtual */
 		uint64_t val[VCPU_NR_VMSR];
 		uint32_t written;	/* bit n: val[n] holds a guest write */
@@ -208,6 +217,7 @@ unsigned int vcpu_cpl(struct vcpu *v);
 void io_setup_intercepts(struct vcpu *v);
 void msr_setup_intercepts(struct vcpu *v);
 
+#define X86_TRAP_NMI	2
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
 #define X86_TRAP_PF	14
