@@ -718,8 +718,8 @@ static bool stale_exitintinfo(struct vcpu *v)
  * umbra runs and is taken by the guest at the next VMRUN (15.17.1),
  * which owns the devices; no NMI intercept.  Only an NMI from before
  * that can have reached umbra's IDT (arch/x86/idt.c): the guest has not
- * run, so nothing of its own blocks it; it is injected (EVENTINJ type 2,
- * 15.20) at the first VMRUN.
+ * run, so nothing of its own blocks it; one is injected (EVENTINJ type
+ * 2, 15.20) at the first VMRUN.
  */
 static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
 {
@@ -727,11 +727,11 @@ static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
 		return;
 	s->ran = true;
 	if (host_nmi_take())
-		v->nmi_pending = true;
+		vcpu_nmi_add(v);
 	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID))
 		return;
 	s->vmcb->ctl.event_inj = X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
-	v->nmi_pending = false;
+	v->nmi_pending = 0;
 	v->nmis_injected++;
 }
 

@@ -952,23 +952,36 @@ static void set_nmi_window(struct vmx_vcpu *s, bool on)
 	s->nmi_window = on;
 }
 
+/* the guest is in its NMI handler, or about to be: one NMI can wait */
+static bool nmi_in_service(uint64_t intr, uint32_t entry)
+{
+	return (intr & INTERRUPTIBILITY_NMI) ||
+	       ((entry & INTR_INFO_VALID) &&
+		INTR_INFO_TYPE(entry) == INTR_TYPE_NMI);
+}
+
 static void inject_pending_nmi(struct vcpu *v, struct vmx_vcpu *s)
 {
+	uint64_t intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+	uint32_t entry = (uint32_t)vmcs_read(ENTRY_INTR_INFO);
+
 	if (host_nmi_take())
-		v->nmi_pending = true;
+		vcpu_nmi_add(v);
+	if (v->nmi_pending > 1 && nmi_in_service(intr, entry))
+		v->nmi_pending = 1;
 	if (!v->nmi_pending || s->step.on) {
 		set_nmi_window(s, false);
 		return;
 	}
-	if ((vmcs_read(ENTRY_INTR_INFO) & INTR_INFO_VALID) ||
-	    (vmcs_read(GUEST_INTERRUPTIBILITY) & NMI_BLOCKED)) {
+	if ((entry & INTR_INFO_VALID) || (intr & NMI_BLOCKED)) {
 		set_nmi_window(s, true);
 		return;
 	}
-	set_nmi_window(s, false);
-	vmcs_write(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI << 8 | 2);
-	v->nmi_pending = false;
+	vmcs_write(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI << 8 | X86_TRAP_NMI);
+	v->nmi_pending--;
 	v->nmis_injected++;
+	/* a second one waits for the IRET of the first (virtual-NMI blocking) */
+	set_nmi_window(s, v->nmi_pending);
 }
 
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)

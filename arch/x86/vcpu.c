@@ -214,7 +214,7 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_NMI:
 		/* the guest's NMI (it owns the devices): the back end injects
 		   it as soon as the guest can take it */
-		v->nmi_pending = true;
+		vcpu_nmi_add(v);
 		break;
 	case EXIT_INTR:
 	case EXIT_NMI_WINDOW:

@@ -176,12 +176,14 @@ struct vcpu {
 	} gcr;				/* shadow: what the guest sees */
 	struct vm_shadow *sh;		/* shadow: arch/x86/vm_shadow.c */
 	/*
-	 * An NMI for the guest, not delivered yet: one that exited (VMX) or
+	 * NMIs for the guest, not delivered yet: ones that exited (VMX) or
 	 * that umbra took in root mode (arch/x86/idt.c).  The back end
-	 * injects it when the guest's NMI blocking allows; like a CPU,
-	 * umbra holds one (SDM Vol 3 6.7.1).
+	 * injects them when the guest's NMI blocking allows.  As a CPU
+	 * delivers one and latches one more while NMIs are blocked (SDM
+	 * Vol 3 6.7.1), at most two wait (vcpu_nmi_add()), and one while
+	 * the guest is in its NMI handler (the back end knows when).
 	 */
-	bool nmi_pending;
+	uint8_t nmi_pending;
 	uint64_t nmis_injected;
 	struct vcpu_vmsr {		/* arch/x86/msr.c: MSRs kept virtual */
 		uint64_t val[VCPU_NR_VMSR];
@@ -191,6 +193,12 @@ struct vcpu {
 
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
+
+static inline void vcpu_nmi_add(struct vcpu *v)
+{
+	if (v->nmi_pending < 2)
+		v->nmi_pending++;
+}
 
 const char *exit_reason_name(enum exit_reason r);
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
