@@ -226,13 +226,6 @@ FUZZ_ARGS = {
 # GRUB's at 2 MiB and umbra.efi's, with canary='s value in umbra's opts)
 # fails the run: umbra clears them before the guest starts.
 FUZZ_COMMON = ['stale=fail']
-# Left out until understood: under umbra with SVM in Bochs the fuzzer's
-# watchdog NMI does not arrive ("FAIL: watchdog NMI arrives"): the guest's
-# NMIs are found blocked before the watchdog starts (an IRET to itself
-# ends the blocking, and the NMIs then arrive), while irq.elf's NMI
-# checks pass there.  Under VMX they run since umbra exits on NMIs and
-# forwards them (vmx/vmx.c); docs/fuzzing.md has the rest.
-FUZZ_SKIP_CONFIGS = ('umbra-bochs-svm', 'umbra-bochs-svm-shadow')
 CANARY_LINE = re.compile(r'umbra: info: canary 0x([0-9a-f]{16})')
 CANARY_TEXT = re.compile(r'canary[= ]0x[0-9a-fA-F]{16}')
 
@@ -624,8 +617,6 @@ def main():
             if c[0] not in KERNEL_RUN.get(base, {}).get('configs', (c[0],)):
                 continue
             if c[0] in CONFIG_KERNELS and base not in CONFIG_KERNELS[c[0]]:
-                continue
-            if base == 'fuzz' and c[0] in FUZZ_SKIP_CONFIGS:
                 continue
             if long_only(base, c[0]) != opts.long_only and not (
                     opts.long and not opts.long_only):

@@ -361,14 +361,16 @@ static int pit_out(void)
 
 /*
  * One PIT one-shot (8254 mode 0: OUT rises once, at the terminal count)
- * while the guest does CPUIDs; the loop goes on after OUT rose for as
- * long again as the count took, so that an NMI the hypervisor held has
- * time to arrive.  Returns the NMIs counted.
+ * while the guest does CPUIDs.  The NMI may come later than OUT reads
+ * high (QEMU raises it from its timer thread): it has twenty times as
+ * long as the count took to arrive, and once it has, the loop goes on for
+ * as long as the count took, to see that no second one follows.
+ * Returns the NMIs counted.
  */
 static uint32_t pit_nmi_round(uint16_t count)
 {
 	uint32_t n0 = irq_count[VEC_NMI];
-	uint64_t t0, t1;
+	uint64_t t0, t1, t2, span;
 
 	outb(PIT_CMD, 0x30);			/* channel 0, lo/hi, mode 0 */
 	t0 = rdtsc();
@@ -377,7 +379,11 @@ static uint32_t pit_nmi_round(uint16_t count)
 	while (!pit_out() && rdtsc() - t0 < (1ull << 34))
 		exit_heavy(4);
 	t1 = rdtsc();
-	while (rdtsc() - t1 < t1 - t0 + 100000)
+	span = t1 - t0 + 100000;
+	while (irq_count[VEC_NMI] == n0 && rdtsc() - t1 < 20 * span)
+		exit_heavy(4);
+	t2 = rdtsc();
+	while (rdtsc() - t2 < span)
 		exit_heavy(4);
 	return irq_count[VEC_NMI] - n0;
 }
@@ -398,7 +404,8 @@ static void check_pit_nmis(void)
 		ioapic_route(pin, 0);
 	}
 	if (pin < 0) {
-		check(0, name, "no NMI from the PIT through I/O APIC pin 2 or 0");
+		check(0, name, "no NMI from the PIT through I/O APIC pin 2 or 0 "
+		      "(lost, or routed elsewhere)");
 		return;
 	}
 	for (int i = 0; i < PIT_ROUNDS; i++) {
