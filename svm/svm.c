@@ -759,10 +759,11 @@ static bool nmi_handler(struct vcpu *v, uint64_t *lin)
  * the guest's NMI handler while RIP is elsewhere is that NMI: injected
  * again, which a CPU never makes umbra do.  Bochs also leaves the frame
  * it pushed and RSP below it (found: the fuzzer's stack slid by 12 bytes
- * per lost NMI); where the stack's top is that frame (the interrupted
- * RIP, CS and RFLAGS, SDM Vol 3 6.12.1, 6.14.2), RSP goes back above it.
+ * per lost NMI): only where the stack's top is that frame (the
+ * interrupted RIP, CS and RFLAGS, SDM Vol 3 6.12.1, 6.14.2) is it taken
+ * for a lost NMI, and RSP goes back above the frame.
  */
-static void drop_nmi_frame(struct vcpu *v, struct vmcb *vmcb)
+static bool drop_nmi_frame(struct vcpu *v, struct vmcb *vmcb)
 {
 	bool lm = v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
 	unsigned int w = lm ? 8 : 4;
@@ -772,12 +773,13 @@ static void drop_nmi_frame(struct vcpu *v, struct vmcb *vmcb)
 	for (int i = 0; i < 4; i++)
 		if (gmem_read(v, lm ? top + i * w : (uint32_t)(top + i * w),
 			      &fr[i], w, GW_NO_AD, &f))
-			return;
+			return false;
 	if (fr[0] != vmcb->save.rip || (uint16_t)fr[1] != vmcb->save.cs.sel ||
 	    ((fr[2] ^ vmcb->save.rflags) & ~X86_EFLAGS_RF_BIT) & 0xffffffffull)
-		return;
+		return false;
 	pr_debug("svm: the lost NMI's frame at rsp %lx: dropped", vmcb->save.rsp);
 	vmcb->save.rsp = lm ? fr[3] : (uint32_t)(vmcb->save.rsp + 3 * w);
+	return true;
 }
 
 static uint64_t lost_nmi(struct vcpu *v)
@@ -795,9 +797,10 @@ static uint64_t lost_nmi(struct vcpu *v)
 	    gmem_xlate(v, lin, GW_FETCH | GW_NO_AD, &gpa, &f) ||
 	    gpa != vmcb->ctl.exitinfo2)
 		return 0;
+	if (!drop_nmi_frame(v, to_svm(v)->vmcb))
+		return 0;
 	pr_debug("svm: fetch fault at the NMI handler %lx with rip %lx: the NMI is injected again",
 		 lin, vmcb->save.rip);
-	drop_nmi_frame(v, to_svm(v)->vmcb);
 	return X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
 }
 
