@@ -255,13 +255,6 @@ FUZZ_ARGS = {
 # GRUB's at 2 MiB and umbra.efi's, with canary='s value in umbra's opts)
 # fails the run: umbra clears them before the guest starts.
 FUZZ_COMMON = ['stale=fail']
-# Left out until understood: under umbra in Bochs the watchdog NMI the
-# fuzzer routes from the PIT through the I/O APIC does not arrive ("FAIL:
-# watchdog NMI arrives"; with shadow paging always, with EPT/NPT with some
-# builds of fuzz.elf, while it does bare in Bochs and under umbra in QEMU).
-FUZZ_SKIP_CONFIGS = ('umbra-bochs-vmx', 'umbra-bochs-svm',
-                     'umbra-bochs-vmx-shadow', 'umbra-bochs-vmx-shadow-nooos',
-                     'umbra-bochs-svm-shadow')
 CANARY_LINE = re.compile(r'umbra: info: canary 0x([0-9a-f]{16})')
 CANARY_TEXT = re.compile(r'canary[= ]0x[0-9a-fA-F]{16}')
 
@@ -718,8 +711,6 @@ def main():
             if c[0] not in KERNEL_RUN.get(base, {}).get('configs', (c[0],)):
                 continue
             if c[0] in CONFIG_KERNELS and base not in CONFIG_KERNELS[c[0]]:
-                continue
-            if base == 'fuzz' and c[0] in FUZZ_SKIP_CONFIGS:
                 continue
             if long_only(base, c[0]) != opts.long_only and not (
                     opts.long and not opts.long_only):

@@ -29,6 +29,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_VIRT_INSN] = "virt-insn",
 	[EXIT_INTR] = "intr",
 	[EXIT_NMI] = "nmi",
+	[EXIT_NMI_WINDOW] = "nmi-window",
 	[EXIT_HLT] = "hlt",
 	[EXIT_INVD] = "invd",
 	[EXIT_EMULATED] = "emulated",
@@ -139,8 +140,9 @@ void vcpu_print_stats(struct vcpu *v)
 		vm_shadow_print_stats(v);
 	else
 		vm_print_mmu_stats(v);
-	if (host_nmis)
-		pr_info("  NMIs while umbra ran, ignored: %lu", host_nmis);
+	if (host_nmis || v->nmis_injected)
+		pr_info("  NMIs injected %lu (taken while umbra ran %lu, forwarded)",
+			v->nmis_injected, host_nmis);
 	pr_info("total exits: %lu", v->total_exits);
 }
 
@@ -209,8 +211,13 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		__asm__ volatile("wbinvd" ::: "memory");
 		vcpu_advance_rip(v, e, 2);
 		break;
-	case EXIT_INTR:
 	case EXIT_NMI:
+		/* the guest's NMI (it owns the devices): the back end injects
+		   it as soon as the guest can take it */
+		vcpu_nmi_add(v);
+		break;
+	case EXIT_INTR:
+	case EXIT_NMI_WINDOW:
 	case EXIT_EMULATED:
 		break;
 	case EXIT_TRIPLE_FAULT:

@@ -54,7 +54,8 @@ enum exit_reason {
 	EXIT_INIT,
 	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
 	EXIT_INTR,
-	EXIT_NMI,
+	EXIT_NMI,		/* the guest's, held in v->nmi_pending */
+	EXIT_NMI_WINDOW,	/* the guest can take the held NMI (VMX) */
 	EXIT_HLT,
 	EXIT_INVD,		/* executed as WBINVD */
 	EXIT_EMULATED,		/* done inside the back end (VMX: XSETBV) */
@@ -180,6 +181,16 @@ struct vcpu {
 		uint64_t cr0, cr3, cr4, efer;
 	} gcr;				/* shadow: what the guest sees */
 	struct vm_shadow *sh;		/* shadow: arch/x86/vm_shadow.c */
+	/*
+	 * NMIs for the guest, not delivered yet: ones that exited (VMX) or
+	 * that umbra took in root mode (arch/x86/idt.c).  The back end
+	 * injects them when the guest's NMI blocking allows.  As a CPU
+	 * delivers one and latches one more while NMIs are blocked (SDM
+	 * Vol 3 6.7.1), at most two wait (vcpu_nmi_add()), and one while
+	 * the guest is in its NMI handler (the back end knows when).
+	 */
+	uint8_t nmi_pending;
+	uint64_t nmis_injected;
 	struct vcpu_vmsr {		/* arch/x86/msr.c: MSRs kept virtual */
 		uint64_t val[VCPU_NR_VMSR];
 		uint32_t written;	/* bit n: val[n] holds a guest write */
@@ -188,6 +199,12 @@ struct vcpu {
 
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
+
+static inline void vcpu_nmi_add(struct vcpu *v)
+{
+	if (v->nmi_pending < 2)
+		v->nmi_pending++;
+}
 
 const char *exit_reason_name(enum exit_reason r);
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
@@ -214,6 +231,7 @@ unsigned int vcpu_cpl(struct vcpu *v);
 void io_setup_intercepts(struct vcpu *v);
 void msr_setup_intercepts(struct vcpu *v);
 
+#define X86_TRAP_NMI	2
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
 #define X86_TRAP_PF	14
