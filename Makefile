@@ -41,6 +41,7 @@ all:
 -include tests/host/decode.mk
 -include mmu/shadow.mk
 -include tests/host/shadow.mk
+-include tests/host/mutant.mk
 -include tests/guest/guest.mk
 -include tests/guest/bench.mk
 -include tests/linux/linux.mk
@@ -62,17 +63,20 @@ TEST_PARTS	= --part "efi loader=tests/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "make run=$(PYTHON) tests/test-run.py" \
 		  --part "docs=$(PYTHON) tests/test-docs.py" \
 		  --part "debug shell=$(PYTHON) tests/test-shell.py" \
-		  --part "include graph=$(PYTHON) tests/check-includes.py"
+		  --part "include graph=$(PYTHON) tests/check-includes.py" \
+		  --part "mmu mutants=$(PYTHON) tests/host/mutants.py $(MUTANT_OBJ)"
 test:
 	@tools/setup
-	@$(MAKE) --no-print-directory all $(HOST_TESTS) guest-kernels efi-fake-images linux-image
+	@$(MAKE) --no-print-directory all $(HOST_TESTS) $(MUTANT_PROGS) guest-kernels efi-fake-images linux-image
 	@$(PYTHON) tests/run-all.py --host "$(HOST_TESTS)" --guest "$(TEST_GUESTS)" \
 		$(TEST_PARTS)
 
-# make test, then the runs too slow for it: the Linux guest under Bochs
+# make test, then the runs too slow for it: the shadow TLB model for 10^7
+# steps (about 4 minutes of CPU), the Linux guest under Bochs
 # (VMX with EPT and shadow paging, SVM with NPT), several minutes each, and
 # the fuzzer's long runs (docs/fuzzing.md).
 test-long: test
+	@STEPS=840000 $(PYTHON) tests/run-host-tests.py $(HOST_OBJ)/shadow/test_shadow_tlb
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(LINUX_DIR)/vmlinuz
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(GUEST_OUT)/fuzz.elf
 	@$(PYTHON) tests/run-guest-tests.py --long-only --no-selftest --no-linux $(GUEST_KERNELS)

@@ -5,6 +5,7 @@
  * harmless on a CPU that follows the manual.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/emul/gmem.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "core/mem.h"
@@ -152,4 +153,113 @@ bool svm_stale_exitintinfo(struct vcpu *v)
 	       !(s->injected & EVENTINJ_VALID) &&
 	       (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC &&
 	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
+}
+
+/*
+ * The base of a code segment by its selector, from the GDT (SDM Vol 3
+ * 3.4.5); 0 in long mode (APM Vol 2 4.8.1).  False: an LDT selector or
+ * one beyond the GDT's limit, not looked up.
+ */
+static bool code_base(struct vcpu *v, uint16_t sel, bool lm, uint64_t *base)
+{
+	struct segment gdtr;
+	struct gmem_fault f;
+	uint8_t d[8];
+
+	*base = 0;
+	if (lm)
+		return true;
+	v->ops->get_seg(v, SEG_GDTR, &gdtr);
+	if ((sel & 4) || (sel | 7u) > gdtr.limit ||
+	    gmem_read(v, gdtr.base + (sel & ~7u), d, 8, GW_IMPLICIT | GW_NO_AD, &f))
+		return false;
+	*base = d[2] | d[3] << 8 | d[4] << 16 | (uint32_t)d[7] << 24;
+	return true;
+}
+
+/*
+ * The linear address of the guest's NMI handler: IDT gate 2, 8 bytes in
+ * protected mode and 16 in long mode (SDM Vol 3 6.11, 6.14.1).  False in
+ * real mode and where the gate cannot be read.
+ */
+static bool nmi_handler(struct vcpu *v, uint64_t *lin)
+{
+	bool lm = v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
+	unsigned int size = lm ? 16 : 8;
+	struct segment idtr;
+	struct gmem_fault f;
+	uint64_t off, base;
+	uint8_t g[16];
+
+	if (!(v->ops->get_reg(v, VCPU_CR0) & CR0_PE))
+		return false;
+	v->ops->get_seg(v, SEG_IDTR, &idtr);
+	if (3 * size - 1 > idtr.limit ||
+	    gmem_read(v, idtr.base + 2 * size, g, size, GW_IMPLICIT | GW_NO_AD, &f))
+		return false;
+	off = g[0] | g[1] << 8 | g[6] << 16 | (uint32_t)g[7] << 24;
+	if (lm)
+		off |= (uint64_t)(g[8] | g[9] << 8 | g[10] << 16 |
+				  (uint32_t)g[11] << 24) << 32;
+	if (!code_base(v, (uint16_t)(g[2] | g[3] << 8), lm, &base))
+		return false;
+	*lin = lm ? base + off : (uint32_t)(base + off);
+	return true;
+}
+
+/*
+ * Bochs 2.7 (ryzen) loses an NMI whose handler's first instruction fetch
+ * exits (a nested page fault, or under shadow paging the intercepted
+ * #PF): the #VMEXIT puts RIP back at the interrupted instruction, as if
+ * the NMI had not been taken, with EXITINTINFO clear, and leaves NMIs
+ * masked, so that the guest's NMIs stay blocked until its next IRET (the
+ * fuzzer's watchdog found it).  On a CPU the delivery has completed by
+ * then: RIP is the handler's (APM Vol 2 15.7.2 records only a delivery
+ * cut short).  So an instruction-fetch fault at exactly the address of
+ * the guest's NMI handler while RIP is elsewhere is that NMI: injected
+ * again, which a CPU never makes umbra do.  Bochs also leaves the frame
+ * it pushed and RSP below it (found: the fuzzer's stack slid by 12 bytes
+ * per lost NMI): only where the stack's top is that frame (the
+ * interrupted RIP, CS and RFLAGS, SDM Vol 3 6.12.1, 6.14.2) is it taken
+ * for a lost NMI, and RSP goes back above the frame.
+ */
+static bool drop_nmi_frame(struct vcpu *v, struct vmcb *vmcb)
+{
+	bool lm = v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
+	unsigned int w = lm ? 8 : 4;
+	uint64_t top = vmcb->save.ss.base + vmcb->save.rsp, fr[4] = { 0 };
+	struct gmem_fault f;
+
+	for (int i = 0; i < 4; i++)
+		if (gmem_read(v, lm ? top + i * w : (uint32_t)(top + i * w),
+			      &fr[i], w, GW_NO_AD, &f))
+			return false;
+	if (fr[0] != vmcb->save.rip || (uint16_t)fr[1] != vmcb->save.cs.sel ||
+	    ((fr[2] ^ vmcb->save.rflags) & ~RFLAGS_RF) & 0xffffffffull)
+		return false;
+	pr_debug("svm: the lost NMI's frame at rsp %lx: dropped", vmcb->save.rsp);
+	vmcb->save.rsp = lm ? fr[3] : (uint32_t)(vmcb->save.rsp + 3 * w);
+	return true;
+}
+
+uint64_t svm_lost_nmi(struct vcpu *v)
+{
+	const struct vmcb *vmcb = to_svm(v)->vmcb;
+	uint32_t code = (uint32_t)vmcb->ctl.exitcode;
+	uint64_t lin, gpa;
+	struct gmem_fault f;
+
+	if ((code != SVM_EXIT_NPF && code != SVM_EXIT_PF) ||
+	    !(vmcb->ctl.exitinfo1 & PF_ERR_I) || !nmi_handler(v, &lin) ||
+	    lin == vmcb->save.cs.base + vmcb->save.rip)
+		return 0;
+	if (code == SVM_EXIT_PF ? vmcb->ctl.exitinfo2 != lin :
+	    gmem_xlate(v, lin, GW_FETCH | GW_NO_AD, &gpa, &f) ||
+	    gpa != vmcb->ctl.exitinfo2)
+		return 0;
+	if (!drop_nmi_frame(v, to_svm(v)->vmcb))
+		return 0;
+	pr_debug("svm: fetch fault at the NMI handler %lx with rip %lx: the NMI is injected again",
+		 lin, vmcb->save.rip);
+	return X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
 }

@@ -6,6 +6,7 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/features.h"
+#include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
@@ -315,6 +316,10 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		s->reinject = 0;
 		return;
 	}
+	/* real mode pushes no error code (APM Vol 2 8.9.1): paged real mode */
+	if (!(v->ops->get_reg(v, VCPU_CR0) & CR0_PE))
+		has_error = false;
+	s->vmcb->save.rflags = x86_exc_rflags(vector, s->vmcb->save.rflags);
 	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
 				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);
 	s->reinject = 0;
@@ -559,6 +564,29 @@ static uint64_t reinjectable(uint64_t info)
 	return info | EVENTINJ_TYPE_EXC;
 }
 
+/*
+ * umbra never sets GIF in root mode (svm_enable() clears it, #VMEXIT
+ * clears it again, APM Vol 2 15.17): from then on an NMI waits while
+ * umbra runs and is taken by the guest at the next VMRUN (15.17.1),
+ * which owns the devices; no NMI intercept.  Only an NMI from before
+ * that can have reached umbra's IDT (arch/x86/idt.c): the guest has not
+ * run, so nothing of its own blocks it; one is injected (EVENTINJ type
+ * 2, 15.20) at the first VMRUN.
+ */
+static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
+{
+	if (s->ran)
+		return;
+	s->ran = true;
+	if (host_nmi_take())
+		vcpu_nmi_add(v);
+	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID))
+		return;
+	s->vmcb->ctl.event_inj = X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	v->nmi_pending = 0;
+	v->nmis_injected++;
+}
+
 static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -574,6 +602,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	if (s->reinject && !(vmcb->ctl.event_inj & EVENTINJ_VALID))
 		vmcb->ctl.event_inj = s->reinject;
 	s->reinject = 0;
+	inject_early_nmi(v, s);
 	s->injected = vmcb->ctl.event_inj;
 	vmcb->save.rax = v->gprs.rax;
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
@@ -581,18 +610,23 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
+	e->in_delivery = false;
 	if (svm_stale_exitintinfo(v)) {
 		pr_debug("svm: exit %lx: EXITINTINFO %lx names a #PF umbra did not inject: ignored",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo);
 		s->reinject = svm_lost_interrupt(v, true);
 	} else if (vmcb->ctl.exitintinfo & EVENTINJ_VALID) {
+		e->in_delivery = true;
 		s->reinject = reinjectable(vmcb->ctl.exitintinfo);
 		pr_debug("svm: exit %lx during event delivery: EXITINTINFO %lx, injected again as %lx",
 			 vmcb->ctl.exitcode, vmcb->ctl.exitintinfo, s->reinject);
-	} else if (!v->mmu->nested && !(s->injected & EVENTINJ_VALID)) {
-		s->reinject = svm_lost_interrupt(v, false);
+	} else if (!(s->injected & EVENTINJ_VALID)) {
+		s->reinject = !v->mmu->nested ? svm_lost_interrupt(v, false) : 0;
+		if (!s->reinject)
+			s->reinject = svm_lost_nmi(v);
 	}
 	vmcb->ctl.event_inj = 0;
+	e->in_delivery |= s->reinject != 0;
 	decode_exit(s, e);
 	if (e->reason == EXIT_FAILED_ENTRY)
 		svm_diag_invalid(v, vmcb, cr4_allowed(v) | CR4_PAE);
@@ -629,6 +663,7 @@ static const char *svm_exit_name(uint64_t raw)
 
 const struct vcpu_ops svm_ops = {
 	.name = "svm",
+	.shadow_real_mode = true,
 	.probe = svm_probe,
 	.tdp_max_level = svm_tdp_max_level,
 	.enable = svm_enable,

@@ -16,6 +16,7 @@ struct svm_vcpu {
 	uint64_t injected;		/* EVENTINJ of the last VMRUN */
 	bool lme_deferred;		/* guest EFER.LME kept out of the VMCB */
 	bool shutdown;			/* an injection made a triple fault */
+	bool ran;			/* the guest has been entered */
 	struct {			/* ops->single_step */
 		bool on;
 		uint64_t tf, vintr;	/* the guest's TF, umbra's masking */

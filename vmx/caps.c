@@ -38,6 +38,7 @@ static const struct ctl_name pin_names[] = {
 
 static const struct ctl_name proc_names[] = {
 	{ PROC_HLT_EXITING, "HLT exiting" },
+	{ PROC_NMI_WINDOW_EXITING, "NMI-window exiting" },
 	{ PROC_CR3_LOAD_EXITING, "CR3-load exiting" },
 	{ PROC_CR3_STORE_EXITING, "CR3-store exiting" },
 	{ PROC_USE_IO_BITMAPS, "use I/O bitmaps" },
@@ -75,13 +76,17 @@ static const struct ctl_name entry_names[] = {
 };
 
 /*
- * SDM Vol 3 24.6.1: neither external-interrupt nor NMI exiting: interrupts
- * and NMIs go straight to the guest, which owns the devices (umbra runs
- * with RFLAGS.IF clear, so nothing is lost while it runs).
+ * SDM Vol 3 24.6.1: no external-interrupt exiting: interrupts go straight
+ * to the guest, which owns the devices (umbra runs with RFLAGS.IF clear,
+ * so they wait while it runs).  NMIs cannot wait that way: one arriving
+ * in VMX root operation goes to umbra's IDT.  So NMI exiting and virtual
+ * NMIs (25.3): every NMI exits, and umbra injects it (vmx.c) when the
+ * guest's virtual-NMI blocking allows, with NMI-window exiting otherwise
+ * (24.6.2; it needs virtual NMIs, 26.2.1.1).
  */
 static const struct ctl_word pin_word = {
 	"pin-based", MSR_VMX_PINBASED_CTLS, MSR_VMX_TRUE_PINBASED_CTLS,
-	0, 0, PIN_DEFAULT1, pin_names,
+	PIN_NMI_EXITING | PIN_VIRTUAL_NMIS, 0, PIN_DEFAULT1, pin_names,
 };
 
 /*
@@ -250,6 +255,12 @@ int vmx_caps_probe(char *why, size_t len)
 	if (adjust(&pin_word, &vmx_caps.pin, NULL, why, len) ||
 	    adjust(&proc_word, &vmx_caps.proc, NULL, why, len))
 		return -UMBRA_ENODEV;
+	/* A.3.2: NMI-window exiting, set while an NMI waits (vmx.c) */
+	if (!(rdmsr(b & VMX_BASIC_TRUE_CTLS ? MSR_VMX_TRUE_PROCBASED_CTLS :
+		    MSR_VMX_PROCBASED_CTLS) >> 32 & PROC_NMI_WINDOW_EXITING)) {
+		snprintf(why, len, "VMX without NMI-window exiting: umbra needs it to deliver an NMI the guest blocks");
+		return -UMBRA_ENODEV;
+	}
 	if (adjust(&proc2_word, &vmx_caps.proc2, NULL, why, len) ||
 	    adjust(&exit_word, &vmx_caps.exit, NULL, why, len) ||
 	    adjust(&entry_word, &vmx_caps.entry, &vmx_caps.entry_allowed1, why, len))

@@ -18,6 +18,7 @@ struct vmx_vcpu {
 	uint32_t reinject;		/* IDT-vectoring information to deliver */
 	uint32_t reinject_error, reinject_len;
 	bool shutdown;			/* an injection made a triple fault */
+	bool nmi_window;		/* NMI-window exiting is on */
 	struct {			/* ops->single_step without MTF */
 		bool on;
 		uint64_t flags;		/* the guest's RFLAGS.TF and IF */

@@ -71,6 +71,7 @@
 #define PROC_INVLPG_EXITING		(1u << 9)
 #define PROC_CR3_LOAD_EXITING		(1u << 15)
 #define PROC_CR3_STORE_EXITING		(1u << 16)
+#define PROC_NMI_WINDOW_EXITING		(1u << 22)
 #define PROC_USE_IO_BITMAPS		(1u << 25)
 #define PROC_MONITOR_TRAP_FLAG		(1u << 27)
 #define PROC_USE_MSR_BITMAPS		(1u << 28)
@@ -114,6 +115,8 @@
 #define INTR_TYPE_SW_EXC		6
 
 /* Guest interruptibility state, SDM Vol 3 24.4.2, Table 24-3 */
+#define INTERRUPTIBILITY_STI		(1u << 0)
+#define INTERRUPTIBILITY_MOV_SS		(1u << 1)
 #define INTERRUPTIBILITY_NMI		(1u << 3)
 
 /* Segment access rights, SDM Vol 3 24.4.1, Table 24-2 */
@@ -219,6 +222,7 @@ enum vmx_exit {
 	VMX_EXIT_TRIPLE_FAULT		= 2,
 	VMX_EXIT_INIT			= 3,
 	VMX_EXIT_SIPI			= 4,
+	VMX_EXIT_NMI_WINDOW		= 8,
 	VMX_EXIT_TASK_SWITCH		= 9,
 	VMX_EXIT_CPUID			= 10,
 	VMX_EXIT_GETSEC			= 11,

@@ -10,6 +10,7 @@
  * CR3, INVLPG and task switches exit to arch/x86/paging/shadow.c.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
@@ -502,6 +503,7 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		s->reinject = 0;
 		return;
 	}
+	vmcs_write(GUEST_RFLAGS, x86_exc_rflags(vector, vmcs_read(GUEST_RFLAGS)));
 	info = INTR_INFO_VALID | INTR_TYPE_HW_EXC << 8 | vector;
 	if (has_error && (vmcs_read(GUEST_CR0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;
@@ -594,8 +596,9 @@ static void decode_ept_violation(struct vcpu_exit *e)
 	e->tdp.write = e->info1 & (1u << 1);
 	e->tdp.exec = e->info1 & (1u << 2);
 	/*
-	 * 27.2.3: a fault inside an IRET that unblocked NMIs; NMI exiting is
-	 * off and virtual NMIs too, so restore the blocking before re-entry.
+	 * 27.2.3: a fault inside an IRET that unblocked NMIs; with virtual
+	 * NMIs the bit is virtual-NMI blocking (24.4.2 Table 24-3): set it
+	 * again, so that the IRET run again ends it.
 	 */
 	if ((e->info1 & (1u << 12)) &&
 	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID))
@@ -604,9 +607,10 @@ static void decode_ept_violation(struct vcpu_exit *e)
 }
 
 /*
- * SDM Vol 3 27.2.2: a fault inside an IRET that unblocked NMIs; without
- * NMI exiting or virtual NMIs the blocking must be restored before the
- * guest is entered again (the fault is handled, not re-delivered).
+ * SDM Vol 3 27.2.2, 27.2.3: a fault inside an IRET that cleared
+ * virtual-NMI blocking (the guest's NMI blocking under virtual NMIs,
+ * 24.4.2 Table 24-3); it is set again before the guest is entered again
+ * (the fault is handled, not re-delivered, and the IRET runs again).
  */
 static void unblock_nmi_fixup(uint32_t intr)
 {
@@ -717,6 +721,10 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 	case VMX_EXIT_MTF:
 		e->reason = EXIT_SINGLE_STEP;
 		return;
+	case VMX_EXIT_NMI_WINDOW:
+		/* 25.2: the guest can take an NMI now; vmx_run() injects it */
+		e->reason = EXIT_NMI_WINDOW;
+		return;
 	case VMX_EXIT_EXCEPTION_NMI:
 		intr = (uint32_t)vmcs_read(EXIT_INTR_INFO);
 		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
@@ -731,7 +739,13 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		}
 		if (vmx_step_exception(v, e, intr))
 			return;
-		e->reason = INTR_INFO_TYPE(intr) == INTR_TYPE_NMI ? EXIT_NMI : EXIT_OTHER;
+		if (INTR_INFO_TYPE(intr) != INTR_TYPE_NMI) {
+			e->reason = EXIT_OTHER;
+			return;
+		}
+		/* the guest's NMI: vcpu.c holds it, vmx_run() injects it */
+		host_nmi_unblock();
+		e->reason = EXIT_NMI;
 		return;
 	case VMX_EXIT_HLT:
 		e->reason = EXIT_HLT;
@@ -779,12 +793,78 @@ static void restore_vectoring(struct vmx_vcpu *s)
 
 	if (!s->reinject || (vmcs_read(ENTRY_INTR_INFO) & INTR_INFO_VALID))
 		return;
+	/*
+	 * An injected NMI whose delivery exited leaves virtual-NMI
+	 * blocking set (27.1), and VM entry refuses to inject an NMI with
+	 * it set (26.3.1.5): the delivery it restarts sets it again.
+	 */
+	if (type == INTR_TYPE_NMI)
+		vmcs_write(GUEST_INTERRUPTIBILITY,
+			   vmcs_read(GUEST_INTERRUPTIBILITY) & ~(uint64_t)INTERRUPTIBILITY_NMI);
 	if (s->reinject & INTR_INFO_DELIVER_CODE)
 		vmcs_write(ENTRY_EXCEPTION_ERROR_CODE, s->reinject_error);
 	if (type == INTR_TYPE_SW_INTR || type == INTR_TYPE_PRIV_SW_EXC ||
 	    type == INTR_TYPE_SW_EXC)
 		vmcs_write(ENTRY_INSN_LEN, s->reinject_len);
 	vmcs_write(ENTRY_INTR_INFO, s->reinject);
+}
+
+/*
+ * The guest's NMI (v->nmi_pending, arch/x86/vcpu.h), injected as type 2
+ * (SDM Vol 3 24.8.3) when VM entry may: not while another event is being
+ * injected, with virtual-NMI blocking (the guest is in its NMI handler,
+ * until its IRET, 25.3) or blocking by MOV SS (26.3.1.5), nor with
+ * blocking by STI, which a processor may also let hold NMIs back (25.2).
+ * Otherwise NMI-window exiting (24.6.2 Table 24-6) makes the CPU exit as
+ * soon as the guest can take it (25.2), also right after the injected
+ * event's delivery.  Not while step_tf() steps: its #DB exit comes first.
+ */
+#define NMI_BLOCKED	(INTERRUPTIBILITY_NMI | INTERRUPTIBILITY_MOV_SS | \
+			 INTERRUPTIBILITY_STI)
+
+static void set_nmi_window(struct vmx_vcpu *s, bool on)
+{
+	uint64_t proc;
+
+	if (s->nmi_window == on)
+		return;
+	proc = vmcs_read(PROC_BASED_CONTROLS);
+	proc = on ? proc | PROC_NMI_WINDOW_EXITING :
+		    proc & ~(uint64_t)PROC_NMI_WINDOW_EXITING;
+	vmcs_write(PROC_BASED_CONTROLS, proc);
+	s->nmi_window = on;
+}
+
+/* the guest is in its NMI handler, or about to be: one NMI can wait */
+static bool nmi_in_service(uint64_t intr, uint32_t entry)
+{
+	return (intr & INTERRUPTIBILITY_NMI) ||
+	       ((entry & INTR_INFO_VALID) &&
+		INTR_INFO_TYPE(entry) == INTR_TYPE_NMI);
+}
+
+static void inject_pending_nmi(struct vcpu *v, struct vmx_vcpu *s)
+{
+	uint64_t intr = vmcs_read(GUEST_INTERRUPTIBILITY);
+	uint32_t entry = (uint32_t)vmcs_read(ENTRY_INTR_INFO);
+
+	if (host_nmi_take())
+		vcpu_nmi_add(v);
+	if (v->nmi_pending > 1 && nmi_in_service(intr, entry))
+		v->nmi_pending = 1;
+	if (!v->nmi_pending || s->step.on) {
+		set_nmi_window(s, false);
+		return;
+	}
+	if ((entry & INTR_INFO_VALID) || (intr & NMI_BLOCKED)) {
+		set_nmi_window(s, true);
+		return;
+	}
+	vmcs_write(ENTRY_INTR_INFO, INTR_INFO_VALID | INTR_TYPE_NMI << 8 | X86_TRAP_NMI);
+	v->nmi_pending--;
+	v->nmis_injected++;
+	/* a second one waits for the IRET of the first (virtual-NMI blocking) */
+	set_nmi_window(s, v->nmi_pending);
 }
 
 static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
@@ -800,6 +880,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	}
 	restore_vectoring(s);
 	s->reinject = 0;
+	inject_pending_nmi(v, s);
 	if (s->flush) {
 		flush_now(v);
 		s->flush = false;
@@ -813,6 +894,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 	s->launched = true;
 	save_vectoring(s);
 	decode_exit(v, e);
+	e->in_delivery = s->reinject != 0;
 }
 
 static const char *vmx_exit_name(uint64_t raw)

@@ -4,6 +4,7 @@
  * part 2): a page fault (walk the guest's tables, fix the shadow entries
  * or hand the fault back), INVLPG, CR3 loads and CR0/CR4/EFER changes.
  */
+#include "mmu/mutant.h"
 #include "mmu/shadow/internal.h"
 
 /* ---- guest walks ---- */
@@ -282,7 +283,8 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	if (pdpte)
 		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
 	ret = reload_root(s);
-	sync_children(s, s->vc->root, SYNC_CR3);
+	if (!MUTANT(shadow_cr3_no_sync))
+		sync_children(s, s->vc->root, SYNC_CR3);
 	s->vc->flush = true;	/* the TLB drops non-global translations */
 	finish(s);
 	write_unlock(&s->lock);
@@ -295,6 +297,10 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 	int level;
 
 	write_lock(&s->lock);
+	if (MUTANT(shadow_invlpg_nop)) {
+		write_unlock(&s->lock);
+		return;
+	}
 	s->st.invlpg++;
 	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
@@ -326,7 +332,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 		for (n = s->unsync_list.next; n != &s->unsync_list;
 		     n = n->next) {
 			sp = sh_container(n, struct shadow_page, unsync_link);
-			if (sp_global(sp))
+			if (sp_global(sp) && !MUTANT(shadow_no_gstale))
 				sp->gstale = true;
 		}
 	}
@@ -373,6 +379,8 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 	 * on the CR4/EFER bits that change the meaning of an entry. */
 	full = old.cr0 != cr0 || ((old.cr4 ^ cr4) & cr4_flush) ||
 	       ((old.efer ^ efer) & (GW_EFER_NXE | GW_EFER_LMA));
+	if (MUTANT(shadow_pge_no_sync) && ((old.cr4 ^ cr4) & SH_CR4_PGE))
+		full = false;
 	if (full) {
 		sync_all(s);
 		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))

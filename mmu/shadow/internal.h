@@ -59,6 +59,10 @@ union shadow_role {
 		uint32_t wp:1;		/* guest CR0.WP */
 		uint32_t nxe:1;		/* guest EFER.NXE */
 		uint32_t smep_nowp:1;	/* CR4.SMEP && !CR0.WP */
+		uint32_t smap_nowp:1;	/* CR4.SMAP && !CR0.WP: no entry
+					   made for a WP=0 supervisor write
+					   to a user page (supervisor-only,
+					   shadow.c) may serve with SMAP */
 		uint32_t pse:1;		/* 32-bit guest CR4.PSE */
 		uint32_t pae_root:1;	/* the 4-entry PAE root (not hashed) */
 	};
@@ -146,7 +150,7 @@ struct shadow_vcpu {
 	struct shadow_cpu cpu;
 	uint64_t pdpte[4];		/* PAE guest: PDPTEs loaded */
 	enum gw_mode mode;
-	union shadow_role base_role;	/* wp, nxe, smep_nowp, pse, mode */
+	union shadow_role base_role;	/* wp, nxe, smep/smap_nowp, pse, mode */
 	struct shadow_page *root;	/* current root (also roots[0].sp) */
 	struct root_slot roots[SH_ROOTS];
 	bool flush;			/* its TLB must be flushed */

@@ -10,6 +10,7 @@
  * R/W, U/S and XD are reserved there).  The hardware runs with CR0.WP=1
  * and EFER.NXE=1 and the guest's CR4.SMEP/SMAP.
  */
+#include "mmu/mutant.h"
 #include "mmu/shadow/internal.h"
 
 bool role_indirect(union shadow_role r)
@@ -101,7 +102,8 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 		sp->nr_global--;
 	sp->nr_present--;
 	sp->spt[i] = 0;
-	s->vc->flush = true;
+	if (!MUTANT(shadow_drop_no_flush))
+		s->vc->flush = true;
 }
 
 void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -320,9 +322,10 @@ void touch(struct shadow_mmu *s, struct shadow_page *sp)
 }
 
 /*
- * The shadow page for (gfn, role), created if needed.  An unsync page is
- * synced before it is linked anywhere (its stale entries must not become
- * reachable from a new place); a new role for a frame that is unsync makes
+ * The shadow page for (gfn, role), created if needed.  An unsync page, and
+ * every unsync page below one, is synced before it is linked anywhere (its
+ * stale entries must not become reachable from a new place: a page that
+ * was unreachable at the last CR3 load missed that sync); a new role for a frame that is unsync makes
  * it ineligible, so the frame is synced and protected first.
  */
 struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
@@ -336,6 +339,8 @@ struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 			continue;
 		if (sp->unsync)
 			sync_gfn(s, gfn, SYNC_LINK);
+		if (sp_has_unsync_children(sp))	/* nor those below it */
+			sync_children(s, sp, SYNC_LINK);
 		touch(s, sp);
 		return sp;
 	}

@@ -4,6 +4,7 @@
  * lists of SPTE pointers (parent links and reverse maps), and the per-frame
  * record that holds the reverse map and the write-protection state.
  */
+#include "mmu/mutant.h"
 #include "mmu/shadow/internal.h"
 
 #define SLAB_HDR	64	/* first bytes of a slab page: the header */
@@ -381,7 +382,8 @@ void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn)
 		for (i = 0; i < n; i++) {
 			if (*batch[i] & PTE_RW) {
 				*batch[i] &= ~PTE_RW;
-				s->vc->flush = true;
+				if (!MUTANT(shadow_wp_no_flush))
+					s->vc->flush = true;
 			}
 		}
 		from += n;

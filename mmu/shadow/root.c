@@ -44,6 +44,7 @@ void compute_base_role(struct shadow_mmu *s)
 		r.wp = !!(s->vc->cpu.cr0 & GW_CR0_WP);
 		r.nxe = s->vc->mode != GW_MODE_32 && (s->vc->cpu.efer & GW_EFER_NXE);
 		r.smep_nowp = !r.wp && (s->vc->cpu.cr4 & GW_CR4_SMEP);
+		r.smap_nowp = !r.wp && (s->vc->cpu.cr4 & GW_CR4_SMAP);
 		r.pse = s->vc->mode == GW_MODE_32 && (s->vc->cpu.cr4 & GW_CR4_PSE);
 	}
 	s->vc->base_role = r;

@@ -5,6 +5,7 @@
  * emulated guest writes with flood detection, and the consistency check the
  * tests run after every step.
  */
+#include "mmu/mutant.h"
 #include "mmu/shadow/internal.h"
 
 
@@ -201,7 +202,8 @@ bool try_unsync(struct shadow_mmu *s, uint64_t gfn)
 		sh_list_add(&s->unsync_list, &sp->unsync_link);
 		s->st.unsync++;
 		s->st.mmu_unsync++;
-		mark_unsync_up(s, sp);
+		if (!MUTANT(shadow_no_unsync_up))
+			mark_unsync_up(s, sp);
 	}
 	gi->unsync = true;
 	return true;

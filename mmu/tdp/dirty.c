@@ -15,6 +15,7 @@
  * tables first and frees the tables after the flush (seed 001), so another
  * vCPU never finds the range unmapped.
  */
+#include "mmu/mutant.h"
 #include "mmu/tdp/internal.h"
 #include "mmu/env.h"
 
@@ -330,7 +331,8 @@ long mmu_tdp_dirty_get(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
 	 * tables", which priced a shadow-MMU rmap chain, not a 4-load descent.
 	 */
 	if (how == MMU_REPROTECT_AUTO)
-		how = (uint64_t)n * 2 < mmu_tdp_nr_tables(mmu) * PT_ENTRIES ?
+		how = (uint64_t)n * 2 < mmu_tdp_nr_tables(mmu) * PT_ENTRIES +
+		      MUTANT(tdp_auto_off_by_one) ?
 		      MMU_REPROTECT_LOOKUP : MMU_REPROTECT_WALK;
 	if (how == MMU_REPROTECT_LOOKUP) {
 		tdp_stat(mmu, reprotect_lookup, 1);

@@ -5,6 +5,7 @@
  * (seed 004) and a lockless fast path for dirty-log write faults (seed 000).
  * Dirty logging and huge-page recovery are in tdp_dirty.c.
  */
+#include "mmu/mutant.h"
 #include "mmu/tdp/internal.h"
 #include "mmu/env.h"
 
@@ -135,19 +136,26 @@ void tdp_flush(struct mmu_tdp *mmu)
 		mmu->flush(mmu->flush_arg);
 }
 
+static void free_pending(struct mmu_tdp *mmu, struct tdp_pending *p)
+{
+	int i;
+
+	for (i = 0; i < p->n; i++)
+		free_subtree(mmu, p->spte[i], p->level[i]);
+	p->n = 0;
+}
+
 /* Caller holds the write lock: nothing but lockless walkers can be in the
  * unlinked tables, and those are gone after the flush and epoch sync. */
 void tdp_pending_drain(struct mmu_tdp *mmu, struct tdp_pending *p)
 {
-	int i;
-
 	if (!p->n)
 		return;
+	if (MUTANT(tdp_free_before_flush))
+		free_pending(mmu, p);
 	tdp_flush(mmu);
 	epoch_sync(&mmu->epoch);
-	for (i = 0; i < p->n; i++)
-		free_subtree(mmu, p->spte[i], p->level[i]);
-	p->n = 0;
+	free_pending(mmu, p);
 }
 
 void tdp_pending_add(struct mmu_tdp *mmu, struct tdp_pending *p,
@@ -256,7 +264,8 @@ static enum mmu_fault_result link_table(struct mmu_tdp *mmu, uint64_t *sptep,
 	if (!child)
 		return MMU_FAULT_NOMEM;
 	new = pt_make_table(mmu->fmt, mmu_virt_to_phys(child));
-	if (!atomic_cmpxchg64(sptep, spte, new)) {
+	if (!atomic_cmpxchg64(sptep, spte, new) &&
+	    !MUTANT(tdp_lost_cmpxchg)) {
 		free_table(mmu, child);		/* lost the race to link */
 		return MMU_FAULT_RETRY;
 	}

@@ -2026,9 +2026,9 @@ static void ioapic_write(uint32_t reg, uint32_t v, int paging)
 
 /*
  * With paging off: programs never reach the I/O APIC, the fuzzer maps it
- * nowhere.  (Through a mapping, the writes did not take effect under umbra
- * with EPT or NPT in Bochs; with paging off they do not under shadow
- * paging in Bochs: the guest matrix leaves those configurations out.)
+ * nowhere.  (The writes take effect under umbra in Bochs too: read back
+ * there, the entries hold the NMI routing; what did not arrive under VMX
+ * were NMIs that came while umbra ran, which umbra now forwards.)
  */
 static void ioapic_route(int pin, int on)
 {
@@ -2050,8 +2050,7 @@ static int watchdog_start(void)
 	outb(0x40, div >> 8);
 	for (pin = 2; pin >= 0; pin -= 2) {
 		ioapic_route(pin, 1);
-		/* up to 4e9 TSC cycles (a second or more) for three ticks; no
-		 * PAUSE, which may exit to umbra, where NMIs get lost */
+		/* up to 4e9 TSC cycles (a second or more) for three ticks */
 		uint64_t t0 = rdtsc();
 
 		n = fz_nmi_between;
@@ -2398,9 +2397,6 @@ void test_main(void)
 		block = 1000;
 	rs = seed ^ 0x5deece66dull;
 	setup();
-	/* This line also gives Bochs under umbra the time it needs before
-	 * the watchdog's first NMIs: without it none arrived there (not
-	 * understood yet) */
 	info("setup done: %s", umbra ? "under umbra" : "bare");
 	if (!watchdog_start()) {
 		check(0, "watchdog NMI arrives", "no NMI from the PIT through "

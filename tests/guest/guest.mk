@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite fuzz
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
@@ -32,14 +32,15 @@ GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_SHELL:%=$(GUEST_OUT)/obj/%.o)
 GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o \
 		   $(GUEST_OUT)/obj/lib/pgrun.o $(GUEST_OUT)/obj/hostile64.o \
-		   $(GUEST_OUT)/obj/ptwrite32.o $(GUEST_OUT)/obj/fuzz_asm.o
+		   $(GUEST_OUT)/obj/ptwrite32.o $(GUEST_OUT)/obj/fuzz_asm.o \
+		   $(GUEST_OUT)/obj/real16_asm.o
 
 # The paging conformance kit (lib/pg.h), linked into the pg* kernels only.
 GUEST_PG_C	:= pg.c pgsuite.c
 GUEST_PG_OBJS	:= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_OUT)/obj/lib/pgrun.o
 GUEST_C_OBJS	+= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
-GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile
+GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile pgrand
 
 # Extra objects of one kernel.
 GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
@@ -47,6 +48,7 @@ $(foreach k,$(GUEST_PG_NAMES),$(eval GUEST_EXTRA_$(k) := $(GUEST_PG_OBJS)))
 GUEST_EXTRA_hostile += $(GUEST_OUT)/obj/hostile64.o
 GUEST_EXTRA_ptwrite := $(GUEST_OUT)/obj/ptwrite32.o
 GUEST_EXTRA_fuzz := $(GUEST_OUT)/obj/fuzz_asm.o
+GUEST_EXTRA_real16 := $(GUEST_OUT)/obj/real16_asm.o
 
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
@@ -77,6 +79,7 @@ $(GUEST_PG_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_PG_OBJS)
 $(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/obj/hostile64.o
 $(GUEST_OUT)/ptwrite.elf: $(GUEST_OUT)/obj/ptwrite32.o
 $(GUEST_OUT)/fuzz.elf: $(GUEST_OUT)/obj/fuzz_asm.o
+$(GUEST_OUT)/real16.elf: $(GUEST_OUT)/obj/real16_asm.o
 
 $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld

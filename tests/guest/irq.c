@@ -21,6 +21,16 @@
  *   - INT3 on a fresh stack page.
  * Each handler counts its runs and records the return EIP.  Bare, the
  * fresh pages are only TLB misses: the checks hold all the same.
+ *
+ * Then NMIs (paging off), which belong to the guest as its other
+ * interrupts do and which no RFLAGS.IF holds back, so that they also
+ * arrive while the hypervisor runs (the exit of a CPUID, say):
+ *   - an NMI sent (ICR, to the guest's own APIC ID) from inside the NMI
+ *     handler, which then does CPUIDs: it arrives once, only after the
+ *     handler's IRET, never nested (SDM Vol 3 6.7.1);
+ *   - the PIT in one-shot mode (8254 mode 0) through the I/O APIC as an
+ *     NMI, a round at a time, the guest doing nothing but CPUIDs (each
+ *     one an exit under umbra): each round's NMI arrives exactly once.
  */
 #include "guest.h"
 #include "x86.h"
@@ -50,6 +60,14 @@ const char test_name[] = "irq";
 
 #define APIC_ENABLE	(1u << 11)
 
+#define LAPIC_ID	0x020
+#define LAPIC_ICR_HI	0x310
+#define ICR_NMI		(4u << 8)	/* delivery mode NMI */
+#define IOAPIC_BASE	0xfec00000u
+#define PIT_CH0		0x40
+#define PIT_CMD		0x43
+
+#define VEC_NMI		2
 #define VEC_IPI		0x40
 #define VEC_SOFT	0x41
 #define VEC_BP		3
@@ -77,6 +95,11 @@ static int nr_fresh;
 volatile uint32_t irq_count[256];
 volatile uint32_t irq_eip[256];
 
+/* the NMI handler: its depth (2 means nested), and what it does */
+static volatile uint32_t nmi_depth, nmi_nested, nmi_before_iret;
+static volatile int nmi_send_inside;
+static void nmi_record(void);
+
 void irq_record(uint32_t vector, uint32_t eip);
 void irq_record(uint32_t vector, uint32_t eip)
 {
@@ -84,6 +107,8 @@ void irq_record(uint32_t vector, uint32_t eip)
 	irq_eip[vector & 0xff] = eip;
 	if (vector == VEC_IPI)
 		*(volatile uint32_t *)(LAPIC_BASE + LAPIC_EOI) = 0;
+	if (vector == VEC_NMI)
+		nmi_record();
 }
 
 /*
@@ -103,7 +128,8 @@ void irq_record(uint32_t vector, uint32_t eip)
 IRQ_STUB(stub_ipi, 0x40);
 IRQ_STUB(stub_soft, 0x41);
 IRQ_STUB(stub_bp, 3);
-extern char stub_ipi[], stub_soft[], stub_bp[];
+IRQ_STUB(stub_nmi, 2);
+extern char stub_ipi[], stub_soft[], stub_bp[], stub_nmi[];
 
 static void set_gate(int vec, void *handler, uint8_t type)
 {
@@ -125,6 +151,7 @@ static void idt_init(void)
 	set_gate(VEC_IPI, stub_ipi, 0x8e);	/* interrupt gate, DPL 0 */
 	set_gate(VEC_SOFT, stub_soft, 0x8e);
 	set_gate(VEC_BP, stub_bp, 0x8e);
+	set_gate(VEC_NMI, stub_nmi, 0x8e);
 }
 
 static void load_idt(uint32_t base)
@@ -284,6 +311,139 @@ static void check_ipis(int have_apic)
 	check_once(names[1], VEC_IPI, window_begin, window_end);
 }
 
+/* CPUIDs: under a hypervisor each one exits (umbra intercepts them) */
+static void exit_heavy(uint32_t n)
+{
+	struct cpuid_regs r;
+
+	while (n--)
+		cpuid(0, &r);
+}
+
+/* An NMI to this CPU's own APIC ID: the "self" shorthand does not take
+ * the NMI delivery mode (SDM Vol 3 11.6.1) */
+static void send_self_nmi(void)
+{
+	lapic_write(LAPIC_ICR_HI, lapic_read(LAPIC_ID) & 0xff000000u);
+	lapic_write(LAPIC_ICR_LO, ICR_ASSERT | ICR_NMI);
+}
+
+static void nmi_record(void)
+{
+	if (nmi_depth++)
+		nmi_nested++;
+	if (nmi_send_inside && irq_count[VEC_NMI] == 1) {
+		send_self_nmi();
+		exit_heavy(200);
+		nmi_before_iret = irq_count[VEC_NMI];
+	}
+	nmi_depth--;
+}
+
+/* I/O APIC pin as an edge NMI to this APIC (82093AA redirection entry:
+ * delivery mode 100b, physical destination in bits 63:56), or masked */
+static void ioapic_route(int pin, int on)
+{
+	volatile uint32_t *io = (volatile uint32_t *)IOAPIC_BASE;
+
+	io[0] = 0x10 + 2 * pin + 1;
+	io[4] = lapic_read(LAPIC_ID) & 0xff000000u;
+	io[0] = 0x10 + 2 * pin;
+	io[4] = on ? 0x400 | VEC_NMI : 0x10000;
+}
+
+/* 8254 read-back of channel 0's status: bit 7 is OUT */
+static int pit_out(void)
+{
+	outb(PIT_CMD, 0xe2);
+	return inb(PIT_CH0) >> 7;
+}
+
+/*
+ * One PIT one-shot (8254 mode 0: OUT rises once, at the terminal count)
+ * while the guest does CPUIDs.  The NMI may come later than OUT reads
+ * high (QEMU raises it from its timer thread, late on a loaded host):
+ * it has twenty times as long as the count took, and at least 2^29 TSC
+ * cycles, to arrive; once it has, the loop goes on for as long as the
+ * count took, to see that no second one follows.
+ * Returns the NMIs counted.
+ */
+static uint32_t pit_nmi_round(uint16_t count)
+{
+	uint32_t n0 = irq_count[VEC_NMI];
+	uint64_t t0, t1, t2, span, wait;
+
+	outb(PIT_CMD, 0x30);			/* channel 0, lo/hi, mode 0 */
+	t0 = rdtsc();
+	outb(PIT_CH0, count & 0xff);
+	outb(PIT_CH0, count >> 8);
+	while (!pit_out() && rdtsc() - t0 < (1ull << 34))
+		exit_heavy(4);
+	t1 = rdtsc();
+	span = t1 - t0 + 100000;
+	wait = 20 * span > (1ull << 29) ? 20 * span : 1ull << 29;
+	while (irq_count[VEC_NMI] == n0 && rdtsc() - t1 < wait)
+		exit_heavy(4);
+	t2 = rdtsc();
+	while (rdtsc() - t2 < span)
+		exit_heavy(4);
+	return irq_count[VEC_NMI] - n0;
+}
+
+#define PIT_ROUNDS	16
+
+static void check_pit_nmis(void)
+{
+	const char *name = "pit nmis during cpuid exits: each arrives once";
+	uint32_t got[PIT_ROUNDS] = { 0 }, bad = 0, i;
+	int pin;
+
+	outb(0x21, 0xff);			/* the 8259s keep IRQ 0 */
+	for (pin = 2; pin >= 0; pin -= 2) {	/* ISA IRQ 0: pin 2, or 0 */
+		ioapic_route(pin, 1);
+		if (pit_nmi_round(0x400))
+			break;
+		ioapic_route(pin, 0);
+	}
+	if (pin < 0) {
+		check(0, name, "no NMI from the PIT through I/O APIC pin 2 or 0 "
+		      "(lost, or routed elsewhere)");
+		return;
+	}
+	/* up to the first round that does not see exactly one */
+	for (i = 0; i < PIT_ROUNDS && !bad; i++) {
+		got[i] = pit_nmi_round(0x2000);
+		bad = got[i] != 1;
+	}
+	ioapic_route(pin, 0);
+	check(!bad && !nmi_nested, name, "pin %d: round %u of %u saw %u NMIs "
+	      "(want 1), %u nested", pin, i, PIT_ROUNDS, got[i - 1], nmi_nested);
+}
+
+static void check_nmi_in_handler(void)
+{
+	irq_count[VEC_NMI] = 0;
+	nmi_before_iret = 0;
+	nmi_send_inside = 1;
+	send_self_nmi();
+	exit_heavy(200);
+	nmi_send_inside = 0;
+	check(irq_count[VEC_NMI] == 2 && nmi_before_iret == 1 && !nmi_nested,
+	      "nmi sent inside the nmi handler: arrives once, after its iret",
+	      "%u NMIs, %u before the handler's iret, %u nested (want 2, 1, 0)",
+	      irq_count[VEC_NMI], nmi_before_iret, nmi_nested);
+}
+
+static void check_nmis(int have_apic)
+{
+	if (!have_apic) {
+		skip("nmis", "no local APIC (cpuid 1 edx bit 9)");
+		return;
+	}
+	check_nmi_in_handler();
+	check_pit_nmis();
+}
+
 void test_main(void)
 {
 	struct cpuid_regs r;
@@ -305,4 +465,5 @@ void test_main(void)
 		   "int3", VEC_BP, after_int3, after_int3);
 
 	paging_off();
+	check_nmis(!!(r.edx & (1u << 9)));
 }

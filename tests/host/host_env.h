@@ -29,6 +29,8 @@ void check(bool ok, const char *name, const char *fmt, ...)
 
 /* Print "N passed, N failed"; the exit status for main(). */
 int check_finish(void);
+/* Failed checks so far (FAILFAST=1: a test may stop at the first). */
+unsigned long check_failures(void);
 
 /*
  * A group of many checks reported as one line (for invariants checked at

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "mmu/env.h"
+#include "mmu/pt.h"
 #include "mmu/tdp/tdp.h"
 #include "tests/host/tdp_extra.h"
 #include "tests/host/host_env.h"
@@ -501,6 +502,141 @@ static void test_lost_race(enum pt_format fmt)
 	end_mmu(mmu, "lost race");
 }
 
+/* Write one page in each of the n pages from gpa (logged: marks them). */
+static void dirty_pages(struct mmu_tdp *mmu, uint64_t gpa, uint64_t n)
+{
+	uint64_t i;
+
+	for (i = 0; i < n; i++)
+		mmu_tdp_fault(mmu, gpa + i * 4096, PT_W);
+}
+
+/*
+ * The AUTO rule of the re-protect (docs/mmu.md, "Dirty logging"): lookup
+ * while dirty * 2 < live tables * 512, else walk; both sides of the
+ * cross-over, one page apart.
+ */
+static void test_dirty_auto(void)
+{
+	struct mmu_tdp *mmu = new_mmu(PT_FMT_EPT, 3);
+	static uint64_t bm[8 * M / 4096 / 64];
+	struct mmu_tdp_stats a, b, c;
+	uint64_t i, thr;
+	long n1, n2;
+
+	mmu_tdp_dirty_enable(mmu, G, 8 * M);
+	for (i = 0; i < 4; i++)
+		dirty_pages(mmu, G + i * 2 * M, 1);	/* every table there */
+	mmu_tdp_dirty_get(mmu, G, 8 * M, bm);
+	thr = mmu_tdp_nr_tables(mmu) * 512 / 2;	/* first walk count */
+	mmu_tdp_get_stats(mmu, &a);
+	dirty_pages(mmu, G, thr - 1);
+	n1 = mmu_tdp_dirty_get(mmu, G, 8 * M, bm);
+	mmu_tdp_get_stats(mmu, &b);
+	dirty_pages(mmu, G, thr);
+	n2 = mmu_tdp_dirty_get(mmu, G, 8 * M, bm);
+	mmu_tdp_get_stats(mmu, &c);
+	check(n1 == (long)thr - 1 && b.reprotect_lookup == a.reprotect_lookup + 1
+	      && b.reprotect_walk == a.reprotect_walk,
+	      "AUTO re-protect: lookup one page below the cross-over",
+	      "%ld dirty of %llu tables: lookups %llu walks %llu", n1,
+	      (unsigned long long)mmu_tdp_nr_tables(mmu),
+	      (unsigned long long)(b.reprotect_lookup - a.reprotect_lookup),
+	      (unsigned long long)(b.reprotect_walk - a.reprotect_walk));
+	check(n2 == (long)thr && c.reprotect_walk == b.reprotect_walk + 1 &&
+	      c.reprotect_lookup == b.reprotect_lookup,
+	      "AUTO re-protect: walk at the cross-over",
+	      "%ld dirty of %llu tables: lookups %llu walks %llu", n2,
+	      (unsigned long long)mmu_tdp_nr_tables(mmu),
+	      (unsigned long long)(c.reprotect_lookup - b.reprotect_lookup),
+	      (unsigned long long)(c.reprotect_walk - b.reprotect_walk));
+	mmu_tdp_dirty_disable(mmu);
+	end_mmu(mmu, "AUTO re-protect");
+}
+
+/*
+ * The hardware's paging-structure caches (SDM Vol 3 4.10.3, 28.3.1): the
+ * CPU may go on walking tables it reached until the MMU's flush hook has
+ * run.  So the hook first reads every table a simulated hardware walk
+ * reached since the last flush (ASan: one freed before the flush is a
+ * use-after-free), then forgets them.  Random faults, zaps, dirty logging
+ * and huge-page recovery on one thread.
+ */
+#define PSC_MAX		4096
+static uint64_t *psc[PSC_MAX];
+static int npsc;
+static unsigned long psc_reads, psc_flushes;
+
+static void psc_flush(void *arg)
+{
+	int i;
+
+	for (i = 0; i < npsc; i++)
+		psc_reads += *(volatile uint64_t *)psc[i] & 1;
+	psc_flushes++;
+	npsc = 0;
+}
+
+static void psc_walk(struct mmu_tdp *mmu, uint64_t gpa)
+{
+	uint64_t *t = mmu->root;
+	int level;
+
+	for (level = 4; level >= 1 && npsc < PSC_MAX; level--) {
+		uint64_t e = t[pt_index(gpa, level)];
+
+		psc[npsc++] = t;
+		if (!pt_present(mmu->fmt, e) || pt_is_leaf(e, level))
+			break;
+		t = mmu_phys_to_virt(pt_table_pa(e));
+	}
+}
+
+static void test_hw_cache(enum pt_format fmt)
+{
+	struct mmu_tdp_config cfg = {
+		.fmt = fmt, .max_level = 3, .map = test_map, .nr_map = NR_MAP,
+		.flush = psc_flush,
+	};
+	struct mmu_tdp *mmu = calloc(1, sizeof(*mmu));
+	uint64_t rnd = 12345, bitmap[8 * M / 4096 / 64];
+	bool logging = false;
+	int i;
+
+	if (mmu_tdp_init(mmu, &cfg)) {
+		check(false, "hardware walks: init", "-");
+		return;
+	}
+	for (i = 0; i < 20000; i++) {
+		uint64_t gpa = 2 * M + rnd_below(&rnd, 8 * M);
+		unsigned int op = (unsigned int)rnd_below(&rnd, 100);
+
+		if (op < 70) {
+			mmu_tdp_fault(mmu, gpa, op & 1 ? PT_W : PT_R);
+			psc_walk(mmu, gpa);
+		} else if (op < 85) {
+			mmu_tdp_zap(mmu, gpa & ~(M - 1), M * (1 + op % 3));
+		} else if (op < 90) {
+			if (logging)
+				mmu_tdp_dirty_disable(mmu);
+			else
+				mmu_tdp_dirty_enable(mmu, 2 * M, 8 * M);
+			logging = !logging;
+		} else if (op < 95) {
+			if (logging)
+				mmu_tdp_dirty_get(mmu, 2 * M, 8 * M, bitmap);
+		} else {
+			mmu_tdp_recover_huge(mmu, 2 * M, 8 * M);
+		}
+	}
+	check(psc_reads && psc_flushes > 100, fmt == PT_FMT_EPT ?
+	      "EPT: hardware walks use no table freed before the flush" :
+	      "NPT: hardware walks use no table freed before the flush",
+	      "%lu reads at %lu flushes", psc_reads, psc_flushes);
+	mmu_tdp_destroy(mmu);
+	free(mmu);
+}
+
 int main(void)
 {
 	test_init_errors();
@@ -514,5 +650,8 @@ int main(void)
 	test_lost_race(PT_FMT_EPT);
 	test_lost_race(PT_FMT_NPT);
 	test_fast_once();
+	test_dirty_auto();
+	test_hw_cache(PT_FMT_EPT);
+	test_hw_cache(PT_FMT_NPT);
 	return check_finish();
 }

@@ -2,6 +2,7 @@
 #ifndef UMBRA_X86_IDT_H
 #define UMBRA_X86_IDT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Built by exc_common in arch/x86/cpu/entry.asm, lowest address first. */
@@ -14,7 +15,14 @@ struct exc_frame {
 
 void cpu_tables_init(void);
 
-/* NMIs that arrived while umbra ran (ignored: the guest never sees them) */
+/* NMIs taken while umbra ran: each is the guest's, forwarded to it */
 extern uint64_t host_nmis;
+
+/* True if an NMI arrived while umbra ran since the last call (then the
+   guest is owed one NMI; those that came meanwhile merge with it) */
+bool host_nmi_take(void);
+
+/* End the NMI blocking of VMX root operation with an IRET to itself */
+void host_nmi_unblock(void);
 
 #endif

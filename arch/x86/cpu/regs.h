@@ -53,6 +53,7 @@
 #define RFLAGS_IF	(1ull << 9)
 #define RFLAGS_DF	(1ull << 10)
 #define RFLAGS_OF	(1ull << 11)
+#define RFLAGS_RF	(1ull << 16)
 #define RFLAGS_VM	(1ull << 17)
 #define RFLAGS_AC	(1ull << 18)
 

@@ -12,6 +12,7 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/emulate.h"
+#include "arch/x86/vcpu/event.h"
 #include "lib/printf.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -545,6 +546,21 @@ static int emu_one(struct emu *x, uint64_t gva)
 	}
 }
 
+/*
+ * The single-step #DB after an emulated instruction or REP iteration.  A
+ * trap between two iterations of a REP string pushes RF set, so that the
+ * rest of the instruction runs without its instruction breakpoint firing
+ * again (SDM Vol 3 17.3.1.1; APM Vol 2 3.1.6, RFLAGS.RF).
+ */
+static void single_step_trap(struct vcpu *v, bool rep_more)
+{
+	if (rep_more)
+		v->ops->set_reg(v, VCPU_RFLAGS, v->ops->get_reg(v, VCPU_RFLAGS) |
+				RFLAGS_RF);
+	v->ops->set_reg(v, VCPU_DR6, v->ops->get_reg(v, VCPU_DR6) | DR6_BS);
+	v->ops->inject_exception(v, X86_TRAP_DB, false, 0);
+}
+
 int emulate_write(struct vcpu *v, uint64_t gva)
 {
 	struct emu x = { .v = v };
@@ -567,11 +583,8 @@ int emulate_write(struct vcpu *v, uint64_t gva)
 		 * RFLAGS.TF: the single-step trap follows the instruction,
 		 * and each iteration of a REP string (SDM Vol 3 17.3.1.4).
 		 */
-		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_TF) {
-			v->ops->set_reg(v, VCPU_DR6,
-					v->ops->get_reg(v, VCPU_DR6) | DR6_BS);
-			v->ops->inject_exception(v, X86_TRAP_DB, false, 0);
-		}
+		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_TF)
+			single_step_trap(v, x.rep_more);
 		return 0;
 	case EMU_FAULT:
 		gmem_inject_fault(v, &x.f);

@@ -138,7 +138,7 @@ enum gw_mode gmem_mode(struct vcpu *v)
 	return gw_mode(&ctx);
 }
 
-static int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
+int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
 	       uint64_t *gpa, struct gmem_fault *f)
 {
 	struct gw_result res;

@@ -38,6 +38,8 @@ extern const struct gw_mem_ops guest_phys_ops;
 /* The page that stands for every page of umbra's range (zeroed at first). */
 void *guest_scratch_page(void);
 
+int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
+	       uint64_t *gpa, struct gmem_fault *f);
 int gmem_read(struct vcpu *v, uint64_t lin, void *buf, unsigned int len,
 	      unsigned int access, struct gmem_fault *f);
 int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,

@@ -31,7 +31,10 @@
 #define CPUID7_EBX_INTEL_PT	(1u << 25)
 #define CPUID7_ECX_PKU		(1u << 3)
 #define CPUID7_ECX_OSPKE	(1u << 4)
+#define CPUID7_ECX_CET_SS	(1u << 7)
 #define CPUID7_ECX_LA57		(1u << 16)
+#define CPUID7_ECX_PKS		(1u << 31)
+#define CPUID7_EDX_CET_IBT	(1u << 20)
 
 static struct cpuid_regs umbra_leaf(uint32_t leaf)
 {
@@ -81,6 +84,20 @@ static void mirror_guest_cr4(struct cpuid_regs *r, uint32_t leaf,
 	}
 }
 
+/*
+ * Leaf 7.0 under shadow paging: what the shadow tables do not carry
+ * (PCIDs, protection keys, 5-level paging, CET's shadow-stack pages), and
+ * with it the CR4 bits that cr4_allowed() refuses there (PCIDE, PKE, PKS,
+ * LA57, CET): CPUID and MOV to CR4 agree (SDM Vol 3 2.5, 4.6.2).
+ */
+static void hide_from_shadow_paging(struct cpuid_regs *r)
+{
+	r->ebx &= ~CPUID7_EBX_INVPCID;
+	r->ecx &= ~(CPUID7_ECX_PKU | CPUID7_ECX_OSPKE | CPUID7_ECX_LA57 |
+		    CPUID7_ECX_PKS | CPUID7_ECX_CET_SS);
+	r->edx &= ~CPUID7_EDX_CET_IBT;
+}
+
 static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
 				     bool shadow, uint64_t guest_cr4)
 {
@@ -100,11 +117,8 @@ static struct cpuid_regs guest_cpuid(uint32_t leaf, uint32_t subleaf,
 	case 7:
 		if (subleaf == 0)
 			r.ebx &= ~CPUID7_EBX_INTEL_PT;
-		if (shadow && subleaf == 0) {
-			r.ebx &= ~CPUID7_EBX_INVPCID;
-			r.ecx &= ~(CPUID7_ECX_PKU | CPUID7_ECX_OSPKE |
-				   CPUID7_ECX_LA57);
-		}
+		if (shadow && subleaf == 0)
+			hide_from_shadow_paging(&r);
 		break;
 	case 0x80000001:
 		r.ecx &= ~(EXT1_ECX_SVM | EXT1_ECX_SKINIT);

@@ -6,7 +6,10 @@
  * entry (vcpu_ops.set_paging_regs):
  *   CR0: the guest's, with PG and WP set (a paging-off guest runs on the
  *        shadow MMU's direct tables; WP because the shadow MMU makes
- *        supervisor writes to read-only pages fault, shadow.c);
+ *        supervisor writes to read-only pages fault, shadow.c).  PE stays
+ *        the guest's: SVM runs real mode with PG set as paged real mode
+ *        (APM Vol 2 15.19); VMX's fixed bits set PE again (vmx.c: no
+ *        unrestricted guest without EPT, so no real mode there yet);
  *   CR3: shadow_root_hpa();
  *   CR4: the guest's with PAE set (PAE-format roots for every mode but
  *        long mode, shadow.c), PGE, PSE, PCIDE and PKE clear (the shadow
@@ -163,6 +166,23 @@ static bool shadow_pdptes(struct vcpu *v, const struct gw_ctx *ctx,
 	return true;
 }
 
+/*
+ * VMX without EPT has no unrestricted guest: CR0.PE is fixed to 1 (SDM
+ * Vol 3 26.3.1.1, A.7), and real mode would need virtual-8086 mode or
+ * emulation, which umbra does not have.  Rather than run the guest's
+ * real-mode code as protected-mode code, the guest is stopped.
+ */
+static void check_real_mode(struct vcpu *v)
+{
+	if ((v->gcr.cr0 & CR0_PE) || v->ops->shadow_real_mode)
+		return;
+	pr_err("the guest entered real mode (CR0.PE clear): %s cannot run it under shadow paging (no unrestricted guest without EPT); boot with mmu=tdp",
+	       v->ops->name);
+	vcpu_dump(v, "real mode under shadow paging");
+	vcpu_print_stats(v);
+	halt("guest-error");
+}
+
 /* Before every VM entry: the shadow MMU's root and flushes to the CPU. */
 static void shadow_enter(struct vcpu *v)
 {
@@ -171,9 +191,10 @@ static void shadow_enter(struct vcpu *v)
 	struct vcpu_cr hw;
 	bool lm;
 
+	check_real_mode(v);
 	sync_mmu(v, false);
 	lm = shadow_root_level(sh->mmu) == 4;
-	hw.cr0 = g->cr0 | CR0_PE | CR0_PG | CR0_WP;
+	hw.cr0 = g->cr0 | CR0_PG | CR0_WP;
 	hw.cr3 = shadow_root_hpa(sh->mmu);
 	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE | CR4_PKE)) | CR4_PAE;
 	if (!(g->cr0 & CR0_PG))
@@ -336,6 +357,18 @@ static void shadow_step_done(struct vcpu *v)
 	}
 }
 
+/*
+ * The write is the CPU's own, by the delivery of an interrupt or an
+ * exception (its pushes onto the handler's stack, SDM Vol 3 6.12.1; APM
+ * Vol 2 8.7.3): not the instruction at RIP, which must not be emulated.
+ * The frame is unprotected and the delivery made again (the back end
+ * injects the event once more, or the INT n at RIP runs again).
+ */
+static bool delivery_write(const struct vcpu_exit *e)
+{
+	return e->in_delivery;
+}
+
 static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct shadow_fault f;
@@ -353,7 +386,8 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
 		return;
 	case SHADOW_EMULATE:
-		if (v->sh->step.on || emulate_write(v, e->pf.addr))
+		if (v->sh->step.on || delivery_write(e) ||
+		    emulate_write(v, e->pf.addr))
 			write_by_cpu(v, e, f.gpa);
 		return;
 	case SHADOW_NOT_RAM:

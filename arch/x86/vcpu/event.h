@@ -20,6 +20,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "arch/x86/cpu/regs.h"
+
 #define X86_TRAP_DF		8
 
 enum x86_event_merge {
@@ -47,6 +49,36 @@ static inline enum x86_event_merge x86_exc_merge(unsigned int first,
 	if (x86_exc_contributory(first) && x86_exc_contributory(second))
 		return X86_EVENT_DOUBLE;
 	return X86_EVENT_SERIAL;
+}
+
+/*
+ * Fault-class exceptions (SDM Vol 3 6.5, Table 6-1): all but #DB, NMI,
+ * #BP, #OF (traps), #DF and #MC (aborts); the reserved vectors fault.
+ * #DB is a fault only for an instruction breakpoint or general detect,
+ * which umbra never injects (its #DB is the single-step trap).
+ */
+static inline bool x86_exc_is_fault(unsigned int vector)
+{
+	switch (vector) {
+	case 1: case 2: case 3: case 4: case 8: case 18:
+		return false;
+	default:
+		return vector < 32;
+	}
+}
+
+/*
+ * RFLAGS for injecting exception vector.  The CPU sets RF in the RFLAGS
+ * image it pushes for a fault-class exception other than an instruction
+ * breakpoint #DB, so that IRET returns to the faulting instruction
+ * without an instruction breakpoint firing on it again (SDM Vol 3
+ * 17.3.1.1, "Instruction-Breakpoint Exception Condition"; APM Vol 2
+ * 3.1.6, RFLAGS.RF).  Event injection pushes the guest's RFLAGS as they
+ * are (SDM Vol 3 26.5.1.1, APM Vol 2 15.20): the injector sets RF.
+ */
+static inline uint64_t x86_exc_rflags(unsigned int vector, uint64_t rflags)
+{
+	return x86_exc_is_fault(vector) ? rflags | RFLAGS_RF : rflags;
 }
 
 /*

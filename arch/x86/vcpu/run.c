@@ -81,8 +81,13 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 	case EXIT_XSETBV:
 		handle_xsetbv(v, e);
 		break;
-	case EXIT_INTR:
 	case EXIT_NMI:
+		/* the guest's NMI (it owns the devices): the back end injects
+		   it as soon as the guest can take it */
+		vcpu_nmi_add(v);
+		break;
+	case EXIT_INTR:
+	case EXIT_NMI_WINDOW:
 		break;
 	case EXIT_TRIPLE_FAULT:
 		pr_err("guest triple fault (shutdown) after %lu exits", v->total_exits);

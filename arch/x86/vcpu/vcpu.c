@@ -30,6 +30,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_VIRT_INSN] = "virt-insn",
 	[EXIT_INTR] = "intr",
 	[EXIT_NMI] = "nmi",
+	[EXIT_NMI_WINDOW] = "nmi-window",
 	[EXIT_HLT] = "hlt",
 	[EXIT_INVD] = "invd",
 	[EXIT_XSETBV] = "xsetbv",
@@ -133,7 +134,8 @@ void vcpu_print_stats(struct vcpu *v)
 			pr_info("  %-14s %lu", reason_names[r], v->exits[r]);
 	if (v->mmu)
 		v->mmu->print_stats(v);
-	if (host_nmis)
-		pr_info("  NMIs while umbra ran, ignored: %lu", host_nmis);
+	if (host_nmis || v->nmis_injected)
+		pr_info("  NMIs injected %lu (taken while umbra ran %lu, forwarded)",
+			v->nmis_injected, host_nmis);
 	pr_info("total exits: %lu", v->total_exits);
 }

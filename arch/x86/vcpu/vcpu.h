@@ -54,7 +54,8 @@ enum exit_reason {
 	EXIT_INIT,
 	EXIT_VIRT_INSN,		/* VMRUN, VMLOAD, VMXON, ...: #UD */
 	EXIT_INTR,
-	EXIT_NMI,
+	EXIT_NMI,		/* the guest's, held in v->nmi_pending */
+	EXIT_NMI_WINDOW,	/* the guest can take the held NMI (VMX) */
 	EXIT_HLT,
 	EXIT_INVD,		/* executed as WBINVD */
 	EXIT_XSETBV,		/* VMX: it always exits */
@@ -79,6 +80,9 @@ struct vcpu_exit {
 	uint64_t raw;			/* the vendor's exit code */
 	uint64_t info1, info2;		/* the vendor's qualification */
 	uint8_t insn_len;		/* 0 when unknown */
+	bool in_delivery;		/* the exit cut an event's delivery
+					   short (SVM EXITINTINFO, VMX
+					   IDT-vectoring information) */
 	union {
 		struct {
 			uint16_t port;
@@ -111,6 +115,9 @@ struct vcpu;
 struct vcpu_ops {
 	const char *name;
 	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
+	/* shadow paging can run the guest's real mode (SVM: paged real
+	   mode, APM Vol 2 15.19; VMX without EPT has no unrestricted guest) */
+	bool shadow_real_mode;
 	/* largest TDP leaf the CPU supports: 1 (4K), 2 (2M) or 3 (1G) */
 	int (*tdp_max_level)(void);
 	/* these three: 0 or a negative code (umbra/err.h); probe: 0 if
@@ -175,6 +182,16 @@ struct vcpu {
 		uint64_t cr0, cr3, cr4, efer;
 	} gcr;				/* shadow: what the guest sees */
 	struct vm_shadow *sh;		/* shadow: arch/x86/paging/shadow.c */
+	/*
+	 * NMIs for the guest, not delivered yet: ones that exited (VMX) or
+	 * that umbra took in root mode (arch/x86/cpu/idt.c).  The back end
+	 * injects them when the guest's NMI blocking allows.  As a CPU
+	 * delivers one and latches one more while NMIs are blocked (SDM
+	 * Vol 3 6.7.1), at most two wait (vcpu_nmi_add()), and one while
+	 * the guest is in its NMI handler (the back end knows when).
+	 */
+	uint8_t nmi_pending;
+	uint64_t nmis_injected;
 	struct vcpu_vmsr {		/* arch/x86/exit/msr.c: MSRs kept virtual */
 		uint64_t val[VCPU_NR_VMSR];
 		uint32_t written;	/* bit n: val[n] holds a guest write */
@@ -183,6 +200,12 @@ struct vcpu {
 
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
+
+static inline void vcpu_nmi_add(struct vcpu *v)
+{
+	if (v->nmi_pending < 2)
+		v->nmi_pending++;
+}
 
 void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallback_len);
 void vcpu_dump(struct vcpu *v, const char *tag);	/* at error level */
@@ -195,6 +218,7 @@ void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
 /* the guest's current privilege level (SS.DPL, APM 15.5.1, SDM 5.5) */
 unsigned int vcpu_cpl(struct vcpu *v);
 
+#define X86_TRAP_NMI	2
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
 #define X86_TRAP_PF	14

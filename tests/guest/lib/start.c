@@ -239,6 +239,8 @@ void guest_start(void)
 	parse_multiboot();
 
 	printf("\ninfo: guest test %s: start\n", test_name);
+	/* the runner checks this against its configuration */
+	printf("info: under umbra: %s\n", under_umbra() ? "yes" : "no");
 	if (boot.valid) {
 		printf("info: loader: %s\n", boot.loader[0] ? boot.loader : "?");
 		printf("info: cmdline: %s\n", boot.cmdline);

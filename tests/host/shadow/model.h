@@ -20,11 +20,29 @@
 #define M_NAS		3		/* address spaces */
 #define M_NVA		48		/* tracked linear addresses */
 #define M_TLB		24		/* allowed translations per address */
+#define M_HW		8		/* hardware TLB entries per address */
 
 struct tlb_ent {
 	uint64_t frame;
 	unsigned int perm;
 	bool global;
+};
+
+/* What the hardware TLB caches from umbra's shadow tables. */
+struct hw_ent {
+	uint64_t pfn;
+	unsigned int perm;
+};
+
+/* Events the generator aims at, counted by the model (not by the MMU). */
+struct model_events {
+	unsigned long unsync_global;	/* steps with a global unsync page */
+	unsigned long invlpg_changed;	/* INVLPG of an address whose PTE
+					   changed since its last flush */
+	unsigned long pge_toggles, cr0_toggles, paging_off;
+	unsigned long alias_stores;	/* PTE stores through a data alias */
+	unsigned long stale_writes;	/* writes through a stale TLB entry */
+	unsigned long hw_hits, hw_flushes, hw_faults;
 };
 
 struct model {
@@ -37,6 +55,16 @@ struct model {
 	uint64_t va[M_NVA];
 	struct tlb_ent tlb[M_NVA][M_TLB];
 	int ntlb[M_NVA];
+	/* The hardware TLB: one tag (umbra runs the guest under one ASID or
+	 * VPID without PCID), flushed whole by the flush umbra requests and
+	 * by a new root (arch/x86/vm_shadow.c). */
+	struct hw_ent hw[M_NVA][M_HW];
+	int nhw[M_NVA];
+	uint64_t hw_root;
+	bool ref_stale;			/* guest memory changed since observe() */
+	bool pte_changed[M_NVA];	/* since the last flush of that address */
+	struct model_events ev;
+	unsigned long dbg_steps;	/* DBG_STEPS=N: name step kinds from N */
 	uint64_t rnd;
 	int next_frame;			/* frame allocator for tables */
 	uint64_t tables[512];		/* frames holding guest tables */

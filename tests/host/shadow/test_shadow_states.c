@@ -173,11 +173,20 @@ int main(void)
 	      "CR3 loads pass over a global unsync page (TLB keeps it)",
 	      "unsync %lu, %ld", (unsigned long)stats().unsync,
 	      xlate(0x200000, &w));
+	shadow_invlpg(mmu, 0x3000);		/* may be meant for it elsewhere */
+	shadow_load_cr3(mmu, 0x6000, NULL);
+	shadow_load_cr3(mmu, 0x1000, NULL);
+	check(stats().unsync == 0 && xlate(0x200000, &w) == 250,
+	      "an INVLPG takes the CR3 pass from global unsync pages (gstale)",
+	      "unsync %lu, %ld", (unsigned long)stats().unsync,
+	      xlate(0x200000, &w));
+	access(0x11000, true);			/* unsync again */
+	pte(5, 3, E(253, RW | PTE_G));
 	cpu.cr4 &= ~PGE;
 	shadow_set_cr(mmu, cpu.cr0, cpu.cr4, cpu.efer, NULL);
-	check(stats().unsync == 0 && xlate(0x200000, &w) != 200,
-	      "CR4.PGE toggle syncs global pages", "unsync %lu",
-	      (unsigned long)stats().unsync);
+	check(stats().unsync == 0 && xlate(0x203000, &w) == 253,
+	      "CR4.PGE toggle syncs global pages", "unsync %lu, %ld",
+	      (unsigned long)stats().unsync, xlate(0x203000, &w));
 	cpu.cr4 |= PGE;
 	shadow_set_cr(mmu, cpu.cr0, cpu.cr4, cpu.efer, NULL);
 
