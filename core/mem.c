@@ -6,7 +6,7 @@
  * image and hands out the rest as pages, and the low pool, a few pages
  * below 4 GiB for what a 32-bit register must point at.  The guest's map
  * shows both as reserved, and the NPT/EPT and the shadow MMU map them to a
- * throw-away page (arch/x86/paging/tdp.c, vm_shadow.c, gmem.c: umbra_frame()): the
+ * throw-away page (arch/x86/paging/tdp.c, arch/x86/paging/shadow.c, gmem.c: umbra_frame()): the
  * guest never reaches umbra's memory.
  *
  * Host page tables: physical memory identity-mapped from 0 to max(4 GiB,

@@ -289,7 +289,7 @@ static void svm_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 		svm_sync_deferred_lme(v, s);
 }
 
-/* Shadow paging: the hardware's paging registers (vm_shadow.c) */
+/* Shadow paging: the hardware's paging registers (arch/x86/paging/shadow.c) */
 static void svm_set_paging_regs(struct vcpu *v, uint64_t cr0, uint64_t cr3,
 				uint64_t cr4, uint64_t efer)
 {
@@ -334,7 +334,7 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
  * exception but NMI, #BP, #OF and #MC is intercepted for the step and
  * delivered after it without TF in its frame, and a #DB the guest should
  * see (its own TF, or its breakpoints in DR6 B0-B3) is delivered after it
- * too.  vm_shadow.c mends a PUSHF.  Not covered: an NMI or an INT n in
+ * too.  arch/x86/paging/shadow.c mends a PUSHF.  Not covered: an NMI or an INT n in
  * the stepped instruction, and an interrupt shadow (MOV SS) that delays
  * the trap by one instruction.
  */

@@ -14,7 +14,7 @@
  * RFLAGS.TF with every exception but NMI, #BP, #OF and #MC in the
  * exception bitmap (SDM Vol 3 24.6.3), as svm.c does; RFLAGS.IF is clear
  * for the step, so no external interrupt is delivered with the TF in its
- * frame (vm_shadow.c mends a PUSHF).  Blocking by STI expires with the
+ * frame (arch/x86/paging/shadow.c mends a PUSHF).  Blocking by STI expires with the
  * instruction and goes; with blocking by MOV SS, VM entry wants BS pending
  * when TF is set (26.3.1.5), and that #DB comes after the instruction.
  */

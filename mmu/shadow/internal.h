@@ -186,7 +186,7 @@ struct shadow_mmu {
 
 enum sync_reason { SYNC_CR3, SYNC_INVLPG, SYNC_FLUSH, SYNC_LINK };
 
-/* shadow_rmap.c */
+/* rmap.c */
 void *sh_page_alloc(struct shadow_mmu *s);
 void sh_page_free(struct shadow_mmu *s, void *p);
 void *sh_page_alloc_low(struct shadow_mmu *s);
@@ -211,7 +211,7 @@ void rmap_del(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep);
 void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn);
 bool gfn_protected(struct shadow_mmu *s, uint64_t gfn);
 
-/* mmu.c: shadow pages */
+/* mmu.c */
 struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 			     union shadow_role role);
 void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -222,6 +222,13 @@ void touch(struct shadow_mmu *s, struct shadow_page *sp);
 void unpin(struct shadow_mmu *s, struct shadow_page *sp);
 void zap_all(struct shadow_mmu *s);
 uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i);
+struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep);
+struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa);
+unsigned int spte_index(const uint64_t *sptep);
+void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i);
+void zap_page(struct shadow_mmu *s, struct shadow_page *sp);
+void make_room(struct shadow_mmu *s, unsigned int need);
+bool role_indirect(union shadow_role r);
 
 /* root.c */
 void compute_base_role(struct shadow_mmu *s);
@@ -232,16 +239,7 @@ void ensure_root(struct shadow_mmu *s);
 void finish(struct shadow_mmu *s);
 int reload_root(struct shadow_mmu *s);
 
-/* mmu.c */
-struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep);
-struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa);
-unsigned int spte_index(const uint64_t *sptep);
-void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i);
-void zap_page(struct shadow_mmu *s, struct shadow_page *sp);
-void make_room(struct shadow_mmu *s, unsigned int need);
-bool role_indirect(union shadow_role r);
-
-/* shadow_sync.c */
+/* sync.c */
 bool gpte_rsvd(const struct shadow_mmu *s, union shadow_role r, uint64_t g);
 unsigned int gpte_perm(union shadow_role r, uint64_t g);
 uint64_t gpte_frame(union shadow_role r, uint64_t g);

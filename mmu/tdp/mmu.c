@@ -3,7 +3,7 @@
  * The TDP MMU: building NPT/EPT tables on demand from the memory map, with
  * every SPTE change a 64-bit compare-and-exchange under the read lock
  * (seed 004) and a lockless fast path for dirty-log write faults (seed 000).
- * Dirty logging and huge-page recovery are in tdp_dirty.c.
+ * Dirty logging and huge-page recovery are in dirty.c.
  */
 #include "mmu/mutant.h"
 #include "mmu/tdp/internal.h"

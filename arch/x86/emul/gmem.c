@@ -31,7 +31,7 @@ void *guest_scratch_page(void)
 /*
  * Where guest-physical [gpa, gpa + size) lives in umbra's address space:
  * guest RAM, or the scratch page for umbra's own range (every page of it
- * is that one page, as the nested-paging map has it, vm.c), so that
+ * is that one page, as the nested-paging map has it, arch/x86/paging/tdp.c), so that
  * umbra's walks and emulated accesses see what the hardware walker of
  * nested paging sees.  NULL for MMIO and holes.
  */

@@ -5,7 +5,7 @@
  * accessed/dirty updates and the exact #PF error code.  Only guest RAM
  * (guest_ram(), core/mem.h) and the scratch page are ever reached:
  * every page of umbra's own range is the scratch page, as in the nested
- * map (vm.c), never umbra's memory; never MMIO.  Under shadow paging every
+ * map (arch/x86/paging/tdp.c), never umbra's memory; never MMIO.  Under shadow paging every
  * write is reported to the shadow MMU (shadow_emulated_write(),
  * mmu/shadow/shadow.h calling rules).
  */

@@ -57,7 +57,7 @@ struct model {
 	int ntlb[M_NVA];
 	/* The hardware TLB: one tag (umbra runs the guest under one ASID or
 	 * VPID without PCID), flushed whole by the flush umbra requests and
-	 * by a new root (arch/x86/vm_shadow.c). */
+	 * by a new root (arch/x86/arch/x86/paging/shadow.c). */
 	struct hw_ent hw[M_NVA][M_HW];
 	int nhw[M_NVA];
 	uint64_t hw_root;

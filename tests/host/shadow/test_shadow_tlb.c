@@ -197,7 +197,7 @@ static void hw_flush_cb(void *arg)
 	hw_flush();
 }
 
-/* Before the guest runs again, as arch/x86/vm_shadow.c does it: flush
+/* Before the guest runs again, as arch/x86/arch/x86/paging/shadow.c does it: flush
  * the tag when umbra asks (shadow_flush_pending()) or the root changed. */
 static void vm_entry(void)
 {
