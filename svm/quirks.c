@@ -137,25 +137,6 @@ uint64_t svm_lost_interrupt(struct vcpu *v, bool in_delivery)
 }
 
 /*
- * Under shadow paging every #PF of the guest is intercepted (APM Vol 2
- * 15.12), so the hardware delivers a #PF only when umbra injected it.  An
- * EXITINTINFO naming a #PF after a VMRUN that injected nothing is not an
- * event of that run: Bochs 2.7 reports the last event it recorded when
- * the delivery of an external interrupt is cut short.  Injected again,
- * it gives the guest a #PF with a stale CR2 at an unrelated RIP.
- */
-bool svm_stale_exitintinfo(struct vcpu *v)
-{
-	const struct svm_vcpu *s = to_svm(v);
-	uint64_t info = s->vmcb->ctl.exitintinfo;
-
-	return !v->mmu->nested && (info & EVENTINJ_VALID) &&
-	       !(s->injected & EVENTINJ_VALID) &&
-	       (info & EVENTINJ_TYPE_MASK) == EVENTINJ_TYPE_EXC &&
-	       (info & EVENTINJ_VECTOR_MASK) == X86_TRAP_PF;
-}
-
-/*
  * The base of a code segment by its selector, from the GDT (SDM Vol 3
  * 3.4.5); 0 in long mode (APM Vol 2 4.8.1).  False: an LDT selector or
  * one beyond the GDT's limit, not looked up.

@@ -12,15 +12,15 @@
 static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 {
 	__builtin_memset(ctx, 0, sizeof(*ctx));
-	ctx->cr0 = s->vc->cpu.cr0;
-	ctx->cr3 = s->vc->cpu.cr3;
-	ctx->cr4 = s->vc->cpu.cr4;
-	ctx->efer = s->vc->cpu.efer;
+	ctx->cr0 = s->vc.cpu.cr0;
+	ctx->cr3 = s->vc.cpu.cr3;
+	ctx->cr4 = s->vc.cpu.cr4;
+	ctx->efer = s->vc.cpu.efer;
 	ctx->ac = ac;
 	ctx->maxphyaddr = s->cfg.maxphyaddr;
 	ctx->gbpages = s->cfg.gbpages;
 	ctx->pdptes_loaded = true;
-	__builtin_memcpy(ctx->pdpte, s->vc->pdpte, sizeof(s->vc->pdpte));
+	__builtin_memcpy(ctx->pdpte, s->vc.pdpte, sizeof(s->vc.pdpte));
 	ctx->mem = s->cfg.mem;
 	ctx->mem_arg = s->cfg.mem_arg;
 }
@@ -30,7 +30,7 @@ static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 static uint64_t walk_pte(const struct shadow_mmu *s,
 			 const struct gw_result *w, int level)
 {
-	int top = s->vc->mode == GW_MODE_LM ? 4 : s->vc->mode == GW_MODE_PAE ? 3 : 2;
+	int top = s->vc.mode == GW_MODE_LM ? 4 : s->vc.mode == GW_MODE_PAE ? 3 : 2;
 
 	return w->pte[top - level];
 }
@@ -41,7 +41,7 @@ static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
 
 	p |= (e & PTE_RW) ? SH_ACC_W : 0;
 	p |= (e & PTE_US) ? SH_ACC_U : 0;
-	p |= ((e & PTE_NX) && s->vc->base_role.nxe) ? 0 : SH_ACC_X;
+	p |= ((e & PTE_NX) && s->vc.base_role.nxe) ? 0 : SH_ACC_X;
 	return p;
 }
 
@@ -54,8 +54,8 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		      struct shadow_page *sp, int level, uint64_t va,
 		      bool dirty, uint64_t *gfn, union shadow_role *role)
 {
-	union shadow_role r = s->vc->base_role;
-	int gl = s->vc->mode == GW_MODE_OFF ? 4 : w->level;
+	union shadow_role r = s->vc.base_role;
+	int gl = s->vc.mode == GW_MODE_OFF ? 4 : w->level;
 
 	r.level = level - 1;
 	if (level - 1 < gl) {
@@ -64,10 +64,10 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		r.direct = 1;
 		r.access = w->perm & (dirty ? SH_ACC_ALL : ~SH_ACC_W);
 		*gfn = (w->gpa & ~(size - 1)) >> 12;
-	} else if (s->vc->mode == GW_MODE_32 && level == 3) {
+	} else if (s->vc.mode == GW_MODE_32 && level == 3) {
 		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
-		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
-	} else if (s->vc->mode == GW_MODE_32) {
+		*gfn = (s->vc.cpu.cr3 & 0xfffff000ull) >> 12;
+	} else if (s->vc.mode == GW_MODE_32) {
 		uint64_t pde = walk_pte(s, w, 2);
 
 		r.access = sp->role.access & table_perm(s, pde & ~PTE_NX);
@@ -77,7 +77,7 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		uint64_t e = walk_pte(s, w, level);
 
 		r.access = sp->role.access;
-		if (!(s->vc->mode == GW_MODE_PAE && level == 3))
+		if (!(s->vc.mode == GW_MODE_PAE && level == 3))
 			r.access &= table_perm(s, e);
 		*gfn = (e & addr_mask(s)) >> 12;
 	}
@@ -114,7 +114,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 			sp->nr_global--;
 		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
 		    (spte & ~old & PTE_NX))
-			s->vc->flush = true;	/* less permission */
+			s->vc.flush = true;	/* less permission */
 	} else {
 		if (rmap_add(s, gfn, &sp->spt[i]))
 			return -MMU_ENOMEM;
@@ -164,12 +164,12 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		out->gpa = w.bad_gpa;
 		return SHADOW_NOT_RAM;
 	}
-	if (s->vc->mode != GW_MODE_LM)
+	if (s->vc.mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	leaf = s->vc->mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
+	leaf = s->vc.mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
 	dirty = (leaf & PTE_D) || (access & GW_WRITE);
 
-	sp = s->vc->root;
+	sp = s->vc.root;
 	for (level = root_level(s); level > 1; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
@@ -207,11 +207,11 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	perm = sp->role.direct ? sp->role.access : w.perm;
 	writable = (perm & SH_ACC_W) && dirty;
 	global = !sp->role.direct && (leaf & PTE_G) &&
-		 (s->vc->cpu.cr4 & SH_CR4_PGE);
+		 (s->vc.cpu.cr4 & SH_CR4_PGE);
 	attr = leaf & (PTE_PWT | PTE_PCD);
-	if (w.level == 1 && s->vc->mode != GW_MODE_OFF)
+	if (w.level == 1 && s->vc.mode != GW_MODE_OFF)
 		attr |= leaf & PTE_PAT4K;
-	else if (s->vc->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
+	else if (s->vc.mode != GW_MODE_OFF && (leaf & PTE_PATLG))
 		attr |= PTE_PAT4K;
 
 	/* A non-global entry ends a global unsync page's state: sync first. */
@@ -222,13 +222,13 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	if ((access & GW_WRITE) && !(access & GW_USER) &&
 	    !(perm & SH_ACC_W)) {
 		if (perm & SH_ACC_U) {
-			if (s->vc->cpu.cr4 & GW_CR4_SMAP) {
+			if (s->vc.cpu.cr4 & GW_CR4_SMAP) {
 				out->gpa = w.gpa;
 				s->st.faults_emulated++;
 				return SHADOW_EMULATE;
 			}
 			perm &= ~SH_ACC_U;	/* user access faults again */
-			if (s->vc->cpu.cr4 & GW_CR4_SMEP)
+			if (s->vc.cpu.cr4 & GW_CR4_SMEP)
 				perm &= ~SH_ACC_X;
 		}
 		perm |= SH_ACC_W;
@@ -279,13 +279,13 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	int ret;
 
 	write_lock(&s->lock);
-	s->vc->cpu.cr3 = cr3;
+	s->vc.cpu.cr3 = cr3;
 	if (pdpte)
-		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
+		__builtin_memcpy(s->vc.pdpte, pdpte, sizeof(s->vc.pdpte));
 	ret = reload_root(s);
 	if (!MUTANT(shadow_cr3_no_sync))
-		sync_children(s, s->vc->root, SYNC_CR3);
-	s->vc->flush = true;	/* the TLB drops non-global translations */
+		sync_children(s, s->vc.root, SYNC_CR3);
+	s->vc.flush = true;	/* the TLB drops non-global translations */
 	finish(s);
 	write_unlock(&s->lock);
 	return ret;
@@ -304,9 +304,9 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 	s->st.invlpg++;
 	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
-	if (s->vc->mode != GW_MODE_LM)
+	if (s->vc.mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	sp = s->vc->root;
+	sp = s->vc.root;
 	for (level = root_level(s); level > 1; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
@@ -336,7 +336,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 				sp->gstale = true;
 		}
 	}
-	s->vc->flush = true;
+	s->vc.flush = true;
 	finish(s);
 	write_unlock(&s->lock);
 }
@@ -368,12 +368,12 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 	int ret;
 
 	write_lock(&s->lock);
-	old = s->vc->cpu;
-	s->vc->cpu.cr0 = cr0;
-	s->vc->cpu.cr4 = cr4;
-	s->vc->cpu.efer = efer;
+	old = s->vc.cpu;
+	s->vc.cpu.cr0 = cr0;
+	s->vc.cpu.cr4 = cr4;
+	s->vc.cpu.efer = efer;
 	if (pdpte)
-		__builtin_memcpy(s->vc->pdpte, pdpte, sizeof(s->vc->pdpte));
+		__builtin_memcpy(s->vc.pdpte, pdpte, sizeof(s->vc.pdpte));
 	/* SDM Vol 3 4.10.4.1: CR0.PG and CR4.PGE/PAE/SMEP changes flush the
 	 * TLB including global entries; umbra flushes on any CR0 change and
 	 * on the CR4/EFER bits that change the meaning of an entry. */
@@ -385,7 +385,7 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 		sync_all(s);
 		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))
 			clear_global_marks(s);
-		s->vc->flush = true;
+		s->vc.flush = true;
 	}
 	compute_base_role(s);
 	ret = reload_root(s);

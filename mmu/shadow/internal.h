@@ -159,14 +159,13 @@ struct shadow_vcpu {
 /*
  * What all vCPUs share: the shadow pages (hash by gfn and by address),
  * the frame records and rmap, the pool within its budget, the lock and
- * the statistics.  vc is the vCPU being served; one vCPU today (vcpu0),
- * the SMP issue gives each its own.
+ * the statistics; and vc, the one vCPU's own part (the SMP issue gives
+ * each vCPU its own struct shadow_vcpu).
  */
 struct shadow_mmu {
 	struct shadow_config cfg;
 	struct mmu_rwlock lock;
-	struct shadow_vcpu *vc;
-	struct shadow_vcpu vcpu0;
+	struct shadow_vcpu vc;
 	struct shadow_page **hash;	/* by gfn */
 	struct shadow_page **pa_hash;	/* by spt_pa */
 	struct gfn_info ***gfn_dir;	/* pages of SH_HASH frame buckets */
@@ -218,10 +217,8 @@ void link_child(struct shadow_mmu *s, struct shadow_page *sp,
 		unsigned int i, struct shadow_page *child);
 struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 			     union shadow_role role);
-void touch(struct shadow_mmu *s, struct shadow_page *sp);
 void unpin(struct shadow_mmu *s, struct shadow_page *sp);
 void zap_all(struct shadow_mmu *s);
-uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i);
 struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep);
 struct shadow_page *sp_by_pa(struct shadow_mmu *s, uint64_t pa);
 unsigned int spte_index(const uint64_t *sptep);
@@ -233,10 +230,6 @@ bool role_indirect(union shadow_role r);
 /* root.c */
 void compute_base_role(struct shadow_mmu *s);
 int load_root(struct shadow_mmu *s);
-int root_level(const struct shadow_mmu *s);
-uint64_t addr_mask(const struct shadow_mmu *s);
-void ensure_root(struct shadow_mmu *s);
-void finish(struct shadow_mmu *s);
 int reload_root(struct shadow_mmu *s);
 
 /* sync.c */
@@ -306,6 +299,44 @@ static inline bool spte_present(uint64_t e)
 static inline unsigned int sh_bucket(uint64_t key)
 {
 	return (unsigned int)((key * SH_HASH_MUL) >> 55) & (SH_HASH - 1);
+}
+
+/* small and on every fault path: inline for all the room's files */
+static inline uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i)
+{
+	return sp->role.direct ? sp->gfn + i : sp->gfns[i];
+}
+
+static inline void touch(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	sh_list_del(&sp->lru);
+	sh_list_add(&s->lru, &sp->lru);
+}
+
+static inline uint64_t addr_mask(const struct shadow_mmu *s)
+{
+	return PT_ADDR_MASK & ((1ull << s->cfg.maxphyaddr) - 1);
+}
+
+static inline int root_level(const struct shadow_mmu *s)
+{
+	return s->vc.mode == GW_MODE_LM ? 4 : 3;
+}
+
+static inline void ensure_root(struct shadow_mmu *s)
+{
+	if (s->vc.root && s->vc.root->invalid)
+		reload_root(s);
+}
+
+static inline void finish(struct shadow_mmu *s)
+{
+	ensure_root(s);
+	if (s->vc.flush) {
+		s->st.flushes++;
+		if (s->cfg.flush)
+			s->cfg.flush(s->cfg.flush_arg);
+	}
 }
 
 #endif

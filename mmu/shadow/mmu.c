@@ -39,11 +39,6 @@ struct shadow_page *sp_of_spte(struct shadow_mmu *s, uint64_t *sptep)
 	return sp_by_pa(s, mmu_virt_to_phys(sptep));
 }
 
-uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i)
-{
-	return sp->role.direct ? sp->gfn + i : sp->gfns[i];
-}
-
 /* Set bit i in sp and make sure every ancestor points down to sp. */
 static void mark_unsync_bit(struct shadow_mmu *s, struct shadow_page *sp,
 			    unsigned int i);
@@ -103,7 +98,7 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 	sp->nr_present--;
 	sp->spt[i] = 0;
 	if (!MUTANT(shadow_drop_no_flush))
-		s->vc->flush = true;
+		s->vc.flush = true;
 }
 
 void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -211,10 +206,10 @@ static bool evict_cached_root(struct shadow_mmu *s)
 	int k;
 
 	for (k = SH_ROOTS - 1; k >= 1; k--) {
-		if (s->vc->roots[k].sp) {
-			struct shadow_page *sp = s->vc->roots[k].sp;
+		if (s->vc.roots[k].sp) {
+			struct shadow_page *sp = s->vc.roots[k].sp;
 
-			s->vc->roots[k].sp = NULL;
+			s->vc.roots[k].sp = NULL;
 			unpin(s, sp);
 			return true;
 		}
@@ -315,12 +310,6 @@ struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 	return sp;
 }
 
-void touch(struct shadow_mmu *s, struct shadow_page *sp)
-{
-	sh_list_del(&sp->lru);
-	sh_list_add(&s->lru, &sp->lru);
-}
-
 /*
  * The shadow page for (gfn, role), created if needed.  An unsync page, and
  * every unsync page below one, is synced before it is linked anywhere (its
@@ -362,7 +351,7 @@ struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 
 uint64_t shadow_root_hpa(struct shadow_mmu *s)
 {
-	return s->vc->root->spt_pa;
+	return s->vc.root->spt_pa;
 }
 
 int shadow_root_level(struct shadow_mmu *s)
@@ -372,9 +361,9 @@ int shadow_root_level(struct shadow_mmu *s)
 
 bool shadow_flush_pending(struct shadow_mmu *s)
 {
-	bool f = s->vc->flush;
+	bool f = s->vc.flush;
 
-	s->vc->flush = false;
+	s->vc.flush = false;
 	return f;
 }
 
@@ -414,7 +403,6 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 	if (!s)
 		return -MMU_ENOMEM;
 	s->cfg = *cfg;
-	s->vc = &s->vcpu0;
 	rwlock_init(&s->lock);
 	sh_list_init(&s->lru);
 	sh_list_init(&s->unsync_list);
@@ -430,7 +418,7 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 		return -MMU_ENOMEM;
 	}
 	s->fixed_pages = (unsigned int)s->mem_pages;
-	s->vc->cpu = *st;
+	s->vc.cpu = *st;
 	compute_base_role(s);
 	if (load_root(s)) {
 		shadow_destroy(s);
@@ -445,10 +433,10 @@ long shadow_destroy(struct shadow_mmu *s)
 	int k;
 
 	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->vc->roots[k].sp) {
-			struct shadow_page *sp = s->vc->roots[k].sp;
+		if (s->vc.roots[k].sp) {
+			struct shadow_page *sp = s->vc.roots[k].sp;
 
-			s->vc->roots[k].sp = NULL;
+			s->vc.roots[k].sp = NULL;
 			unpin(s, sp);
 		}
 	}

@@ -383,7 +383,7 @@ void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn)
 			if (*batch[i] & PTE_RW) {
 				*batch[i] &= ~PTE_RW;
 				if (!MUTANT(shadow_wp_no_flush))
-					s->vc->flush = true;
+					s->vc.flush = true;
 			}
 		}
 		from += n;

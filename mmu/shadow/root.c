@@ -7,25 +7,15 @@
  */
 #include "mmu/shadow/internal.h"
 
-uint64_t addr_mask(const struct shadow_mmu *s)
-{
-	return PT_ADDR_MASK & ((1ull << s->cfg.maxphyaddr) - 1);
-}
-
-int root_level(const struct shadow_mmu *s)
-{
-	return s->vc->mode == GW_MODE_LM ? 4 : 3;
-}
-
 static uint64_t root_key(const struct shadow_mmu *s)
 {
-	switch (s->vc->mode) {
+	switch (s->vc.mode) {
 	case GW_MODE_LM:
-		return s->vc->cpu.cr3 & addr_mask(s);
+		return s->vc.cpu.cr3 & addr_mask(s);
 	case GW_MODE_PAE:
-		return s->vc->cpu.cr3 & 0xffffffe0ull;
+		return s->vc.cpu.cr3 & 0xffffffe0ull;
 	case GW_MODE_32:
-		return s->vc->cpu.cr3 & 0xfffff000ull;
+		return s->vc.cpu.cr3 & 0xfffff000ull;
 	default:
 		return 0;
 	}
@@ -35,46 +25,46 @@ void compute_base_role(struct shadow_mmu *s)
 {
 	union shadow_role r = { .word = 0 };
 
-	s->vc->mode = gw_mode(&(struct gw_ctx){ .cr0 = s->vc->cpu.cr0,
-					    .cr4 = s->vc->cpu.cr4,
-					    .efer = s->vc->cpu.efer });
-	r.mode = s->vc->mode;
+	s->vc.mode = gw_mode(&(struct gw_ctx){ .cr0 = s->vc.cpu.cr0,
+					    .cr4 = s->vc.cpu.cr4,
+					    .efer = s->vc.cpu.efer });
+	r.mode = s->vc.mode;
 	r.access = SH_ACC_ALL;
-	if (s->vc->mode != GW_MODE_OFF) {
-		r.wp = !!(s->vc->cpu.cr0 & GW_CR0_WP);
-		r.nxe = s->vc->mode != GW_MODE_32 && (s->vc->cpu.efer & GW_EFER_NXE);
-		r.smep_nowp = !r.wp && (s->vc->cpu.cr4 & GW_CR4_SMEP);
-		r.smap_nowp = !r.wp && (s->vc->cpu.cr4 & GW_CR4_SMAP);
-		r.pse = s->vc->mode == GW_MODE_32 && (s->vc->cpu.cr4 & GW_CR4_PSE);
+	if (s->vc.mode != GW_MODE_OFF) {
+		r.wp = !!(s->vc.cpu.cr0 & GW_CR0_WP);
+		r.nxe = s->vc.mode != GW_MODE_32 && (s->vc.cpu.efer & GW_EFER_NXE);
+		r.smep_nowp = !r.wp && (s->vc.cpu.cr4 & GW_CR4_SMEP);
+		r.smap_nowp = !r.wp && (s->vc.cpu.cr4 & GW_CR4_SMAP);
+		r.pse = s->vc.mode == GW_MODE_32 && (s->vc.cpu.cr4 & GW_CR4_PSE);
 	}
-	s->vc->base_role = r;
+	s->vc.base_role = r;
 }
 
 /* PAE root entry i: what it must link to (false: nothing). */
 static bool pae_root_child(struct shadow_mmu *s, unsigned int i,
 			   uint64_t *gfn, union shadow_role *role)
 {
-	union shadow_role r = s->vc->base_role;
+	union shadow_role r = s->vc.base_role;
 
 	r.level = 2;
-	switch (s->vc->mode) {
+	switch (s->vc.mode) {
 	case GW_MODE_OFF:
 		r.direct = 1;
 		*gfn = (uint64_t)i << 18;
 		break;
 	case GW_MODE_32:
 		r.quadrant = i;
-		*gfn = (s->vc->cpu.cr3 & 0xfffff000ull) >> 12;
+		*gfn = (s->vc.cpu.cr3 & 0xfffff000ull) >> 12;
 		break;
 	default:
 		/* SDM Vol 3 Table 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR are
 		 * reserved; such a PDPTE gets no link and every access under
 		 * it faults to the walker, which reports RSVD. */
-		if (!(s->vc->pdpte[i] & PTE_P) ||
-		    (s->vc->pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
+		if (!(s->vc.pdpte[i] & PTE_P) ||
+		    (s->vc.pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
 						 1))))
 			return false;
-		*gfn = (s->vc->pdpte[i] & addr_mask(s)) >> 12;
+		*gfn = (s->vc.pdpte[i] & addr_mask(s)) >> 12;
 		break;
 	}
 	*role = r;
@@ -113,24 +103,24 @@ static void purge_invalid_roots(struct shadow_mmu *s)
 	int k, j = 0;
 
 	for (k = 0; k < SH_ROOTS; k++) {
-		struct root_slot slot = s->vc->roots[k];
+		struct root_slot slot = s->vc.roots[k];
 
-		s->vc->roots[k].sp = NULL;
+		s->vc.roots[k].sp = NULL;
 		if (slot.sp && slot.sp->invalid)
 			unpin(s, slot.sp);
 		else if (slot.sp)
-			s->vc->roots[j++] = slot;
+			s->vc.roots[j++] = slot;
 	}
 }
 
 /*
- * Make s->vc->root the root for the current CR3 and mode (cache first).  Fails
+ * Make s->vc.root the root for the current CR3 and mode (cache first).  Fails
  * only when the budget has no page for a new root; a PAE root's link that
  * finds no room stays absent (an access through it faults and links it).
  */
 int load_root(struct shadow_mmu *s)
 {
-	union shadow_role r = s->vc->base_role;
+	union shadow_role r = s->vc.base_role;
 	uint64_t key = root_key(s);
 	struct root_slot slot = { 0 };
 	int k;
@@ -138,19 +128,19 @@ int load_root(struct shadow_mmu *s)
 	make_room(s, SH_FAULT_PAGES);
 	purge_invalid_roots(s);
 	r.level = root_level(s);
-	r.direct = s->vc->mode == GW_MODE_OFF;
-	r.pae_root = s->vc->mode != GW_MODE_LM;
+	r.direct = s->vc.mode == GW_MODE_OFF;
+	r.pae_root = s->vc.mode != GW_MODE_LM;
 	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->vc->roots[k].sp && s->vc->roots[k].key == key &&
-		    s->vc->roots[k].sp->role.word == r.word) {
-			slot = s->vc->roots[k];
+		if (s->vc.roots[k].sp && s->vc.roots[k].key == key &&
+		    s->vc.roots[k].sp->role.word == r.word) {
+			slot = s->vc.roots[k];
 			break;
 		}
 	}
 	if (slot.sp) {
 		s->st.root_hits++;
 		for (; k > 0; k--)
-			s->vc->roots[k] = s->vc->roots[k - 1];
+			s->vc.roots[k] = s->vc.roots[k - 1];
 		touch(s, slot.sp);
 	} else {
 		s->st.root_misses++;
@@ -161,19 +151,19 @@ int load_root(struct shadow_mmu *s)
 			return -MMU_ENOMEM;
 		slot.sp->root_key = key;
 		slot.sp->root_count++;
-		if (s->vc->roots[SH_ROOTS - 1].sp) {
-			struct shadow_page *old = s->vc->roots[SH_ROOTS - 1].sp;
+		if (s->vc.roots[SH_ROOTS - 1].sp) {
+			struct shadow_page *old = s->vc.roots[SH_ROOTS - 1].sp;
 
-			s->vc->roots[SH_ROOTS - 1].sp = NULL;
+			s->vc.roots[SH_ROOTS - 1].sp = NULL;
 			unpin(s, old);
 		}
 		for (k = SH_ROOTS - 1; k > 0; k--)
-			s->vc->roots[k] = s->vc->roots[k - 1];
+			s->vc.roots[k] = s->vc.roots[k - 1];
 	}
-	s->vc->roots[0] = slot;
-	s->vc->root = slot.sp;
+	s->vc.roots[0] = slot;
+	s->vc.root = slot.sp;
 	if (r.pae_root)
-		set_pae_root(s, s->vc->root);
+		set_pae_root(s, s->vc.root);
 	return 0;
 }
 
@@ -191,18 +181,3 @@ int reload_root(struct shadow_mmu *s)
 }
 
 /* After anything that may have zapped a root in use. */
-void ensure_root(struct shadow_mmu *s)
-{
-	if (s->vc->root && s->vc->root->invalid)
-		reload_root(s);
-}
-
-void finish(struct shadow_mmu *s)
-{
-	ensure_root(s);
-	if (s->vc->flush) {
-		s->st.flushes++;
-		if (s->cfg.flush)
-			s->cfg.flush(s->cfg.flush_arg);
-	}
-}

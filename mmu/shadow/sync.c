@@ -104,7 +104,7 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	}
 	perm = sp->role.access & gpte_perm(sp->role, g);
 	w = (perm & SH_ACC_W) && (g & PTE_D) && !gfn_protected(s, gfn);
-	global = (g & PTE_G) && (s->vc->cpu.cr4 & SH_CR4_PGE);
+	global = (g & PTE_G) && (s->vc.cpu.cr4 & SH_CR4_PGE);
 	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm, w, g),
 		     global))
 		drop_spte(s, sp, i);
@@ -175,7 +175,7 @@ again:
 		goto again;
 	}
 	rmap_write_protect(s, gfn);
-	s->vc->flush = true;
+	s->vc.flush = true;
 }
 
 /*
@@ -323,7 +323,7 @@ static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 		 * pinned root allocated (invalid) until load_root() purges
 		 * it; only the root the hardware walks now is spared.
 		 */
-		if (++sp->flood >= SH_FLOOD && sp != s->vc->root) {
+		if (++sp->flood >= SH_FLOOD && sp != s->vc.root) {
 			zap_page(s, sp);	/* not used as a table: unprotect */
 			s->st.mmu_flooded++;
 			continue;
@@ -347,15 +347,15 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 		gpa += chunk;
 		size -= chunk;
 	}
-	if (s->vc->root->invalid || s->vc->flush) {
+	if (s->vc.root->invalid || s->vc.flush) {
 		/* shadow.c's finish(): reload a zapped root, flush */
-		s->st.flushes += s->vc->flush;
-		if (s->vc->flush && s->cfg.flush)
+		s->st.flushes += s->vc.flush;
+		if (s->vc.flush && s->cfg.flush)
 			s->cfg.flush(s->cfg.flush_arg);
 	}
 	write_unlock(&s->lock);
-	if (s->vc->root->invalid)
-		shadow_load_cr3(s, s->vc->cpu.cr3, s->vc->pdpte);
+	if (s->vc.root->invalid)
+		shadow_load_cr3(s, s->vc.cpu.cr3, s->vc.pdpte);
 }
 
 /*
@@ -381,15 +381,15 @@ unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn)
 			n++;
 		}
 	} while (sp);
-	if (s->vc->flush) {
+	if (s->vc.flush) {
 		s->st.flushes++;
 		if (s->cfg.flush)
 			s->cfg.flush(s->cfg.flush_arg);
 	}
-	reload = s->vc->root->invalid;
+	reload = s->vc.root->invalid;
 	write_unlock(&s->lock);
 	if (reload)
-		shadow_load_cr3(s, s->vc->cpu.cr3, s->vc->pdpte);
+		shadow_load_cr3(s, s->vc.cpu.cr3, s->vc.pdpte);
 	return n;
 }
 
@@ -408,9 +408,9 @@ int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
 	uint64_t *e;
 
 	write_lock(&s->lock);
-	if (s->vc->mode != GW_MODE_LM)
+	if (s->vc.mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	sp = s->vc->root->invalid ? NULL : s->vc->root;
+	sp = s->vc.root->invalid ? NULL : s->vc.root;
 	for (level = sp ? shadow_root_level(s) : 1; level > 1 && sp; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
@@ -423,11 +423,11 @@ int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
 		*e |= PTE_RW | PTE_D;
 		if (!user)
 			*e &= ~PTE_US;
-		s->vc->flush = true;
+		s->vc.flush = true;
 		s->st.flushes++;
 		if (s->cfg.flush)
 			s->cfg.flush(s->cfg.flush_arg);
-		s->vc->flush = false;
+		s->vc.flush = false;
 		ret = 0;
 	}
 	write_unlock(&s->lock);

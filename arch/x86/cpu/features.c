@@ -3,14 +3,13 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/features.h"
 
-unsigned int cpu_maxphyaddr(void)
-{
-	static unsigned int maxphy;
+unsigned int cpu_maxphyaddr_bits;
 
-	if (!maxphy)
-		maxphy = cpuid(0x80000000).eax >= 0x80000008 ?
-			 cpuid(0x80000008).eax & 0xff : 36;
-	return maxphy;
+unsigned int cpu_maxphyaddr_read(void)
+{
+	cpu_maxphyaddr_bits = cpuid(0x80000000).eax >= 0x80000008 ?
+			      cpuid(0x80000008).eax & 0xff : 36;
+	return cpu_maxphyaddr_bits;
 }
 
 bool cpu_gbpages(void)

@@ -16,8 +16,3 @@ void percpu_init(unsigned int id)
 	p->id = id;
 	percpu_reload(p);
 }
-
-void percpu_reload(struct percpu *p)
-{
-	wrmsr(MSR_GS_BASE, (uint64_t)p);
-}

@@ -10,6 +10,8 @@
 
 #include <stdint.h>
 
+#include "arch/x86/cpu/cpu.h"
+
 #define MAX_CPUS	1
 
 struct percpu {
@@ -42,6 +44,9 @@ static inline struct percpu *this_cpu(void)
  * SVM's VMSAVE leaves the guest's GS base in the CPU (APM Vol 2 15.5.2):
  * point it back at p, the area this_cpu() gave before the VMRUN.
  */
-void percpu_reload(struct percpu *p);
+static inline void percpu_reload(struct percpu *p)
+{
+	wrmsr(MSR_GS_BASE, (uint64_t)p);
+}
 
 #endif

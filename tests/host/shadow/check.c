@@ -186,8 +186,8 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 			   s->cfg.max_pages);
 	if (!ret && unsync != s->st.unsync)
 		ret = fail(&m, "unsync list / count", unsync, s->st.unsync);
-	if (!ret && (s->vc->root->invalid || !s->vc->root->root_count))
-		ret = fail(&m, "current root", s->vc->root->gfn, 0);
+	if (!ret && (s->vc.root->invalid || !s->vc.root->root_count))
+		ret = fail(&m, "current root", s->vc.root->gfn, 0);
 	write_unlock(&s->lock);
 	return ret;
 }
