@@ -9,7 +9,8 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	arch/x86/vm_shadow.c arch/x86/gmem.c arch/x86/emulate.c arch/x86/shell.c \
 	arch/x86/mmu_env.c arch/x86/load_linux.c arch/x86/canary.c \
 	svm/svm.c svm/diag.c svm/vmrun.asm vmx/vmx.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
-	drivers/serial.c \
+	drivers/serial.c drivers/acpi.c \
+	drivers/iommu/iommu.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
 	lib/string.c lib/printf.c
 
 CORE_OBJS := $(patsubst %,$(BUILD)/core/%.o,$(CORE_SRCS))

@@ -8,6 +8,7 @@
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vm.h"
 #include "arch/x86/vm_shadow.h"
+#include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "umbra/core.h"
@@ -103,6 +104,7 @@ void core_main(struct boot_info *bi)
 		panic("the firmware gave no memory map");
 	mem_init(bi);
 	canary_init();
+	iommu_init(bi);		/* claims the IOMMU's registers: before the map */
 	guest_map_build(bi);
 	v->ops = choose_backend();
 	if (guest_load(bi, &boot))

@@ -5,6 +5,7 @@
 #include "arch/x86/vcpu.h"
 #include "arch/x86/vm.h"
 #include "arch/x86/vm_shadow.h"
+#include "drivers/iommu/iommu.h"
 #include "umbra/log.h"
 
 /* arch/x86/vcpu_gprs.inc describes the same layout to the world switches */
@@ -271,6 +272,7 @@ void vcpu_run_loop(struct vcpu *v)
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);
+		iommu_poll();	/* DMA faults: logged, rate-limited */
 		shell_poll(v);
 	}
 }
