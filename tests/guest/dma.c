@@ -15,6 +15,10 @@
  *    Each target is printed ("info: dma target read|write ADDR") so that
  *    the runner can demand umbra's fault line for it.  Bare, or without
  *    canary=, those checks are SKIPs with the reason.
+ * 3. The IOMMU is umbra's: the guest's ACPI tables list no DMAR (bare they
+ *    do), and after the guest writes 0 to GCMD at q35's register address
+ *    (turning translation off, were the write to reach the unit), DMA at
+ *    umbra's memory still finds no canary.
  */
 #include "guest.h"
 #include "x86.h"
@@ -163,6 +167,72 @@ static int parse_canary(const char *s)
 	return 1;
 }
 
+/* ---- the IOMMU itself: its table and registers ---- */
+
+#define QEMU_VTD_BASE	0xfed90000u	/* q35's intel-iommu registers */
+#define VTD_GCMD	0x18
+#define VTD_GSTS	0x1c
+
+static int sum_ok(const uint8_t *p, uint32_t len)
+{
+	uint8_t sum = 0;
+
+	for (uint32_t i = 0; i < len; i++)
+		sum += p[i];
+	return sum == 0;
+}
+
+/* ACPI 5.2.5.1: the RSDP on a 16-byte boundary in E0000h-FFFFFh. */
+static const uint8_t *find_rsdp(void)
+{
+	for (uint32_t pa = 0xe0000; pa < 0x100000; pa += 16)
+		if (!memcmp((const void *)pa, "RSD PTR ", 8) &&
+		    sum_ok((const uint8_t *)pa, 20))
+			return (const uint8_t *)pa;
+	return NULL;
+}
+
+/* 1 if the RSDT (32-bit entries) lists a table with signature sig. */
+static int rsdt_has(const uint8_t *rsdp, const char *sig)
+{
+	uint32_t rsdt, len;
+
+	memcpy(&rsdt, rsdp + 16, 4);
+	memcpy(&len, (const uint8_t *)rsdt + 4, 4);
+	for (uint32_t off = 36; off + 4 <= len; off += 4) {
+		uint32_t t;
+
+		memcpy(&t, (const uint8_t *)rsdt + off, 4);
+		if (!memcmp((const void *)t, sig, 4))
+			return 1;
+	}
+	return 0;
+}
+
+static void dmar_visible(int umbra)
+{
+	const uint8_t *rsdp = find_rsdp();
+
+	if (!check(rsdp != NULL, "dma: ACPI RSDP found", "none in E0000h-FFFFFh"))
+		return;
+	if (umbra)
+		check(!rsdt_has(rsdp, "DMAR"), "dma: the DMAR is hidden under umbra",
+		      "the RSDT lists it");
+	else
+		check(rsdt_has(rsdp, "DMAR"), "dma: the DMAR is there bare",
+		      "the RSDT does not list it (QEMU -device intel-iommu?)");
+}
+
+/* Turn translation off as a guest that reached the registers would (10.4.4). */
+static void disable_iommu(void)
+{
+	volatile uint32_t *gcmd = (volatile uint32_t *)(QEMU_VTD_BASE + VTD_GCMD);
+	volatile uint32_t *gsts = (volatile uint32_t *)(QEMU_VTD_BASE + VTD_GSTS);
+
+	info("dma: writing 0 to the IOMMU's GCMD (GSTS reads %x)", *gsts);
+	*gcmd = 0;
+}
+
 static void umbra_memory(void)
 {
 	struct cpuid_regs r;
@@ -184,6 +254,8 @@ static void umbra_memory(void)
 	read_umbra(base + size / 4);
 	if (low)
 		read_umbra(low);
+	disable_iommu();
+	read_umbra(base + size - 3 * 4096);
 	info("dma target write %x", base + size - 8192);
 	check(!dma(EDU_BUF, base + size - 8192, 1),
 	      "dma write into umbra's memory: the device finishes", "it stayed busy");
@@ -196,6 +268,7 @@ void test_main(void)
 		return;
 	own_memory();
 	have_canary = parse_canary(boot.cmdline);
+	dmar_visible(under_umbra());
 	if (!under_umbra())
 		skip("dma into umbra's memory", "not under umbra");
 	else if (!have_canary)
