@@ -57,6 +57,10 @@ void iommu_init(struct boot_info *bi)
 	char why[160];
 	int n;
 
+	if (opts.iommu_off) {
+		pr_warn("DMA is unprotected: iommu=off; devices can reach umbra's memory");
+		return;
+	}
 	if (!h) {
 		unprotected(bi);
 		return;
