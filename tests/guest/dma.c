@@ -15,6 +15,7 @@
  *    Each target is printed ("info: dma target read|write ADDR") so that
  *    the runner can demand umbra's fault line for it.  Bare, or without
  *    canary=, those checks are SKIPs with the reason.
+ *    Then a storm of 30 more reads (storm()).
  * 3. The IOMMU is umbra's: the guest's ACPI tables list no DMAR (bare they
  *    do), and after the guest writes 0 to GCMD at q35's register address
  *    (turning translation off, were the write to reach the unit), DMA at
@@ -85,16 +86,23 @@ static void wr(uint32_t off, uint32_t v)
 	*(volatile uint32_t *)(edu + off) = v;
 }
 
+/* One 8-byte access (the edu device takes 4 or 8, a 4-byte write zero-extends). */
+static void wr64(uint32_t off, uint64_t v)
+{
+	asm volatile("movq %1, %%mm0\n\tmovq %%mm0, %0\n\temms"
+		     : "=m"(*(volatile uint64_t *)(edu + off)) : "m"(v) : "memory");
+}
+
 static uint32_t rd(uint32_t off)
 {
 	return *(volatile uint32_t *)(edu + off);
 }
 
 /* One transfer; 0 when the device says it is done. */
-static int dma(uint32_t src, uint32_t dst, int to_ram)
+static int dma(uint64_t src, uint64_t dst, int to_ram)
 {
-	wr(EDU_SRC, src);
-	wr(EDU_DST, dst);
+	wr64(EDU_SRC, src);
+	wr64(EDU_DST, dst);
 	wr(EDU_COUNT, DMA_LEN);
 	wr(EDU_CMD, EDU_CMD_RUN | (to_ram ? EDU_CMD_TO_RAM : 0));
 	for (uint32_t i = 0; i < DMA_SPIN; i++) {
@@ -133,18 +141,20 @@ static int find_canary(void)
 	return -1;
 }
 
-static void read_umbra(uint32_t pa)
+static void read_umbra(uint64_t pa)
 {
-	char name[64];
+	char name[80];
 	int at;
 
 	memset(back, 0x5a, DMA_LEN);
-	info("dma target read %x", pa);
-	snprintf(name, sizeof(name), "dma read of umbra's page %x: the device finishes", pa);
+	info("dma target read %llx", (unsigned long long)pa);
+	snprintf(name, sizeof(name), "dma read of umbra's page %llx: the device finishes",
+		 (unsigned long long)pa);
 	if (!check(!dma(pa, EDU_BUF, 0) && !dma(EDU_BUF, (uint32_t)back, 1), name,
 		   "it stayed busy"))
 		return;
-	snprintf(name, sizeof(name), "dma read of umbra's page %x: no umbra data", pa);
+	snprintf(name, sizeof(name), "dma read of umbra's page %llx: no umbra data",
+		 (unsigned long long)pa);
 	at = find_canary();
 	check(at < 0, name, "the guest got umbra's canary at offset %d", at);
 }
@@ -235,22 +245,45 @@ static void disable_iommu(void)
 	*gcmd = 0;
 }
 
+/*
+ * A fault storm: STORM more reads of one of umbra's pages, not named one by
+ * one; umbra logs its first faults and then only counts (the runner checks
+ * that), and none of them brings umbra's data.
+ */
+#define STORM	30
+
+static void storm(uint64_t pa)
+{
+	struct cpuid_regs r;
+	int done = 0, leaked = 0;
+
+	info("dma storm: %d reads at %llx", STORM, (unsigned long long)pa);
+	for (int i = 0; i < STORM; i++) {
+		memset(back, 0x5a, DMA_LEN);
+		if (dma(pa, EDU_BUF, 0) || dma(EDU_BUF, (uint32_t)back, 1))
+			break;
+		done++;
+		leaked += find_canary() >= 0;
+		/* an exit, where umbra reads the fault log: while a fault is
+		   pending, QEMU records no other from the same device */
+		cpuid(0, &r);
+	}
+	check(done == STORM && !leaked, "dma storm: every read done, no umbra data",
+	      "%d of %d done, %d with umbra's canary", done, STORM, leaked);
+}
+
 static void umbra_memory(void)
 {
 	struct cpuid_regs r;
-	uint32_t base, size, low, high;
+	uint64_t base, size, low;
 
 	cpuid(0x40000001, &r);
-	base = r.eax;
-	size = r.ecx;
-	high = r.ebx | r.edx;
+	base = (uint64_t)r.ebx << 32 | r.eax;
+	size = (uint64_t)r.edx << 32 | r.ecx;
 	cpuid(0x40000002, &r);
-	low = r.ebx ? 0 : r.eax;
-	if (high || !base) {
-		skip("dma into umbra's memory", "umbra's range is not below 4 GiB");
-		return;
-	}
-	info("umbra's memory %x-%x, low pool %x", base, base + size - 1, low);
+	low = (uint64_t)r.ebx << 32 | r.eax;
+	info("umbra's memory %llx-%llx, low pool %llx", (unsigned long long)base,
+	     (unsigned long long)(base + size - 1), (unsigned long long)low);
 	read_umbra(base + size - 4096);
 	read_umbra(base + size / 2);
 	read_umbra(base + size / 4);
@@ -258,9 +291,10 @@ static void umbra_memory(void)
 		read_umbra(low);
 	disable_iommu();
 	read_umbra(base + size - 3 * 4096);
-	info("dma target write %x", base + size - 8192);
+	info("dma target write %llx", (unsigned long long)(base + size - 8192));
 	check(!dma(EDU_BUF, base + size - 8192, 1),
 	      "dma write into umbra's memory: the device finishes", "it stayed busy");
+	storm(base + size - 4 * 4096);
 }
 
 void test_main(void)
