@@ -31,9 +31,16 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-shadow-bios-grub-4g   umbra (mmu=shadow), 4 GiB, SeaBIOS, GRUB
     umbra-bios-grub-70g-no1g    umbra (NPT), 70 GiB, a CPU without 1 GiB
                                 pages: umbra maps 64 GiB, withholds the rest
+    bare-bios-grub-iommu          no hypervisor, q35 + intel-iommu + edu
+    umbra-bios-grub-iommu         umbra (NPT), intel-iommu + edu (issue 14)
+    umbra-shadow-bios-grub-iommu  umbra (mmu=shadow), intel-iommu + edu
+    umbra-bios-grub-16g-iommu     umbra (NPT), 16 GiB, intel-iommu aw-bits=48
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
-QEMU allocates guest RAM lazily) run only the kernels CONFIG_KERNELS names.
+QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
+CONFIG_KERNELS names; dma.elf runs only in the IOMMU ones, with a random
+canary= for umbra and the guest, and an umbra run also needs umbra's
+fault line for every DMA the guest aimed at umbra's memory (dma_faults()).
 
 --configs takes a comma-separated list; each item selects the
 configurations whose name contains it ("bare", "umbra-bios", "efi").
