@@ -188,7 +188,7 @@ CONFIG_KERNELS = {
     'umbra-shadow-bios-grub-4g': ('hello', 'pgpae', 'linux'),
     'umbra-bios-grub-70g-no1g': ('hello', 'memory'),
     'bare-bios-grub-iommu': ('hello', 'dma'),
-    'umbra-bios-grub-iommu': ('hello', 'dma'),
+    'umbra-bios-grub-iommu': ('hello', 'dma', 'linux'),
     'umbra-shadow-bios-grub-iommu': ('hello', 'dma'),
     'umbra-bios-grub-16g-iommu': ('dma',),
 }
@@ -354,7 +354,8 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
                  'umbra-shadow-bios-grub', 'umbra-shadow-uefi-grub',
                  'umbra-shadow-nooos-bios-grub',
                  'umbra-bochs-vmx', 'umbra-bochs-svm', 'bare-bochs-skylake',
-                 'umbra-bios-grub-16g', 'umbra-shadow-bios-grub-4g')
+                 'umbra-bios-grub-16g', 'umbra-shadow-bios-grub-4g',
+                 'umbra-bios-grub-iommu')
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
@@ -644,6 +645,11 @@ class Matrix:
         if ok and base == 'dma' and umbra:
             why = dma_faults(lines)
             ok = why is None
+        # Linux under the IOMMU: its devices' DMA must not fault
+        if ok and linux and name in IOMMU_CONFIGS:
+            bad = [l for l in lines if DMA_FAULT.search(l)]
+            if bad:
+                ok, why = False, 'DMA fault under Linux: ' + bad[0][:120]
         if any('umbra: PANIC' in line for line in lines):
             ok, why = False, why or 'umbra panicked'
         for line in lines:
