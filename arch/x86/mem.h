@@ -9,7 +9,8 @@
 
 /*
  * umbra's own memory: the main range (2 MiB aligned, the image first, then
- * the page pool) and the low pool below 4 GiB; umbra_ranges lists both.
+ * the page pool) and the low pool below 4 GiB; umbra_ranges lists both,
+ * then the device registers umbra_claim() adds (an IOMMU's).
  */
 #define UMBRA_MAX_RANGES	(2 + UMBRA_MAX_CLAIMS)
 #define UMBRA_MAX_CLAIMS	8	/* umbra_claim(): IOMMU registers */
