@@ -61,7 +61,7 @@ struct slot {
 
 struct count {
 	uint32_t ops, access, faults, other_faults, write[5], other_as;
-	uint32_t ps, invlpg, cr3_switch, cr3_reload, wp, pge, smep;
+	uint32_t ps, invlpg, cr3_switch, cr3_reload, wp, pge, smep, probe;
 };
 
 struct prog {
@@ -157,15 +157,62 @@ static void flush_global(struct prog *p)
 			add(p, OP_INVLPG, 0, p->va[i], 0);
 }
 
-static void access(struct prog *p)
+static void access_at(struct prog *p, int i)
 {
 	static const uint32_t kinds[3] = { OP_READ, OP_WRITE, OP_EXEC };
 	static const uint32_t offs[3] = { FRAME_ID, FRAME_DATA, FRAME_CODE };
 	int k = (int)rnd(3);
 
-	add(p, kinds[k], rnd(2) ? PG_USER : 0, p->va[rnd(NVA)] + offs[k],
+	add(p, kinds[k], rnd(2) ? PG_USER : 0, p->va[i] + offs[k],
 	    rnd(1u << 30));
 	p->c->access++;
+}
+
+static void access(struct prog *p)
+{
+	access_at(p, (int)rnd(NVA));
+}
+
+static void change(struct prog *p, int a, int i, int lvl);
+
+static void cr3_switch(struct prog *p, int a)
+{
+	p->cur = a;
+	add(p, OP_CR3, 0, 0, p->as[a].root);
+	p->c->cr3_switch++;
+	flush_global(p);
+}
+
+static void global_left(struct prog *p);
+
+/*
+ * An address used, its PTE rewritten, then one flush, and the address
+ * used again: the translation the TLB held for it must not come back.
+ * The flush: the switch to the other space and back (the PTE rewritten
+ * from there), INVLPG, or a CR4.PGE toggle (every entry, SDM 4.10.4.1).
+ */
+static void stale_probe(struct prog *p)
+{
+	int i = (int)rnd(NVA), a = p->cur, k = (int)rnd(pg_cpu.pge ? 3 : 2);
+
+	access_at(p, i);
+	if (k == 0) {
+		cr3_switch(p, !a);
+		change(p, a, i, 1);
+		p->c->other_as++;
+		cr3_switch(p, a);
+	} else if (k == 1) {
+		change(p, a, i, 1);
+		add(p, OP_INVLPG, 0, p->va[i], 0);
+	} else {
+		change(p, a, i, 1);
+		p->cr4 ^= CR4_PGE;
+		add(p, OP_CR4, 0, 0, p->cr4);
+		p->c->pge++;
+		global_left(p);
+	}
+	access_at(p, i);
+	p->c->probe++;
 }
 
 /*
@@ -276,34 +323,33 @@ static void global_left(struct prog *p)
 
 static void add_op(struct prog *p)
 {
-	uint32_t r = rnd(100);
+	uint32_t r = rnd(200);
 
-	if (r < 45) {
+	if (r < 96) {
 		access(p);
-	} else if (r < 63) {
+	} else if (r < 136) {
 		write_entry(p, 1);
-	} else if (r < 74) {
+	} else if (r < 158) {
 		write_entry(p, 2);
-	} else if (r < 80) {
+	} else if (r < 170) {
 		/* PAE: the PDPTE, which maps every address: cleared rarely,
 		 * set again soon */
 		if (p->m->kind == PG_64)
 			write_entry(p, 3 + (int)rnd(2));
 		else if (p->m->kind == PG_PAE &&
-			 (r < 75 || !(p->s[p->cur][0].e[3] & PTE_P)))
+			 (r < 160 || !(p->s[p->cur][0].e[3] & PTE_P)))
 			write_entry(p, 3);
 		else
 			write_entry(p, 2);
-	} else if (r < 88) {
-		p->cur = (int)rnd(2);
-		add(p, OP_CR3, 0, 0, p->as[p->cur].root);
-		p->c->cr3_switch++;
-		flush_global(p);
-	} else if (r < 92) {
+	} else if (r < 182) {
+		cr3_switch(p, (int)rnd(2));
+	} else if (r < 190) {
+		stale_probe(p);
+	} else if (r < 194) {
 		p->cr0 ^= CR0_WP;
 		add(p, OP_CR0, 0, 0, p->cr0);
 		p->c->wp++;
-	} else if (r < 96) {
+	} else if (r < 197) {
 		if (pg_cpu.pge) {
 			p->cr4 ^= CR4_PGE;
 			add(p, OP_CR4, 0, 0, p->cr4);
@@ -371,7 +417,7 @@ static void run_seed(const struct pg_mode *m, uint32_t seed, struct count *c)
 		pc.cr4 = p.cr4;
 		global_left(&p);
 		pg_ops_init(&ops);
-		while (ops.n < (int)ARRAY_SIZE(ops.op) - NVA - 2)
+		while (ops.n < (int)ARRAY_SIZE(ops.op) - 2 * NVA - 5)
 			add_op(&p);
 		pg_run(&pc, &ops);
 		h = digest(h, &ops, c);
@@ -416,10 +462,11 @@ static void run_mode(const struct pg_mode *m)
 	info("%s: %d seeds, %u operations: %u accesses (%u faulted), entry "
 	     "writes PTE %u PDE %u (%u page-size toggles) PDPTE %u PML4E %u "
 	     "(%u in the other space), %u INVLPG, %u CR3 switches, %u CR3 "
-	     "reloads, %u CR0.WP, %u CR4.PGE, %u CR4.SMEP toggles", m->name,
-	     nseeds, c.ops, c.access, c.faults, c.write[1], c.write[2], c.ps,
-	     c.write[3], c.write[4], c.other_as, c.invlpg, c.cr3_switch,
-	     c.cr3_reload, c.wp, c.pge, c.smep);
+	     "reloads, %u CR0.WP, %u CR4.PGE, %u CR4.SMEP toggles, %u "
+	     "stale-entry probes", m->name, nseeds, c.ops, c.access, c.faults,
+	     c.write[1], c.write[2], c.ps, c.write[3], c.write[4], c.other_as,
+	     c.invlpg, c.cr3_switch, c.cr3_reload, c.wp, c.pge, c.smep,
+	     c.probe);
 	check(c.faults && c.faults < c.access, m->name, "%u of %u accesses "
 	      "faulted (some, not all)", c.faults, c.access);
 	check(!c.other_faults, m->name, "%u entry writes, flushes and "
