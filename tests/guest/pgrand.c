@@ -104,6 +104,12 @@ static uint64_t pde_value(struct prog *p, struct slot *s, int i)
 	return s->pt | PTE_A | (flags & ~PTE_G);
 }
 
+/* The leaf that maps the address (a PTE or a large PDE) is global. */
+static int leaf_global(const struct slot *s)
+{
+	return !!((s->large ? s->e[2] : s->e[1]) & PTE_G);
+}
+
 static void build(struct prog *p, const struct pg_mode *m)
 {
 	uint64_t ls = pg_level_size(m, 2);
@@ -266,9 +272,10 @@ static void change(struct prog *p, int a, int i, int lvl)
 		}
 		break;
 	}
-	if (v & PTE_G && (lvl == 1 || s->large))
-		p->gl[i] = 1;
 	s->e[lvl] = v;
+	/* the leaf in use now may be global: a PTE, a large PDE, or a PTE
+	 * that a PDE turned back into a page-table pointer brings back */
+	p->gl[i] |= leaf_global(s);
 	if (p->m->kind == PG_PAE && lvl == 3) {
 		/* the same PDPTE for every address */
 		int j;
@@ -308,17 +315,11 @@ static void write_entry(struct prog *p, int lvl)
 /* Which addresses can still have a global entry after a full flush. */
 static void global_left(struct prog *p)
 {
-	int a, i;
+	int i;
 
-	for (i = 0; i < NVA; i++) {
-		p->gl[i] = 0;
-		for (a = 0; a < 2; a++) {
-			const struct slot *s = &p->s[a][i];
-
-			p->gl[i] |= s->large ? !!(s->e[2] & PTE_G) :
-					       !!(s->e[1] & PTE_G);
-		}
-	}
+	for (i = 0; i < NVA; i++)
+		p->gl[i] = leaf_global(&p->s[0][i]) |
+			   leaf_global(&p->s[1][i]);
 }
 
 static void add_op(struct prog *p)
@@ -388,6 +389,22 @@ static uint32_t digest(uint32_t h, const struct pg_ops *o, struct count *c)
 	return h;
 }
 
+/* trace=MODE: every operation and its outcome, to find where runs part */
+static const char *trace;
+
+static void print_trace(const struct pg_ops *o, uint32_t first)
+{
+	int i;
+
+	for (i = 0; i < o->n; i++) {
+		const struct pg_op *op = &o->op[i];
+
+		printf("trace %u: kind %u flags %u addr %#llx val %#llx: %s\n",
+		       first + i, op->kind, op->flags, op->addr, op->val,
+		       pg_outcome(op));
+	}
+}
+
 static void run_seed(const struct pg_mode *m, uint32_t seed, struct count *c)
 {
 	static struct pg_ops ops;
@@ -420,6 +437,9 @@ static void run_seed(const struct pg_mode *m, uint32_t seed, struct count *c)
 		while (ops.n < (int)ARRAY_SIZE(ops.op) - 2 * NVA - 5)
 			add_op(&p);
 		pg_run(&pc, &ops);
+		if (trace && !memcmp(trace, m->name, strlen(m->name)) &&
+		    (trace[strlen(m->name)] == ' ' || !trace[strlen(m->name)]))
+			print_trace(&ops, c->ops);
 		h = digest(h, &ops, c);
 	}
 	printf("info: digest %s/%u %08x\n", m->name, seed, h);
@@ -477,6 +497,7 @@ void test_main(void)
 {
 	pg_init();
 	parse_seeds();
+	trace = cmdline_arg(boot.cmdline, "trace");
 	if (!pg_cpu.smep)
 		skip("cr4.smep", "no SMEP (CPUID.(EAX=7,ECX=0):EBX[7] = 0)");
 	if (!pg_cpu.pse)
