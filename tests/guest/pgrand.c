@@ -13,7 +13,10 @@
  * every outcome is defined: the value read or returned, or the exception
  * with its error code and CR2.  The kernel prints one digest of them per
  * mode and seed; tests/run-guest-tests.py compares each umbra run's
- * digests with those of the bare run on the same emulator.
+ * digests with those of the bare run on the same emulator.  trace=MODE
+ * (32-bit, pae, 4-level) prints every operation of that mode with its
+ * outcome, to diff two runs of one seed.  A few operations are stale-entry
+ * probes (stale_probe()).
  *
  * The flushes (SDM Vol 3 4.10.4.1 for what each operation invalidates):
  * - a PTE, PDE, PDPTE or PML4E of the current address space changed:
