@@ -49,7 +49,9 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 Kernels may have settings of their own (KERNEL_RUN): frames.elf runs with
 2 GiB of RAM and mem=8M for umbra, in six configurations only (bare,
 NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
-smaller load).
+smaller load); pgrand.elf gets seeds=1-3 (seeds=1-40 with --long, 1-16
+under Bochs) and its umbra runs' outcome digests must equal the bare
+run's on the same emulator.
 
 Each run goes through tools/umbra-run; its console is kept in
 build/test-logs/KERNEL-CONFIG.log.  A run passes when the runner exits 0,
@@ -214,8 +216,13 @@ KERNEL_RUN = {
     # into umbra's (blocked by the IOMMU umbra programs: dma_faults())
     'dma': {'configs': IOMMU_CONFIGS},
     # the random-guest differential test: bare and umbra on one machine,
-    # their digests compared (Matrix.compare_digests); Bochs in --long
+    # their digests compared (Matrix.compare_digests); Bochs in --long.
+    # Seeds per (Bochs, --long); any seed replays alone: seeds=N
     'pgrand': {
+        'args_by': {(False, False): ['seeds=1-3'],
+                    (False, True): ['seeds=1-40'],
+                    (True, False): ['seeds=1-3'],
+                    (True, True): ['seeds=1-16']},
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
                     'umbra-shadow-bios-grub', 'umbra-shadow-nooos-bios-grub',
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
@@ -472,6 +479,17 @@ EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 DIGEST = re.compile(r'^info: digest (\S+) ([0-9a-f]+)$')
 
 
+def digest_diff(got, bare):
+    """The digests that differ: mode/seed umbra (bare bare), or all."""
+    g = dict(DIGEST.match(x).groups() for x in got)
+    b = dict(DIGEST.match(x).groups() for x in bare)
+    if set(g) != set(b):
+        return '%s, bare %s' % (' '.join(sorted(g)), ' '.join(sorted(b)))
+    diff = ['%s %s (bare %s)' % (k, g[k], b[k]) for k in sorted(g)
+            if g[k] != b[k]]
+    return '%d of %d differ: %s' % (len(diff), len(g), ', '.join(diff))
+
+
 def machine(copts):
     """The emulator and CPU of a configuration: digests compare within one."""
     if '--emulator' not in copts:
@@ -599,6 +617,9 @@ class Matrix:
             timeout = max(timeout, krun.get('timeout', 0))
             if '--emulator' in copts and 'bochs_args' in krun:
                 args = krun['bochs_args']
+            if 'args_by' in krun:
+                args = krun['args_by'][('--emulator' in copts,
+                                        self.opts.long)]
             if 'memory' in krun:
                 copts = copts + ['--memory', str(krun['memory'])]
         cmd = [sys.executable, RUNNER] + copts + [
@@ -686,9 +707,8 @@ class Matrix:
                 else:
                     self.failed += 1
                     print('FAIL: %s [%s]: outcome digests differ from '
-                          '[%s]: %s, bare %s' % (base, label, bare[0][0],
-                                                 ' '.join(d),
-                                                 ' '.join(bare[0][2])))
+                          '[%s]: %s' % (base, label, bare[0][0],
+                                        digest_diff(d, bare[0][2])))
 
     def run_selftest(self, test, config):
         what, _, extra, args, want_rc, want_text = test[:6]
