@@ -14,7 +14,8 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	arch/x86/guest/load.c arch/x86/guest/multiboot.c arch/x86/guest/linux.c \
 	svm/svm.c svm/quirks.c svm/diag.c svm/vmrun.asm \
 	vmx/vmx.c vmx/quirks.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
-	drivers/serial.c \
+	drivers/serial.c drivers/acpi.c \
+	drivers/iommu/iommu.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
 	lib/string.c lib/printf.c
 
 CORE_OBJS := $(patsubst %,$(BUILD)/core/%.o,$(CORE_SRCS))

@@ -11,6 +11,7 @@
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
+#include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "umbra/core.h"
@@ -109,6 +110,7 @@ void core_main(struct boot_info *bi)
 		panic("the firmware gave no memory map");
 	mem_init(bi);
 	canary_init();
+	iommu_init(bi);		/* claims the IOMMU's registers: before the map */
 	guest_map_build(bi);
 	v->ops = choose_backend();
 	if (TRY(guest_load(bi, &boot)))

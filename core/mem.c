@@ -159,6 +159,15 @@ static void add_umbra_range(uint64_t base, uint64_t size)
 	umbra_ranges[nr_umbra_ranges++] = (struct umbra_range){ base, size };
 }
 
+static unsigned int nr_claims;	/* the last ones of umbra_ranges[] */
+
+void umbra_claim(uint64_t base, uint64_t size)
+{
+	nr_claims++;
+	pr_info("umbra claims %lx-%lx (device registers)", base, base + size - 1);
+	add_umbra_range(base, size);
+}
+
 /* Where the image at UMBRA_VBASE puts `p` when it lies at `image_pa`. */
 static uint64_t phys_of(const void *p, uint64_t image_pa)
 {
@@ -429,6 +438,22 @@ static void guest_map_add_cut(uint64_t base, uint64_t end, uint32_t type)
 	}
 }
 
+/* umbra_claim() ranges in the firmware map's holes: reserved entries too. */
+static void guest_map_add_claims(void)
+{
+	for (unsigned int i = nr_umbra_ranges - nr_claims; i < nr_umbra_ranges; i++) {
+		const struct umbra_range *r = &umbra_ranges[i];
+		bool listed = false;
+
+		for (uint32_t j = 0; j < guest_map.nr; j++)
+			listed |= overlaps(r->base, r->size, guest_map.r[j].base,
+					   guest_map.r[j].size);
+		if (!listed)
+			guest_map_add(r->base, r->size, BI_MEM_RESERVED);
+	}
+	sort_map(guest_map.r, guest_map.nr);
+}
+
 /*
  * The firmware's map with umbra's ranges cut out of it and reserved, and
  * RAM beyond umbra's identity map (choose_ident_top) reserved too.
@@ -449,6 +474,7 @@ void guest_map_build(struct boot_info *bi)
 			guest_map_add(m->base, m->size, BI_MEM_RESERVED);
 		}
 	}
+	guest_map_add_claims();
 	for (uint32_t i = 0; i < guest_map.nr; i++)
 		pr_debug("guest map: %016lx-%016lx %s", guest_map.r[i].base,
 			 guest_map.r[i].base + guest_map.r[i].size - 1,

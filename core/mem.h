@@ -9,9 +9,11 @@
 
 /*
  * umbra's own memory: the main range (2 MiB aligned, the image first, then
- * the page pool) and the low pool below 4 GiB; umbra_ranges lists both.
+ * the page pool) and the low pool below 4 GiB; umbra_ranges lists both,
+ * then the device registers umbra_claim() adds (an IOMMU's).
  */
-#define UMBRA_MAX_RANGES	2
+#define UMBRA_MAX_RANGES	(2 + UMBRA_MAX_CLAIMS)
+#define UMBRA_MAX_CLAIMS	8	/* umbra_claim(): IOMMU registers */
 
 struct umbra_range {
 	uint64_t base, size;
@@ -26,6 +28,12 @@ bool umbra_owns(uint64_t pa, uint64_t size);
 bool umbra_frame(uint64_t pfn);
 
 void mem_init(struct boot_info *bi);
+/*
+ * Make [base, base + size) umbra's (device registers such as an IOMMU's),
+ * before guest_map_build(): reserved in the guest's map and, like umbra's
+ * memory, the scratch page under nested and shadow paging.
+ */
+void umbra_claim(uint64_t base, uint64_t size);
 void guest_map_build(struct boot_info *bi);
 /* Zero the way in's leftovers (bi->busy[]) in guest RAM: after staging. */
 void mem_scrub_boot(const struct boot_info *bi);

@@ -214,6 +214,23 @@ static void show_oos(char *buf, size_t len)
 	snprintf(buf, len, "%s", opts.oos ? "on" : "off");
 }
 
+/* iommu=: off leaves the IOMMU as firmware left it (drivers/iommu/). */
+static bool set_iommu(const char *val)
+{
+	if (!strcmp(val, "on"))
+		opts.iommu_off = false;
+	else if (!strcmp(val, "off"))
+		opts.iommu_off = true;
+	else
+		return false;
+	return true;
+}
+
+static void show_iommu(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.iommu_off ? "off" : "on");
+}
+
 /* canary=: the tests choose the leak canary (core/canary.c). */
 static bool set_canary(const char *val)
 {
@@ -263,6 +280,9 @@ static const struct option_desc options[] = {
 	  show_mmu },
 	{ "oos", "on, off", "on",
 	  "mmu=shadow: let leaf page tables go out of sync", set_oos, show_oos },
+	{ "iommu", "on, off", "on",
+	  "program the IOMMU (Intel VT-d) so that no device reaches umbra's memory",
+	  set_iommu, show_iommu },
 	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
 	  "the leak canary umbra writes into its memory (tests)", set_canary,
 	  show_canary },

@@ -31,9 +31,16 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-shadow-bios-grub-4g   umbra (mmu=shadow), 4 GiB, SeaBIOS, GRUB
     umbra-bios-grub-70g-no1g    umbra (NPT), 70 GiB, a CPU without 1 GiB
                                 pages: umbra maps 64 GiB, withholds the rest
+    bare-bios-grub-iommu          no hypervisor, q35 + intel-iommu + edu
+    umbra-bios-grub-iommu         umbra (NPT), intel-iommu + edu (issue 14)
+    umbra-shadow-bios-grub-iommu  umbra (mmu=shadow), intel-iommu + edu
+    umbra-bios-grub-16g-iommu     umbra (NPT), 16 GiB, intel-iommu aw-bits=48
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
-QEMU allocates guest RAM lazily) run only the kernels CONFIG_KERNELS names.
+QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
+CONFIG_KERNELS names; dma.elf runs only in the IOMMU ones, with a random
+canary= for umbra and the guest, and an umbra run also needs umbra's
+fault line for every DMA the guest aimed at umbra's memory (dma_faults()).
 
 --configs takes a comma-separated list; each item selects the
 configurations whose name contains it ("bare", "umbra-bios", "efi").
@@ -42,7 +49,9 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 Kernels may have settings of their own (KERNEL_RUN): frames.elf runs with
 2 GiB of RAM and mem=8M for umbra, in six configurations only (bare,
 NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
-smaller load).
+smaller load); pgrand.elf gets seeds=1-3 (seeds=1-40 with --long, 1-16
+under Bochs) and its umbra runs' outcome digests must equal the bare
+run's on the same emulator.
 
 Each run goes through tools/umbra-run; its console is kept in
 build/test-logs/KERNEL-CONFIG.log.  A run passes when the runner exits 0,
@@ -85,6 +94,15 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RUNNER = os.path.join(ROOT, 'tools', 'umbra-run')
 LOGDIR = os.path.join(ROOT, 'build', 'test-logs')
+
+IOMMU_QEMU = ['--qemu-arg=-device', '--qemu-arg=intel-iommu',
+              '--qemu-arg=-device', '--qemu-arg=edu,dma_mask=0xffffffff']
+# umbra above 4 GiB: 48-bit (4-level) tables, 64-bit DMA addresses
+IOMMU_QEMU_48 = ['--qemu-arg=-device', '--qemu-arg=intel-iommu,aw-bits=48',
+                 '--qemu-arg=-device',
+                 '--qemu-arg=edu,dma_mask=0xffffffffffffffff']
+IOMMU_CONFIGS = ('bare-bios-grub-iommu', 'umbra-bios-grub-iommu',
+                 'umbra-shadow-bios-grub-iommu', 'umbra-bios-grub-16g-iommu')
 
 CONFIGS = [
     # name, label, umbra?, runner options
@@ -146,6 +164,19 @@ CONFIGS = [
       '--qemu-arg=memory-backend-ram,id=big,size=71680M,reserve=off',
       '--qemu-arg=-machine', '--qemu-arg=memory-backend=big',
       '--qemu-arg=-cpu', '--qemu-arg=qemu64,+smep,+smap,+svm,+npt']),
+    # issue 14: an Intel IOMMU (QEMU's intel-iommu works under TCG with
+    # either CPU vendor, here SVM) and the edu DMA device, which can reach
+    # all 32 address bits
+    ('bare-bios-grub-iommu', 'bare bios grub iommu', False,
+     ['--no-hv', '--firmware', 'bios', '--loader', 'grub'] + IOMMU_QEMU),
+    ('umbra-bios-grub-iommu', 'umbra bios grub iommu', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp'] + IOMMU_QEMU),
+    ('umbra-shadow-bios-grub-iommu', 'umbra shadow bios grub iommu', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow'] +
+     IOMMU_QEMU),
+    ('umbra-bios-grub-16g-iommu', 'umbra bios grub 16g iommu', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
+      '--memory', '16384'] + IOMMU_QEMU_48),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -158,6 +189,10 @@ CONFIG_KERNELS = {
     'umbra-uefi-efi-16g-shadow': ('hello', 'pgpae', 'pg32'),
     'umbra-shadow-bios-grub-4g': ('hello', 'pgpae', 'linux'),
     'umbra-bios-grub-70g-no1g': ('hello', 'memory'),
+    'bare-bios-grub-iommu': ('hello', 'dma'),
+    'umbra-bios-grub-iommu': ('hello', 'dma', 'linux'),
+    'umbra-shadow-bios-grub-iommu': ('hello', 'dma'),
+    'umbra-bios-grub-16g-iommu': ('dma',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
@@ -177,9 +212,17 @@ TOO_LONG_TEXT = ("umbra: error: module 'crash.elf': command line of %d "
 # (after the configuration's), the configurations they run in (all when
 # absent), the guest's command line under Bochs, and a longer time limit.
 KERNEL_RUN = {
+    # issue 14: DMA through the edu device, into the guest's memory and
+    # into umbra's (blocked by the IOMMU umbra programs: dma_faults())
+    'dma': {'configs': IOMMU_CONFIGS},
     # the random-guest differential test: bare and umbra on one machine,
-    # their digests compared (Matrix.compare_digests); Bochs in --long
+    # their digests compared (Matrix.compare_digests); Bochs in --long.
+    # Seeds per (Bochs, --long); any seed replays alone: seeds=N
     'pgrand': {
+        'args_by': {(False, False): ['seeds=1-3'],
+                    (False, True): ['seeds=1-40'],
+                    (True, False): ['seeds=1-3'],
+                    (True, True): ['seeds=1-16']},
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
                     'umbra-shadow-bios-grub', 'umbra-shadow-nooos-bios-grub',
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
@@ -265,6 +308,36 @@ def fuzz_args(config, bochs, long):
             + FUZZ_COMMON)
 
 
+# tests/guest/dma.c names each DMA it aims at umbra's memory; umbra must
+# log the IOMMU's fault for each (drivers/iommu/vtd.c, log_fault())
+DMA_TARGET = re.compile(r'info: dma target (read|write) ([0-9a-f]+)$')
+DMA_FAULT = re.compile(r'umbra: warn: DMA fault: device [0-9a-f]{2}:[0-9a-f]{2}'
+                       r'\.[0-7] (read|write) at ([0-9a-f]+) blocked')
+
+DMA_COUNT = re.compile(r'umbra: warn: DMA faults: \d+ so far')
+DMA_FAULTS_LOGGED = 16      # drivers/iommu/vtd.c, FAULTS_LOGGED
+
+
+def dma_faults(lines):
+    """None if umbra logged a fault for every DMA target, else why not."""
+    targets = [m.groups() for m in map(DMA_TARGET.search, lines) if m]
+    faults = {(m.group(1), int(m.group(2), 16))
+              for m in map(DMA_FAULT.search, lines) if m}
+    if not targets:
+        return 'the guest aimed no DMA at umbra\'s memory'
+    # the storm (30 reads more): the first 16 faults logged, then counted
+    logged = sum(1 for line in lines if DMA_FAULT.search(line))
+    if logged != DMA_FAULTS_LOGGED:
+        return '%d DMA fault lines, want the first %d only' % (
+            logged, DMA_FAULTS_LOGGED)
+    if not any(DMA_COUNT.search(line) for line in lines):
+        return 'no "DMA faults: N so far" line after the storm'
+    for kind, addr in targets:
+        if (kind, int(addr, 16)) not in faults:
+            return 'umbra logged no DMA fault for the %s at %s' % (kind, addr)
+    return None
+
+
 def leak_line(lines, canaries):
     """The first line that shows a canary other than where it is given."""
     for line in lines:
@@ -288,7 +361,8 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
                  'umbra-shadow-bios-grub', 'umbra-shadow-uefi-grub',
                  'umbra-shadow-nooos-bios-grub',
                  'umbra-bochs-vmx', 'umbra-bochs-svm', 'bare-bochs-skylake',
-                 'umbra-bios-grub-16g', 'umbra-shadow-bios-grub-4g')
+                 'umbra-bios-grub-16g', 'umbra-shadow-bios-grub-4g',
+                 'umbra-bios-grub-iommu')
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
@@ -303,6 +377,11 @@ __doc__ = __doc__ % LINUX_TIMEOUT
 # Runner self-tests: name, configuration, extra runner options, crash.elf
 # arguments, expected exit status, text the log must contain.
 SELFTESTS = [
+    # issue 14: without an IOMMU the DMA test must see umbra's canary
+    ('dma without iommu', 'umbra-bios-grub',
+     ['--hv-args', 'canary=0x0123456789abcdef', '--qemu-arg=-device',
+      '--qemu-arg=edu,dma_mask=0xffffffff'], ['canary=0x0123456789abcdef'],
+     1, "the guest got umbra's canary", 'build/tests/guest/dma.elf'),
     ('exit status', 'bare-bios-grub', [], ['exit', '5'], 5, None),
     ('failed check', 'bare-bios-grub', [], ['fail'], 1, '0 passed, 1 failed'),
     ('timeout', 'bare-bios-grub', ['--timeout', '3'], ['hang'], 124,
@@ -398,6 +477,17 @@ EXPECT_LINES = {
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 # tests/guest/pgrand.c: one digest of the outcomes per paging mode
 DIGEST = re.compile(r'^info: digest (\S+) ([0-9a-f]+)$')
+
+
+def digest_diff(got, bare):
+    """The digests that differ: mode/seed umbra (bare bare), or all."""
+    g = dict(DIGEST.match(x).groups() for x in got)
+    b = dict(DIGEST.match(x).groups() for x in bare)
+    if set(g) != set(b):
+        return '%s, bare %s' % (' '.join(sorted(g)), ' '.join(sorted(b)))
+    diff = ['%s %s (bare %s)' % (k, g[k], b[k]) for k in sorted(g)
+            if g[k] != b[k]]
+    return '%d of %d differ: %s' % (len(diff), len(g), ', '.join(diff))
 
 
 def machine(copts):
@@ -527,6 +617,9 @@ class Matrix:
             timeout = max(timeout, krun.get('timeout', 0))
             if '--emulator' in copts and 'bochs_args' in krun:
                 args = krun['bochs_args']
+            if 'args_by' in krun:
+                args = krun['args_by'][('--emulator' in copts,
+                                        self.opts.long)]
             if 'memory' in krun:
                 copts = copts + ['--memory', str(krun['memory'])]
         cmd = [sys.executable, RUNNER] + copts + [
@@ -540,6 +633,11 @@ class Matrix:
             else:
                 cmd += ['--hv-args', extra]
         canaries = set()
+        if base == 'dma':
+            canary = '0x%016x' % random.getrandbits(64)
+            args = ['canary=' + canary]
+            if umbra:
+                cmd += ['--hv-args', 'canary=' + canary]
         if base == 'fuzz':
             canary = '0x%016x' % random.getrandbits(64)
             canaries.add(canary[2:])
@@ -565,6 +663,14 @@ class Matrix:
         leak = leak_line(lines, canaries)
         if leak is not None:
             ok, why = False, "the log shows umbra's canary: " + leak[:120]
+        if ok and base == 'dma' and umbra:
+            why = dma_faults(lines)
+            ok = why is None
+        # Linux under the IOMMU: its devices' DMA must not fault
+        if ok and linux and name in IOMMU_CONFIGS:
+            bad = [l for l in lines if DMA_FAULT.search(l)]
+            if bad:
+                ok, why = False, 'DMA fault under Linux: ' + bad[0][:120]
         if any('umbra: PANIC' in line for line in lines):
             ok, why = False, why or 'umbra panicked'
         for line in lines:
@@ -601,9 +707,8 @@ class Matrix:
                 else:
                     self.failed += 1
                     print('FAIL: %s [%s]: outcome digests differ from '
-                          '[%s]: %s, bare %s' % (base, label, bare[0][0],
-                                                 ' '.join(d),
-                                                 ' '.join(bare[0][2])))
+                          '[%s]: %s' % (base, label, bare[0][0],
+                                        digest_diff(d, bare[0][2])))
 
     def run_selftest(self, test, config):
         what, _, extra, args, want_rc, want_text = test[:6]

@@ -30,6 +30,7 @@ struct umbra_options {
 	int selftest;			/* enum selftest: fail on purpose */
 	int mmu;			/* enum mmu_kind */
 	bool oos;			/* shadow: out-of-sync pages */
+	bool iommu_off;			/* iommu=off: DMA left unprotected */
 	bool canary_set;		/* canary= given (tests) */
 	uint64_t canary;		/* the leak canary (core/canary.c) */
 };

@@ -283,18 +283,7 @@ static __attribute__((noinline)) int parse_canary(const char *s)
 /* ---- command line ---- */
 static const char *arg(const char *name)
 {
-	const char *p = boot.cmdline;
-	size_t n = strlen(name);
-
-	while (*p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, name, n) && p[n] == '=')
-			return p + n + 1;
-		while (*p && *p != ' ')
-			p++;
-	}
-	return NULL;
+	return cmdline_arg(boot.cmdline, name);
 }
 
 static uint64_t arg_num(const char *name, uint64_t def)

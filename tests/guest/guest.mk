@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.

@@ -49,3 +49,14 @@ mmu-tsan:
 			$(HOST_LIB_SRCS) || exit 1; \
 	done
 	@$(PYTHON) tests/run-host-tests.py $(addprefix $(BUILD)/tsan/,$(TSAN_TESTS))
+
+# issue 14: the DMAR parser and the ACPI table finder (drivers/)
+HOST_TESTS	+= $(HOST_OBJ)/test_dmar
+$(HOST_OBJ)/drivers/%.o: drivers/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(HOST_OBJ)/test_dmar: $(HOST_OBJ)/tests/host/test_dmar.o \
+		$(HOST_OBJ)/drivers/iommu/dmar.o $(HOST_OBJ)/drivers/acpi.o \
+		$(HOST_OBJ)/tests/host/check.o
+	$(CC) $(HOST_CFLAGS) -o $@ $^

@@ -7,6 +7,7 @@
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
 #include "arch/x86/vcpu/vcpu.h"
+#include "drivers/iommu/iommu.h"
 #include "shell/shell.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -140,6 +141,7 @@ void vcpu_run_loop(struct vcpu *v)
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);
+		iommu_poll();	/* DMA faults: logged, rate-limited */
 		shell_poll(v);
 	}
 }

@@ -121,6 +121,8 @@ int strcmp(const char *a, const char *b);
 char *strstr(const char *hay, const char *needle);
 size_t strlcpy(char *dst, const char *src, size_t size);
 int cmdline_has_word(const char *cmdline, const char *word);
+/* The value of name=value in cmdline (up to the next space), or NULL. */
+const char *cmdline_arg(const char *cmdline, const char *name);
 
 /* start.c */
 uint32_t u64_divmod(uint64_t *n, uint32_t d);

@@ -44,3 +44,19 @@ int cmdline_has_word(const char *cmdline, const char *word)
 	}
 	return 0;
 }
+
+const char *cmdline_arg(const char *cmdline, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = cmdline;
+
+	while (*p) {
+		while (*p == ' ')
+			p++;
+		if (!memcmp(p, name, n) && p[n] == '=')
+			return p + n + 1;
+		while (*p && *p != ' ')
+			p++;
+	}
+	return NULL;
+}
