@@ -259,16 +259,8 @@ KERNEL_RUN = {
 # shadow MMU code runs with oos=off under QEMU in make test).
 # conform.elf and real16.elf check the CPU, not the way in: their UEFI
 # runs (firmware boot about 8 s each) are left to make test-long, the BIOS
-# ones cover each back end and MMU mode.  pgrand's Bochs runs too.  The
-# fuzzer bare in Bochs (QEMU's bare run shows the fuzzer itself works) and
-# under Bochs SVM shadow paging, conform under Bochs SVM (both MMU modes):
-# their back end and MMU mode run in QEMU in make test.
+# ones cover each back end and MMU mode.  pgrand's Bochs runs too.
 LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow'),
-                  ('fuzz', 'bare-bochs-skylake'),
-                  ('fuzz', 'bare-bochs-ryzen'),
-                  ('fuzz', 'umbra-bochs-svm-shadow'),
-                  ('conform', 'umbra-bochs-svm'),
-                  ('conform', 'umbra-bochs-svm-shadow'),
                   ('pgrand', 'bare-bochs-skylake'),
                   ('pgrand', 'umbra-bochs-vmx'),
                   ('pgrand', 'umbra-bochs-vmx-shadow'),
