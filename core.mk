@@ -15,7 +15,8 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	svm/svm.c svm/quirks.c svm/diag.c svm/vmrun.asm \
 	vmx/vmx.c vmx/quirks.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
 	drivers/serial.c drivers/acpi.c \
-	drivers/iommu/iommu.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
+	drivers/iommu/iommu.c drivers/iommu/iopt.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
+	drivers/iommu/ivrs.c drivers/iommu/amdvi.c \
 	lib/string.c lib/printf.c
 
 CORE_OBJS := $(patsubst %,$(BUILD)/core/%.o,$(CORE_SRCS))

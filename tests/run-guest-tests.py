@@ -35,12 +35,16 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-iommu         umbra (NPT), intel-iommu + edu (issue 14)
     umbra-shadow-bios-grub-iommu  umbra (mmu=shadow), intel-iommu + edu
     umbra-bios-grub-16g-iommu     umbra (NPT), 16 GiB, intel-iommu aw-bits=48
+    bare-bios-grub-amdiommu       no hypervisor, q35 + amd-iommu + edu
+    umbra-bios-grub-amdiommu      umbra (NPT), amd-iommu + edu (AMD-Vi)
+    umbra-shadow-bios-grub-amdiommu  umbra (mmu=shadow), amd-iommu + edu
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
 CONFIG_KERNELS names; dma.elf runs only in the IOMMU ones, with a random
 canary= for umbra and the guest, and an umbra run also needs umbra's
-fault line for every DMA the guest aimed at umbra's memory (dma_faults()).
+fault line for every DMA the guest aimed at umbra's memory (dma_faults();
+under amd-iommu, whose QEMU 7.2 writes no fault event, a SKIP with the reason).
 
 --configs takes a comma-separated list; each item selects the
 configurations whose name contains it ("bare", "umbra-bios", "efi").
@@ -101,8 +105,14 @@ IOMMU_QEMU = ['--qemu-arg=-device', '--qemu-arg=intel-iommu',
 IOMMU_QEMU_48 = ['--qemu-arg=-device', '--qemu-arg=intel-iommu,aw-bits=48',
                  '--qemu-arg=-device',
                  '--qemu-arg=edu,dma_mask=0xffffffffffffffff']
+# AMD-Vi: QEMU's amd-iommu (q35) with the SVM guest
+AMDVI_QEMU = ['--qemu-arg=-device', '--qemu-arg=amd-iommu',
+              '--qemu-arg=-device', '--qemu-arg=edu,dma_mask=0xffffffff']
+AMDVI_CONFIGS = ('bare-bios-grub-amdiommu', 'umbra-bios-grub-amdiommu',
+                 'umbra-shadow-bios-grub-amdiommu')
 IOMMU_CONFIGS = ('bare-bios-grub-iommu', 'umbra-bios-grub-iommu',
-                 'umbra-shadow-bios-grub-iommu', 'umbra-bios-grub-16g-iommu')
+                 'umbra-shadow-bios-grub-iommu',
+                 'umbra-bios-grub-16g-iommu') + AMDVI_CONFIGS
 
 CONFIGS = [
     # name, label, umbra?, runner options
@@ -177,6 +187,15 @@ CONFIGS = [
     ('umbra-bios-grub-16g-iommu', 'umbra bios grub 16g iommu', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
       '--memory', '16384'] + IOMMU_QEMU_48),
+    # the same with QEMU's amd-iommu (AMD-Vi), which remaps DMA under TCG
+    # but logs no fault event in QEMU 7.2 (docs/iommu.md)
+    ('bare-bios-grub-amdiommu', 'bare bios grub amdiommu', False,
+     ['--no-hv', '--firmware', 'bios', '--loader', 'grub'] + AMDVI_QEMU),
+    ('umbra-bios-grub-amdiommu', 'umbra bios grub amdiommu', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp'] + AMDVI_QEMU),
+    ('umbra-shadow-bios-grub-amdiommu', 'umbra shadow bios grub amdiommu',
+     True, ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow'] +
+     AMDVI_QEMU),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -193,6 +212,9 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-iommu': ('hello', 'dma', 'linux'),
     'umbra-shadow-bios-grub-iommu': ('hello', 'dma'),
     'umbra-bios-grub-16g-iommu': ('dma',),
+    'bare-bios-grub-amdiommu': ('dma',),
+    'umbra-bios-grub-amdiommu': ('hello', 'dma', 'linux'),
+    'umbra-shadow-bios-grub-amdiommu': ('dma',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
@@ -362,7 +384,7 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
                  'umbra-shadow-nooos-bios-grub',
                  'umbra-bochs-vmx', 'umbra-bochs-svm', 'bare-bochs-skylake',
                  'umbra-bios-grub-16g', 'umbra-shadow-bios-grub-4g',
-                 'umbra-bios-grub-iommu')
+                 'umbra-bios-grub-iommu', 'umbra-bios-grub-amdiommu')
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
@@ -382,6 +404,10 @@ SELFTESTS = [
      ['--hv-args', 'canary=0x0123456789abcdef', '--qemu-arg=-device',
       '--qemu-arg=edu,dma_mask=0xffffffff'], ['canary=0x0123456789abcdef'],
      1, "the guest got umbra's canary", 'build/tests/guest/dma.elf'),
+    # a malformed IVRS (QEMU adds one of 36 bytes): umbra halts before the guest
+    ('malformed ivrs', 'umbra-bios-grub',
+     ['--qemu-arg=-acpitable', '--qemu-arg=sig=IVRS,rev=1,data=/dev/null'],
+     [], 127, 'is malformed: IVRS of 36 bytes'),
     ('exit status', 'bare-bios-grub', [], ['exit', '5'], 5, None),
     ('failed check', 'bare-bios-grub', [], ['fail'], 1, '0 passed, 1 failed'),
     ('timeout', 'bare-bios-grub', ['--timeout', '3'], ['hang'], 124,
@@ -664,8 +690,15 @@ class Matrix:
         if leak is not None:
             ok, why = False, "the log shows umbra's canary: " + leak[:120]
         if ok and base == 'dma' and umbra:
-            why = dma_faults(lines)
-            ok = why is None
+            if name in AMDVI_CONFIGS and not any(map(DMA_FAULT.search,
+                                                     lines)):
+                # QEMU 7.2's amd-iommu blocks but never writes an event
+                info['skips'] += 1
+                print('SKIP: dma fault lines [%s]: QEMU\'s amd-iommu wrote '
+                      'no event log entry (docs/iommu.md)' % label)
+            else:
+                why = dma_faults(lines)
+                ok = why is None
         # Linux under the IOMMU: its devices' DMA must not fault
         if ok and linux and name in IOMMU_CONFIGS:
             bad = [l for l in lines if DMA_FAULT.search(l)]

@@ -6,8 +6,8 @@
 #include "umbra/bootinfo.h"
 
 /*
- * After mem_init(), before guest_map_build(): find the DMAR, claim the
- * units' registers as umbra's (umbra_claim()), hide the table from the
+ * After mem_init(), before guest_map_build(): find the DMAR (VT-d) or
+ * the IVRS (AMD-Vi), claim the units' registers as umbra's (umbra_claim()), hide the table from the
  * guest and enable translation; or say in one line that DMA is
  * unprotected.  Halts with "iommu" when a present IOMMU cannot be used.
  */
