@@ -12,6 +12,7 @@
 #include "drivers/iommu/dmar.h"
 #include "drivers/iommu/iommu.h"
 #include "drivers/iommu/vtd.h"
+#include "shell/clock.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
@@ -118,10 +119,40 @@ void iommu_init(struct boot_info *bi)
 	hide(bi, h, "VT-d");
 }
 
-void iommu_poll(void)
+/*
+ * The fault logs are uncached MMIO: the run loop reads them at most once a
+ * millisecond of TSC time (about 2^21 cycles when the rate is unknown), so
+ * that an exit costs a RDTSC here; faults wait in the units' logs between.
+ */
+#define POLL_MS			1
+#define POLL_CYCLES_UNKNOWN	(1ull << 21)
+
+static uint64_t last_poll, poll_cycles, nr_polls;
+
+void iommu_poll_now(bool say)
 {
+	nr_polls++;
 	if (vtd_on)
 		vtd_poll();
 	if (amdvi_on)
 		amdvi_poll();
+	if (say)
+		pr_info("IOMMU: fault logs read %lu times (at most every %d ms)",
+			nr_polls, POLL_MS);
+}
+
+void iommu_poll(void)
+{
+	uint64_t now;
+
+	if (!vtd_on && !amdvi_on)
+		return;
+	if (!poll_cycles)	/* the shell's clock_init() has run by now */
+		poll_cycles = clock_tsc_hz() ? clock_tsc_hz() / 1000 * POLL_MS :
+			      POLL_CYCLES_UNKNOWN;
+	now = clock_now();
+	if (now - last_poll < poll_cycles)
+		return;
+	last_poll = now;
+	iommu_poll_now(false);
 }

@@ -3,6 +3,7 @@
 #ifndef UMBRA_DRIVERS_IOMMU_IOMMU_H
 #define UMBRA_DRIVERS_IOMMU_IOMMU_H
 
+#include <stdbool.h>
 #include "umbra/bootinfo.h"
 
 /*
@@ -12,7 +13,9 @@
  * unprotected.  Halts with "iommu" when a present IOMMU cannot be used.
  */
 void iommu_init(struct boot_info *bi);
-/* Log and clear recorded DMA faults (from the run loop). */
+/* Log and clear recorded DMA faults: from the run loop, at most every 1 ms. */
 void iommu_poll(void);
+/* The same now (the debug shell, the guest's last exit); say: how often so far. */
+void iommu_poll_now(bool say);
 
 #endif
