@@ -281,7 +281,7 @@ static const struct option_desc options[] = {
 	{ "oos", "on, off", "on",
 	  "mmu=shadow: let leaf page tables go out of sync", set_oos, show_oos },
 	{ "iommu", "on, off", "on",
-	  "program the IOMMU (Intel VT-d) so that no device reaches umbra's memory",
+	  "program the IOMMU (Intel VT-d, AMD-Vi) so that no device reaches umbra's memory",
 	  set_iommu, show_iommu },
 	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
 	  "the leak canary umbra writes into its memory (tests)", set_canary,
