@@ -66,15 +66,37 @@ static void enable_failed(const char *who)
 	halt("iommu");
 }
 
+static void __attribute__((noreturn))
+malformed(const struct acpi_header *h, const char *who, const char *why)
+{
+	pr_err("%s: ACPI %.4s at %lx is malformed: %s", who, h->sig, (uint64_t)h,
+	       why);
+	halt("iommu");
+}
+
+static void vtd_init(struct boot_info *bi, struct acpi_header *h)
+{
+	char why[160];
+
+	if (dmar_parse(h, &dmar, why, sizeof(why)))
+		malformed(h, "VT-d", why);
+	pr_info("VT-d: ACPI DMAR at %lx: %u unit%s, %u RMRR%s, host address width %u",
+		(uint64_t)h, dmar.nr_units, dmar.nr_units == 1 ? "" : "s",
+		dmar.nr_rmrr, dmar.nr_rmrr == 1 ? "" : "s", dmar.haw);
+	claim_units();
+	if (vtd_enable(&dmar, dma_top(bi)))
+		enable_failed("VT-d");
+	vtd_on = true;
+	hide(bi, h, "VT-d");
+}
+
 /* AMD-Vi: the IVRS (48882, 5.2), the same policy as the DMAR's. */
 static void amdvi_init(struct boot_info *bi, struct acpi_header *h)
 {
 	char why[160];
 
-	if (ivrs_parse(h, &ivrs, why, sizeof(why))) {
-		pr_err("AMD-Vi: ACPI IVRS at %lx is malformed: %s", (uint64_t)h, why);
-		halt("iommu");
-	}
+	if (ivrs_parse(h, &ivrs, why, sizeof(why)))
+		malformed(h, "AMD-Vi", why);
 	pr_info("AMD-Vi: ACPI IVRS at %lx: %u IOMMU%s, %u IVMD%s, IVinfo %x",
 		(uint64_t)h, ivrs.nr_units, ivrs.nr_units == 1 ? "" : "s",
 		ivrs.nr_ivmd, ivrs.nr_ivmd == 1 ? "" : "s", ivrs.ivinfo);
@@ -88,35 +110,18 @@ static void amdvi_init(struct boot_info *bi, struct acpi_header *h)
 
 void iommu_init(struct boot_info *bi)
 {
-	struct acpi_header *h = bi->acpi_rsdp ? acpi_find(bi->acpi_rsdp, "DMAR") : NULL;
+	struct acpi_header *dm = bi->acpi_rsdp ? acpi_find(bi->acpi_rsdp, "DMAR") : NULL;
 	struct acpi_header *iv = bi->acpi_rsdp ? acpi_find(bi->acpi_rsdp, "IVRS") : NULL;
-	char why[160];
 
-	if (opts.iommu_off) {
+	if (opts.iommu_off)
 		pr_warn("DMA is unprotected: iommu=off; devices can reach umbra's memory");
-		return;
-	}
-	if (!h && iv) {
+	else if (dm)
+		vtd_init(bi, dm);
+	else if (iv)
 		amdvi_init(bi, iv);
-		return;
-	}
-	if (!h) {
+	else
 		pr_warn("DMA is unprotected: no IOMMU (%s); devices can reach umbra's memory",
 			bi->acpi_rsdp ? "no ACPI DMAR or IVRS table" : "no ACPI RSDP");
-		return;
-	}
-	if (dmar_parse(h, &dmar, why, sizeof(why))) {
-		pr_err("VT-d: ACPI DMAR at %lx is malformed: %s", (uint64_t)h, why);
-		halt("iommu");
-	}
-	pr_info("VT-d: ACPI DMAR at %lx: %u unit%s, %u RMRR%s, host address width %u",
-		(uint64_t)h, dmar.nr_units, dmar.nr_units == 1 ? "" : "s",
-		dmar.nr_rmrr, dmar.nr_rmrr == 1 ? "" : "s", dmar.haw);
-	claim_units();
-	if (vtd_enable(&dmar, dma_top(bi)))
-		enable_failed("VT-d");
-	vtd_on = true;
-	hide(bi, h, "VT-d");
 }
 
 /*
