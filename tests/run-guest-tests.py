@@ -422,7 +422,11 @@ SELFTESTS = [
      ['--hv-args', 'canary=0x0123456789abcdef', '--qemu-arg=-device',
       '--qemu-arg=edu,dma_mask=0xffffffff'], ['canary=0x0123456789abcdef'],
      1, "the guest got umbra's canary", 'build/tests/guest/dma.elf'),
-    # a malformed IVRS (QEMU adds one of 36 bytes): umbra halts before the guest
+    # a malformed DMAR or IVRS (QEMU adds one of 36 bytes): umbra halts
+    # before the guest
+    ('malformed dmar', 'umbra-bios-grub',
+     ['--qemu-arg=-acpitable', '--qemu-arg=sig=DMAR,rev=1,data=/dev/null'],
+     [], 127, 'is malformed: DMAR of 36 bytes'),
     ('malformed ivrs', 'umbra-bios-grub',
      ['--qemu-arg=-acpitable', '--qemu-arg=sig=IVRS,rev=1,data=/dev/null'],
      [], 127, 'is malformed: IVRS of 36 bytes'),
