@@ -42,7 +42,7 @@
 #define RING_LEN_256	(8ull << 56)	/* ComLen, EventLen: 2^8 entries, 4 KiB */
 #define RING_BYTES	4096u
 
-/* 2.2.2.1: device table entry, quadword 0; quadword 1 bits 15:0 DomainID */
+/* 2.2.2: device table entry, quadword 0; quadword 1 bits 15:0 DomainID */
 #define DTE_V		(1ull << 0)
 #define DTE_TV		(1ull << 1)
 #define DTE_MODE(l)	((uint64_t)(l) << 9)	/* page-table levels */
@@ -185,7 +185,7 @@ static int enable_unit(struct amdvi_unit *u)
 	u->cmd = iopt_pages("AMD-Vi", 1);
 	u->evt = iopt_pages("AMD-Vi", 1);
 	u->sem = iopt_pages("AMD-Vi", 1);
-	wr64(u, AMDVI_CTRL, 0);		/* firmware's settings off (3.4.3) */
+	wr64(u, AMDVI_CTRL, 0);		/* firmware's settings off (3.4, IOMMU Control Register) */
 	wr64(u, AMDVI_DEVTAB, virt_to_phys(devtab) |
 	     (ALIGN_UP(nr_dte * 32ull, PAGE_SIZE) / PAGE_SIZE - 1));
 	wr64(u, AMDVI_CMDBUF, virt_to_phys(u->cmd) | RING_LEN_256);
@@ -204,7 +204,7 @@ static int enable_unit(struct amdvi_unit *u)
 	return invalidate_all(u);	/* firmware's cached entries */
 }
 
-/* 2.2.2.1: every DeviceID of every bus the IVHDs name, in domain 1. */
+/* 2.2.2: every DeviceID of every bus the IVHDs name, in domain 1. */
 static void build_devtab(const struct ivrs_info *v)
 {
 	uint32_t max = 0;
@@ -230,7 +230,7 @@ int amdvi_enable(const struct ivrs_info *v, uint64_t top)
 	}
 	iopt_init(&pt);
 	iopt_map_identity(&pt, top);
-	for (uint32_t i = 0; i < v->nr_ivmd; i++)	/* 5.2.3: unity ranges */
+	for (uint32_t i = 0; i < v->nr_ivmd; i++)	/* 5.2, IVMD: unity ranges */
 		iopt_map_reserved(&pt, "IVMD", v->ivmd[i].base, v->ivmd[i].end, top);
 	build_devtab(v);
 	nr_units = v->nr_units;
@@ -271,19 +271,21 @@ static void log_event(const struct amdvi_unit *u, const uint64_t *ev)
 static void poll_unit(struct amdvi_unit *u)
 {
 	uint32_t tail = (uint32_t)rd64(u, AMDVI_EVT_TAIL) % RING_BYTES;
-	bool moved = u->evt_head != tail;
+	uint32_t head = u->evt_head;
 
 	while (u->evt_head != tail) {
 		uint64_t *ev = &u->evt[u->evt_head / 8];
 
+		if (!(ev[0] >> 60))
+			break;	/* the tail moved before the entry landed: next poll */
 		log_event(u, ev);
 		ev[0] = ev[1] = 0;
 		u->evt_head = (u->evt_head + 16) % RING_BYTES;
 	}
-	if (moved)
+	if (u->evt_head != head)
 		wr64(u, AMDVI_EVT_HEAD, u->evt_head);
 	if (rd64(u, AMDVI_STATUS) & STS_EVT_OVF) {
-		/* 2.5.2: restart the log; the faults it lost were still blocked */
+		/* 2.5.1: restart the log; the faults it lost were still blocked */
 		pr_warn("AMD-Vi %lx: event log overflowed: faults were lost, not let through",
 			u->base);
 		wr64(u, AMDVI_CTRL, rd64(u, AMDVI_CTRL) & ~CTRL_EVTLOG_EN);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * The IVRS table (AMD IOMMU spec 48882, 5.2): a header with IVinfo, then
- * definition blocks: IVHD (5.2.2: one IOMMU, its register base, and device
- * entries naming the DeviceIDs behind it) and IVMD (5.2.3: memory the
+ * definition blocks: IVHD (one IOMMU, its register base, and device
+ * entries naming the DeviceIDs behind it) and IVMD (memory the
  * firmware needs devices to reach).  Everything is checked against the
  * lengths first: a malformed table is refused as a whole, the first
  * problem named.  Also the event log entry format (2.5), so that the
@@ -14,13 +14,13 @@
 #include "umbra/core.h"
 
 #define IVRS_HDR_LEN	48	/* ACPI header, IVinfo, 8 reserved bytes */
-#define IVHD_LEN_10H	24	/* 5.2.2.1: up to the device entries */
+#define IVHD_LEN_10H	24	/* IVHD type 10h: up to the device entries */
 #define IVHD_LEN_11H	40	/* types 11h, 40h: EFR images too */
-#define IVMD_LEN	32	/* 5.2.3 */
+#define IVMD_LEN	32	/* IVMD blocks 20h-22h */
 #define IVHD_ENTRY_ALL	0x01	/* every DeviceID */
 #define IVHD_ENTRY_HID	0xf0	/* ACPI _HID device: 22 bytes + UID */
 
-/* 5.2.2.2: entry lengths by type; 0 for a reserved type. */
+/* 5.2, IVHD device entries: lengths by type; 0 for a reserved type. */
 static uint32_t entry_len(const uint8_t *p, const uint8_t *end)
 {
 	if (p[0] < 0x80)
