@@ -38,6 +38,7 @@ one of them is build/linux/vmlinuz).  Configurations:
     bare-bios-grub-amdiommu       no hypervisor, q35 + amd-iommu + edu
     umbra-bios-grub-amdiommu      umbra (NPT), amd-iommu + edu (AMD-Vi)
     umbra-shadow-bios-grub-amdiommu  umbra (mmu=shadow), amd-iommu + edu
+    umbra-bios-grub-16g-amdiommu  umbra (NPT), 16 GiB, amd-iommu, 64-bit DMA
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
@@ -108,8 +109,12 @@ IOMMU_QEMU_48 = ['--qemu-arg=-device', '--qemu-arg=intel-iommu,aw-bits=48',
 # AMD-Vi: QEMU's amd-iommu (q35) with the SVM guest
 AMDVI_QEMU = ['--qemu-arg=-device', '--qemu-arg=amd-iommu',
               '--qemu-arg=-device', '--qemu-arg=edu,dma_mask=0xffffffff']
+AMDVI_QEMU_64 = ['--qemu-arg=-device', '--qemu-arg=amd-iommu',
+                 '--qemu-arg=-device',
+                 '--qemu-arg=edu,dma_mask=0xffffffffffffffff']
 AMDVI_CONFIGS = ('bare-bios-grub-amdiommu', 'umbra-bios-grub-amdiommu',
-                 'umbra-shadow-bios-grub-amdiommu')
+                 'umbra-shadow-bios-grub-amdiommu',
+                 'umbra-bios-grub-16g-amdiommu')
 IOMMU_CONFIGS = ('bare-bios-grub-iommu', 'umbra-bios-grub-iommu',
                  'umbra-shadow-bios-grub-iommu',
                  'umbra-bios-grub-16g-iommu') + AMDVI_CONFIGS
@@ -196,6 +201,9 @@ CONFIGS = [
     ('umbra-shadow-bios-grub-amdiommu', 'umbra shadow bios grub amdiommu',
      True, ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow'] +
      AMDVI_QEMU),
+    ('umbra-bios-grub-16g-amdiommu', 'umbra bios grub 16g amdiommu', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
+      '--memory', '16384'] + AMDVI_QEMU_64),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -215,6 +223,7 @@ CONFIG_KERNELS = {
     'bare-bios-grub-amdiommu': ('dma',),
     'umbra-bios-grub-amdiommu': ('hello', 'dma', 'linux'),
     'umbra-shadow-bios-grub-amdiommu': ('dma',),
+    'umbra-bios-grub-16g-amdiommu': ('dma',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
