@@ -29,6 +29,7 @@ UINT64 fw_takeover(struct bi_cpu_state *st, struct boot_info *bi,
 		   UINT64 entry, UINT64 cr3, UINT64 stack_top);
 
 static struct bi_cpu_state *state;
+static UINT64 umbra_base;
 static const char hv_sig[12] = "UMBRA-X86-HV";
 
 static bool word_is(const char *s, const char *w, const char **rest)
@@ -271,6 +272,12 @@ static EFI_STATUS as_guest(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		return EFI_ABORTED;
 	}
 	msg(L"guest=firmware: the firmware runs as umbra's guest now\n");
+	/* the image header umbra.efi copied there: the guest must not see it */
+	if (*(volatile UINT64 *)(UINTN)umbra_base == UMBRA_IMAGE_MAGIC)
+		err(L"guest=firmware: the guest reads umbra's image at 0x%lx\n", umbra_base);
+	else
+		msg(L"guest=firmware: umbra's memory at 0x%lx does not read as umbra's image\n",
+		    umbra_base);
 	/* the core's copy in umbra.efi: the guest gets no image of umbra */
 	mem_zero((void *)umbra_core_start, (UINT64)(umbra_core_end - umbra_core_start));
 	mem_zero(state, sizeof(*state));
@@ -309,7 +316,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		err(L"the core needs %ld bytes, more than mem=\n", h->core_span);
 		return EFI_BAD_BUFFER_SIZE;
 	}
-	bi->image_phys = h->core_phys;
+	bi->image_phys = umbra_base = h->core_phys;
 	bi->acpi_rsdp = find_rsdp();
 	bi->fw_state = a;
 	st = handoff_prepare(h);
@@ -322,5 +329,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	msg(L"entering the core with boot services running\n");
 	fw_takeover(state, bi, h->entry64, h->pt_base,
 		    h->stack_base + h->stack_pages * EFI_PAGE);
-	return as_guest(image, li, cfg);
+	st = as_guest(image, li, cfg);
+	h->exit_tried = !EFI_ERROR(st);	/* main.c: no "giving up" then */
+	return st;
 }

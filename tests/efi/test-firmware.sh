@@ -1,0 +1,178 @@
+#!/bin/bash
+# SPDX-License-Identifier: BSD-2-Clause
+#
+# umbra.efi with guest=firmware (docs/efi.md), under QEMU (TCG, SVM with
+# NPT) and OVMF:
+#   tests/efi/test-firmware.sh [--shadow | --all] [DIR]
+# Disk 1 is umbra's ESP (umbra.efi as BOOTX64.EFI, umbra.cfg with
+# "guest = firmware"); disk 2 the machine's own system: an ESP with GRUB
+# for x86_64-efi, build/linux/vmlinuz and initrd.img, whose checks
+# (tests/linux/init.c, umbra.test=1) end through port 0xf4.  umbra takes
+# the CPU over, returns to the firmware as its guest, which starts disk
+# 2's GRUB and Linux.  Checked: the Linux checks pass; umbra's ranges are
+# reserved in the e820 map Linux prints; the guest cannot read umbra's
+# image.  Bad input (no such loader, a loader that fails, no room for
+# umbra) ends in a clear line and the firmware's boot manager, which runs
+# the UEFI shell's startup.nsh.  Default: NPT and the bad input; --shadow:
+# shadow paging only (make test-long); --all: both.
+# Prints PASS:/FAIL: lines and "N passed, N failed"; exits 1 on a failure.
+
+set -u
+
+MODES="npt bad"
+case "${1:-}" in
+--shadow) MODES="shadow"; shift ;;
+--all) MODES="npt bad shadow"; shift ;;
+esac
+DIR=${1:-build/efi-fw}
+BUILD=${BUILD:-build}
+TIMEOUT=${EFI_TEST_TIMEOUT:-240}
+OVMF_CODE=/usr/share/OVMF/OVMF_CODE_4M.fd
+OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
+GRUB_DIR=/usr/lib/grub/x86_64-efi
+BACK="umbra-test: back in the firmware"
+
+passed=0
+failed=0
+pass() { echo "PASS: $*"; passed=$((passed + 1)); }
+fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+finish() { echo "$passed passed, $failed failed"; [ $failed = 0 ]; exit; }
+
+for f in "$BUILD/umbra.efi" "$BUILD/linux/vmlinuz" "$BUILD/linux/initrd.img" \
+	 "$OVMF_CODE" "$OVMF_VARS" "$GRUB_DIR/linux.mod"; do
+	[ -f "$f" ] || { fail "$f is missing (make all linux-image; tools/setup)"; finish; }
+done
+
+# The machine's own disk: GRUB (grub-mkimage, as tools/mkusb makes it),
+# its grub.cfg next to it ($prefix), the kernel and initrd at the root.
+os_disk() {
+	local d=$1
+
+	mkdir -p "$d/EFI/BOOT"
+	grub-mkimage -d "$GRUB_DIR" -O x86_64-efi -p /EFI/BOOT \
+		-o "$d/EFI/BOOT/BOOTX64.EFI" part_gpt part_msdos fat normal \
+		configfile echo linux gzio search || return 1
+	cat >"$d/EFI/BOOT/grub.cfg" <<-'EOF'
+	set timeout=0
+	echo "os-disk: GRUB of the machine's own disk"
+	linux /vmlinuz console=ttyS0 loglevel=7 umbra.test=1
+	initrd /initrd.img
+	boot
+	EOF
+	cp "$BUILD/linux/vmlinuz" "$BUILD/linux/initrd.img" "$d/"
+}
+
+# new_case NAME CFG-LINES...: umbra's ESP with umbra.cfg and startup.nsh.
+new_case() {
+	local d=$DIR/cases/$1
+
+	shift
+	rm -rf "$d"
+	mkdir -p "$d/esp/EFI/BOOT"
+	cp "$BUILD/umbra.efi" "$d/esp/EFI/BOOT/BOOTX64.EFI"
+	printf '%s\n' "$@" >"$d/esp/EFI/BOOT/umbra.cfg"
+	printf 'echo %s\r\nreset -s\r\n' "$BACK" >"$d/esp/startup.nsh"
+	CASE=$d
+}
+
+boot() {
+	local d=$1 os=()
+
+	[ -d "$d/os" ] && os=(-drive "file=fat:rw:$d/os,format=raw")
+	cp "$OVMF_VARS" "$d/vars.fd"
+	timeout "$TIMEOUT" qemu-system-x86_64 -machine q35 -m 512 \
+		-cpu qemu64,+svm,+npt -display none -no-reboot -nic none \
+		-monitor none -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=4 \
+		-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
+		-drive if=pflash,format=raw,file="$d/vars.fd" \
+		-drive file=fat:rw:"$d/esp",format=raw "${os[@]}" \
+		</dev/null >"$d/serial.log" 2>"$d/qemu.err"
+	echo $? >"$d/rc"
+}
+
+for m in $MODES; do
+	case $m in
+	npt|shadow)
+		new_case "$m" "cmdline = serial=com1 mmu=${m/npt/tdp}" "guest = firmware"
+		os_disk "$CASE/os" || fail "$m: grub-mkimage failed" ;;
+	bad)
+		new_case nopath "guest = firmware" 'boot = \EFI\nothere.efi'
+		new_case badloader "guest = firmware"
+		mkdir -p "$CASE/os/EFI/BOOT"
+		echo "not a PE image" >"$CASE/os/EFI/BOOT/BOOTX64.EFI"
+		new_case noroom "cmdline = mem=1G" "guest = firmware" ;;
+	esac
+done
+for d in "$DIR"/cases/*/; do
+	while [ "$(jobs -rp | wc -l)" -ge "$(nproc 2>/dev/null || echo 2)" ]; do
+		wait -n
+	done
+	boot "${d%/}" &
+done
+wait
+
+# has CASE TEXT...: the serial log holds every TEXT (fixed strings).
+has() {
+	local c=$1 t ok=1 log
+
+	shift
+	log=$(tr -d '\r' <"$DIR/cases/$c/serial.log")
+	for t in "$@"; do
+		if ! grep -qF -- "$t" <<<"$log"; then
+			fail "$c: no '$t' on the serial line (see $DIR/cases/$c/serial.log)"
+			ok=0
+		fi
+	done
+	[ $ok = 1 ] && pass "$c: $(printf '%s; ' "$@" | cut -c1-110)"
+}
+
+hasnt() {
+	if tr -d '\r' <"$DIR/cases/$1/serial.log" | grep -qF -- "$2"; then
+		fail "$1: '$2' on the serial line"
+	else
+		pass "$1: no '$2'"
+	fi
+}
+
+# reserved CASE: each of umbra's ranges lies in one reserved e820 entry.
+reserved() {
+	local log=$DIR/cases/$1/serial.log ranges r lo hi ok=1
+
+	ranges=$(tr -d '\r' <"$log" | sed -n \
+		"s/^umbra: info: umbra's \(memory\|low pool\): \([0-9a-f]*\)-\([0-9a-f]*\).*/\2 \3/p")
+	[ -n "$ranges" ] || { fail "$1: umbra printed no ranges"; return; }
+	while read -r lo hi; do
+		r=$(tr -d '\r' <"$log" | sed -n 's/.*BIOS-e820: \[mem 0x\([0-9a-f]*\)-0x\([0-9a-f]*\)\] reserved.*/\1 \2/p' |
+		    while read -r a b; do
+			[ $((16#$a)) -le $((16#$lo)) ] && [ $((16#$hi)) -le $((16#$b)) ] && echo "$a-$b"
+		    done)
+		if [ -n "$r" ]; then
+			pass "$1: umbra's $lo-$hi is reserved in Linux's e820 map ($r)"
+		else
+			fail "$1: umbra's $lo-$hi is in no reserved e820 entry"; ok=0
+		fi
+	done <<<"$ranges"
+}
+
+for m in $MODES; do
+	case $m in
+	npt|shadow)
+		has "$m" "umbra: info: guest: the UEFI firmware, resumed at" \
+			"umbra-efi: guest=firmware: the firmware runs as umbra's guest now" \
+			"does not read as umbra's image" "os-disk: GRUB of the machine's own disk" \
+			"linux-test: PASS fork" "linux-test: PASS cow" " 0 failed" \
+			"umbra: info: guest wrote 0 to exit port f4"
+		hasnt "$m" "FAIL"
+		reserved "$m"
+		[ "$(cat "$DIR/cases/$m/rc")" = 1 ] && pass "$m: QEMU ended with the guest's status 0" ||
+			fail "$m: QEMU status $(cat "$DIR/cases/$m/rc") (want 1: the guest wrote 0 to port 0xf4)" ;;
+	bad)
+		has nopath "no file system but umbra's own has \\EFI\\nothere.efi; back to the boot manager" "$BACK"
+		has badloader "\\EFI\\BOOT\\BOOTX64.EFI failed" "back to the boot manager" "$BACK"
+		has noroom "no room in the firmware's memory map for umbra's 1024 MiB" \
+			"back to the firmware in 5 seconds" "$BACK"
+		hasnt noroom "entering the core" ;;
+	esac
+done
+finish
