@@ -91,7 +91,10 @@ guest-test: all guest-kernels
 # make run: the Linux guest on this terminal.  FIRMWARE=bios for SeaBIOS,
 # MMU=shadow (and OOS=off) for shadow paging, UMBRA_ARGS for the rest of
 # umbra's command line, GUEST_ARGS for the kernel's, RUN_FLAGS for
-# tools/umbra-run.
+# tools/umbra-run.  GUEST=firmware: umbra.efi takes over in place and
+# returns to OVMF, which boots the guest from a second disk with GRUB, as
+# the machine's own OS (docs/efi.md).
+GUEST ?=
 FIRMWARE ?= uefi
 MMU ?= tdp
 OOS ?=
@@ -99,11 +102,12 @@ UMBRA_ARGS ?=
 GUEST_ARGS ?= console=ttyS0 quiet
 RUN_FLAGS ?=
 RUN_HV_ARGS = $(strip $(if $(OOS),oos=$(OOS)) $(UMBRA_ARGS))
+RUN_LOADER = $(if $(filter firmware,$(GUEST)),--loader firmware)
 run:
 	@tools/setup
 	@$(MAKE) --no-print-directory all linux-image
 	@echo "make run: umbra ($(MMU) paging) and Linux on this terminal's serial console; leave with Ctrl-A X"
-	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) \
+	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) $(RUN_LOADER) \
 		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
 		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 
