@@ -66,20 +66,31 @@ bool fw_wanted(const struct loader_cfg *cfg, const char *cmdline)
 	return cfg->have_guest && !str_cmp_ci(cfg->guest.path, "firmware");
 }
 
-/* mem= from umbra's options as core/options.c reads it: N with K, M or G. */
+/*
+ * mem= as core/options.c takes it: decimal N with K, M or G, 8 MiB to
+ * 1 GiB, the last valid one.  Should the two ever disagree, the core finds
+ * no room (every other byte is busy) and says so; it never takes RAM the
+ * firmware uses.
+ */
 static UINT64 mem_option(const char *cmdline)
 {
 	const char *p, *rest;
-	UINT64 n = 0;
+	UINT64 n, mem = DEFAULT_MEM;
 
 	for (p = cmdline; *p; p++) {
 		if ((p != cmdline && p[-1] != ' ') || !word_is(p, "mem=", &rest))
 			continue;
-		for (n = 0; *rest >= '0' && *rest <= '9'; rest++)
+		for (n = 0; *rest >= '0' && *rest <= '9' && n < (1ull << 40); rest++)
 			n = n * 10 + (UINT64)(*rest - '0');
-		n <<= *rest == 'G' ? 30 : *rest == 'M' ? 20 : *rest == 'K' ? 10 : 0;
+		switch (lower_c(*rest)) {
+		case 'g': n <<= 10;	/* fall through */
+		case 'm': n <<= 10;	/* fall through */
+		case 'k': n <<= 10; rest++;
+		}
+		if ((!*rest || *rest == ' ') && n >= 8 * MIB && n <= SZ_1G)
+			mem = ALIGN_UP(n, SZ_2M);
 	}
-	return n ? ALIGN_UP(n, SZ_2M) : DEFAULT_MEM;
+	return mem;
 }
 
 #define DESC(map, i, size) \
@@ -134,9 +145,9 @@ static void add_busy(struct boot_info *bi, UINT64 base, UINT64 end)
 
 /*
  * Choose and reserve umbra's two ranges, and fill bi->mem[] from the map
- * taken before.  The low pool lies below the main range and 4 GiB; the
- * core takes the highest free place for each (core/mem.c choose_base()),
- * so everything usable above each is busy.
+ * taken before.  The low pool lies below the main range and 4 GiB; all
+ * else is busy, so that the core (core/mem.c choose_base()) can take only
+ * these two.
  */
 static EFI_STATUS reserve_umbra(struct handoff *h, UINT64 size, UINT64 *low)
 {
@@ -178,10 +189,36 @@ static EFI_STATUS reserve_umbra(struct handoff *h, UINT64 size, UINT64 *low)
 		st = reserve(*low, LOW_POOL, L"umbra's low pool");
 	if (EFI_ERROR(st))
 		return st;
+	add_busy(bi, 0, *low);
+	add_busy(bi, *low + LOW_POOL, main);
 	add_busy(bi, main + size, ~0ull);
-	add_busy(bi, *low + LOW_POOL, main < SZ_4G ? main : SZ_4G);
 	h->core_phys = main;
 	return EFI_SUCCESS;
+}
+
+/*
+ * PI 1.7 Vol 2 13.4 EFI_MP_SERVICES_PROTOCOL (not in gnu-efi): only this
+ * processor goes under umbra; say so when the firmware runs others.
+ */
+struct mp_services {
+	EFI_STATUS (EFIAPI *count)(struct mp_services *self, UINTN *all,
+				   UINTN *enabled);
+};
+
+static void warn_other_cpus(void)
+{
+	static EFI_GUID guid = { 0x3fdda605, 0xa76e, 0x4f46,
+				 { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
+	struct mp_services *mp;
+	UINTN all = 1, enabled = 1;
+
+	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &guid, NULL,
+					(void **)&mp)) ||
+	    EFI_ERROR(uefi_call_wrapper(mp->count, 3, mp, &all, &enabled)) ||
+	    all < 2)
+		return;
+	warn(L"guest=firmware: %ld processors; only this one runs under umbra: the other %ld (parked by the firmware, later started by the OS) run outside it and can reach umbra's memory\n",
+	     (UINT64)all, (UINT64)all - 1);
 }
 
 /* CPUID 4000_0000h: umbra's signature in EBX, ECX, EDX (docs/architecture.md). */
@@ -298,6 +335,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	EFI_STATUS st;
 
 	msg(L"guest=firmware: umbra takes this CPU over, the firmware becomes its guest\n");
+	warn_other_cpus();
 	st = alloc_pages(1, &a);
 	if (EFI_ERROR(st))
 		return st;

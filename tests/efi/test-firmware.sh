@@ -76,9 +76,10 @@ new_case() {
 }
 
 boot() {
-	local d=$1 os=()
+	local d=$1 os=() extra=()
 
 	[ -d "$d/os" ] && os=(-drive "file=fat:rw:$d/os,format=raw")
+	[ -f "$d/qemu.args" ] && read -r -a extra <"$d/qemu.args"
 	cp "$OVMF_VARS" "$d/vars.fd"
 	timeout "$TIMEOUT" qemu-system-x86_64 -machine q35 -m 512 \
 		-cpu qemu64,+svm,+npt -display none -no-reboot -nic none \
@@ -86,7 +87,7 @@ boot() {
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
 		-drive if=pflash,format=raw,file="$d/vars.fd" \
-		-drive file=fat:rw:"$d/esp",format=raw "${os[@]}" \
+		-drive file=fat:rw:"$d/esp",format=raw "${os[@]}" "${extra[@]}" \
 		</dev/null >"$d/serial.log" 2>"$d/qemu.err"
 	echo $? >"$d/rc"
 }
@@ -94,10 +95,12 @@ boot() {
 for m in $MODES; do
 	case $m in
 	npt|shadow)
-		new_case "$m" "cmdline = serial=com1 mmu=${m/npt/tdp}" "guest = firmware"
+		# mem=48m: umbra.efi reserves what the core then takes
+		new_case "$m" "cmdline = serial=com1 mmu=${m/npt/tdp} mem=48m" "guest = firmware"
 		os_disk "$CASE/os" || fail "$m: grub-mkimage failed" ;;
 	bad)
 		new_case nopath "guest = firmware" 'boot = \EFI\nothere.efi'
+		echo "-smp 2" >"$CASE/qemu.args"
 		new_case badloader "guest = firmware"
 		mkdir -p "$CASE/os/EFI/BOOT"
 		echo "not a PE image" >"$CASE/os/EFI/BOOT/BOOTX64.EFI"
@@ -155,6 +158,21 @@ reserved() {
 	done <<<"$ranges"
 }
 
+# same_range CASE: the core took the 48 MiB that umbra.efi reserved.
+same_range() {
+	local log r1 r2
+
+	log=$(tr -d '\r' <"$DIR/cases/$1/serial.log")
+	r1=$(sed -n "s/^umbra-efi: umbra's memory 0x\([0-9A-F]*\)-0x\([0-9A-F]*\),.*/\1 \2/p" <<<"$log")
+	r2=$(sed -n "s/^umbra: info: umbra's memory: \([0-9a-f]*\)-\([0-9a-f]*\) (48 MiB.*/\1 \2/p" <<<"$log")
+	if [ -n "$r1" ] && [ -n "$r2" ] &&
+	   [ $((16#${r1% *})) = $((16#${r2% *})) ] && [ $((16#${r1#* })) = $((16#${r2#* })) ]; then
+		pass "$1: the core took the 48 MiB umbra.efi reserved ($r2)"
+	else
+		fail "$1: umbra.efi reserved '$r1', the core took '$r2' (want the same 48 MiB)"
+	fi
+}
+
 for m in $MODES; do
 	case $m in
 	npt|shadow)
@@ -165,9 +183,11 @@ for m in $MODES; do
 			"umbra: info: guest wrote 0 to exit port f4"
 		hasnt "$m" "FAIL"
 		reserved "$m"
+		same_range "$m"
 		[ "$(cat "$DIR/cases/$m/rc")" = 1 ] && pass "$m: QEMU ended with the guest's status 0" ||
 			fail "$m: QEMU status $(cat "$DIR/cases/$m/rc") (want 1: the guest wrote 0 to port 0xf4)" ;;
 	bad)
+		has nopath "warning: guest=firmware: 2 processors; only this one runs under umbra"
 		has nopath "no file system but umbra's own has \\EFI\\nothere.efi; back to the boot manager" "$BACK"
 		has badloader "\\EFI\\BOOT\\BOOTX64.EFI failed" "back to the boot manager" "$BACK"
 		has noroom "no room in the firmware's memory map for umbra's 1024 MiB" \

@@ -37,6 +37,10 @@ static int check_state(void)
 
 int firmware_load(const struct boot_info *bi, struct guest_boot *boot)
 {
+	if (!bi->fw_state) {
+		pr_err("guest=firmware: only umbra.efi can hand a running UEFI firmware over (docs/efi.md); GRUB has ended boot services");
+		return -UMBRA_EINVAL;
+	}
 	if (!guest_ram(bi->fw_state, sizeof(fw))) {
 		pr_err("guest=firmware: the captured state at %lx is not in guest RAM",
 		       bi->fw_state);

@@ -157,7 +157,7 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 
 	memset(boot, 0, sizeof(*boot));
 	boot->acpi_rsdp = bi->acpi_rsdp;
-	if (bi->fw_state)
+	if (bi->fw_state || !strcmp(opts.guest, "firmware"))
 		return firmware_load(bi, boot);
 	guest_cursor = SZ_1M;
 	err = stage_modules(bi);
