@@ -13,16 +13,18 @@
 # reserved in the e820 map Linux prints; the guest cannot read umbra's
 # image.  Bad input (no such loader, a loader that fails, no room for
 # umbra) ends in a clear line and the firmware's boot manager, which runs
-# the UEFI shell's startup.nsh.  Default: NPT and the bad input; --shadow:
+# the UEFI shell's startup.nsh.  usb: the same through the `firmware'
+# entry of a tools/mkusb image (docs/usb.md) on a USB disk.  Default: NPT,
+# usb and the bad input; --shadow:
 # shadow paging only (make test-long); --all: both.
 # Prints PASS:/FAIL: lines and "N passed, N failed"; exits 1 on a failure.
 
 set -u
 
-MODES="npt bad"
+MODES="npt usb bad"
 case "${1:-}" in
 --shadow) MODES="shadow"; shift ;;
---all) MODES="npt bad shadow"; shift ;;
+--all) MODES="npt usb bad shadow"; shift ;;
 esac
 DIR=${1:-build/efi-fw}
 BUILD=${BUILD:-build}
@@ -76,9 +78,12 @@ new_case() {
 }
 
 boot() {
-	local d=$1 os=() extra=()
+	local d=$1 os=() extra=() esp=()
 
 	[ -d "$d/os" ] && os=(-drive "file=fat:rw:$d/os,format=raw")
+	[ -f "$d/usb.img" ] && os=(-device qemu-xhci -device usb-storage,drive=usb \
+		-drive "if=none,id=usb,format=raw,file=$d/usb.img" "${os[@]}")
+	[ -f "$d/usb.img" ] || esp=(-drive "file=fat:rw:$d/esp,format=raw")
 	[ -f "$d/qemu.args" ] && read -r -a extra <"$d/qemu.args"
 	cp "$OVMF_VARS" "$d/vars.fd"
 	timeout "$TIMEOUT" qemu-system-x86_64 -machine q35 -m 512 \
@@ -87,17 +92,29 @@ boot() {
 		-device isa-debug-exit,iobase=0xf4,iosize=4 \
 		-drive if=pflash,format=raw,readonly=on,file="$OVMF_CODE" \
 		-drive if=pflash,format=raw,file="$d/vars.fd" \
-		-drive file=fat:rw:"$d/esp",format=raw "${os[@]}" "${extra[@]}" \
+		"${esp[@]}" "${os[@]}" "${extra[@]}" \
 		</dev/null >"$d/serial.log" 2>"$d/qemu.err"
 	echo $? >"$d/rc"
 }
 
+rm -rf "$DIR/cases"
 for m in $MODES; do
 	case $m in
 	npt|shadow)
 		# mem=48m: umbra.efi reserves what the core then takes
 		new_case "$m" "cmdline = serial=com1 mmu=${m/npt/tdp} mem=48m" "guest = firmware"
 		os_disk "$CASE/os" || fail "$m: grub-mkimage failed" ;;
+	usb)
+		new_case usb
+		os_disk "$CASE/os" || fail "usb: grub-mkimage failed"
+		if tools/mkusb -o "$CASE/usb.img" "$BUILD/tests/guest/hello.elf" >"$CASE/mkusb.log" 2>&1 &&
+		   grub-editenv "$CASE/grubenv" create &&
+		   grub-editenv "$CASE/grubenv" set umbra_default=firmware umbra_timeout=0 &&
+		   MTOOLS_SKIP_CHECK=1 mcopy -o -i "$CASE/usb.img@@2M" "$CASE/grubenv" ::/boot/grub/grubenv; then
+			:
+		else
+			fail "usb: the USB image (see $CASE/mkusb.log)"
+		fi ;;
 	bad)
 		new_case nopath "guest = firmware" 'boot = \EFI\nothere.efi'
 		echo "-smp 2" >"$CASE/qemu.args"
@@ -186,6 +203,11 @@ for m in $MODES; do
 		same_range "$m"
 		[ "$(cat "$DIR/cases/$m/rc")" = 1 ] && pass "$m: QEMU ended with the guest's status 0" ||
 			fail "$m: QEMU status $(cat "$DIR/cases/$m/rc") (want 1: the guest wrote 0 to port 0xf4)" ;;
+	usb)
+		has usb "Booting \`umbra, then boot the machine's own disk'" \
+			"umbra-efi: command line from LoadOptions: guest=firmware" \
+			"does not read as umbra's image" "os-disk: GRUB of the machine's own disk" \
+			"linux-test: PASS cow" " 0 failed" "umbra: info: guest wrote 0 to exit port f4" ;;
 	bad)
 		has nopath "warning: guest=firmware: 2 processors; only this one runs under umbra"
 		has nopath "no file system but umbra's own has \\EFI\\nothere.efi; back to the boot manager" "$BACK"
