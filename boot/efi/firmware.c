@@ -120,6 +120,25 @@ static UINT64 highest_free(void *map, UINTN n, UINTN dsz, UINT64 size,
 	return best;
 }
 
+/*
+ * Runtime services memory is RAM the firmware keeps using (7.2, Table
+ * 7-6): for the guest=firmware guest it is RAM like ACPI NVS (mapped
+ * write-back, its page tables readable by the shadow MMU), not the
+ * device range memmap_convert() makes of it for a guest umbra loads.
+ */
+static void runtime_as_nvs(void *map, UINTN n, UINTN dsz)
+{
+	UINTN i;
+
+	for (i = 0; i < n; i++) {
+		EFI_MEMORY_DESCRIPTOR *d = DESC(map, i, dsz);
+
+		if (d->Type == EfiRuntimeServicesCode ||
+		    d->Type == EfiRuntimeServicesData)
+			d->Type = EfiACPIMemoryNVS;
+	}
+}
+
 static EFI_STATUS reserve(UINT64 base, UINT64 size, const CHAR16 *what)
 {
 	EFI_PHYSICAL_ADDRESS a = base;
@@ -179,6 +198,7 @@ static EFI_STATUS reserve_umbra(struct handoff *h, UINT64 size, UINT64 *low)
 		    size >> 20);
 		return EFI_OUT_OF_RESOURCES;
 	}
+	runtime_as_nvs((void *)(UINTN)buf, n, dsz);
 	st = memmap_convert((void *)(UINTN)buf, msize, dsz, bi);
 	if (EFI_ERROR(st)) {
 		err(L"the memory map does not fit boot_info: %r\n", st);
