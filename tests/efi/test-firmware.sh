@@ -34,10 +34,8 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 GRUB_DIR=/usr/lib/grub/x86_64-efi
 BACK="umbra-test: back in the firmware"
 
-passed=0
-failed=0
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+WORK=$DIR/cases
+. "$(dirname "$0")/checks.sh"
 finish() { echo "$passed passed, $failed failed"; [ $failed = 0 ]; exit; }
 
 for f in "$BUILD/umbra.efi" "$BUILD/linux/vmlinuz" "$BUILD/linux/initrd.img" \
@@ -124,36 +122,7 @@ for m in $MODES; do
 		new_case noroom "cmdline = mem=1G" "guest = firmware" ;;
 	esac
 done
-for d in "$DIR"/cases/*/; do
-	while [ "$(jobs -rp | wc -l)" -ge "$(nproc 2>/dev/null || echo 2)" ]; do
-		wait -n
-	done
-	boot "${d%/}" &
-done
-wait
-
-# has CASE TEXT...: the serial log holds every TEXT (fixed strings).
-has() {
-	local c=$1 t ok=1 log
-
-	shift
-	log=$(tr -d '\r' <"$DIR/cases/$c/serial.log")
-	for t in "$@"; do
-		if ! grep -qF -- "$t" <<<"$log"; then
-			fail "$c: no '$t' on the serial line (see $DIR/cases/$c/serial.log)"
-			ok=0
-		fi
-	done
-	[ $ok = 1 ] && pass "$c: $(printf '%s; ' "$@" | cut -c1-110)"
-}
-
-hasnt() {
-	if tr -d '\r' <"$DIR/cases/$1/serial.log" | grep -qF -- "$2"; then
-		fail "$1: '$2' on the serial line"
-	else
-		pass "$1: no '$2'"
-	fi
-}
+boot_all
 
 # reserved CASE: each of umbra's ranges lies in one reserved e820 entry.
 reserved() {
