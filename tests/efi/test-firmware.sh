@@ -14,7 +14,7 @@
 # image.  Bad input (no such loader, a loader that fails, no room for
 # umbra) ends in a clear line and the firmware's boot manager, which runs
 # the UEFI shell's startup.nsh.  usb: the same through the `firmware'
-# entry of a tools/mkusb image (docs/usb.md) on a USB disk.  Default: NPT,
+# entry of a tools/mkusb image (docs/usb.md) on a USB disk, with 6 GiB.  Default: NPT,
 # usb and the bad input; --shadow:
 # shadow paging only (make test-long); --all: both.
 # Prints PASS:/FAIL: lines and "N passed, N failed"; exits 1 on a failure.
@@ -104,6 +104,7 @@ for m in $MODES; do
 		os_disk "$CASE/os" || fail "$m: grub-mkimage failed" ;;
 	usb)
 		new_case usb
+		echo "-m 6G" >"$CASE/qemu.args"	# umbra above 4 GiB, its low pool below
 		os_disk "$CASE/os" || fail "usb: grub-mkimage failed"
 		if tools/mkusb -o "$CASE/usb.img" "$BUILD/tests/guest/hello.elf" >"$CASE/mkusb.log" 2>&1 &&
 		   grub-editenv "$CASE/grubenv" create &&
@@ -176,7 +177,8 @@ for m in $MODES; do
 		has usb "Booting \`umbra, then boot the machine's own disk'" \
 			"umbra-efi: command line from LoadOptions: guest=firmware" \
 			"does not read as umbra's image" "os-disk: GRUB of the machine's own disk" \
-			"linux-test: PASS cow" " 0 failed" "umbra: info: guest wrote 0 to exit port f4" ;;
+			"linux-test: PASS cow" " 0 failed" "umbra: info: guest wrote 0 to exit port f4"
+		reserved usb ;;
 	bad)
 		has nopath "warning: guest=firmware: 2 processors; only this one runs under umbra"
 		has nopath "no file system but umbra's own has \\EFI\\nothere.efi; back to the boot manager" "$BACK"
