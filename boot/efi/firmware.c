@@ -30,6 +30,7 @@ UINT64 fw_takeover(struct bi_cpu_state *st, struct boot_info *bi,
 
 static struct bi_cpu_state *state;
 static UINT64 umbra_base;
+static struct { EFI_PHYSICAL_ADDRESS base; UINTN pages; } reserved[2];
 static const char hv_sig[12] = "UMBRA-X86-HV";
 
 static bool word_is(const char *s, const char *w, const char **rest)
@@ -139,7 +140,7 @@ static void runtime_as_nvs(void *map, UINTN n, UINTN dsz)
 	}
 }
 
-static EFI_STATUS reserve(UINT64 base, UINT64 size, const CHAR16 *what)
+static EFI_STATUS reserve(int i, UINT64 base, UINT64 size, const CHAR16 *what)
 {
 	EFI_PHYSICAL_ADDRESS a = base;
 	EFI_STATUS st;
@@ -147,10 +148,25 @@ static EFI_STATUS reserve(UINT64 base, UINT64 size, const CHAR16 *what)
 	/* 7.2.1: AllocateAddress of EfiReservedMemoryType */
 	st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAddress,
 			       EfiReservedMemoryType, size / EFI_PAGE, &a);
-	if (EFI_ERROR(st))
+	if (EFI_ERROR(st)) {
 		err(L"cannot reserve %s at 0x%lx (%ld KiB): %r\n", what, base,
 		    size >> 10, st);
+		return st;
+	}
+	reserved[i].base = base;
+	reserved[i].pages = size / EFI_PAGE;
 	return st;
+}
+
+/* An error before the take-over: the firmware gets umbra's ranges back. */
+static void unreserve(void)
+{
+	UINTN i;
+
+	for (i = 0; i < ARRAY_SIZE(reserved); i++)
+		if (reserved[i].pages)
+			uefi_call_wrapper(BS->FreePages, 2, reserved[i].base,
+					  reserved[i].pages);
 }
 
 static void add_busy(struct boot_info *bi, UINT64 base, UINT64 end)
@@ -204,9 +220,9 @@ static EFI_STATUS reserve_umbra(struct handoff *h, UINT64 size, UINT64 *low)
 		err(L"the memory map does not fit boot_info: %r\n", st);
 		return st;
 	}
-	st = reserve(main, size, L"umbra's memory");
+	st = reserve(0, main, size, L"umbra's memory");
 	if (!EFI_ERROR(st))
-		st = reserve(*low, LOW_POOL, L"umbra's low pool");
+		st = reserve(1, *low, LOW_POOL, L"umbra's low pool");
 	if (EFI_ERROR(st))
 		return st;
 	add_busy(bi, 0, *low);
@@ -255,15 +271,6 @@ static bool under_umbra(void)
 	return true;
 }
 
-static void ascii_to_path(const char *s, CHAR16 *out, UINTN cap)
-{
-	UINTN i;
-
-	for (i = 0; s[i] && i + 1 < cap; i++)
-		out[i] = s[i];
-	out[i] = 0;
-}
-
 /* 13.4 EFI_SIMPLE_FILE_SYSTEM_PROTOCOL: does `path` exist on `handle`? */
 static bool has_file(EFI_HANDLE handle, CHAR16 *path)
 {
@@ -287,13 +294,14 @@ static bool has_file(EFI_HANDLE handle, CHAR16 *path)
 static EFI_STATUS boot_next(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 			    const char *apath)
 {
-	CHAR16 path[PATH_MAX_CHARS];
+	static const struct volume root;	/* a relative path: from the root */
+	CHAR16 path[VOL_PATH_CHARS];
 	EFI_HANDLE *handles, child;
 	EFI_DEVICE_PATH *dp;
 	UINTN n, i;
 	EFI_STATUS st;
 
-	ascii_to_path(apath, path, ARRAY_SIZE(path));
+	volume_path(&root, apath, path);
 	st = LibLocateHandle(ByProtocol, &FileSystemProtocol, NULL, &n, &handles);
 	if (EFI_ERROR(st))
 		n = 0;
@@ -346,46 +354,55 @@ static EFI_STATUS as_guest(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	return boot_next(image, li, path);
 }
 
-EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
-		  const struct loader_cfg *cfg, struct handoff *h)
+/* Everything but the take-over itself; the ranges go back on an error. */
+static EFI_STATUS prepare(struct handoff *h, UINT64 size, UINT64 *low)
 {
 	struct boot_info *bi = h->bi;
 	EFI_PHYSICAL_ADDRESS a;
-	UINT64 size = mem_option(bi->cmdline), low;
 	EFI_STATUS st;
 
-	msg(L"guest=firmware: umbra takes this CPU over, the firmware becomes its guest\n");
-	warn_other_cpus();
 	st = alloc_pages(1, &a);
 	if (EFI_ERROR(st))
 		return st;
 	state = (struct bi_cpu_state *)(UINTN)a;
 	bs_zero(state, EFI_PAGE);
-	/* the core's own minimum (core/mem.c mem_init()) */
-	if (size < ALIGN_UP(umbra_core_end - umbra_core_start, SZ_2M) + 4 * MIB)
-		size = ALIGN_UP(umbra_core_end - umbra_core_start, SZ_2M) + 4 * MIB;
-	st = reserve_umbra(h, size, &low);
-	if (EFI_ERROR(st))
+	st = reserve_umbra(h, size, low);
+	if (!EFI_ERROR(st))
+		st = place_core(h);
+	if (!EFI_ERROR(st))
+		st = handoff_prepare(h);
+	if (EFI_ERROR(st)) {
+		unreserve();
 		return st;
-	st = place_core(h);
-	if (EFI_ERROR(st))
-		return st;
-	if (h->core_span > size) {
-		err(L"the core needs %ld bytes, more than mem=\n", h->core_span);
-		return EFI_BAD_BUFFER_SIZE;
 	}
 	bi->image_phys = umbra_base = h->core_phys;
 	bi->acpi_rsdp = find_rsdp();
 	bi->fw_state = a;
-	st = handoff_prepare(h);
+	handoff_build_tables(h);
+	return EFI_SUCCESS;
+}
+
+EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+		  const struct loader_cfg *cfg, struct handoff *h)
+{
+	struct umbra_image_header hdr;
+	UINT64 size = mem_option(h->bi->cmdline), low;
+	EFI_STATUS st;
+
+	msg(L"guest=firmware: umbra takes this CPU over, the firmware becomes its guest\n");
+	warn_other_cpus();
+	/* the core's own minimum (core/mem.c mem_init()); place_core() checks hdr */
+	mem_copy(&hdr, umbra_core_start, sizeof(hdr));
+	if (size < ALIGN_UP(hdr.mem_size, SZ_2M) + 4 * MIB)
+		size = ALIGN_UP(hdr.mem_size, SZ_2M) + 4 * MIB;
+	st = prepare(h, size, &low);
 	if (EFI_ERROR(st))
 		return st;
-	handoff_build_tables(h);
 	msg(L"umbra's memory 0x%lx-0x%lx, low pool 0x%lx-0x%lx: reserved (EfiReservedMemoryType)\n",
 	    h->core_phys, h->core_phys + size - 1, low, low + LOW_POOL - 1);
-	msg(L"cmdline: %a\n", bi->cmdline);
+	msg(L"cmdline: %a\n", h->bi->cmdline);
 	msg(L"entering the core with boot services running\n");
-	fw_takeover(state, bi, h->entry64, h->pt_base,
+	fw_takeover(state, h->bi, h->entry64, h->pt_base,
 		    h->stack_base + h->stack_pages * EFI_PAGE);
 	st = as_guest(image, li, cfg);
 	h->exit_tried = !EFI_ERROR(st);	/* main.c: no "giving up" then */
