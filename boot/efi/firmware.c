@@ -389,6 +389,10 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	UINT64 size = mem_option(h->bi->cmdline), low;
 	EFI_STATUS st;
 
+	if (under_umbra()) {	/* a boot option that starts umbra.efi again */
+		err(L"guest=firmware: this firmware already runs under umbra\n");
+		return EFI_ALREADY_STARTED;
+	}
 	msg(L"guest=firmware: umbra takes this CPU over, the firmware becomes its guest\n");
 	warn_other_cpus();
 	/* the core's own minimum (core/mem.c mem_init()); place_core() checks hdr */

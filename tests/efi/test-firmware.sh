@@ -12,7 +12,7 @@
 # 2's GRUB and Linux.  Checked: the Linux checks pass; umbra's ranges are
 # reserved in the e820 map Linux prints; the guest cannot read umbra's
 # image.  Bad input (no such loader, a loader that fails, no room for
-# umbra) ends in a clear line and the firmware's boot manager, which runs
+# umbra, umbra.efi started again under umbra) ends in a clear line and the firmware's boot manager, which runs
 # the UEFI shell's startup.nsh.  usb: the same through the `firmware'
 # entry of a tools/mkusb image (docs/usb.md) on a USB disk, with 6 GiB.  Default: NPT,
 # usb and the bad input; --shadow:
@@ -120,7 +120,12 @@ for m in $MODES; do
 		new_case badloader "guest = firmware"
 		mkdir -p "$CASE/os/EFI/BOOT"
 		echo "not a PE image" >"$CASE/os/EFI/BOOT/BOOTX64.EFI"
-		new_case noroom "cmdline = mem=1G" "guest = firmware" ;;
+		new_case noroom "cmdline = mem=1G" "guest = firmware"
+		# the other disk starts umbra.efi again, under umbra
+		new_case twice "guest = firmware"
+		mkdir -p "$CASE/os/EFI/BOOT"
+		cp "$BUILD/umbra.efi" "$CASE/os/EFI/BOOT/BOOTX64.EFI"
+		printf 'guest = firmware\n' >"$CASE/os/EFI/BOOT/umbra.cfg" ;;
 	esac
 done
 boot_all
@@ -185,7 +190,9 @@ for m in $MODES; do
 		has badloader "\\EFI\\BOOT\\BOOTX64.EFI failed" "back to the boot manager" "$BACK"
 		has noroom "no room in the firmware's memory map for umbra's 1024 MiB" \
 			"back to the firmware in 5 seconds" "$BACK"
-		hasnt noroom "entering the core" ;;
+		hasnt noroom "entering the core"
+		has twice "the firmware runs as umbra's guest now" \
+			"error: guest=firmware: this firmware already runs under umbra" "$BACK" ;;
 	esac
 done
 finish
