@@ -8,6 +8,8 @@
  * firmware's and stays as it was.
  */
 #include "arch/x86/cpu/regs.h"
+#include "arch/x86/exit/cr.h"
+#include "arch/x86/paging/mmu.h"
 #include "arch/x86/guest/load.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "core/mem.h"
@@ -119,6 +121,14 @@ static void set_segments(struct vcpu *v)
 void firmware_set_entry_state(struct vcpu *v)
 {
 	const struct vcpu_ops *o = v->ops;
+	uint64_t bad = fw.cr4 & ~cr4_allowed(v);
+
+	/* the guest's CR4 as a MOV to CR4 would have to take it (exit/cr.c) */
+	if (bad) {
+		pr_err("guest=firmware: the firmware's CR4 %lx has bits %lx that umbra does not give a guest%s",
+		       fw.cr4, bad, v->mmu->nested ? "" : " under shadow paging (mmu=tdp may take them)");
+		halt("no-guest");
+	}
 
 	set_segments(v);
 	o->set_reg(v, VCPU_CR4, fw.cr4);
