@@ -347,9 +347,11 @@ static EFI_STATUS as_guest(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	mem_zero((void *)umbra_core_start, (UINT64)(umbra_core_end - umbra_core_start));
 	mem_zero(state, sizeof(*state));
 	free_all_pages();
+	/* UEFI 2.10 3.1.1: after an error the boot manager tries the next
+	   Boot#### (after EFI_SUCCESS it may show its menu instead) */
 	if (cfg->have_boot && !str_cmp_ci(path, "none")) {
-		msg(L"guest=firmware: boot = none; back to the boot manager\n");
-		return EFI_SUCCESS;
+		msg(L"guest=firmware: boot = none; back to the boot manager, on to its next boot option\n");
+		return EFI_NOT_STARTED;
 	}
 	return boot_next(image, li, path);
 }
@@ -409,6 +411,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	fw_takeover(state, h->bi, h->entry64, h->pt_base,
 		    h->stack_base + h->stack_pages * EFI_PAGE);
 	st = as_guest(image, li, cfg);
-	h->exit_tried = !EFI_ERROR(st);	/* main.c: no "giving up" then */
+	/* main.c: no "giving up" after boot = none */
+	h->exit_tried = st == EFI_NOT_STARTED;
 	return st;
 }

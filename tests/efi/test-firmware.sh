@@ -120,6 +120,7 @@ for m in $MODES; do
 		new_case badloader "guest = firmware"
 		mkdir -p "$CASE/os/EFI/BOOT"
 		echo "not a PE image" >"$CASE/os/EFI/BOOT/BOOTX64.EFI"
+		new_case none "guest = firmware" "boot = none"
 		new_case noroom "cmdline = mem=1G" "guest = firmware"
 		# the other disk starts umbra.efi again, under umbra
 		new_case twice "guest = firmware"
@@ -191,6 +192,8 @@ for m in $MODES; do
 		has noroom "no room in the firmware's memory map for umbra's 1024 MiB" \
 			"back to the firmware in 5 seconds" "$BACK"
 		hasnt noroom "entering the core"
+		has none "boot = none; back to the boot manager, on to its next boot option" "$BACK"
+		hasnt none "giving up"
 		has twice "the firmware runs as umbra's guest now" \
 			"error: guest=firmware: this firmware already runs under umbra" "$BACK" ;;
 	esac

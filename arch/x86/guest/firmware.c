@@ -53,6 +53,10 @@ int firmware_load(const struct boot_info *bi, struct guest_boot *boot)
 	boot->entry = fw.rip;
 	pr_info("guest: the UEFI firmware, resumed at %lx (CR3 %lx, RSP %lx, interrupts %s)",
 		fw.rip, fw.cr3, fw.rsp, fw.rflags & RFLAGS_IF ? "on" : "off");
+	pr_debug("guest=firmware: CR0 %lx CR4 %lx EFER %lx PAT %lx FS/GS/KGS base %lx/%lx/%lx GDT %lx+%x IDT %lx+%x CS %x SS %x DS %x TR %x LDTR %x",
+		 fw.cr0, fw.cr4, fw.efer, fw.pat, fw.fs_base, fw.gs_base,
+		 fw.kernel_gs_base, fw.gdt_base, fw.gdt_limit, fw.idt_base,
+		 fw.idt_limit, fw.cs, fw.ss, fw.ds, fw.tr, fw.ldtr);
 	return check_state();
 }
 
