@@ -27,6 +27,12 @@
 
 UINT64 fw_takeover(struct bi_cpu_state *st, struct boot_info *bi,
 		   UINT64 entry, UINT64 cr3, UINT64 stack_top);
+/* takeover.asm's ST_* offsets */
+_Static_assert(__builtin_offsetof(struct bi_cpu_state, rip) == 128 &&
+	       __builtin_offsetof(struct bi_cpu_state, gdt_base) == 208 &&
+	       __builtin_offsetof(struct bi_cpu_state, gdt_limit) == 224 &&
+	       __builtin_offsetof(struct bi_cpu_state, sel[7]) == 242,
+	       "struct bi_cpu_state as takeover.asm writes it");
 
 static struct bi_cpu_state *state;
 static UINT64 umbra_base;

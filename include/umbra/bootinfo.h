@@ -88,7 +88,7 @@ struct bi_cpu_state {
 	uint64_t cr0, cr3, cr4, efer, pat, fs_base, gs_base, kernel_gs_base;
 	uint64_t gdt_base, idt_base;
 	uint16_t gdt_limit, idt_limit;
-	uint16_t es, cs, ss, ds, fs, gs, ldtr, tr;
+	uint16_t sel[8];	/* ES CS SS DS FS GS LDTR TR (enum vcpu_seg) */
 };
 
 struct boot_info {

@@ -56,7 +56,8 @@ int firmware_load(const struct boot_info *bi, struct guest_boot *boot)
 	pr_debug("guest=firmware: CR0 %lx CR4 %lx EFER %lx PAT %lx FS/GS/KGS base %lx/%lx/%lx GDT %lx+%x IDT %lx+%x CS %x SS %x DS %x TR %x LDTR %x",
 		 fw.cr0, fw.cr4, fw.efer, fw.pat, fw.fs_base, fw.gs_base,
 		 fw.kernel_gs_base, fw.gdt_base, fw.gdt_limit, fw.idt_base,
-		 fw.idt_limit, fw.cs, fw.ss, fw.ds, fw.tr, fw.ldtr);
+		 fw.idt_limit, fw.sel[SEG_CS], fw.sel[SEG_SS], fw.sel[SEG_DS],
+		 fw.sel[SEG_TR], fw.sel[SEG_LDTR]);
 	return check_state();
 }
 
@@ -90,31 +91,21 @@ static void descriptor(uint16_t sel, uint64_t base_msr, struct segment *s)
 
 static void set_segments(struct vcpu *v)
 {
-	static const struct { int seg; size_t off; } segs[] = {
-		{ SEG_ES, offsetof(struct bi_cpu_state, es) },
-		{ SEG_CS, offsetof(struct bi_cpu_state, cs) },
-		{ SEG_SS, offsetof(struct bi_cpu_state, ss) },
-		{ SEG_DS, offsetof(struct bi_cpu_state, ds) },
-		{ SEG_FS, offsetof(struct bi_cpu_state, fs) },
-		{ SEG_GS, offsetof(struct bi_cpu_state, gs) },
-		{ SEG_LDTR, offsetof(struct bi_cpu_state, ldtr) },
-		{ SEG_TR, offsetof(struct bi_cpu_state, tr) },
-	};
 	struct segment s;
 
-	for (size_t i = 0; i < ARRAY_SIZE(segs); i++) {
-		uint16_t sel;
-
-		memcpy(&sel, (const uint8_t *)&fw + segs[i].off, sizeof(sel));
-		descriptor(sel, segs[i].seg == SEG_FS ? fw.fs_base :
-			   segs[i].seg == SEG_GS ? fw.gs_base : ~0ull, &s);
+	_Static_assert(SEG_ES == 0 && SEG_CS == 1 && SEG_SS == 2 && SEG_DS == 3 &&
+		       SEG_FS == 4 && SEG_GS == 5 && SEG_LDTR == 6 && SEG_TR == 7,
+		       "bi_cpu_state.sel[] is in enum vcpu_seg's order");
+	for (int i = SEG_ES; i <= SEG_TR; i++) {
+		descriptor(fw.sel[i], i == SEG_FS ? fw.fs_base :
+			   i == SEG_GS ? fw.gs_base : ~0ull, &s);
 		/* no TR loaded (OVMF has none): an empty busy 64-bit TSS, which
 		   VM entry requires in IA-32e mode (SDM Vol 3 28.3.1.2) */
-		if (segs[i].seg == SEG_TR && !(s.attr & 0x80))
-			s = (struct segment){ sel, 0x08b, 0x67, 0 };
-		if (segs[i].seg == SEG_LDTR && !(s.attr & 0x80))
-			s = (struct segment){ sel, 0x082, 0xffff, 0 };
-		v->ops->set_seg(v, segs[i].seg, &s);
+		if (i == SEG_TR && !(s.attr & 0x80))
+			s = (struct segment){ fw.sel[i], 0x08b, 0x67, 0 };
+		if (i == SEG_LDTR && !(s.attr & 0x80))
+			s = (struct segment){ fw.sel[i], 0x082, 0xffff, 0 };
+		v->ops->set_seg(v, i, &s);
 	}
 	s = (struct segment){ 0, 0, fw.gdt_limit, fw.gdt_base };
 	v->ops->set_seg(v, SEG_GDTR, &s);
