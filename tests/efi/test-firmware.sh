@@ -11,12 +11,13 @@
 # the CPU over, returns to the firmware as its guest, which starts disk
 # 2's GRUB and Linux.  Checked: the Linux checks pass; umbra's ranges are
 # reserved in the e820 map Linux prints; the guest cannot read umbra's
-# image.  Bad input (no such loader, a loader that fails, no room for
-# umbra, umbra.efi started again under umbra) ends in a clear line and the firmware's boot manager, which runs
-# the UEFI shell's startup.nsh.  usb: the same through the `firmware'
-# entry of a tools/mkusb image (docs/usb.md) on a USB disk, with 6 GiB.  Default: NPT,
-# usb and the bad input; --shadow:
-# shadow paging only (make test-long); --all: both.
+# image.  usb: the same through the `firmware' entry of a tools/mkusb
+# image (docs/usb.md) on a USB disk, with 6 GiB.  Bad input (no such
+# loader, a loader that fails, no room for umbra, umbra.efi started again
+# under umbra, boot = none) ends in a clear line and the firmware's boot
+# manager, which runs the UEFI shell's startup.nsh; guest=firmware on the
+# GRUB way in is refused.  Default: npt, usb and the bad input; --shadow:
+# shadow paging only (make test-long); --all: all of them.
 # Prints PASS:/FAIL: lines and "N passed, N failed"; exits 1 on a failure.
 
 set -u
@@ -78,6 +79,13 @@ new_case() {
 boot() {
 	local d=$1 os=() extra=() esp=()
 
+	if [ -f "$d/umbra-run.args" ]; then	# the GRUB way in, through tools/umbra-run
+		read -r -a extra <"$d/umbra-run.args"
+		timeout "$TIMEOUT" tools/umbra-run --timeout 60 "${extra[@]}" \
+			</dev/null >"$d/serial.log" 2>"$d/qemu.err"
+		echo $? >"$d/rc"
+		return
+	fi
 	[ -d "$d/os" ] && os=(-drive "file=fat:rw:$d/os,format=raw")
 	[ -f "$d/usb.img" ] && os=(-device qemu-xhci -device usb-storage,drive=usb \
 		-drive "if=none,id=usb,format=raw,file=$d/usb.img" "${os[@]}")
@@ -121,6 +129,9 @@ for m in $MODES; do
 		mkdir -p "$CASE/os/EFI/BOOT"
 		echo "not a PE image" >"$CASE/os/EFI/BOOT/BOOTX64.EFI"
 		new_case none "guest = firmware" "boot = none"
+		mkdir -p "$WORK/grub"	# guest=firmware on umbra.elf: refused
+		echo "--firmware bios --hv-args guest=firmware $BUILD/tests/guest/hello.elf" \
+			>"$WORK/grub/umbra-run.args"
 		new_case noroom "cmdline = mem=1G" "guest = firmware"
 		# the other disk starts umbra.efi again, under umbra
 		new_case twice "guest = firmware"
@@ -192,6 +203,8 @@ for m in $MODES; do
 		has noroom "no room in the firmware's memory map for umbra's 1024 MiB" \
 			"back to the firmware in 5 seconds" "$BACK"
 		hasnt noroom "entering the core"
+		has grub "umbra: error: guest=firmware: only umbra.efi can hand a running UEFI firmware over" \
+			"umbra: halt: no-guest"
 		has none "boot = none; back to the boot manager, on to its next boot option" "$BACK"
 		hasnt none "giving up"
 		has twice "the firmware runs as umbra's guest now" \
