@@ -3,7 +3,9 @@
  * umbra.efi: the UEFI way in.  A gnu-efi application that reads umbra.cfg
  * from its own directory, loads the guest and modules, places the embedded
  * core image, converts the memory map, exits boot services and calls the
- * core with a struct boot_info (include/umbra/bootinfo.h).
+ * core with a struct boot_info (include/umbra/bootinfo.h); with
+ * guest=firmware (firmware.c) it calls the core with boot services still
+ * running and carries on as its guest.
  *
  * Section numbers in comments refer to the UEFI Specification 2.10.
  */
