@@ -31,7 +31,7 @@ EFI_SECTIONS	:= -j .text -j .sdata -j .data -j .dynamic -j .rodata -j .rel \
 		   -j .rela -j '.rel.*' -j '.rela.*' -j .reloc
 
 EFI_SRCS	:= $(wildcard boot/efi/*.c)
-EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o)
+EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o) $(BUILD)/efi/takeover.o
 EFI_FAKE	:= $(BUILD)/efi-fake
 
 .PHONY: efi-fake-test
@@ -45,6 +45,10 @@ endif
 $(BUILD)/efi/%.o: boot/efi/%.c
 	@mkdir -p $(@D)
 	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/takeover.o: boot/efi/takeover.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 $< -o $@
 
 # The embedded core: one blob object per image; CORE_BIN names the file to
 # .incbin, and the prerequisite makes a new core relink umbra.efi.
