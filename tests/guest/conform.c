@@ -10,7 +10,9 @@
  *    SVM; RDMSR of IA32_RTIT_CTL: #GP from umbra's MSR policy; MOV to CR0
  *    with PG and not PE: #GP from cr.c where CR0 writes are intercepted;
  *    a not-present page: #PF reflected by the shadow MMU); clear for the
- *    #BP trap;
+ *    #BP trap; set also for the CPU's #UD and #DE whose delivery exits
+ *    under shadow paging (a stack or IDT page not shadowed yet), which
+ *    umbra then delivers again;
  *  - SMAP with CR0.WP=0 (SDM Vol 3 4.6.1): a supervisor write to a
  *    read-only user page with WP=0 and SMAP off succeeds; after SMAP on
  *    and a CR3 reload a supervisor read of that page with EFLAGS.AC clear
@@ -44,13 +46,19 @@ const char test_name[] = "conform";
 #define ABSENT_VA	(USER_VA + 2 * PAGE)	/* not present */
 #define PD3_PROBE_VA	0xffe00000u	/* PD 3, entry 511 */
 
-static struct gate idt[256] __attribute__((aligned(8)));
+static struct gate idt[256] __attribute__((aligned(PAGE)));
 static uint64_t pdpt[4] __attribute__((aligned(32)));
 static uint64_t pd0[512] __attribute__((aligned(PAGE)));
 static uint64_t pd1[512] __attribute__((aligned(PAGE)));
 static uint64_t pd3[512] __attribute__((aligned(PAGE)));	/* and a stack */
 static uint64_t upt[512] __attribute__((aligned(PAGE)));
 static uint32_t upage[1024] __attribute__((aligned(PAGE)));
+/* page tables of fresh pages, each for a 2 MiB region of PD 1 of its own */
+#define NR_FRESH	4
+#define FRESH_PDE	8		/* PD 1 entries 8.. */
+static uint64_t fresh_pt[NR_FRESH][512] __attribute__((aligned(PAGE)));
+static uint8_t fresh_stack[NR_FRESH - 1][PAGE] __attribute__((aligned(PAGE)));
+static unsigned int nr_fresh;
 
 volatile uint32_t int21_count, saved_esp;
 extern char conf_int21[];
@@ -70,14 +78,17 @@ static void idt_setup(void)
 /* ---- what the CPU is ---- */
 
 static int qemu_tcg, bare, intel, amd;
+static int mmu_shadow;		/* mmu=shadow: the runner's word for umbra's */
 
 static void cpu_init(void)
 {
+	const char *mmu = cmdline_arg(boot.cmdline, "mmu");
 	struct cpuid_regs r;
 	uint32_t brand[13];
 	int i;
 
 	bare = !under_umbra();
+	mmu_shadow = !bare && mmu && !memcmp(mmu, "shadow", 6);
 	cpuid(0, &r);
 	intel = r.ebx == 0x756e6547;	/* "Genu" */
 	amd = r.ebx == 0x68747541;	/* "Auth" */
@@ -167,7 +178,18 @@ static void check_rf(const char *name, uint32_t got, uint32_t want_vec,
 
 static void test_rf(void)
 {
-	uint32_t cr0 = read_cr0(), t = do_ud2();
+	uint32_t cr0 = read_cr0(), t;
+
+	/*
+	 * Twice: under shadow paging the first delivery may exit (the IDT,
+	 * GDT or stack not shadowed yet), and umbra delivers it again; the
+	 * second shows the CPU's frame.  POPF in between clears the RF its
+	 * IRET restored (SDM Vol 2 POPF), which QEMU TCG keeps otherwise.
+	 */
+	do_ud2();
+	info("rf: the first #UD (UD2) pushes eflags %#x", trap_eflags);
+	asm volatile("pushfl\n\tpopfl" ::: "memory", "cc");
+	t = do_ud2();
 
 	cpu_rf = t == VEC_UD && (trap_eflags & EFLAGS_RF);
 	info("rf: the CPU's own #UD (UD2) pushes eflags %#x", trap_eflags);
@@ -198,6 +220,81 @@ static void test_rf(void)
 	else
 		check_rf("rf: #GP of MOV to CR0 with PG and not PE pushes RF",
 			 try_cr0(cr0 & ~CR0_PE), VEC_GP, 1, 0);
+}
+
+/* ---- RF in a fault whose delivery a VM exit cut short ---- */
+
+/*
+ * A virtual page mapped to pa that nothing has touched through: under
+ * shadow paging no shadow entry maps it (its 2 MiB region has a page
+ * table of its own), so the CPU's first touch, also by an exception
+ * delivery, exits to umbra, which then delivers the exception again
+ * (IDT-vectoring information, EXITINTINFO; irq.c does the same for
+ * interrupts).
+ */
+static uint32_t fresh_page(uint32_t pa)
+{
+	uint32_t n = nr_fresh++;
+
+	fresh_pt[n][0] = pa | PTE_W | PTE_P;
+	pd1[FRESH_PDE + n] = (uint32_t)fresh_pt[n] | PTE_W | PTE_P;
+	return USER_VA + (FRESH_PDE + n) * 0x200000u;
+}
+
+/* run text with ESP at esp: the vector, or NO_TRAP */
+#define STACK_PROBE(fn, text)						\
+static uint32_t fn(uint32_t esp)					\
+{									\
+	trap_vec = NO_TRAP;						\
+	asm volatile("movl %%esp, saved_esp\n\t"			\
+		     "movl %0, %%esp\n\t"				\
+		     TRAP_ARM text TRAP_DONE "\n\t"			\
+		     "movl saved_esp, %%esp"				\
+		     : : "r"(esp) : "eax", "ecx", "edx", "memory", "cc");	\
+	return trap_vec;						\
+}
+
+STACK_PROBE(ud2_on, "ud2")
+STACK_PROBE(de_on, "xorl %%eax, %%eax\n\txorl %%edx, %%edx\n\t"
+	    "xorl %%ecx, %%ecx\n\tdivl %%ecx")
+
+/*
+ * The CPU's own #UD and #DE pushed onto a fresh stack page, and a #UD
+ * whose gate is read from a fresh alias of the IDT: under shadow paging
+ * each delivery exits and umbra delivers the fault again, which must push
+ * RF as the CPU's delivery would (SDM Vol 3 17.3.1.1; APM Vol 2 3.1.6).
+ * Under NPT/EPT nothing exits: the frame is the CPU's.  QEMU TCG pushes
+ * RF clear for its own faults, so there it is checked only under shadow
+ * paging (mmu=shadow from the runner), where umbra delivers each; Bochs
+ * sets RF in EFLAGS before its pushes, so that its exit already saves it.
+ */
+static void check_rf_redelivered(const char *name, uint32_t got,
+				 uint32_t want)
+{
+	if (!cpu_rf && !mmu_shadow) {
+		info("%s: %s", name, trap_text(got));
+		skip(name, "the CPU pushes RF clear for its own faults (QEMU TCG)");
+		return;
+	}
+	check(got == want && (trap_eflags & EFLAGS_RF), name,
+	      "%s (want vector %u, RF 1)", trap_text(got), want);
+}
+
+static void test_rf_redelivered(void)
+{
+	uint32_t alias;
+
+	check_rf_redelivered("rf: #UD pushed onto a fresh stack page pushes RF",
+			     ud2_on(fresh_page((uint32_t)fresh_stack[0]) + PAGE),
+			     VEC_UD);
+	check_rf_redelivered("rf: #DE pushed onto a fresh stack page pushes RF",
+			     de_on(fresh_page((uint32_t)fresh_stack[1]) + PAGE),
+			     VEC_DE);
+	alias = fresh_page((uint32_t)idt);
+	idt_load(alias, sizeof(idt) - 1);
+	check_rf_redelivered("rf: #UD through a fresh alias of the IDT pushes RF",
+			     ud2_on((uint32_t)fresh_stack[2] + PAGE), VEC_UD);
+	idt_load((uint32_t)idt, sizeof(idt) - 1);
 }
 
 /* ---- SMAP with CR0.WP=0 ---- */
@@ -499,9 +596,10 @@ void test_main(void)
 	cpu_init();
 	idt_setup();
 	paging_on();
-	info("bare %d, qemu tcg %d, cr0 %#x cr4 %#x", bare, qemu_tcg,
-	     read_cr0(), read_cr4());
+	info("bare %d, qemu tcg %d, shadow paging %d, cr0 %#x cr4 %#x", bare,
+	     qemu_tcg, mmu_shadow, read_cr0(), read_cr4());
 	test_rf();
+	test_rf_redelivered();
 	test_smap_nowp();
 	test_cr4_cpuid();
 	test_int_on_pd();
