@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma rules
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
@@ -45,7 +45,7 @@ GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile pgrand
 # The trap harness (lib/trap.h), linked into the kernels that catch faults.
 GUEST_TRAP_OBJS	:= $(GUEST_OUT)/obj/lib/trap.o
 GUEST_C_OBJS	+= $(GUEST_TRAP_OBJS)
-GUEST_TRAP_NAMES := conform misbehave irq
+GUEST_TRAP_NAMES := conform misbehave irq rules
 
 # Extra objects of one kernel.
 GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
