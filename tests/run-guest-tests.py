@@ -51,8 +51,9 @@ Kernels may have settings of their own (KERNEL_RUN): frames.elf runs with
 NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
 smaller load); pgrand.elf gets seeds=1-3 (seeds=1-40 with --long, 1-16
 under Bochs) and its umbra runs' outcome digests must equal the bare
-run's on the same emulator; conform.elf gets mmu=tdp, mmu=shadow or
-mmu=bare, the configuration's.
+run's on the same emulator; conform.elf and rules.elf get mmu=tdp,
+mmu=shadow or mmu=bare, the configuration's, and the digests rules.elf
+prints (of its departures from the manuals) must each be the bare run's.
 
 Each run goes through tools/umbra-run; its console is kept in
 build/test-logs/KERNEL-CONFIG.log.  A run passes when the runner exits 0,
