@@ -4,6 +4,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
+#include "arch/x86/cpu/smp.h"
 #include "arch/x86/guest/load.h"
 #include "core/mem.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -11,6 +12,7 @@
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
+#include "drivers/acpi.h"
 #include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
@@ -22,7 +24,7 @@
 const char umbra_marker[] __attribute__((used)) = "UMBRA-CORE-IMAGE-MARKER";
 
 static struct boot_info efi_bi;
-static struct vcpu vcpu0;
+static struct vcpu vcpus[MAX_CPUS];	/* by CPU id; 0: the boot CPU */
 
 static const char *const fw_names[] = {
 	"?", "GRUB (BIOS)", "GRUB (UEFI)", "umbra.efi (UEFI)",
@@ -95,10 +97,70 @@ static void selftest_before_entry(struct vcpu *v)
 	}
 }
 
+/*
+ * An AP umbra started (arch/x86/cpu/smp.c): the back end on this CPU and
+ * its own vCPU; then it waits, host side, until the guest starts it.
+ */
+static void ap_main(unsigned int id)
+{
+	struct vcpu *v = &vcpus[id];
+	int err;
+
+	v->ops = vcpus[0].ops;
+	v->mmu = vcpus[0].mmu;
+	err = TRY(v->ops->enable());
+	if (!err)
+		err = TRY(v->ops->create(v));
+	if (err) {
+		pr_err("cpu %u: no vCPU (%s): this CPU stays halted", id, err_name(err));
+		smp_ap_ready();
+		halt_forever();
+	}
+	this_cpu()->vcpu = v;
+	smp_ap_ready();
+	for (;;)
+		cpu_pause();
+}
+
+/* Every CPU the MADT lists runs under umbra, or is told to be off. */
+static void start_aps(const struct boot_info *bi, const struct vcpu_ops *ops)
+{
+	uint32_t ids[64], self = apic_id_self();
+	unsigned int n = acpi_cpus(bi->acpi_rsdp, ids, ARRAY_SIZE(ids)), next = 1;
+
+	this_cpu()->apic_id = self;
+	if (!n) {
+		pr_warn("smp: no CPUs in the ACPI MADT: only the boot CPU runs");
+		return;
+	}
+	for (unsigned int i = 0; i < MIN(n, ARRAY_SIZE(ids)); i++) {
+		int err;
+
+		if (ids[i] == self)
+			continue;
+		if (next == MAX_CPUS) {
+			pr_warn("smp: APIC ID %x and later are not started: umbra runs %u CPUs at most",
+				ids[i], MAX_CPUS);
+			break;
+		}
+		err = smp_start_ap(next, ids[i], ap_main);
+		if (err) {
+			pr_err("cpu (APIC ID %x): does not answer INIT-SIPI-SIPI (%s): left out",
+			       ids[i], err_name(err));
+			continue;
+		}
+		pr_info("cpu %u: APIC ID %x up, %s enabled, vCPU created, waits for the guest's SIPI",
+			next, ids[i], ops->name);
+		next++;
+	}
+	smp_start_done();
+	pr_info("smp: %u of %u CPUs in the MADT run under umbra", next, n);
+}
+
 void core_main(struct boot_info *bi)
 {
 	struct guest_boot boot;
-	struct vcpu *v = &vcpu0;
+	struct vcpu *v = &vcpus[0];
 	int err;
 
 	percpu_init(0);
@@ -111,6 +173,7 @@ void core_main(struct boot_info *bi)
 	mem_init(bi);
 	canary_init();
 	iommu_init(bi);		/* claims the IOMMU's registers: before the map */
+	smp_reserve_trampoline(bi);
 	guest_map_build(bi);
 	v->ops = choose_backend();
 	if (TRY(guest_load(bi, &boot)))
@@ -128,6 +191,8 @@ void core_main(struct boot_info *bi)
 	io_setup_intercepts(v);
 	msr_setup_intercepts(v);
 	v->mmu->setup(v);
+	this_cpu()->vcpu = v;
+	start_aps(bi, v->ops);
 	guest_set_entry_state(v, &boot);
 	selftest_before_entry(v);
 	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",

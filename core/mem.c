@@ -161,11 +161,16 @@ static void add_umbra_range(uint64_t base, uint64_t size)
 
 static unsigned int nr_claims;	/* the last ones of umbra_ranges[] */
 
-void umbra_claim(uint64_t base, uint64_t size)
+void umbra_claim_as(uint64_t base, uint64_t size, const char *what)
 {
 	nr_claims++;
-	pr_info("umbra claims %lx-%lx (device registers)", base, base + size - 1);
+	pr_info("umbra claims %lx-%lx (%s)", base, base + size - 1, what);
 	add_umbra_range(base, size);
+}
+
+void umbra_claim(uint64_t base, uint64_t size)
+{
+	umbra_claim_as(base, size, "device registers");
 }
 
 /* Where the image at UMBRA_VBASE puts `p` when it lies at `image_pa`. */

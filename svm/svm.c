@@ -40,7 +40,7 @@ static struct {
 	uint32_t nr_asids;
 } svm;
 
-static struct svm_vcpu svm_vcpu0;
+static struct svm_vcpu svm_vcpus[MAX_CPUS];	/* by CPU id */
 
 void svm_vmrun(uint64_t vmcb_pa, struct vcpu_gprs *g);
 
@@ -85,10 +85,11 @@ static int svm_enable(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(hsave));
 	__asm__ volatile("clgi");
-	pr_info("svm: enabled: %u ASIDs, next-RIP save %s, decode assists %s, flush by ASID %s",
-		svm.nr_asids, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
-		svm.features & SVM_FEAT_DECODE_ASSIST ? "yes" : "no",
-		svm.features & SVM_FEAT_FLUSH_ASID ? "yes" : "no");
+	if (!this_cpu()->id)	/* the APs enable it the same way */
+		pr_info("svm: enabled: %u ASIDs, next-RIP save %s, decode assists %s, flush by ASID %s",
+			svm.nr_asids, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
+			svm.features & SVM_FEAT_DECODE_ASSIST ? "yes" : "no",
+			svm.features & SVM_FEAT_FLUSH_ASID ? "yes" : "no");
 	return 0;
 }
 
@@ -136,7 +137,7 @@ static void svm_intercept_msr(struct vcpu *v, uint32_t msr, bool read, bool writ
 
 static int svm_create(struct vcpu *v)
 {
-	struct svm_vcpu *s = &svm_vcpu0;
+	struct svm_vcpu *s = &svm_vcpus[this_cpu()->id];
 	struct vmcb *vmcb;
 
 	s->vmcb = page_alloc(1);
