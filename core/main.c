@@ -12,6 +12,7 @@
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
+#include "arch/x86/vcpu/smp.h"
 #include "drivers/acpi.h"
 #include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
@@ -97,9 +98,22 @@ static void selftest_before_entry(struct vcpu *v)
 	}
 }
 
+static volatile bool aps_go;	/* the boot CPU's vCPU and MMU are set up */
+
+/* What every vCPU needs before its first entry (the AP's: on its own CPU). */
+static void vcpu_setup(struct vcpu *v)
+{
+	io_setup_intercepts(v);
+	msr_setup_intercepts(v);
+	v->mmu->setup(v);
+}
+
 /*
  * An AP umbra started (arch/x86/cpu/smp.c): the back end on this CPU and
- * its own vCPU; then it waits, host side, until the guest starts it.
+ * its own vCPU, which waits in wait-for-SIPI (arch/x86/vcpu/smp.c) until
+ * the guest starts it.  Shadow paging runs the boot CPU only: there the
+ * AP stays parked in umbra (with SVM's GIF clear or in VMX root
+ * operation, which hold or block INIT: APM Vol 2 15.17, SDM Vol 3 25.2).
  */
 static void ap_main(unsigned int id)
 {
@@ -109,26 +123,26 @@ static void ap_main(unsigned int id)
 	v->ops = vcpus[0].ops;
 	v->mmu = vcpus[0].mmu;
 	err = TRY(v->ops->enable());
-	if (!err)
+	if (!err && v->mmu->nested)
 		err = TRY(v->ops->create(v));
-	if (err) {
-		pr_err("cpu %u: no vCPU (%s): this CPU stays halted", id, err_name(err));
-		smp_ap_ready();
-		halt_forever();
-	}
-	this_cpu()->vcpu = v;
+	if (err)
+		pr_err("cpu %u: no vCPU (%s): this CPU stays parked", id, err_name(err));
+	else if (v->mmu->nested)
+		vcpu_smp_add(v);
 	smp_ap_ready();
-	for (;;)
+	while (!aps_go || err || !v->mmu->nested)
 		cpu_pause();
+	vcpu_setup(v);
+	aps_go = true;
+	vcpu_run_loop(v);
 }
 
 /* Every CPU the MADT lists runs under umbra, or is told to be off. */
 static void start_aps(const struct boot_info *bi, const struct vcpu_ops *ops)
 {
-	uint32_t ids[64], self = apic_id_self();
+	uint32_t ids[64], self = this_cpu()->apic_id;
 	unsigned int n = acpi_cpus(bi->acpi_rsdp, ids, ARRAY_SIZE(ids)), next = 1;
 
-	this_cpu()->apic_id = self;
 	if (!n) {
 		pr_warn("smp: no CPUs in the ACPI MADT: only the boot CPU runs");
 		return;
@@ -149,8 +163,9 @@ static void start_aps(const struct boot_info *bi, const struct vcpu_ops *ops)
 			       ids[i], err_name(err));
 			continue;
 		}
-		pr_info("cpu %u: APIC ID %x up, %s enabled, vCPU created, waits for the guest's SIPI",
-			next, ids[i], ops->name);
+		pr_info("cpu %u: APIC ID %x up, %s enabled, %s", next, ids[i], ops->name,
+			vcpus[next].mmu->nested ? "vCPU waits for the guest's SIPI" :
+			"parked: shadow paging runs the boot CPU only");
 		next++;
 	}
 	smp_start_done();
@@ -188,14 +203,14 @@ void core_main(struct boot_info *bi)
 	if (err)
 		panic("%s: could not create the vCPU: %s", v->ops->name,
 		      err_name(err));
-	io_setup_intercepts(v);
-	msr_setup_intercepts(v);
-	v->mmu->setup(v);
-	this_cpu()->vcpu = v;
+	this_cpu()->apic_id = apic_id_self();
+	vcpu_smp_add(v);
 	start_aps(bi, v->ops);
+	vcpu_setup(v);
 	guest_set_entry_state(v, &boot);
 	selftest_before_entry(v);
 	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",
 		boot.entry, pages_free());
+	aps_go = true;
 	vcpu_run_loop(v);
 }

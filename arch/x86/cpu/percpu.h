@@ -8,6 +8,7 @@
 #ifndef UMBRA_X86_CPU_PERCPU_H
 #define UMBRA_X86_CPU_PERCPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "arch/x86/cpu/cpu.h"
@@ -21,6 +22,7 @@ struct percpu {
 	unsigned int id;		/* 0: the boot CPU */
 	uint32_t apic_id;		/* local APIC ID (x2APIC ID) */
 	struct vcpu *vcpu;		/* the vCPU this CPU runs */
+	bool nmi_pending;		/* idt.c: an NMI taken in root mode */
 	/*
 	 * The back end's page of this CPU: SVM's host save area
 	 * (VM_HSAVE_PA, APM Vol 2 15.30.4) or the VMXON region (SDM Vol 3

@@ -6,6 +6,7 @@
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
+#include "arch/x86/vcpu/smp.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "drivers/iommu/iommu.h"
 #include "shell/shell.h"
@@ -96,6 +97,18 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		vcpu_print_stats(v);
 		halt("triple-fault");
 	case EXIT_INIT:
+		/*
+		 * A hardware INIT reached the CPU while it ran the guest (SVM:
+		 * the INIT intercept, APM Vol 2 15.13; VMX: exit reason 3, SDM
+		 * Vol 3 25.2): with several vCPUs it is the architectural INIT
+		 * of this vCPU, which then waits for a SIPI.
+		 */
+		if (nr_vcpus > 1) {
+			pr_info("cpu %u: INIT signal: the vCPU waits for a SIPI", v->cpu);
+			__atomic_store_n(&v->waiting, true, __ATOMIC_SEQ_CST);
+			__atomic_or_fetch(&v->requests, VCPU_REQ_INIT, __ATOMIC_SEQ_CST);
+			break;
+		}
 		pr_err("INIT signal to the guest's only vCPU: umbra does not emulate a reset");
 		vcpu_dump(v, "INIT");
 		vcpu_print_stats(v);
@@ -133,14 +146,18 @@ void vcpu_run_loop(struct vcpu *v)
 {
 	struct vcpu_exit e;
 
-	shell_init(v);
+	if (!v->cpu)
+		shell_init(v);		/* the debug shell runs on the boot CPU */
 	for (;;) {
+		vcpu_requests(v);
 		if (v->mmu->enter)
 			v->mmu->enter(v);
 		v->ops->run(v, &e);
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);
+		if (v->cpu)
+			continue;
 		iommu_poll();	/* DMA faults: logged, rate-limited */
 		shell_poll(v);
 	}
