@@ -23,7 +23,8 @@
 #define MSR_X2APIC_ICR		0x830
 #define AP_STACK_PAGES		4
 #define LOW_1M			SZ_1M
-#define AP_WAIT_US		200000		/* after the second SIPI */
+#define AP_WAIT_US		1000000		/* after the second SIPI */
+#define TSC_MAX_MHZ		5000		/* delays are at least this long */
 
 struct ap_tramp_args {
 	uint64_t gdt[3];
@@ -83,11 +84,13 @@ void apic_send_ipi(uint32_t dest, uint32_t low)
 		cpu_pause();
 }
 
-/* About a microsecond per port 80h write on PC hardware; no clock is needed */
+/* At least us microseconds on a TSC up to TSC_MAX_MHZ; no clock is needed */
 static void udelay(unsigned int us)
 {
-	for (unsigned int i = 0; i < us; i++)
-		outb(0x80, 0);
+	uint64_t end = rdtsc() + (uint64_t)us * TSC_MAX_MHZ;
+
+	while (rdtsc() < end)
+		cpu_pause();
 }
 
 static bool page_free_below_1m(const struct boot_info *bi, uint64_t pa)
@@ -165,11 +168,11 @@ static int tramp_prepare(void)
 
 static bool ap_answered(unsigned int us)
 {
-	for (unsigned int i = 0; i < us; i += 10) {
+	uint64_t end = rdtsc() + (uint64_t)us * TSC_MAX_MHZ;
+
+	while (rdtsc() < end)
 		if (__atomic_load_n(&ap_boot.state, __ATOMIC_ACQUIRE))
 			return true;
-		udelay(10);
-	}
 	return false;
 }
 
