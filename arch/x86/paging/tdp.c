@@ -175,6 +175,13 @@ static void tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
 		return;
 	}
 	r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
+	if (r == MMU_FAULT_NOMEM && nr_vcpus > 1) {
+		/* the other vCPUs flush only at their next exit (docs/mmu.md):
+		   tables freed under them could be reused while they walk them */
+		pr_err("TDP MMU out of table pages with %u vCPUs: umbra cannot zap safely yet; boot umbra with a larger mem=",
+		       nr_vcpus);
+		halt("no-memory");
+	}
 	if (r == MMU_FAULT_NOMEM) {
 		/* give every table back and let the guest fault them in again */
 		pr_warn("TDP MMU out of table pages: zapping all mappings");
