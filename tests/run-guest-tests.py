@@ -35,6 +35,8 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-iommu         umbra (NPT), intel-iommu + edu (issue 14)
     umbra-shadow-bios-grub-iommu  umbra (mmu=shadow), intel-iommu + edu
     umbra-bios-grub-16g-iommu     umbra (NPT), 16 GiB, intel-iommu aw-bits=48
+    umbra-bios-grub-smp4  umbra (NPT), 4 CPUs: smp.elf (--long only)
+    umbra-bios-grub-smp2  umbra (NPT), 2 CPUs: Linux (--long only)
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
@@ -47,8 +49,11 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
 Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
---smp 2 (bare, NPT and Bochs VMX), and fails when the guest, or under umbra
-umbra, does not report every AP (smp_missing()); frames.elf runs with
+--smp 2 (bare, NPT and Bochs VMX; --smp 4 in umbra-bios-grub-smp4, and
+Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
+more than one CPU fails when the guest (Linux: "Brought up 1 node, N
+CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
+report every AP (smp_missing()); frames.elf runs with
 2 GiB of RAM and mem=8M for umbra, in six configurations only (bare,
 NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
 smaller load); pgrand.elf gets seeds=1-3 (seeds=1-40 with --long, 1-16
@@ -179,6 +184,11 @@ CONFIGS = [
     ('umbra-bios-grub-16g-iommu', 'umbra bios grub 16g iommu', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
       '--memory', '16384'] + IOMMU_QEMU_48),
+    # issue 12: more CPUs (tools/umbra-run --smp; make test-long only)
+    ('umbra-bios-grub-smp4', 'umbra bios grub smp4', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp', '--smp', '4']),
+    ('umbra-bios-grub-smp2', 'umbra bios grub smp2', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp', '--smp', '2']),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -195,6 +205,8 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-iommu': ('hello', 'dma', 'linux'),
     'umbra-shadow-bios-grub-iommu': ('hello', 'dma'),
     'umbra-bios-grub-16g-iommu': ('dma',),
+    'umbra-bios-grub-smp4': ('smp',),
+    'umbra-bios-grub-smp2': ('linux',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
@@ -248,7 +260,8 @@ KERNEL_RUN = {
     'smp': {
         'smp': 2,
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
-                    'bare-bochs-skylake', 'umbra-bochs-vmx'),
+                    'bare-bochs-skylake', 'umbra-bochs-vmx',
+                    'umbra-bios-grub-smp4'),
     },
     # issue 21, item 6: real mode; under shadow paging umbra runs it on
     # SVM only (paged real mode), VMX stops it with guest-error (no
@@ -281,6 +294,7 @@ LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow'),
     for c in ('bare-uefi-grub', 'umbra-uefi-grub', 'umbra-uefi-efi',
               'umbra-shadow-uefi-grub', 'umbra-shadow-nooos-uefi-efi')}
 LONG_ONLY_CONFIGS = {
+    'umbra-bios-grub-smp4': (),
     # configuration: the kernels that still run in make test
     'umbra-bochs-vmx-shadow-nooos': ('paging', 'pg32', 'pgpae', 'pg64',
                                      'ptwrite', 'linux'),
@@ -378,7 +392,7 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
-                      'bare-bochs-ryzen')
+                      'bare-bochs-ryzen', 'umbra-bios-grub-smp2')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
 BOCHS_LINUX_TIMEOUT = 900
@@ -489,17 +503,20 @@ EXPECT_LINES = {
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 
 
-def smp_missing(lines, cpus, umbra):
+def smp_missing(lines, cpus, umbra, linux):
     """Why an --smp run lacks one of its CPUs, or None: the guest must see
-    cpus - 1 APs in the MADT and, under umbra, umbra must have brought each
-    up and started its vCPU at the guest's SIPI."""
+    cpus - 1 APs in the MADT (Linux: bring all CPUs up) and, under umbra,
+    umbra must have brought each up and started its vCPU at the guest's
+    SIPI."""
     want = ['info: %d APs in the MADT' % (cpus - 1)]
+    if linux:
+        want = ['smp: Brought up 1 node, %d CPUs' % cpus]
     if umbra:
         want += ['umbra: info: smp: %d of %d CPUs' % (cpus, cpus)]
         want += ['umbra: info: cpu %d: the guest starts its vCPU' % n
                  for n in range(1, cpus)]
     for w in want:
-        if not any(line.startswith(w) for line in lines):
+        if not any(w in line for line in lines):
             return 'missing AP: no line "%s"' % w
     return None
 # tests/guest/pgrand.c: one digest of the outcomes per paging mode
@@ -631,7 +648,8 @@ class Matrix:
             base = 'linux'
             log = os.path.join(LOGDIR, 'linux-%s.log' % name)
             copts = copts + LINUX_RUNNER
-            if '--emulator' not in copts:
+            # icount hangs with several vCPUs (EMULATORS.md)
+            if '--emulator' not in copts and '--smp' not in copts:
                 copts = copts + LINUX_QEMU
         if '--emulator' in copts:
             # Bochs: ~120 MIPS; memory under shadow paging takes ~80 s,
@@ -649,8 +667,11 @@ class Matrix:
                                         self.opts.long)]
             if 'memory' in krun:
                 copts = copts + ['--memory', str(krun['memory'])]
-            if 'smp' in krun:
+            if 'smp' in krun and '--smp' not in copts:
                 copts = copts + ['--smp', str(krun['smp'])]
+        cpus = int(copts[copts.index('--smp') + 1]) if '--smp' in copts else 1
+        if linux and cpus > 1:
+            args = args + ['loglevel=7']    # "smp: Brought up ..." shows
         cmd = [sys.executable, RUNNER] + copts + [
             '--timeout', str(timeout)]
         for extra in (krun.get('hv_args'), self.opts.hv_args):
@@ -683,8 +704,8 @@ class Matrix:
         lines = read_log(log)
         ok, why, info = judge(lines, rc, umbra,
                               EXPECT_LINES.get(base, ()) if not linux else ())
-        if ok and 'smp' in krun:
-            why = smp_missing(lines, krun['smp'], umbra)
+        if ok and cpus > 1:
+            why = smp_missing(lines, cpus, umbra, linux)
             ok = why is None
         # umbra's leak canary (core/canary.c), the one it drew or the
         # one given, must never show but in its own line and the options
