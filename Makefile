@@ -87,11 +87,13 @@ guest-test: all guest-kernels
 	@$(PYTHON) tests/run-guest-tests.py $(GUEST_KERNELS)
 
 # make run: the Linux guest on this terminal.  FIRMWARE=bios for SeaBIOS,
-# MMU=shadow (and OOS=off) for shadow paging, UMBRA_ARGS for the rest of
+# MMU=shadow (and OOS=off) for shadow paging, SMP=N for N CPUs (all under
+# umbra), UMBRA_ARGS for the rest of
 # umbra's command line, GUEST_ARGS for the kernel's, RUN_FLAGS for
 # tools/umbra-run.
 FIRMWARE ?= uefi
 MMU ?= tdp
+SMP ?= 1
 OOS ?=
 UMBRA_ARGS ?=
 GUEST_ARGS ?= console=ttyS0 quiet
@@ -101,7 +103,7 @@ run:
 	@tools/setup
 	@$(MAKE) --no-print-directory all linux-image
 	@echo "make run: umbra ($(MMU) paging) and Linux on this terminal's serial console; leave with Ctrl-A X"
-	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) \
+	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) --smp $(SMP) \
 		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
 		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 
