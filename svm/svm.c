@@ -8,6 +8,7 @@
 #include "arch/x86/cpu/features.h"
 #include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
+#include "arch/x86/vcpu/smp.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
@@ -501,7 +502,8 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		step_exception(s, e, code - SVM_EXIT_EXCP_BASE);
 		return;
 	case SVM_EXIT_NMI:
-		e->reason = EXIT_NMI;
+		/* taken by umbra's IDT already (svm_run()): nothing left to do */
+		e->reason = EXIT_INTR;
 		return;
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
@@ -576,7 +578,7 @@ static uint64_t reinjectable(uint64_t info)
  */
 static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
 {
-	if (s->ran)
+	if (s->ran && nr_vcpus < 2)
 		return;
 	s->ran = true;
 	if (host_nmi_take())
@@ -605,9 +607,18 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	s->reinject = 0;
 	inject_early_nmi(v, s);
 	s->injected = vmcb->ctl.event_inj;
+	if (nr_vcpus > 1)	/* kicks (arch/x86/vcpu/smp.c) */
+		vmcb->ctl.intercept3 |= INTERCEPT_NMI;
 	vmcb->save.rax = v->gprs.rax;
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
 	percpu_reload(pc);
+	/*
+	 * An intercepted NMI is still pending (APM Vol 2 15.17.1: held while
+	 * GIF is clear): take it through umbra's IDT now, where a kick is
+	 * counted off and the guest's is held for injection (host_nmi()).
+	 */
+	if ((uint32_t)vmcb->ctl.exitcode == SVM_EXIT_NMI)
+		__asm__ volatile("stgi; clgi" ::: "memory");
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */

@@ -16,7 +16,11 @@
  *    maps a page of its own for it, and the write retried lands there;
  *    then the AP looks for umbra's image marker in umbra's memory (CPUID
  *    4000_0001h), which it must not find, as memory.elf checks on the BSP.
- * The x2APIC ICR (a second pass) is not done yet: SKIP.
+ * 4. A second round starts every AP again, now that each runs (halted
+ *    in this kernel): INIT must reset a running CPU to wait-for-SIPI, the
+ *    SIPI start it at the trampoline again.  Through the x2APIC ICR (MSR
+ *    830h, SDM Vol 3 11.12.9) when CPUID.1:ECX[21] says there is one (the
+ *    BSP switches to x2APIC mode), else through the xAPIC ICR again.
  */
 #include "guest.h"
 #include "x86.h"
@@ -39,6 +43,9 @@ const char test_name[] = "smp";
 #define PTE_PCD		(1u << 4)
 #define SLOT_MAGIC	0x5a000000u
 #define LONG_WAIT	(1u << 26)	/* pause loops: about a second under TCG */
+#define MSR_X2APIC_ICR	0x830u
+#define APIC_BASE_EXTD	(1u << 10)
+#define CPUID1_X2APIC	(1u << 21)
 
 extern char ap_blob[], ap_blob_end[];
 extern volatile uint32_t ap_next_stack;
@@ -51,6 +58,8 @@ static volatile uint32_t counter, started, go;
 static volatile uint32_t slot[AP_MAX];
 static volatile uint32_t fault_req[AP_MAX], fault_cr2[AP_MAX], fault_done[AP_MAX];
 static volatile uint32_t umbra_seen[AP_MAX], ap_done[AP_MAX];
+static volatile uint32_t round2, restarted[AP_MAX];
+static int x2apic;
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt[1024] __attribute__((aligned(4096)));
 static uint8_t fault_pages[AP_MAX][4096] __attribute__((aligned(4096)));
@@ -152,6 +161,10 @@ void ap_main(void)
 	int i = my_index();
 
 	asm volatile("lidt %0" : : "m"(idtr));
+	if (round2 && i >= 0) {
+		__atomic_store_n(&restarted[i], 1, __ATOMIC_SEQ_CST);
+		halt_forever();
+	}
 	__atomic_fetch_add(&started, 1, __ATOMIC_SEQ_CST);
 	if (i < 0)
 		halt_forever();
@@ -221,30 +234,34 @@ static void icr_send(uint32_t dest, uint32_t low)
 {
 	volatile uint32_t *apic = (volatile uint32_t *)apic_base;
 
+	if (x2apic) {		/* one MSR write sends it; no delivery status */
+		wrmsr(MSR_X2APIC_ICR, (uint64_t)dest << 32 | low);
+		return;
+	}
 	apic[ICR_HI / 4] = dest << 24;
 	apic[ICR_LO / 4] = low;
 	for (uint32_t n = 0; n < LONG_WAIT && (apic[ICR_LO / 4] & ICR_BUSY); n++)
 		cpu_relax();
 }
 
-/* loops of PAUSE, or fewer once `started` moves past before */
-static void spin(uint32_t loops, uint32_t before)
+/* loops of PAUSE, or fewer once *flag moves past before */
+static void spin(uint32_t loops, volatile uint32_t *flag, uint32_t before)
 {
-	for (uint32_t n = 0; n < loops && started == before; n++)
+	for (uint32_t n = 0; n < loops && *flag == before; n++)
 		cpu_relax();
 }
 
 /* SDM Vol 3 10.4.4.1: INIT, a pause, SIPI, a shorter pause, SIPI */
-static void start_ap(uint32_t id)
+static void start_ap(uint32_t id, volatile uint32_t *flag)
 {
-	uint32_t before = started;
+	uint32_t before = *flag;
 
 	icr_send(id, ICR_INIT);
 	for (uint32_t n = 0; n < 100000; n++)
 		cpu_relax();
-	for (int s = 0; s < 2 && started == before; s++) {
+	for (int s = 0; s < 2 && *flag == before; s++) {
 		icr_send(id, ICR_SIPI | (AP_BASE >> 12));
-		spin(s ? LONG_WAIT : 20000, before);
+		spin(s ? LONG_WAIT : 20000, flag, before);
 	}
 }
 
@@ -296,6 +313,29 @@ static void check_aps(void)
 	}
 }
 
+/* Round 2: INIT-SIPI-SIPI to APs that run (x2APIC if there is one). */
+static void restart_aps(void)
+{
+	struct cpuid_regs r;
+	int again = 0;
+
+	cpuid(1, &r);
+	if (r.ecx & CPUID1_X2APIC) {
+		wrmsr(MSR_APIC_BASE, rdmsr(MSR_APIC_BASE) | APIC_BASE_EXTD);
+		x2apic = 1;
+	}
+	info("round 2 through the %s ICR", x2apic ? "x2APIC" : "xAPIC");
+	round2 = 1;
+	for (int i = 0; i < nr_aps; i++) {
+		start_ap(ap_ids[i], &restarted[i]);
+		again += restarted[i];
+	}
+	check(again == nr_aps, x2apic ? "INIT-SIPI-SIPI restarts running APs (x2APIC)" :
+	      "INIT-SIPI-SIPI restarts running APs (xAPIC)", "%d of %d", again, nr_aps);
+	if (!x2apic)
+		skip("x2APIC INIT-SIPI-SIPI", "CPUID.1:ECX[21] clear: no x2APIC on this CPU");
+}
+
 void test_main(void)
 {
 	int n = find_aps();
@@ -307,7 +347,7 @@ void test_main(void)
 	build_tables();
 	memcpy((void *)phys(AP_BASE), ap_blob, ap_blob_end - ap_blob);
 	for (int i = 0; i < nr_aps; i++)
-		start_ap(ap_ids[i]);
+		start_ap(ap_ids[i], &started);
 	for (uint32_t w = 0; w < LONG_WAIT && started < (uint32_t)nr_aps; w++)
 		cpu_relax();
 	check(started == (uint32_t)nr_aps, "every AP starts (INIT-SIPI-SIPI, xAPIC)",
@@ -319,5 +359,5 @@ void test_main(void)
 	check(counter == ADDS * (started + 1), "LOCK adds from all CPUs add up",
 	      "counter %u, want %u", counter, ADDS * (started + 1));
 	check_aps();
-	skip("x2APIC INIT-SIPI-SIPI", "the x2APIC pass is not written yet");
+	restart_aps();
 }

@@ -85,8 +85,20 @@ uint64_t host_nmis;
  */
 static void host_nmi(void)
 {
+	if (nmi_kick_take())
+		return;
 	__atomic_fetch_add(&host_nmis, 1, __ATOMIC_RELAXED);
 	this_cpu()->nmi_pending = true;	/* this CPU's guest is owed it */
+}
+
+bool nmi_kick_take(void)
+{
+	uint32_t *k = &this_cpu()->kicks, n = __atomic_load_n(k, __ATOMIC_ACQUIRE);
+
+	while (n && !__atomic_compare_exchange_n(k, &n, n - 1, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+		;
+	return n != 0;
 }
 
 bool host_nmi_take(void)

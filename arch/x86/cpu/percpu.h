@@ -23,6 +23,7 @@ struct percpu {
 	uint32_t apic_id;		/* local APIC ID (x2APIC ID) */
 	struct vcpu *vcpu;		/* the vCPU this CPU runs */
 	bool nmi_pending;		/* idt.c: an NMI taken in root mode */
+	uint32_t kicks;			/* NMIs other CPUs sent to make it exit */
 	/*
 	 * The back end's page of this CPU: SVM's host save area
 	 * (VM_HSAVE_PA, APM Vol 2 15.30.4) or the VMXON region (SDM Vol 3

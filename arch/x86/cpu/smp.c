@@ -77,11 +77,15 @@ void apic_send_ipi(uint32_t dest, uint32_t low)
 		wrmsr(MSR_X2APIC_ICR, (uint64_t)dest << 32 | low);
 		return;
 	}
-	/* SDM Vol 3 11.6.1: the write of the low half sends it */
+	/* SDM Vol 3 11.6.1: the write of the low half sends it; the high
+	   half is given back (it may hold the guest's destination) */
+	uint32_t hi = *xapic_reg(XAPIC_ICR_HI);
+
 	*xapic_reg(XAPIC_ICR_HI) = dest << 24;
 	*xapic_reg(XAPIC_ICR_LO) = low;
 	for (int i = 0; i < 1000000 && (*xapic_reg(XAPIC_ICR_LO) & ICR_BUSY); i++)
 		cpu_pause();
+	*xapic_reg(XAPIC_ICR_HI) = hi;
 }
 
 /* At least us microseconds on a TSC up to TSC_MAX_MHZ; no clock is needed */

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
+#include "arch/x86/cpu/idt.h"
 #include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/exit/io.h"
@@ -85,8 +86,9 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		break;
 	case EXIT_NMI:
 		/* the guest's NMI (it owns the devices): the back end injects
-		   it as soon as the guest can take it */
-		vcpu_nmi_add(v);
+		   it as soon as the guest can take it; or another CPU's kick */
+		if (!nmi_kick_take())
+			vcpu_nmi_add(v);
 		break;
 	case EXIT_INTR:
 	case EXIT_NMI_WINDOW:
@@ -152,7 +154,13 @@ void vcpu_run_loop(struct vcpu *v)
 		vcpu_requests(v);
 		if (v->mmu->enter)
 			v->mmu->enter(v);
+		vcpu_enter_guest(v);
+		if (__atomic_load_n(&v->requests, __ATOMIC_SEQ_CST)) {
+			vcpu_left_guest(v);	/* one came meanwhile */
+			continue;
+		}
 		v->ops->run(v, &e);
+		vcpu_left_guest(v);
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);

@@ -112,6 +112,31 @@ void vcpu_requests(struct vcpu *v)
 		wait_for_sipi(v);
 }
 
+/*
+ * Make t's CPU leave guest mode so that it sees its requests: an NMI
+ * (VMX: NMI exiting, SDM Vol 3 25.2; SVM: the NMI intercept, set with
+ * more than one vCPU, APM Vol 2 15.9), counted so that neither the exit
+ * nor umbra's IDT takes it for the guest's (idt.c).  One sent while t is
+ * in root mode is taken there (VMX) or at its VMRUN (SVM: GIF is clear).
+ */
+static void kick(struct vcpu *t)
+{
+	if (!__atomic_load_n(&t->in_guest, __ATOMIC_SEQ_CST))
+		return;
+	__atomic_fetch_add(&percpu_get(t->cpu)->kicks, 1, __ATOMIC_SEQ_CST);
+	apic_send_ipi(t->apic_id, ICR_MODE_NMI);
+}
+
+void vcpu_enter_guest(struct vcpu *v)
+{
+	__atomic_store_n(&v->in_guest, true, __ATOMIC_SEQ_CST);
+}
+
+void vcpu_left_guest(struct vcpu *v)
+{
+	__atomic_store_n(&v->in_guest, false, __ATOMIC_SEQ_CST);
+}
+
 void vcpu_flush_all(void)
 {
 	struct vcpu *self = this_cpu()->vcpu;
@@ -121,8 +146,10 @@ void vcpu_flush_all(void)
 
 		if (v == self)
 			v->ops->flush_tlb(v);
-		else if (v)
+		else if (v) {
 			__atomic_or_fetch(&v->requests, VCPU_REQ_FLUSH, __ATOMIC_SEQ_CST);
+			kick(v);
+		}
 	}
 }
 
@@ -141,6 +168,7 @@ static void deliver(struct vcpu *v, struct vcpu *t, uint32_t dest, uint32_t low)
 		__atomic_store_n(&t->sipi, 0, __ATOMIC_SEQ_CST);
 		__atomic_store_n(&t->waiting, true, __ATOMIC_SEQ_CST);
 		__atomic_or_fetch(&t->requests, VCPU_REQ_INIT, __ATOMIC_SEQ_CST);
+		kick(t);
 		pr_debug("cpu %u: guest INIT to APIC ID %x: it waits for a SIPI", v->cpu, dest);
 		return;
 	}

@@ -18,7 +18,11 @@ extern unsigned int nr_vcpus;
 void vcpu_smp_add(struct vcpu *v);
 /* Before each entry: do what other CPUs asked of v (may wait for a SIPI). */
 void vcpu_requests(struct vcpu *v);
-/* Every vCPU's guest TLB: v's now, the others' before their next entry. */
+/* Around ops->run: other CPUs kick v only while it is in guest mode. */
+void vcpu_enter_guest(struct vcpu *v);
+void vcpu_left_guest(struct vcpu *v);
+/* Every vCPU's guest TLB: this CPU's now, the others' before their next
+   entry; those in guest mode are kicked out (an NMI). */
 void vcpu_flush_all(void);
 /*
  * The guest's write of its local APIC's ICR (SDM Vol 3 11.6.1; APM Vol 2

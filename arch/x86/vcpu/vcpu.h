@@ -202,6 +202,7 @@ struct vcpu {
 	uint32_t requests;		/* VCPU_REQ_*: set by any CPU */
 	uint32_t sipi;			/* SIPI_PENDING | vector, for a waiting vCPU */
 	bool waiting;			/* in the wait-for-SIPI state */
+	bool in_guest;			/* about to enter or in guest mode */
 	uint32_t icr_hi;		/* the guest's last xAPIC ICR[63:32] */
 };
 
