@@ -133,7 +133,6 @@ static void ap_main(unsigned int id)
 	while (!aps_go || err || !v->mmu->nested)
 		cpu_pause();
 	vcpu_setup(v);
-	aps_go = true;
 	vcpu_run_loop(v);
 }
 
