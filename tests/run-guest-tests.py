@@ -49,7 +49,7 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
 Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
---smp 2 (bare, NPT and Bochs VMX; --smp 4 in umbra-bios-grub-smp4, and
+--smp 2 (bare, NPT, Bochs VMX and SVM; --smp 4 in umbra-bios-grub-smp4, and
 Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
@@ -261,6 +261,7 @@ KERNEL_RUN = {
         'smp': 2,
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
+                    'bare-bochs-ryzen', 'umbra-bochs-svm',
                     'umbra-bios-grub-smp4'),
     },
     # issue 21, item 6: real mode; under shadow paging umbra runs it on

@@ -21,6 +21,9 @@
  *    SIPI start it at the trampoline again.  Through the x2APIC ICR (MSR
  *    830h, SDM Vol 3 11.12.9) when CPUID.1:ECX[21] says there is one (the
  *    BSP switches to x2APIC mode), else through the xAPIC ICR again.
+ * 5. Bad input gets what the hardware does: a SIPI alone to an AP that runs
+ *    (not in wait-for-SIPI) and one to an APIC ID no CPU has are ignored
+ *    (SDM Vol 3 10.4.4): no AP starts again, and the BSP goes on.
  */
 #include "guest.h"
 #include "x86.h"
@@ -356,6 +359,25 @@ static void restart_aps(void)
 		skip("x2APIC INIT-SIPI-SIPI", "CPUID.1:ECX[21] clear: no x2APIC on this CPU");
 }
 
+/* Round 3: SIPIs that no CPU may take. */
+static void stray_sipis(void)
+{
+	uint32_t absent = apic_id_self() + 1, again = 0;
+
+	for (int i = 0; i < nr_aps; i++) {
+		restarted[i] = 0;
+		absent = ap_ids[i] >= absent ? ap_ids[i] + 1 : absent;
+	}
+	for (int i = 0; i < nr_aps; i++)
+		icr_send(ap_ids[i], ICR_SIPI | (AP_BASE >> 12));
+	icr_send(absent, ICR_SIPI | (AP_BASE >> 12));
+	spin(LONG_WAIT / 64, &started, started);	/* time for a wrong start */
+	for (int i = 0; i < nr_aps; i++)
+		again += restarted[i];
+	check(!again, "a SIPI to a running AP or an absent APIC ID starts nothing",
+	      "%u APs started again (absent APIC ID %#x)", again, absent);
+}
+
 void test_main(void)
 {
 	int n = find_aps();
@@ -381,4 +403,5 @@ void test_main(void)
 	      "counter %u, want %u", counter, ADDS * (started + 1));
 	check_aps();
 	restart_aps();
+	stray_sipis();
 }
