@@ -174,7 +174,9 @@ static int efer_write(struct vcpu *v, uint64_t val)
  * On hardware a relocated xAPIC window also catches umbra's own accesses
  * to that physical range (SDM Vol 3 11.4.5): a base that would put the
  * window over umbra's memory is not taken; the APIC stays where it is (the
- * guest reads back where its APIC is) and the other bits apply.
+ * guest reads back where its APIC is) and the other bits apply.  With
+ * more than one vCPU the window does not move at all: its page is where
+ * umbra catches the guest's INIT and SIPI (apic.c).
  */
 #define APIC_BASE_BSP		(1ull << 8)
 #define APIC_BASE_EXTD		(1ull << 10)
@@ -198,11 +200,13 @@ static int apic_base_write(struct vcpu *v, uint64_t val)
 	    (!old_en && en && x2))
 		return -1;
 	val = (val & ~APIC_BASE_BSP) | (old & APIC_BASE_BSP);
-	if (base < umbra_mem_base + umbra_mem_size &&
-	    base + PAGE_SIZE > umbra_mem_base) {
+	/* with several vCPUs the window's page is where umbra traps the ICR (apic.c) */
+	if ((base < umbra_mem_base + umbra_mem_size && base + PAGE_SIZE > umbra_mem_base) ||
+	    (apic_trapped_page() && base != (old & addr_mask))) {
 		if (!told)
-			pr_info("guest moved its local APIC's window to %lx, onto umbra's memory: the APIC stays at %lx",
-				base, old & addr_mask);
+			pr_info("guest moved its local APIC's window to %lx, %s: the APIC stays at %lx",
+				base, apic_trapped_page() ? "with several vCPUs" :
+				"onto umbra's memory", old & addr_mask);
 		told = true;
 		val = (val & ~addr_mask) | (old & addr_mask);
 	}
