@@ -15,6 +15,7 @@
  * is not in wait-for-SIPI are ignored, each with a debug-level line.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
 #include "arch/x86/cpu/regs.h"
 #include "arch/x86/cpu/smp.h"
@@ -82,7 +83,9 @@ static void set_sipi_state(struct vcpu *v, uint8_t vector)
 	o->set_reg(v, VCPU_DR6, 0xffff0ff0);
 	memset(&v->gprs, 0, sizeof(v->gprs));
 	v->gprs.rdx = cpuid(1).eax;
+	/* what came while it waited is dropped: only a SIPI leaves wait-for-SIPI */
 	v->nmi_pending = 0;
+	(void)host_nmi_take();
 }
 
 /* Host side, on v's own CPU: until a SIPI comes (requests are polled on). */
