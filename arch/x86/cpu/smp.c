@@ -39,6 +39,7 @@ _Static_assert(sizeof(struct ap_tramp_args) == 80, "trampoline.asm's layout");
 
 extern const char ap_tramp[], ap_tramp_args[], ap_tramp_long[], ap_tramp_end[];
 
+unsigned int nr_cpus_up = 1;
 static uint64_t tramp_pa;			/* 0: no page found */
 static uint64_t *tramp_pml4;			/* below 4 GiB */
 
@@ -216,6 +217,7 @@ int smp_start_ap(unsigned int id, uint32_t apic_id, void (*fn)(unsigned int id))
 	}
 	while (__atomic_load_n(&ap_boot.state, __ATOMIC_ACQUIRE) != 2)
 		cpu_pause();
+	nr_cpus_up++;
 	return 0;
 }
 

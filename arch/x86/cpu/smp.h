@@ -42,6 +42,9 @@ void smp_ap_ready(void);
 /* After the last smp_start_ap(): give back what only the start needed. */
 void smp_start_done(void);
 
+/* CPUs running umbra: the boot CPU and the APs smp_start_ap() started */
+extern unsigned int nr_cpus_up;
+
 /* This CPU's local APIC ID (x2APIC ID in x2APIC mode). */
 uint32_t apic_id_self(void);
 /* Write the ICR: low half `low`, destination `dest` (SDM Vol 3 11.6.1). */

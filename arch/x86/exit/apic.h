@@ -10,9 +10,10 @@ struct vcpu;
 
 #define MSR_X2APIC_ICR	0x830
 
-/* The xAPIC page umbra keeps read-only for the guest; 0: none (one CPU). */
+/* The xAPIC page whose guest accesses umbra traps; 0: none (one CPU). */
 uint64_t apic_trapped_page(void);
-/* A guest write to the trapped xAPIC page at gpa: emulated, RIP moved on. */
-void apic_mmio_write(struct vcpu *v, uint64_t gpa);
+/* A guest MOV to (write) or from the trapped xAPIC page at gpa: emulated,
+   RIP moved on. */
+void apic_mmio_access(struct vcpu *v, uint64_t gpa, bool write);
 
 #endif

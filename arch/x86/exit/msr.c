@@ -275,7 +275,7 @@ void msr_setup_intercepts(struct vcpu *v)
 	v->ops->intercept_msr(v, MSR_FEATURE_CONTROL, true, true);
 	for (uint32_t msr = MSR_VMX_FIRST; msr <= MSR_VMX_LAST; msr++)
 		v->ops->intercept_msr(v, msr, true, true);
-	if (nr_vcpus > 1)
+	if (apic_trapped_page())
 		v->ops->intercept_msr(v, MSR_X2APIC_ICR, false, true);
 	for (uint32_t msr = 0x560; msr <= 0x58b; msr++)
 		if (intel_pt_msr(msr))

@@ -171,7 +171,7 @@ static void tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
 	enum mmu_fault_result r;
 
 	if (apic_ro && e->tdp.write && ALIGN_DOWN(e->tdp.gpa, PAGE_SIZE) == apic_ro) {
-		apic_mmio_write(v, e->tdp.gpa);
+		apic_mmio_access(v, e->tdp.gpa, true);
 		return;
 	}
 	r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
