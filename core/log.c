@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
+#include "arch/x86/cpu/smp.h"
 #include "drivers/serial.h"
 #include "lib/printf.h"
 #include "lib/string.h"
@@ -99,6 +100,7 @@ __attribute__((noreturn)) void halt(const char *reason)
 	char line[96];
 	int n = snprintf(line, sizeof(line), "umbra: halt: %s\n", reason);
 
+	smp_stop_others();
 	serial_write(line, n);
 	halt_forever();
 }

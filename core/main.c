@@ -130,8 +130,10 @@ static void ap_main(unsigned int id)
 	else if (v->mmu->nested)
 		vcpu_smp_add(v);
 	smp_ap_ready();
-	while (!aps_go || err || !v->mmu->nested)
+	while (!aps_go || err || !v->mmu->nested) {
+		percpu_check_stop();
 		cpu_pause();
+	}
 	vcpu_setup(v);
 	vcpu_run_loop(v);
 }

@@ -85,6 +85,7 @@ uint64_t host_nmis;
  */
 static void host_nmi(void)
 {
+	percpu_check_stop();
 	if (nmi_kick_take())
 		return;
 	__atomic_fetch_add(&host_nmis, 1, __ATOMIC_RELAXED);

@@ -41,6 +41,12 @@ void percpu_init(unsigned int id);
 /* Area id, or NULL if id >= MAX_CPUS. */
 struct percpu *percpu_get(unsigned int id);
 
+/* umbra halts (smp_stop_others(), smp.c): every other CPU stops in
+   percpu_check_stop(), called on an NMI (idt.c) and after each VM exit */
+extern bool cpus_stopping;
+extern unsigned int cpus_stopped;
+void percpu_check_stop(void);
+
 static inline struct percpu *this_cpu(void)
 {
 	struct percpu *p;

@@ -89,6 +89,18 @@ void apic_send_ipi(uint32_t dest, uint32_t low)
 	*xapic_reg(XAPIC_ICR_HI) = hi;
 }
 
+static void udelay(unsigned int us);
+
+void smp_stop_others(void)
+{
+	if (nr_cpus_up < 2 || __atomic_exchange_n(&cpus_stopping, true, __ATOMIC_SEQ_CST))
+		return;
+	apic_send_ipi(0, ICR_MODE_NMI | ICR_LEVEL_ASSERT | ICR_SHORTHAND_OTHERS);
+	for (int i = 0; i < 100 && __atomic_load_n(&cpus_stopped, __ATOMIC_ACQUIRE) <
+	     nr_cpus_up - 1; i++)
+		udelay(1000);
+}
+
 /* At least us microseconds on a TSC up to TSC_MAX_MHZ; no clock is needed */
 static void udelay(unsigned int us)
 {

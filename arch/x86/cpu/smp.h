@@ -45,6 +45,12 @@ void smp_start_done(void);
 /* CPUs running umbra: the boot CPU and the APs smp_start_ap() started */
 extern unsigned int nr_cpus_up;
 
+/*
+ * halt(): the other CPUs stop too, before the halt line (an NMI to all
+ * but this one; each stops in stop_this_cpu() at its NMI or next exit).
+ */
+void smp_stop_others(void);
+
 /* This CPU's local APIC ID (x2APIC ID in x2APIC mode). */
 uint32_t apic_id_self(void);
 /* Write the ICR: low half `low`, destination `dest` (SDM Vol 3 11.6.1). */

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
 #include "arch/x86/cpu/idt.h"
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/exit/io.h"
@@ -161,6 +162,7 @@ void vcpu_run_loop(struct vcpu *v)
 		}
 		v->ops->run(v, &e);
 		vcpu_left_guest(v);
+		percpu_check_stop();	/* the NMI of a halt elsewhere (VMX) */
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);

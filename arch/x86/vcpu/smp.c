@@ -93,8 +93,10 @@ static void wait_for_sipi(struct vcpu *v)
 {
 	uint32_t sipi;
 
-	while (!(sipi = __atomic_exchange_n(&v->sipi, 0, __ATOMIC_ACQUIRE)))
+	while (!(sipi = __atomic_exchange_n(&v->sipi, 0, __ATOMIC_ACQUIRE))) {
+		percpu_check_stop();	/* SVM holds the NMI while GIF is clear */
 		cpu_pause();
+	}
 	__atomic_and_fetch(&v->requests, ~VCPU_REQ_INIT, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&v->waiting, false, __ATOMIC_RELEASE);
 	set_sipi_state(v, (uint8_t)sipi);
