@@ -49,7 +49,8 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
 Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
---smp 2 (bare, NPT, Bochs VMX and SVM; --smp 4 in umbra-bios-grub-smp4, and
+--smp 2 (bare, NPT, Bochs VMX and SVM; under shadow paging with "parked":
+no AP may start; --smp 4 in umbra-bios-grub-smp4, and
 Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
@@ -254,7 +255,9 @@ KERNEL_RUN = {
     },
     # issue 12: the guest starts its APs (INIT-SIPI-SIPI) and runs on all
     # of them; 'smp' is tools/umbra-run --smp.  Under shadow paging umbra
-    # keeps the APs parked (one vCPU there yet): not run there.  BIOS only:
+    # keeps the APs parked (one vCPU there yet): there the guest gets
+    # 'parked' and checks that no AP starts (smp_missing() wants umbra's
+    # "parked" lines).  BIOS only:
     # the guest finds the MADT through the RSDP in the BIOS areas, and a
     # multiboot (v1) guest learns no RSDP from UEFI.
     'smp': {
@@ -262,7 +265,7 @@ KERNEL_RUN = {
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
                     'bare-bochs-ryzen', 'umbra-bochs-svm',
-                    'umbra-bios-grub-smp4'),
+                    'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub'),
     },
     # issue 21, item 6: real mode; under shadow paging umbra runs it on
     # SVM only (paged real mode), VMX stops it with guest-error (no
@@ -504,18 +507,23 @@ EXPECT_LINES = {
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 
 
-def smp_missing(lines, cpus, umbra, linux):
+def smp_missing(lines, cpus, umbra, linux, parked=False):
     """Why an --smp run lacks one of its CPUs, or None: the guest must see
     cpus - 1 APs in the MADT (Linux: bring all CPUs up) and, under umbra,
     umbra must have brought each up and started its vCPU at the guest's
-    SIPI."""
+    SIPI (parked, under shadow paging: kept each parked, started none)."""
     want = ['info: %d APs in the MADT' % (cpus - 1)]
     if linux:
         want = ['smp: Brought up 1 node, %d CPUs' % cpus]
     if umbra:
         want += ['umbra: info: smp: %d of %d CPUs' % (cpus, cpus)]
-        want += ['umbra: info: cpu %d: the guest starts its vCPU' % n
+        want += [('umbra: info: cpu %d: APIC ID' % n if parked else
+                  'umbra: info: cpu %d: the guest starts its vCPU' % n)
                  for n in range(1, cpus)]
+    if parked:
+        want += ['parked: shadow paging runs the boot CPU only']
+        if any('the guest starts its vCPU' in line for line in lines):
+            return 'an AP started under shadow paging'
     for w in want:
         if not any(w in line for line in lines):
             return 'missing AP: no line "%s"' % w
@@ -671,6 +679,9 @@ class Matrix:
             if 'smp' in krun and '--smp' not in copts:
                 copts = copts + ['--smp', str(krun['smp'])]
         cpus = int(copts[copts.index('--smp') + 1]) if '--smp' in copts else 1
+        parked = cpus > 1 and umbra and 'shadow' in copts
+        if parked and base == 'smp':
+            args = args + ['parked']
         if linux and cpus > 1:
             args = args + ['loglevel=7']    # "smp: Brought up ..." shows
         cmd = [sys.executable, RUNNER] + copts + [
@@ -706,7 +717,7 @@ class Matrix:
         ok, why, info = judge(lines, rc, umbra,
                               EXPECT_LINES.get(base, ()) if not linux else ())
         if ok and cpus > 1:
-            why = smp_missing(lines, cpus, umbra, linux)
+            why = smp_missing(lines, cpus, umbra, linux, parked)
             ok = why is None
         # umbra's leak canary (core/canary.c), the one it drew or the
         # one given, must never show but in its own line and the options
