@@ -501,8 +501,8 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	case SVM_EXIT_PF + 1 ... SVM_EXIT_EXCP_BASE + 31:
 		step_exception(s, e, code - SVM_EXIT_EXCP_BASE);
 		return;
-	case SVM_EXIT_NMI:
-		/* taken by umbra's IDT already (svm_run()): nothing left to do */
+	case SVM_EXIT_NMI:	/* taken by umbra's IDT already (svm_run()) */
+	case SVM_EXIT_IRET:	/* track_nmi_blocking(); the IRET runs next */
 		e->reason = EXIT_INTR;
 		return;
 	case SVM_EXIT_HLT:
@@ -576,6 +576,27 @@ static uint64_t reinjectable(uint64_t info)
  * run, so nothing of its own blocks it; one is injected (EVENTINJ type
  * 2, 15.20) at the first VMRUN.
  */
+/*
+ * With more than one vCPU NMIs are intercepted (the kicks, arch/x86/vcpu/
+ * smp.c) and umbra injects the guest's own, so it keeps the guest's NMI
+ * blocking as the CPU would (SDM Vol 3 6.7.1: until the handler's IRET):
+ * after an injection IRET is intercepted (APM Vol 2 15.9: before it
+ * executes), and NMIs stay held until the exit after it.
+ */
+enum { NMI_IN_HANDLER = 1, NMI_IRET };
+
+static void track_nmi_blocking(struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+
+	if (s->nmi_blocked == NMI_IRET)
+		s->nmi_blocked = 0;	/* the IRET has run */
+	if ((uint32_t)vmcb->ctl.exitcode == SVM_EXIT_IRET) {
+		s->nmi_blocked = NMI_IRET;
+		vmcb->ctl.intercept3 &= ~INTERCEPT_IRET;
+	}
+}
+
 static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
 {
 	if (s->ran && nr_vcpus < 2)
@@ -583,9 +604,14 @@ static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
 	s->ran = true;
 	if (host_nmi_take())
 		vcpu_nmi_add(v);
-	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID))
+	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID) ||
+	    s->nmi_blocked)
 		return;
 	s->vmcb->ctl.event_inj = X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	if (nr_vcpus > 1) {
+		s->nmi_blocked = NMI_IN_HANDLER;
+		s->vmcb->ctl.intercept3 |= INTERCEPT_IRET;
+	}
 	v->nmi_pending = 0;
 	v->nmis_injected++;
 }
@@ -619,6 +645,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	 */
 	if ((uint32_t)vmcb->ctl.exitcode == SVM_EXIT_NMI)
 		__asm__ volatile("stgi; clgi" ::: "memory");
+	track_nmi_blocking(s);
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */
