@@ -99,6 +99,8 @@ static void selftest_before_entry(struct vcpu *v)
 }
 
 static volatile bool aps_go;	/* the boot CPU's vCPU and MMU are set up */
+static uint32_t cpu_ids[64];	/* the MADT's APIC IDs (acpi_cpus()) */
+static unsigned int nr_cpu_ids;
 
 /* What every vCPU needs before its first entry (the AP's: on its own CPU). */
 static void vcpu_setup(struct vcpu *v)
@@ -139,16 +141,16 @@ static void ap_main(unsigned int id)
 }
 
 /* Every CPU the MADT lists runs under umbra, or is told to be off. */
-static void start_aps(const struct boot_info *bi, const struct vcpu_ops *ops)
+static void start_aps(const struct vcpu_ops *ops)
 {
-	uint32_t ids[64], self = this_cpu()->apic_id;
-	unsigned int n = acpi_cpus(bi->acpi_rsdp, ids, ARRAY_SIZE(ids)), next = 1;
+	uint32_t *ids = cpu_ids, self = this_cpu()->apic_id;
+	unsigned int n = nr_cpu_ids, next = 1;
 
-	if (!n) {
+	if (!n)
 		pr_warn("smp: no CPUs in the ACPI MADT: only the boot CPU runs");
-		return;
-	}
-	for (unsigned int i = 0; i < MIN(n, ARRAY_SIZE(ids)); i++) {
+	if (n < 2)
+		return;		/* one CPU: nothing changes */
+	for (unsigned int i = 0; i < MIN(n, ARRAY_SIZE(cpu_ids)); i++) {
 		int err;
 
 		if (ids[i] == self)
@@ -189,7 +191,9 @@ void core_main(struct boot_info *bi)
 	mem_init(bi);
 	canary_init();
 	iommu_init(bi);		/* claims the IOMMU's registers: before the map */
-	smp_reserve_trampoline(bi);
+	nr_cpu_ids = acpi_cpus(bi->acpi_rsdp, cpu_ids, ARRAY_SIZE(cpu_ids));
+	if (nr_cpu_ids > 1)
+		smp_reserve_trampoline(bi);	/* before the map: it is umbra's */
 	guest_map_build(bi);
 	v->ops = choose_backend();
 	if (TRY(guest_load(bi, &boot)))
@@ -206,7 +210,7 @@ void core_main(struct boot_info *bi)
 		      err_name(err));
 	this_cpu()->apic_id = apic_id_self();
 	vcpu_smp_add(v);
-	start_aps(bi, v->ops);
+	start_aps(v->ops);
 	vcpu_setup(v);
 	guest_set_entry_state(v, &boot);
 	selftest_before_entry(v);
