@@ -89,7 +89,8 @@ guest-test: all guest-kernels
 	@$(PYTHON) tests/run-guest-tests.py $(GUEST_KERNELS)
 
 # make run: the Linux guest on this terminal.  FIRMWARE=bios for SeaBIOS,
-# MMU=shadow (and OOS=off) for shadow paging, UMBRA_ARGS for the rest of
+# MMU=shadow (and OOS=off) for shadow paging, SMP=N for N CPUs (all under
+# umbra), UMBRA_ARGS for the rest of
 # umbra's command line, GUEST_ARGS for the kernel's, RUN_FLAGS for
 # tools/umbra-run.  GUEST=firmware: umbra.efi takes over in place and
 # returns to OVMF, which boots the guest from a second disk with GRUB, as
@@ -97,6 +98,7 @@ guest-test: all guest-kernels
 GUEST ?=
 FIRMWARE ?= uefi
 MMU ?= tdp
+SMP ?= 1
 OOS ?=
 UMBRA_ARGS ?=
 GUEST_ARGS ?= console=ttyS0 quiet
@@ -107,7 +109,7 @@ run:
 	@tools/setup
 	@$(MAKE) --no-print-directory all linux-image
 	@echo "make run: umbra ($(MMU) paging) and Linux on this terminal's serial console; leave with Ctrl-A X"
-	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) $(RUN_LOADER) \
+	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) --smp $(SMP) $(RUN_LOADER) \
 		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
 		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 

@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
+#include "arch/x86/cpu/smp.h"
 #include "drivers/serial.h"
 #include "lib/printf.h"
 #include "lib/string.h"
+#include "mmu/sync.h"
 #include "umbra/log.h"
 
 int log_level = LOG_INFO;
@@ -27,9 +29,14 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
+/* One line at a time from all CPUs; a CPU that cannot get the lock
+   (it panicked holding it) writes anyway after a while */
+static struct spinlock console_lock;
+
 static void emit(const char *tag, const char *fmt, va_list ap)
 {
 	char line[512];
+	bool locked = false;
 	int n;
 
 	n = snprintf(line, sizeof(line), "umbra: %s: ", tag);
@@ -37,7 +44,11 @@ static void emit(const char *tag, const char *fmt, va_list ap)
 	if (n > (int)sizeof(line) - 2)
 		n = sizeof(line) - 2;
 	line[n++] = '\n';
+	for (int i = 0; i < 1000000 && !(locked = spin_trylock(&console_lock)); i++)
+		cpu_relax();
 	serial_write(line, n);
+	if (locked)
+		spin_unlock(&console_lock);
 }
 
 void log_printf(int level, const char *fmt, ...)
@@ -89,6 +100,7 @@ __attribute__((noreturn)) void halt(const char *reason)
 	char line[96];
 	int n = snprintf(line, sizeof(line), "umbra: halt: %s\n", reason);
 
+	smp_stop_others();
 	serial_write(line, n);
 	halt_forever();
 }

@@ -4,6 +4,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
+#include "arch/x86/cpu/smp.h"
 #include "arch/x86/guest/load.h"
 #include "core/mem.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -11,6 +12,8 @@
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
+#include "arch/x86/vcpu/smp.h"
+#include "drivers/acpi.h"
 #include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
@@ -22,7 +25,7 @@
 const char umbra_marker[] __attribute__((used)) = "UMBRA-CORE-IMAGE-MARKER";
 
 static struct boot_info efi_bi;
-static struct vcpu vcpu0;
+static struct vcpu vcpus[MAX_CPUS];	/* by CPU id; 0: the boot CPU */
 
 static const char *const fw_names[] = {
 	"?", "GRUB (BIOS)", "GRUB (UEFI)", "umbra.efi (UEFI)",
@@ -95,10 +98,87 @@ static void selftest_before_entry(struct vcpu *v)
 	}
 }
 
+static volatile bool aps_go;	/* the boot CPU's vCPU and MMU are set up */
+static uint32_t cpu_ids[64];	/* the MADT's APIC IDs (acpi_cpus()) */
+static unsigned int nr_cpu_ids;
+
+/* What every vCPU needs before its first entry (the AP's: on its own CPU). */
+static void vcpu_setup(struct vcpu *v)
+{
+	io_setup_intercepts(v);
+	msr_setup_intercepts(v);
+	v->mmu->setup(v);
+}
+
+/*
+ * An AP umbra started (arch/x86/cpu/smp.c): the back end on this CPU and
+ * its own vCPU, which waits in wait-for-SIPI (arch/x86/vcpu/smp.c) until
+ * the guest starts it.  Shadow paging runs the boot CPU only: there the
+ * AP stays parked in umbra (with SVM's GIF clear or in VMX root
+ * operation, which hold or block INIT: APM Vol 2 15.17, SDM Vol 3 25.2).
+ */
+static void ap_main(unsigned int id)
+{
+	struct vcpu *v = &vcpus[id];
+	int err;
+
+	v->ops = vcpus[0].ops;
+	v->mmu = vcpus[0].mmu;
+	err = TRY(v->ops->enable());
+	if (!err && v->mmu->nested)
+		err = TRY(v->ops->create(v));
+	if (err)
+		pr_err("cpu %u: no vCPU (%s): this CPU stays parked", id, err_name(err));
+	else if (v->mmu->nested)
+		vcpu_smp_add(v);
+	smp_ap_ready();
+	while (!aps_go || err || !v->mmu->nested) {
+		percpu_check_stop();
+		cpu_pause();
+	}
+	vcpu_setup(v);
+	vcpu_run_loop(v);
+}
+
+/* Every CPU the MADT lists runs under umbra, or is told to be off. */
+static void start_aps(const struct vcpu_ops *ops)
+{
+	uint32_t *ids = cpu_ids, self = this_cpu()->apic_id;
+	unsigned int n = nr_cpu_ids, next = 1;
+
+	if (!n)
+		pr_warn("smp: no CPUs in the ACPI MADT: only the boot CPU runs");
+	if (n < 2)
+		return;		/* one CPU: nothing changes */
+	for (unsigned int i = 0; i < MIN(n, ARRAY_SIZE(cpu_ids)); i++) {
+		int err;
+
+		if (ids[i] == self)
+			continue;
+		if (next == MAX_CPUS) {
+			pr_warn("smp: APIC ID %x and later are not started: umbra runs %u CPUs at most",
+				ids[i], MAX_CPUS);
+			break;
+		}
+		err = smp_start_ap(next, ids[i], ap_main);
+		if (err) {
+			pr_err("cpu (APIC ID %x): does not answer INIT-SIPI-SIPI (%s): left out",
+			       ids[i], err_name(err));
+			continue;
+		}
+		pr_info("cpu %u: APIC ID %x up, %s enabled, %s", next, ids[i], ops->name,
+			vcpus[next].mmu->nested ? "vCPU waits for the guest's SIPI" :
+			"parked: shadow paging runs the boot CPU only");
+		next++;
+	}
+	smp_start_done();
+	pr_info("smp: %u of %u CPUs in the MADT run under umbra", next, n);
+}
+
 void core_main(struct boot_info *bi)
 {
 	struct guest_boot boot;
-	struct vcpu *v = &vcpu0;
+	struct vcpu *v = &vcpus[0];
 	int err;
 
 	percpu_init(0);
@@ -111,6 +191,9 @@ void core_main(struct boot_info *bi)
 	mem_init(bi);
 	canary_init();
 	iommu_init(bi);		/* claims the IOMMU's registers: before the map */
+	nr_cpu_ids = acpi_cpus(bi->acpi_rsdp, cpu_ids, ARRAY_SIZE(cpu_ids));
+	if (nr_cpu_ids > 1)
+		smp_reserve_trampoline(bi);	/* before the map: it is umbra's */
 	guest_map_build(bi);
 	v->ops = choose_backend();
 	if (TRY(guest_load(bi, &boot)))
@@ -125,12 +208,14 @@ void core_main(struct boot_info *bi)
 	if (err)
 		panic("%s: could not create the vCPU: %s", v->ops->name,
 		      err_name(err));
-	io_setup_intercepts(v);
-	msr_setup_intercepts(v);
-	v->mmu->setup(v);
+	this_cpu()->apic_id = apic_id_self();
+	vcpu_smp_add(v);
+	start_aps(v->ops);
+	vcpu_setup(v);
 	guest_set_entry_state(v, &boot);
 	selftest_before_entry(v);
 	pr_info("entering the guest at %lx (%lu pages of umbra's memory free)",
 		boot.entry, pages_free());
+	aps_go = true;
 	vcpu_run_loop(v);
 }

@@ -17,6 +17,7 @@
 #include "arch/x86/cpu/features.h"
 #include "core/mem.h"
 #include "lib/string.h"
+#include "mmu/sync.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
@@ -161,11 +162,16 @@ static void add_umbra_range(uint64_t base, uint64_t size)
 
 static unsigned int nr_claims;	/* the last ones of umbra_ranges[] */
 
-void umbra_claim(uint64_t base, uint64_t size)
+void umbra_claim_as(uint64_t base, uint64_t size, const char *what)
 {
 	nr_claims++;
-	pr_info("umbra claims %lx-%lx (device registers)", base, base + size - 1);
+	pr_info("umbra claims %lx-%lx (%s)", base, base + size - 1, what);
 	add_umbra_range(base, size);
+}
+
+void umbra_claim(uint64_t base, uint64_t size)
+{
+	umbra_claim_as(base, size, "device registers");
 }
 
 /* Where the image at UMBRA_VBASE puts `p` when it lies at `image_pa`. */
@@ -321,8 +327,10 @@ static void bits_set(uint64_t first, size_t n, bool v)
 	}
 }
 
+static struct spinlock pool_lock;	/* the bitmaps, from every CPU */
+
 /* First fit; umbra allocates rarely (tables, VMCBs, staging). */
-void *page_alloc(size_t npages)
+static void *pool_alloc(size_t npages)
 {
 	uint64_t run = 0;
 
@@ -341,8 +349,17 @@ void *page_alloc(size_t npages)
 	return NULL;
 }
 
-/* A page below 4 GiB (the low pool), zeroed; NULL when none is left. */
-void *page_alloc_low(void)
+void *page_alloc(size_t npages)
+{
+	void *p;
+
+	spin_lock(&pool_lock);
+	p = pool_alloc(npages);
+	spin_unlock(&pool_lock);
+	return p;
+}
+
+static void *low_alloc(void)
 {
 	for (unsigned int i = 0; i < LOW_POOL_PAGES; i++) {
 		if (!(low_bitmap & (1ull << i))) {
@@ -364,7 +381,18 @@ static void low_free(uint64_t pa, size_t npages)
 	low_bitmap &= ~(1ull << i);
 }
 
-void page_free(void *p, size_t npages)
+/* A page below 4 GiB (the low pool), zeroed; NULL when none is left. */
+void *page_alloc_low(void)
+{
+	void *p;
+
+	spin_lock(&pool_lock);
+	p = low_alloc();
+	spin_unlock(&pool_lock);
+	return p;
+}
+
+static void pool_free_pages(void *p, size_t npages)
 {
 	uint64_t pa = virt_to_phys(p), first = (pa - pool_first) / PAGE_SIZE;
 
@@ -377,6 +405,13 @@ void page_free(void *p, size_t npages)
 		BUG_ON(!bit_test(i));
 	bits_set(first, npages, false);
 	pool_free += npages;
+}
+
+void page_free(void *p, size_t npages)
+{
+	spin_lock(&pool_lock);
+	pool_free_pages(p, npages);
+	spin_unlock(&pool_lock);
 }
 
 size_t pages_free(void)

@@ -13,7 +13,7 @@
  * then the device registers umbra_claim() adds (an IOMMU's).
  */
 #define UMBRA_MAX_RANGES	(2 + UMBRA_MAX_CLAIMS)
-#define UMBRA_MAX_CLAIMS	8	/* umbra_claim(): IOMMU registers */
+#define UMBRA_MAX_CLAIMS	8	/* umbra_claim(): IOMMU registers, AP trampoline */
 
 struct umbra_range {
 	uint64_t base, size;
@@ -34,6 +34,8 @@ void mem_init(struct boot_info *bi);
  * memory, the scratch page under nested and shadow paging.
  */
 void umbra_claim(uint64_t base, uint64_t size);
+/* The same for what is not device registers (`what` names it). */
+void umbra_claim_as(uint64_t base, uint64_t size, const char *what);
 void guest_map_build(struct boot_info *bi);
 /* Zero the way in's leftovers (bi->busy[]) in guest RAM: after staging. */
 void mem_scrub_boot(const struct boot_info *bi);

@@ -138,3 +138,54 @@ int acpi_hide(uint64_t rsdp, uint64_t pa)
 	}
 	return dropped;
 }
+
+/*
+ * ACPI 6.5, 5.2.12: the MADT, after its header the local APIC address and
+ * flags (8 bytes), then variable entries of {type, length}.  Type 0, the
+ * Processor Local APIC (5.2.12.2): APIC ID at byte 3, flags at 4; type 9,
+ * the Processor Local x2APIC (5.2.12.12): x2APIC ID at 4, flags at 8.
+ * Flags bit 0 Enabled, bit 1 Online Capable (Table 5.40): a CPU that is
+ * neither cannot be started.
+ */
+#define MADT_LAPIC		0
+#define MADT_X2APIC		9
+#define MADT_ENABLED		(1u << 0)
+#define MADT_ONLINE_CAPABLE	(1u << 1)
+
+static void add_cpu(uint32_t *ids, unsigned int max, unsigned int *n, uint32_t id)
+{
+	for (unsigned int i = 0; i < *n && i < max; i++)
+		if (ids[i] == id)
+			return;		/* listed as both kinds */
+	if (*n < max)
+		ids[*n] = id;
+	(*n)++;
+}
+
+unsigned int acpi_cpus(uint64_t rsdp, uint32_t *ids, unsigned int max)
+{
+	const struct acpi_header *madt = acpi_find(rsdp, "APIC");
+	const uint8_t *p, *end;
+	unsigned int n = 0;
+
+	if (!madt || !acpi_checksum_ok(madt, madt->length))
+		return 0;
+	p = (const uint8_t *)(madt + 1) + 8;
+	end = (const uint8_t *)madt + madt->length;
+	for (; p + 2 <= end && p[1] >= 2 && p + p[1] <= end; p += p[1]) {
+		uint32_t id, flags;
+
+		if (p[0] == MADT_LAPIC && p[1] >= 8) {
+			id = p[3];
+			memcpy(&flags, p + 4, 4);
+		} else if (p[0] == MADT_X2APIC && p[1] >= 16) {
+			memcpy(&id, p + 4, 4);
+			memcpy(&flags, p + 8, 4);
+		} else {
+			continue;
+		}
+		if (flags & (MADT_ENABLED | MADT_ONLINE_CAPABLE))
+			add_cpu(ids, max, &n, id);
+	}
+	return n;
+}

@@ -42,5 +42,11 @@ struct acpi_header *acpi_find(uint64_t rsdp, const char sig[4]);
 int acpi_hide(uint64_t rsdp, uint64_t pa);
 /* The bytes of [p, p + len) sum to 0 mod 256. */
 bool acpi_checksum_ok(const void *p, uint32_t len);
+/*
+ * The APIC IDs of the CPUs the MADT lists as enabled or online-capable,
+ * the first `max` of them in ids[]; the count (also those beyond max), 0
+ * without a valid MADT.
+ */
+unsigned int acpi_cpus(uint64_t rsdp, uint32_t *ids, unsigned int max);
 
 #endif

@@ -51,6 +51,28 @@ static inline void stat_add(uint64_t *p, int64_t v)
 	__atomic_fetch_add(p, (uint64_t)v, __ATOMIC_RELAXED);
 }
 
+/* A plain spinlock (test and test-and-set). */
+struct spinlock {
+	uint32_t v;
+};
+
+static inline bool spin_trylock(struct spinlock *l)
+{
+	return !__atomic_load_n(&l->v, __ATOMIC_RELAXED) &&
+	       !__atomic_exchange_n(&l->v, 1, __ATOMIC_ACQUIRE);
+}
+
+static inline void spin_lock(struct spinlock *l)
+{
+	while (!spin_trylock(l))
+		cpu_relax();
+}
+
+static inline void spin_unlock(struct spinlock *l)
+{
+	__atomic_store_n(&l->v, 0, __ATOMIC_RELEASE);
+}
+
 /* Reader/writer spinlock; a waiting writer keeps new readers out. */
 struct mmu_rwlock {
 	uint32_t v;

@@ -8,6 +8,7 @@
 #include "arch/x86/cpu/features.h"
 #include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
+#include "arch/x86/vcpu/smp.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/event.h"
@@ -40,7 +41,7 @@ static struct {
 	uint32_t nr_asids;
 } svm;
 
-static struct svm_vcpu svm_vcpu0;
+static struct svm_vcpu svm_vcpus[MAX_CPUS];	/* by CPU id */
 
 void svm_vmrun(uint64_t vmcb_pa, struct vcpu_gprs *g);
 
@@ -85,10 +86,11 @@ static int svm_enable(void)
 	wrmsr(MSR_EFER, rdmsr(MSR_EFER) | EFER_SVME);
 	wrmsr(MSR_VM_HSAVE_PA, virt_to_phys(hsave));
 	__asm__ volatile("clgi");
-	pr_info("svm: enabled: %u ASIDs, next-RIP save %s, decode assists %s, flush by ASID %s",
-		svm.nr_asids, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
-		svm.features & SVM_FEAT_DECODE_ASSIST ? "yes" : "no",
-		svm.features & SVM_FEAT_FLUSH_ASID ? "yes" : "no");
+	if (!this_cpu()->id)	/* the APs enable it the same way */
+		pr_info("svm: enabled: %u ASIDs, next-RIP save %s, decode assists %s, flush by ASID %s",
+			svm.nr_asids, svm.features & SVM_FEAT_NRIPS ? "yes" : "no",
+			svm.features & SVM_FEAT_DECODE_ASSIST ? "yes" : "no",
+			svm.features & SVM_FEAT_FLUSH_ASID ? "yes" : "no");
 	return 0;
 }
 
@@ -136,7 +138,7 @@ static void svm_intercept_msr(struct vcpu *v, uint32_t msr, bool read, bool writ
 
 static int svm_create(struct vcpu *v)
 {
-	struct svm_vcpu *s = &svm_vcpu0;
+	struct svm_vcpu *s = &svm_vcpus[this_cpu()->id];
 	struct vmcb *vmcb;
 
 	s->vmcb = page_alloc(1);
@@ -498,8 +500,9 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	case SVM_EXIT_PF + 1 ... SVM_EXIT_EXCP_BASE + 31:
 		step_exception(s, e, code - SVM_EXIT_EXCP_BASE);
 		return;
-	case SVM_EXIT_NMI:
-		e->reason = EXIT_NMI;
+	case SVM_EXIT_NMI:	/* taken by umbra's IDT already (svm_run()) */
+	case SVM_EXIT_IRET:	/* track_nmi_blocking(); the IRET runs next */
+		e->reason = EXIT_INTR;
 		return;
 	case SVM_EXIT_HLT:
 		e->reason = EXIT_HLT;
@@ -588,16 +591,42 @@ static void svm_write_event(struct svm_vcpu *s)
  * run, so nothing of its own blocks it; one is injected (EVENTINJ type
  * 2, 15.20) at the first VMRUN.
  */
+/*
+ * With more than one vCPU NMIs are intercepted (the kicks, arch/x86/vcpu/
+ * smp.c) and umbra injects the guest's own, so it keeps the guest's NMI
+ * blocking as the CPU would (SDM Vol 3 6.7.1: until the handler's IRET):
+ * after an injection IRET is intercepted (APM Vol 2 15.9: before it
+ * executes), and NMIs stay held until the exit after it.
+ */
+enum { NMI_IN_HANDLER = 1, NMI_IRET };
+
+static void track_nmi_blocking(struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+
+	if (s->nmi_blocked == NMI_IRET)
+		s->nmi_blocked = 0;	/* the IRET has run */
+	if ((uint32_t)vmcb->ctl.exitcode == SVM_EXIT_IRET) {
+		s->nmi_blocked = NMI_IRET;
+		vmcb->ctl.intercept3 &= ~INTERCEPT_IRET;
+	}
+}
+
 static void inject_early_nmi(struct vcpu *v, struct svm_vcpu *s)
 {
-	if (s->ran)
+	if (s->ran && nr_vcpus < 2)
 		return;
 	s->ran = true;
 	if (host_nmi_take())
 		vcpu_nmi_add(v);
-	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID))
+	if (!v->nmi_pending || (s->vmcb->ctl.event_inj & EVENTINJ_VALID) ||
+	    s->nmi_blocked)
 		return;
 	s->vmcb->ctl.event_inj = X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+	if (nr_vcpus > 1) {
+		s->nmi_blocked = NMI_IN_HANDLER;
+		s->vmcb->ctl.intercept3 |= INTERCEPT_IRET;
+	}
 	v->nmi_pending = 0;
 	v->nmis_injected++;
 }
@@ -617,9 +646,19 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	svm_write_event(s);
 	inject_early_nmi(v, s);
 	s->injected = vmcb->ctl.event_inj;
+	if (nr_vcpus > 1)	/* kicks (arch/x86/vcpu/smp.c) */
+		vmcb->ctl.intercept3 |= INTERCEPT_NMI;
 	vmcb->save.rax = v->gprs.rax;
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
 	percpu_reload(pc);
+	/*
+	 * An intercepted NMI is still pending (APM Vol 2 15.17.1: held while
+	 * GIF is clear): take it through umbra's IDT now, where a kick is
+	 * counted off and the guest's is held for injection (host_nmi()).
+	 */
+	if ((uint32_t)vmcb->ctl.exitcode == SVM_EXIT_NMI)
+		__asm__ volatile("stgi; clgi" ::: "memory");
+	track_nmi_blocking(s);
 	v->gprs.rax = vmcb->save.rax;
 	vmcb->ctl.tlb_control = TLB_CONTROL_NONE;
 	/* an event whose delivery was cut short must be delivered again (APM 15.7.2) */

@@ -17,6 +17,7 @@ struct svm_vcpu {
 	bool lme_deferred;		/* guest EFER.LME kept out of the VMCB */
 	bool shutdown;			/* an injection made a triple fault */
 	bool ran;			/* the guest has been entered */
+	uint8_t nmi_blocked;		/* several vCPUs: NMI_IN_HANDLER, NMI_IRET */
 	struct {			/* ops->single_step */
 		bool on;
 		uint64_t tf, vintr;	/* the guest's TF, umbra's masking */

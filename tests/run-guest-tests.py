@@ -39,6 +39,8 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-amdiommu      umbra (NPT), amd-iommu + edu (AMD-Vi)
     umbra-shadow-bios-grub-amdiommu  umbra (mmu=shadow), amd-iommu + edu
     umbra-bios-grub-16g-amdiommu  umbra (NPT), 16 GiB, amd-iommu, 64-bit DMA
+    umbra-bios-grub-smp4  umbra (NPT), 4 CPUs: smp.elf (--long only)
+    umbra-bios-grub-smp2  umbra (NPT), 2 CPUs: Linux (--long only)
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
@@ -51,7 +53,13 @@ under amd-iommu, whose QEMU 7.2 writes no fault event, a SKIP with the reason).
 configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
-Kernels may have settings of their own (KERNEL_RUN): frames.elf runs with
+Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
+--smp 2 (bare, NPT, Bochs VMX and SVM; under shadow paging with "parked":
+no AP may start; --smp 4 in umbra-bios-grub-smp4, and
+Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
+more than one CPU fails when the guest (Linux: "Brought up 1 node, N
+CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
+report every AP (smp_missing()); frames.elf runs with
 2 GiB of RAM and mem=8M for umbra, in six configurations only (bare,
 NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
 smaller load); pgrand.elf gets seeds=1-3 (seeds=1-40 with --long, 1-16
@@ -206,6 +214,11 @@ CONFIGS = [
     ('umbra-bios-grub-16g-amdiommu', 'umbra bios grub 16g amdiommu', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp',
       '--memory', '16384'] + AMDVI_QEMU_64),
+    # issue 12: more CPUs (tools/umbra-run --smp; make test-long only)
+    ('umbra-bios-grub-smp4', 'umbra bios grub smp4', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp', '--smp', '4']),
+    ('umbra-bios-grub-smp2', 'umbra bios grub smp2', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp', '--smp', '2']),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -226,6 +239,8 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-amdiommu': ('hello', 'dma', 'linux'),
     'umbra-shadow-bios-grub-amdiommu': ('dma',),
     'umbra-bios-grub-16g-amdiommu': ('dma',),
+    'umbra-bios-grub-smp4': ('smp',),
+    'umbra-bios-grub-smp2': ('linux',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
@@ -286,6 +301,20 @@ KERNEL_RUN = {
                     'umbra-bochs-vmx-shadow', 'bare-bochs-ryzen',
                     'umbra-bochs-svm', 'umbra-bochs-svm-shadow'),
     },
+    # issue 12: the guest starts its APs (INIT-SIPI-SIPI) and runs on all
+    # of them; 'smp' is tools/umbra-run --smp.  Under shadow paging umbra
+    # keeps the APs parked (one vCPU there yet): there the guest gets
+    # 'parked' and checks that no AP starts (smp_missing() wants umbra's
+    # "parked" lines).  BIOS only:
+    # the guest finds the MADT through the RSDP in the BIOS areas, and a
+    # multiboot (v1) guest learns no RSDP from UEFI.
+    'smp': {
+        'smp': 2,
+        'configs': ('bare-bios-grub', 'umbra-bios-grub',
+                    'bare-bochs-skylake', 'umbra-bochs-vmx',
+                    'bare-bochs-ryzen', 'umbra-bochs-svm',
+                    'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub'),
+    },
     # issue 21, item 6: real mode; under shadow paging umbra runs it on
     # SVM only (paged real mode), VMX stops it with guest-error (no
     # unrestricted guest without EPT: the runner self-test below)
@@ -322,6 +351,7 @@ LONG_ONLY_RUNS = {('frames', 'umbra-bochs-vmx-shadow'),
     for c in ('bare-uefi-grub', 'umbra-uefi-grub', 'umbra-uefi-efi',
               'umbra-shadow-uefi-grub', 'umbra-shadow-nooos-uefi-efi')}
 LONG_ONLY_CONFIGS = {
+    'umbra-bios-grub-smp4': (),
     # configuration: the kernels that still run in make test
     'umbra-bochs-vmx-shadow-nooos': ('paging', 'pg32', 'pgpae', 'pg64',
                                      'ptwrite', 'linux'),
@@ -437,7 +467,7 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
-                      'bare-bochs-ryzen')
+                      'bare-bochs-ryzen', 'umbra-bios-grub-smp2')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
 BOCHS_LINUX_TIMEOUT = 900
@@ -568,6 +598,29 @@ EXPECT_LINES = {
     'io': ('info: written with outb', 'info: written with rep outsb'),
 }
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
+
+
+def smp_missing(lines, cpus, umbra, linux, parked=False):
+    """Why an --smp run lacks one of its CPUs, or None: the guest must see
+    cpus - 1 APs in the MADT (Linux: bring all CPUs up) and, under umbra,
+    umbra must have brought each up and started its vCPU at the guest's
+    SIPI (parked, under shadow paging: kept each parked, started none)."""
+    want = ['info: %d APs in the MADT' % (cpus - 1)]
+    if linux:
+        want = ['smp: Brought up 1 node, %d CPUs' % cpus]
+    if umbra:
+        want += ['umbra: info: smp: %d of %d CPUs' % (cpus, cpus)]
+        want += [('umbra: info: cpu %d: APIC ID' % n if parked else
+                  'umbra: info: cpu %d: the guest starts its vCPU' % n)
+                 for n in range(1, cpus)]
+    if parked:
+        want += ['parked: shadow paging runs the boot CPU only']
+        if any('the guest starts its vCPU' in line for line in lines):
+            return 'an AP started under shadow paging'
+    for w in want:
+        if not any(w in line for line in lines):
+            return 'missing AP: no line "%s"' % w
+    return None
 # tests/guest/pgrand.c: one digest of the outcomes per paging mode
 DIGEST = re.compile(r'^info: digest (\S+) ([0-9a-f]+)$')
 
@@ -716,7 +769,8 @@ class Matrix:
             base = 'linux'
             log = os.path.join(LOGDIR, 'linux-%s.log' % name)
             copts = copts + LINUX_RUNNER
-            if '--emulator' not in copts:
+            # icount hangs with several vCPUs (EMULATORS.md)
+            if '--emulator' not in copts and '--smp' not in copts:
                 copts = copts + LINUX_QEMU
         if '--emulator' in copts:
             # Bochs: ~120 MIPS; memory under shadow paging takes ~80 s,
@@ -738,6 +792,14 @@ class Matrix:
                 mmu = (copts[copts.index('--mmu') + 1]
                        if '--mmu' in copts else 'tdp')
                 args = args + ['mmu=' + (mmu if umbra else 'bare')]
+            if 'smp' in krun and '--smp' not in copts:
+                copts = copts + ['--smp', str(krun['smp'])]
+        cpus = int(copts[copts.index('--smp') + 1]) if '--smp' in copts else 1
+        parked = cpus > 1 and umbra and 'shadow' in copts
+        if parked and base == 'smp':
+            args = args + ['parked']
+        if linux and cpus > 1:
+            args = args + ['loglevel=7']    # "smp: Brought up ..." shows
         cmd = [sys.executable, RUNNER] + copts + [
             '--timeout', str(timeout)]
         for extra in (krun.get('hv_args'), self.opts.hv_args):
@@ -770,6 +832,9 @@ class Matrix:
         lines = read_log(log)
         ok, why, info = judge(lines, rc, umbra,
                               EXPECT_LINES.get(base, ()) if not linux else ())
+        if ok and cpus > 1:
+            why = smp_missing(lines, cpus, umbra, linux, parked)
+            ok = why is None
         # umbra's leak canary (core/canary.c), the one it drew or the
         # one given, must never show but in its own line and the options
         for line in lines:

@@ -35,7 +35,7 @@
 #define HOST_TR		0x18
 #define PAT_POWER_ON	0x0007040600070406ull
 
-static struct vmx_vcpu vmx_vcpu0;
+static struct vmx_vcpu vmx_vcpus[MAX_CPUS];	/* by CPU id */
 
 struct table_ptr {
 	uint16_t limit;
@@ -111,13 +111,14 @@ static int vmx_enable(void)
 		panic("vmx: VMXON failed (FEATURE_CONTROL %lx, CR0 %lx, CR4 %lx)",
 		      rdmsr(MSR_FEATURE_CONTROL), read_cr0(), read_cr4());
 	host_tables_init();
-	pr_info("vmx: enabled: VMCS revision %x, %s controls, EPT%s%s, VPID %s, INVEPT %s",
-		VMX_BASIC_REVISION(vmx_caps.basic),
-		vmx_caps.basic & VMX_BASIC_TRUE_CTLS ? "TRUE" : "default1",
-		vmx_caps.ept_vpid & EPT_CAP_2M ? " 2M" : "",
-		vmx_caps.ept_vpid & EPT_CAP_1G ? " 1G" : "",
-		vmx_caps.invvpid_type ? "yes" : "no",
-		vmx_caps.invept_type == INVEPT_SINGLE ? "single-context" : "all-context");
+	if (!this_cpu()->id)	/* the APs enable it the same way */
+		pr_info("vmx: enabled: VMCS revision %x, %s controls, EPT%s%s, VPID %s, INVEPT %s",
+			VMX_BASIC_REVISION(vmx_caps.basic),
+			vmx_caps.basic & VMX_BASIC_TRUE_CTLS ? "TRUE" : "default1",
+			vmx_caps.ept_vpid & EPT_CAP_2M ? " 2M" : "",
+			vmx_caps.ept_vpid & EPT_CAP_1G ? " 1G" : "",
+			vmx_caps.invvpid_type ? "yes" : "no",
+			vmx_caps.invept_type == INVEPT_SINGLE ? "single-context" : "all-context");
 	return 0;
 }
 
@@ -298,7 +299,7 @@ static void setup_guest_defaults(struct vcpu *v)
 
 static int vmx_create(struct vcpu *v)
 {
-	struct vmx_vcpu *s = &vmx_vcpu0;
+	struct vmx_vcpu *s = &vmx_vcpus[this_cpu()->id];
 	uint64_t pa;
 	bool fail;
 

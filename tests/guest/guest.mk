@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma rules
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma rules smp
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
@@ -33,7 +33,7 @@ GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o \
 		   $(GUEST_OUT)/obj/lib/pgrun.o $(GUEST_OUT)/obj/hostile64.o \
 		   $(GUEST_OUT)/obj/ptwrite32.o $(GUEST_OUT)/obj/fuzz_asm.o \
-		   $(GUEST_OUT)/obj/real16_asm.o
+		   $(GUEST_OUT)/obj/real16_asm.o $(GUEST_OUT)/obj/smp_asm.o
 
 # The paging conformance kit (lib/pg.h), linked into the pg* kernels only.
 GUEST_PG_C	:= pg.c pgsuite.c
@@ -55,6 +55,7 @@ GUEST_EXTRA_ptwrite := $(GUEST_OUT)/obj/ptwrite32.o
 GUEST_EXTRA_fuzz := $(GUEST_OUT)/obj/fuzz_asm.o
 GUEST_EXTRA_real16 := $(GUEST_OUT)/obj/real16_asm.o
 $(foreach k,$(GUEST_TRAP_NAMES),$(eval GUEST_EXTRA_$(k) += $(GUEST_TRAP_OBJS)))
+GUEST_EXTRA_smp := $(GUEST_OUT)/obj/smp_asm.o
 
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
@@ -87,6 +88,7 @@ $(GUEST_OUT)/ptwrite.elf: $(GUEST_OUT)/obj/ptwrite32.o
 $(GUEST_OUT)/fuzz.elf: $(GUEST_OUT)/obj/fuzz_asm.o
 $(GUEST_OUT)/real16.elf: $(GUEST_OUT)/obj/real16_asm.o
 $(GUEST_TRAP_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_TRAP_OBJS)
+$(GUEST_OUT)/smp.elf: $(GUEST_OUT)/obj/smp_asm.o
 
 $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld

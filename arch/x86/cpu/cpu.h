@@ -121,6 +121,14 @@ static inline uint64_t read_rflags(void)
 	return v;
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return (uint64_t)hi << 32 | lo;
+}
+
 static inline void cpu_pause(void)
 {
 	__asm__ volatile("pause" ::: "memory");

@@ -7,6 +7,7 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
+#include "arch/x86/cpu/percpu.h"
 #include "umbra/log.h"
 
 #define GDT_CODE64	0x08
@@ -75,7 +76,6 @@ extern char wrmsr_safe_insn[], wrmsr_safe_fixup[];
 void exception_dispatch(struct exc_frame *f);
 
 uint64_t host_nmis;
-static volatile bool host_nmi_pending;
 
 /*
  * An NMI umbra took in root mode.  The guest owns the devices, so it is
@@ -85,13 +85,26 @@ static volatile bool host_nmi_pending;
  */
 static void host_nmi(void)
 {
-	host_nmis++;
-	host_nmi_pending = true;
+	percpu_check_stop();
+	if (nmi_kick_take())
+		return;
+	__atomic_fetch_add(&host_nmis, 1, __ATOMIC_RELAXED);
+	this_cpu()->nmi_pending = true;	/* this CPU's guest is owed it */
+}
+
+bool nmi_kick_take(void)
+{
+	uint32_t *k = &this_cpu()->kicks, n = __atomic_load_n(k, __ATOMIC_ACQUIRE);
+
+	while (n && !__atomic_compare_exchange_n(k, &n, n - 1, false,
+						 __ATOMIC_SEQ_CST, __ATOMIC_ACQUIRE))
+		;
+	return n != 0;
 }
 
 bool host_nmi_take(void)
 {
-	return __atomic_exchange_n(&host_nmi_pending, false, __ATOMIC_SEQ_CST);
+	return __atomic_exchange_n(&this_cpu()->nmi_pending, false, __ATOMIC_SEQ_CST);
 }
 
 /* SDM Vol 3 6.7.1: IRET ends NMI blocking; this one returns in place */

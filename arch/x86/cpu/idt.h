@@ -22,6 +22,9 @@ extern uint64_t host_nmis;
    guest is owed one NMI; those that came meanwhile merge with it) */
 bool host_nmi_take(void);
 
+/* True if an NMI this CPU got was a kick from another CPU (one is counted off) */
+bool nmi_kick_take(void);
+
 /* End the NMI blocking of VMX root operation with an IRET to itself */
 void host_nmi_unblock(void);
 

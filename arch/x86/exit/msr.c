@@ -29,6 +29,8 @@
  *         both accesses #GP; otherwise the guest reads back what it last
  *         wrote (the hardware value until then) and the hardware never
  *         sees a write.
+ *   x2APIC ICR (830h), with more than one vCPU: writes are the guest's
+ *         INIT, SIPI and other IPIs (apic.c, arch/x86/vcpu/smp.c).
  *   Left alone: the MTRRs and PAT only change memory types (SDM Vol 3
  *         12.11, APM Vol 2 7.7), never where an address goes; IA32_DS_AREA
  *         and the like hold linear addresses, translated by the guest's
@@ -37,7 +39,9 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/features.h"
 #include "core/mem.h"
+#include "arch/x86/exit/apic.h"
 #include "arch/x86/exit/msr.h"
+#include "arch/x86/vcpu/smp.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -170,7 +174,9 @@ static int efer_write(struct vcpu *v, uint64_t val)
  * On hardware a relocated xAPIC window also catches umbra's own accesses
  * to that physical range (SDM Vol 3 11.4.5): a base that would put the
  * window over umbra's memory is not taken; the APIC stays where it is (the
- * guest reads back where its APIC is) and the other bits apply.
+ * guest reads back where its APIC is) and the other bits apply.  With
+ * more than one vCPU the window does not move at all: its page is where
+ * umbra catches the guest's INIT and SIPI (apic.c).
  */
 #define APIC_BASE_BSP		(1ull << 8)
 #define APIC_BASE_EXTD		(1ull << 10)
@@ -194,11 +200,13 @@ static int apic_base_write(struct vcpu *v, uint64_t val)
 	    (!old_en && en && x2))
 		return -1;
 	val = (val & ~APIC_BASE_BSP) | (old & APIC_BASE_BSP);
-	if (base < umbra_mem_base + umbra_mem_size &&
-	    base + PAGE_SIZE > umbra_mem_base) {
+	/* with several vCPUs the window's page is where umbra traps the ICR (apic.c) */
+	if ((base < umbra_mem_base + umbra_mem_size && base + PAGE_SIZE > umbra_mem_base) ||
+	    (apic_trapped_page() && base != (old & addr_mask))) {
 		if (!told)
-			pr_info("guest moved its local APIC's window to %lx, onto umbra's memory: the APIC stays at %lx",
-				base, old & addr_mask);
+			pr_info("guest moved its local APIC's window to %lx, %s: the APIC stays at %lx",
+				base, apic_trapped_page() ? "with several vCPUs" :
+				"onto umbra's memory", old & addr_mask);
 		told = true;
 		val = (val & ~addr_mask) | (old & addr_mask);
 	}
@@ -216,6 +224,11 @@ static int msr_write(struct vcpu *v, uint32_t msr, uint64_t val)
 		return efer_write(v, val);
 	case MSR_APIC_BASE:
 		return apic_base_write(v, val);
+	case MSR_X2APIC_ICR:
+		if (!(rdmsr(MSR_APIC_BASE) & APIC_BASE_EXTD))
+			return -1;	/* not in x2APIC mode (SDM Vol 3 11.12.1) */
+		vcpu_icr_write(v, val >> 32, (uint32_t)val);
+		return 0;
 	case MSR_VM_CR:
 	case MSR_VM_HSAVE_PA:
 	case MSR_FEATURE_CONTROL:
@@ -262,6 +275,8 @@ void msr_setup_intercepts(struct vcpu *v)
 	v->ops->intercept_msr(v, MSR_FEATURE_CONTROL, true, true);
 	for (uint32_t msr = MSR_VMX_FIRST; msr <= MSR_VMX_LAST; msr++)
 		v->ops->intercept_msr(v, msr, true, true);
+	if (apic_trapped_page())
+		v->ops->intercept_msr(v, MSR_X2APIC_ICR, false, true);
 	for (uint32_t msr = 0x560; msr <= 0x58b; msr++)
 		if (intel_pt_msr(msr))
 			v->ops->intercept_msr(v, msr, true, true);

@@ -26,6 +26,7 @@
 #include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
+#include "arch/x86/exit/apic.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -78,6 +79,8 @@ static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 		return -1;
 	if (umbra_frame(gfn))
 		return (int64_t)sh->scratch_pfn;
+	if (gfn << PAGE_SHIFT == apic_trapped_page())
+		return -1;		/* not mapped: its accesses exit (apic.c) */
 	return (int64_t)gfn;
 }
 
@@ -391,6 +394,10 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 			write_by_cpu(v, e, f.gpa);
 		return;
 	case SHADOW_NOT_RAM:
+		if (ALIGN_DOWN(f.gpa, PAGE_SIZE) == apic_trapped_page() && f.gpa) {
+			apic_mmio_access(v, f.gpa, e->pf.error_code & PFERR_W);
+			return;
+		}
 		pr_err("guest page fault at %lx (error code %x, rip %lx): guest-physical %lx is not RAM (a guest page table in MMIO or umbra's memory?)",
 		       e->pf.addr, e->pf.error_code, v->ops->get_reg(v, VCPU_RIP),
 		       f.gpa);

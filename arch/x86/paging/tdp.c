@@ -4,14 +4,18 @@
  * the TDP MMU (mmu/tdp/mmu.c), built on demand from the guest's memory map.
  * umbra's own ranges (umbra_owns(), mem.c) map to one throw-away page: a
  * guest that touches them reads and writes that page, never umbra's memory.
+ * One map for all vCPUs; with more than one, the xAPIC page is read-only
+ * so that its writes exit (arch/x86/exit/apic.c: the guest's INIT and SIPI).
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/features.h"
 #include "arch/x86/emul/gmem.h"
+#include "arch/x86/exit/apic.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
 #include "core/mem.h"
 #include "arch/x86/paging/tdp.h"
+#include "arch/x86/vcpu/smp.h"
 #include "mmu/tdp/tdp.h"
 #include "mmu/walk.h"
 #include "umbra/core.h"
@@ -20,8 +24,10 @@
 static struct mmu_tdp tdp;
 static struct mmu_map_range ranges[MMU_MAX_RANGES];
 static unsigned int nr_ranges;
+static uint64_t apic_ro;		/* the read-only xAPIC page, or 0 */
 
-static void add_range(uint64_t gpa, uint64_t size, uint8_t kind, uint64_t hpa)
+static void put_range(uint64_t gpa, uint64_t size, uint8_t kind, uint64_t hpa,
+		      uint8_t flags)
 {
 	if (!size)
 		return;
@@ -29,7 +35,21 @@ static void add_range(uint64_t gpa, uint64_t size, uint8_t kind, uint64_t hpa)
 		panic("guest-physical map needs more than %d ranges", MMU_MAX_RANGES);
 	ranges[nr_ranges++] = (struct mmu_map_range){
 		.gpa = gpa, .size = size, .hpa = hpa, .kind = kind,
-		.memtype = MMU_MT_DEFAULT };
+		.flags = flags, .memtype = MMU_MT_DEFAULT };
+}
+
+static void add_range(uint64_t gpa, uint64_t size, uint8_t kind, uint64_t hpa)
+{
+	uint64_t a = apic_ro;
+
+	if (!a || a < gpa || a >= gpa + size) {
+		put_range(gpa, size, kind, hpa, 0);
+		return;
+	}
+	put_range(gpa, a - gpa, kind, hpa, 0);
+	put_range(a, PAGE_SIZE, kind, hpa + (a - gpa), MMU_MAP_RO);
+	put_range(a + PAGE_SIZE, gpa + size - a - PAGE_SIZE, kind,
+		  hpa + (a - gpa) + PAGE_SIZE, 0);
 }
 
 static uint8_t kind_of(uint32_t type)
@@ -86,11 +106,10 @@ static uint64_t ram_tables(int max_level, uint64_t *ram)
 	return n;
 }
 
+/* Every vCPU's: the others' before their next entry (docs/mmu.md) */
 static void tdp_flush(void *arg)
 {
-	struct vcpu *v = arg;
-
-	v->ops->flush_tlb(v);
+	vcpu_flush_all();
 }
 
 static void tdp_setup(struct vcpu *v)
@@ -104,6 +123,12 @@ static void tdp_setup(struct vcpu *v)
 	};
 	int err;
 
+	if (v->cpu) {		/* an AP: the boot CPU's map */
+		v->tdp = &tdp;
+		v->ops->set_tdp_root(v, mmu_tdp_root_pa(&tdp));
+		return;
+	}
+	apic_ro = apic_trapped_page();
 	build_map(virt_to_phys(scratch));
 	cfg.map = ranges;
 	cfg.nr_map = nr_ranges;
@@ -143,8 +168,20 @@ void vm_print_translation(uint64_t gpa)
 static void tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	unsigned int access = (e->tdp.write ? PT_W : 0) | (e->tdp.exec ? PT_X : 0) | PT_R;
-	enum mmu_fault_result r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
+	enum mmu_fault_result r;
 
+	if (apic_ro && e->tdp.write && ALIGN_DOWN(e->tdp.gpa, PAGE_SIZE) == apic_ro) {
+		apic_mmio_access(v, e->tdp.gpa, true);
+		return;
+	}
+	r = mmu_tdp_fault(&tdp, e->tdp.gpa, access);
+	if (r == MMU_FAULT_NOMEM && nr_vcpus > 1) {
+		/* the other vCPUs flush only at their next exit (docs/mmu.md):
+		   tables freed under them could be reused while they walk them */
+		pr_err("TDP MMU out of table pages with %u vCPUs: umbra cannot zap safely yet; boot umbra with a larger mem=",
+		       nr_vcpus);
+		halt("no-memory");
+	}
 	if (r == MMU_FAULT_NOMEM) {
 		/* give every table back and let the guest fault them in again */
 		pr_warn("TDP MMU out of table pages: zapping all mappings");

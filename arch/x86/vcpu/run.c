@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
+#include "arch/x86/cpu/idt.h"
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/exit/io.h"
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/run.h"
+#include "arch/x86/vcpu/smp.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "drivers/iommu/iommu.h"
 #include "shell/shell.h"
@@ -84,8 +87,9 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		break;
 	case EXIT_NMI:
 		/* the guest's NMI (it owns the devices): the back end injects
-		   it as soon as the guest can take it */
-		vcpu_nmi_add(v);
+		   it as soon as the guest can take it; or another CPU's kick */
+		if (!nmi_kick_take())
+			vcpu_nmi_add(v);
 		break;
 	case EXIT_INTR:
 	case EXIT_NMI_WINDOW:
@@ -96,6 +100,18 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		vcpu_print_stats(v);
 		halt("triple-fault");
 	case EXIT_INIT:
+		/*
+		 * A hardware INIT reached the CPU while it ran the guest (SVM:
+		 * the INIT intercept, APM Vol 2 15.13; VMX: exit reason 3, SDM
+		 * Vol 3 25.2): with several vCPUs it is the architectural INIT
+		 * of this vCPU, which then waits for a SIPI.
+		 */
+		if (nr_vcpus > 1) {
+			pr_info("cpu %u: INIT signal: the vCPU waits for a SIPI", v->cpu);
+			__atomic_store_n(&v->waiting, true, __ATOMIC_SEQ_CST);
+			__atomic_or_fetch(&v->requests, VCPU_REQ_INIT, __ATOMIC_SEQ_CST);
+			break;
+		}
 		pr_err("INIT signal to the guest's only vCPU: umbra does not emulate a reset");
 		vcpu_dump(v, "INIT");
 		vcpu_print_stats(v);
@@ -133,14 +149,25 @@ void vcpu_run_loop(struct vcpu *v)
 {
 	struct vcpu_exit e;
 
-	shell_init(v);
+	if (!v->cpu)
+		shell_init(v);		/* the debug shell runs on the boot CPU */
 	for (;;) {
+		vcpu_requests(v);
 		if (v->mmu->enter)
 			v->mmu->enter(v);
+		vcpu_enter_guest(v);
+		if (__atomic_load_n(&v->requests, __ATOMIC_SEQ_CST)) {
+			vcpu_left_guest(v);	/* one came meanwhile */
+			continue;
+		}
 		v->ops->run(v, &e);
+		vcpu_left_guest(v);
+		percpu_check_stop();	/* the NMI of a halt elsewhere (VMX) */
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);
+		if (v->cpu)
+			continue;
 		iommu_poll();	/* DMA faults: logged, rate-limited */
 		shell_poll(v);
 	}

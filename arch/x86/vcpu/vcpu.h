@@ -196,7 +196,18 @@ struct vcpu {
 		uint64_t val[VCPU_NR_VMSR];
 		uint32_t written;	/* bit n: val[n] holds a guest write */
 	} vmsr;
+	/* several CPUs (arch/x86/vcpu/smp.c) */
+	unsigned int cpu;		/* umbra's CPU that runs it; 0: the BSP */
+	uint32_t apic_id;
+	uint32_t requests;		/* VCPU_REQ_*: set by any CPU */
+	uint32_t sipi;			/* SIPI_PENDING | vector, for a waiting vCPU */
+	bool waiting;			/* in the wait-for-SIPI state */
+	bool in_guest;			/* about to enter or in guest mode */
+	uint32_t icr_hi;		/* the guest's last xAPIC ICR[63:32] */
 };
+
+#define VCPU_REQ_INIT	(1u << 0)	/* INIT: to wait-for-SIPI */
+#define VCPU_REQ_FLUSH	(1u << 1)	/* flush the guest's TLB (ops->flush_tlb) */
 
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;
