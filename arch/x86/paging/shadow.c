@@ -74,12 +74,13 @@ static struct vm_shadow vm_sh;
 static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 {
 	struct vm_shadow *sh = arg;
+	uint64_t apic = apic_trapped_page();	/* 0: none (one vCPU) */
 
 	if (gfn >> (cpu_maxphyaddr() - PAGE_SHIFT))
 		return -1;
 	if (umbra_frame(gfn))
 		return (int64_t)sh->scratch_pfn;
-	if (gfn << PAGE_SHIFT == apic_trapped_page())
+	if (apic && gfn << PAGE_SHIFT == apic)
 		return -1;		/* not mapped: its accesses exit (apic.c) */
 	return (int64_t)gfn;
 }
