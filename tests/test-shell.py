@@ -13,8 +13,7 @@ serial console from here and checks what comes back:
             info, dirty start, a bad command, continue), a line to the
             guest, the shell again for dirty show and dirty stop, continue,
             then "done": the guest must exit with status 0
-  shadow    the same with --mmu shadow (dirty logging says it is not
-            supported there)
+  shadow    the same with --mmu shadow (the shadow MMU's dirty log)
   com2      umbra on its own port (serial=com2, QEMU's second serial on a
             unix socket): the shell there, the guest's line on COM1; the
             guest polls with HLT (interrupts off), which umbra intercepts
@@ -335,37 +334,32 @@ def session(name, sh, m, send_guest, mmu):
     sh.check('log info', [r'log level info'])
     sh.check('log loud', [r'error: log: .loud.: expected error, warn, info'],
              'log with a bad level')
-    if mmu == 'tdp':
-        sh.check('dirty start', [r'dirty: logging guest-physical 0-[0-9a-f]+ '
-                                 r'\(\d+ pages\)'])
-        sh.check('dirty show', [r'dirty: 0 pages \(0 KiB\) in 0\.000 s of '
-                                r'guest time, 0 pages/s; 0 since start'],
-                 'dirty show while paused (nothing written)')
-    else:
-        sh.check('dirty start', [r'error: dirty: not supported with '
-                                 r'mmu=shadow'], 'dirty start (unsupported)')
-    if mmu == 'tdp':
-        sh.check('dirty', [r'error: dirty: expected start, stop or show'],
-                 'dirty without a word')
+    sh.check('dirty start', [r'dirty: logging guest-physical 0-[0-9a-f]+ '
+                             r'\(\d+ pages\)'])
+    sh.check('dirty show', [r'dirty: 0 pages \(0 KiB\) in 0\.000 s of '
+                            r'guest time, 0 pages/s; 0 since start'],
+             'dirty show while paused (nothing written)')
+    sh.check('dirty', [r'error: dirty: expected start, stop or show'],
+             'dirty without a word')
     sh.check('frobnicate 1 2', [r'error: shell: unknown command .frobnicate.'],
              'a bad command gets a one-line error')
     sh.resume(m)
     guest_line(m, name, 'hello', send_guest)
+    if not sh.open():
+        return
+    out = sh.check('dirty show', [r'dirty: (\d+) pages \(\d+ KiB\) in '
+                                  r'\d+\.\d+ s of guest time, \d+ '
+                                  r'pages/s'], 'dirty show after a line')
+    if out:
+        n = re.search(r'dirty: (\d+) pages', out)
+        result(n is not None and int(n.group(1)) >= 16,
+               '%s: the guest\'s writes are counted dirty' % name,
+               'dirty count %s, expected at least 16 (the guest writes 16 '
+               'pages per line)' % (n.group(1) if n else '?'))
+    sh.check('dirty stop', [r'dirty: logging stopped'])
     if mmu == 'tdp':
-        if not sh.open():
-            return
-        out = sh.check('dirty show', [r'dirty: (\d+) pages \(\d+ KiB\) in '
-                                      r'\d+\.\d+ s of guest time, \d+ '
-                                      r'pages/s'], 'dirty show after a line')
-        if out:
-            n = re.search(r'dirty: (\d+) pages', out)
-            result(n is not None and int(n.group(1)) >= 16,
-                   '%s: the guest\'s writes are counted dirty' % name,
-                   'dirty count %s, expected at least 16 (the guest writes 16 '
-                   'pages per line)' % (n.group(1) if n else '?'))
-        sh.check('dirty stop', [r'dirty: logging stopped'])
         sh.check('mmu', [r'dirty logging off'], 'mmu after dirty stop')
-        sh.resume(m)
+    sh.resume(m)
 
 
 def shared(name, mmu):

@@ -11,14 +11,6 @@
 #include "mmu/mutant.h"
 #include "mmu/shadow/internal.h"
 
-/*
- * bench_shadow (make bench): re-protecting one dirty frame through its rmap
- * costs about as much as walking REPROTECT_RMAP_PER_PAGE shadow pages'
- * worth of entries divided by... see docs/mmu.md for the figures: the rmap
- * wins while dirty frames < this many times the shadow pages.
- */
-#define REPROTECT_RMAP_PER_PAGE	16
-
 void sh_mark_dirty(struct shadow_mmu *s, uint64_t gfn)
 {
 	if (dirty_log_mark(&s->log, gfn))
@@ -164,7 +156,7 @@ long shadow_dirty_get(struct shadow_mmu *s, uint64_t gpa, uint64_t size,
 	n = dirty_log_take(&s->log, first, last, bitmap);
 	if (how == MMU_REPROTECT_AUTO)
 		how = (uint64_t)n < (uint64_t)s->nr_pages *
-		      REPROTECT_RMAP_PER_PAGE ? MMU_REPROTECT_LOOKUP :
+		      SH_RMAP_PER_PAGE ? MMU_REPROTECT_LOOKUP :
 		      MMU_REPROTECT_WALK;
 	if (MUTANT(shadow_harvest_no_wp)) {
 	} else if (how == MMU_REPROTECT_LOOKUP) {

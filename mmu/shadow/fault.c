@@ -331,10 +331,9 @@ enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
 {
 	enum shadow_fault_result r;
 
-	if ((error_code & (PFERR_P | PFERR_W | PFERR_RSVD | PFERR_ID)) ==
-	    (PFERR_P | PFERR_W) &&
-	    __atomic_load_n(&s->log.dir, __ATOMIC_RELAXED) &&
-	    fast_fault(s, gva, error_code, ac))
+	if (__atomic_load_n(&s->log.dir, __ATOMIC_RELAXED) &&
+	    (error_code & (PFERR_P | PFERR_W | PFERR_RSVD | PFERR_ID)) ==
+	    (PFERR_P | PFERR_W) && fast_fault(s, gva, error_code, ac))
 		return SHADOW_FIXED;
 	write_lock(&s->lock);
 	s->st.faults++;

@@ -18,7 +18,8 @@
  *     memory with the guest's own permissions), then call
  *     shadow_emulated_write() with what it wrote.  Also call it for every
  *     other guest-memory write umbra makes on the guest's behalf.
- * Every entry point takes the MMU lock for write.
+ * Every entry point takes the MMU lock for write, except a write fault
+ * that the lockless fast path fixes while dirty logging is on.
  */
 #ifndef UMBRA_MMU_SHADOW_H
 #define UMBRA_MMU_SHADOW_H

@@ -507,6 +507,17 @@ static void shadow_print_pages(struct vcpu *v)
 		s.root_hits, s.root_misses);
 }
 
+static long shadow_dirty(struct vcpu *v, enum guest_dirty_op op,
+			 uint64_t gpa, uint64_t size, uint64_t *bitmap)
+{
+	if (op == DIRTY_START)
+		return shadow_dirty_enable(v->sh->mmu, gpa, size);
+	if (op == DIRTY_GET)
+		return shadow_dirty_get(v->sh->mmu, gpa, size, bitmap);
+	shadow_dirty_disable(v->sh->mmu);
+	return 0;
+}
+
 const struct guest_mmu shadow_guest_mmu = {
 	.name = "shadow",
 	.nested = false,
@@ -521,4 +532,5 @@ const struct guest_mmu shadow_guest_mmu = {
 	.root = shadow_root,
 	.print_stats = shadow_print_stats,
 	.print_pages = shadow_print_pages,
+	.dirty = shadow_dirty,
 };

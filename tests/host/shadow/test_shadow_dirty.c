@@ -19,6 +19,7 @@
 
 #include "mmu/env.h"
 #include "mmu/pt.h"
+#include "mmu/shadow/internal.h"
 #include "tests/host/shadow/model.h"
 
 #define NR	2048			/* frames: 8 MiB, all mapped */
@@ -251,9 +252,9 @@ static void test_random(void)
 			shadow_get_stats(mmu, &a);
 			n = harvest();
 			shadow_get_stats(mmu, &b);
-			/* AUTO: the rmap while dirty < 16 x shadow pages */
+			/* AUTO: the rmap while dirty < 12 x shadow pages */
 			bad_rule += (b.reprotect_rmap > a.reprotect_rmap) !=
-				    ((uint64_t)n < 16 * a.pages);
+				    ((uint64_t)n < SH_RMAP_PER_PAGE * a.pages);
 			lost_writes += lost();
 			harvests++;
 		} else if (r >= 99 && !on) {
@@ -286,7 +287,7 @@ static void test_random(void)
 	       (unsigned long)a.fast_fixes, (unsigned long)a.dirty_marks);
 	check(!lost_writes, "random: every page written while logging is in "
 	      "the next harvest", "%lu writes lost", lost_writes);
-	check(!bad_rule, "random: AUTO re-protects by rmap while dirty < 16 x "
+	check(!bad_rule, "random: AUTO re-protects by rmap while dirty < 12 x "
 	      "shadow pages, else by walk", "%lu harvests the other way",
 	      bad_rule);
 	check(!bad_w && !bad_pt, "random: after a stop, W is back on every "
