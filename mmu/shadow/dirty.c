@@ -69,7 +69,9 @@ static void walk_leaves(struct shadow_mmu *s, uint64_t first, uint64_t last,
 		if (sp->role.level != 1)
 			continue;
 		for (i = 0; i < PT_ENTRIES; i++) {
-			uint64_t e = sp->spt[i] & (PTE_P | PTE_RW | SPTE_SH_W);
+			uint64_t e = __atomic_load_n(&sp->spt[i],
+						     __ATOMIC_RELAXED) &
+				     (PTE_P | PTE_RW | SPTE_SH_W);
 
 			if ((restore ? e != (PTE_P | SPTE_SH_W) :
 				       !(e & PTE_RW)) ||

@@ -111,7 +111,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 		spte |= SPTE_GLOBAL;
 	if (spte_present(old) && leaf_gfn(sp, i) != gfn)
 		drop_spte(s, sp, i);
-	old = sp->spt[i];
+	old = __atomic_load_n(&sp->spt[i], __ATOMIC_RELAXED);
 	if (spte_present(old)) {
 		if (old & SPTE_GLOBAL)
 			sp->nr_global--;
@@ -128,7 +128,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	if (global)
 		sp->nr_global++;
 	if ((old & (PTE_P | SPTE_SH_W | PTE_RW)) != (PTE_P | SPTE_SH_W))
-		sp->spt[i] = spte;
+		spte_set(&sp->spt[i], spte);
 	else if (atomic_xchg64(&sp->spt[i], spte) & ~spte & PTE_RW)
 		s->vc.flush = true;	/* the fast path had just set W */
 	return 0;
@@ -429,7 +429,8 @@ static void clear_global_marks(struct shadow_mmu *s)
 		if (sp->role.level != 1)
 			continue;
 		for (i = 0; i < PT_ENTRIES; i++)
-			sp->spt[i] &= ~SPTE_GLOBAL;
+			__atomic_fetch_and(&sp->spt[i], ~SPTE_GLOBAL,
+					   __ATOMIC_RELAXED);
 		sp->nr_global = 0;
 	}
 }

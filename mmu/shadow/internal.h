@@ -323,6 +323,12 @@ static inline void sh_list_add(struct sh_list *head, struct sh_list *n)
 /* Link SPTE (non-leaf): every permission; the leaves hold them. */
 #define SPTE_LINK	(PTE_P | PTE_RW | PTE_US | PTE_A)
 
+/* A store the lockless fast path may read at the same time. */
+static inline void spte_set(uint64_t *sptep, uint64_t v)
+{
+	__atomic_store_n(sptep, v, __ATOMIC_RELAXED);
+}
+
 static inline bool spte_present(uint64_t e)
 {
 	return e & PTE_P;

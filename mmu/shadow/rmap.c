@@ -408,7 +408,7 @@ bool spte_clear(uint64_t *sptep, uint64_t bits)
 	if ((old & (PTE_RW | SPTE_SH_W)) == SPTE_SH_W)
 		old = __atomic_fetch_and(sptep, ~bits, __ATOMIC_SEQ_CST);
 	else
-		*sptep = old & ~bits;
+		spte_set(sptep, old & ~bits);
 	return old & PTE_RW;
 }
 

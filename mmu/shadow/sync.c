@@ -425,9 +425,7 @@ int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
 		e = &sp->spt[pt_index(gva, 1)];
 		if (s->log.dir)
 			sh_mark_dirty(s, leaf_gfn(sp, pt_index(gva, 1)));
-		*e |= PTE_RW | PTE_D;
-		if (!user)
-			*e &= ~PTE_US;
+		spte_set(e, (*e | PTE_RW | PTE_D) & ~(user ? 0 : PTE_US));
 		s->vc.flush = true;
 		s->st.flushes++;
 		if (s->cfg.flush)
