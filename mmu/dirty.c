@@ -63,12 +63,16 @@ uint64_t **dirty_log_alloc(uint64_t nr)
 	return dir;
 }
 
-long dirty_log_take(struct mmu_dirty_log *log, uint64_t first, uint64_t last,
+long dirty_log_take(struct mmu_dirty_log *log, uint64_t gpa, uint64_t size,
 		    uint64_t *bitmap)
 {
+	uint64_t first = gpa >> PT_PAGE_SHIFT, last = (gpa + size) >> PT_PAGE_SHIFT;
 	uint64_t idx = first - log->gfn, end = last - log->gfn;
 	long n = 0;
 
+	if (!log->dir || first < log->gfn || last < first ||
+	    last > log->gfn + log->nr)
+		return -MMU_EINVAL;
 	while (idx < end) {
 		unsigned int lo = idx % 64;
 		uint64_t room = end - (idx - lo);

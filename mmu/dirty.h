@@ -32,9 +32,10 @@ uint64_t **dirty_log_alloc(uint64_t nr);
 void dirty_log_free(uint64_t **dir);
 /* Set gfn's bit if it is logged (lockless callers: inside their epoch). */
 bool dirty_log_mark(struct mmu_dirty_log *log, uint64_t gfn);
-/* Take and clear the bits of gfns [first, last) into bitmap (bit i: gfn
- * first + i); returns how many were set. */
-long dirty_log_take(struct mmu_dirty_log *log, uint64_t first, uint64_t last,
+/* Take and clear the bits of [gpa, gpa + size) into bitmap (bit i: gfn
+ * (gpa >> 12) + i); returns how many were set, or -MMU_EINVAL if logging
+ * is off or the range is not all logged. */
+long dirty_log_take(struct mmu_dirty_log *log, uint64_t gpa, uint64_t size,
 		    uint64_t *bitmap);
 
 /* gfn is in the range; the caller read log->dir non-NULL. */

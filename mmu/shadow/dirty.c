@@ -150,12 +150,11 @@ long shadow_dirty_get(struct shadow_mmu *s, uint64_t gpa, uint64_t size,
 	long n;
 
 	write_lock(&s->lock);
-	if (!s->log.dir || first < s->log.gfn || last < first ||
-	    last > s->log.gfn + s->log.nr) {
+	n = dirty_log_take(&s->log, gpa, size, bitmap);
+	if (n < 0) {
 		write_unlock(&s->lock);
-		return -MMU_EINVAL;
+		return n;
 	}
-	n = dirty_log_take(&s->log, first, last, bitmap);
 	if (how == MMU_REPROTECT_AUTO)
 		how = (uint64_t)n < (uint64_t)s->nr_pages *
 		      SH_RMAP_PER_PAGE ? MMU_REPROTECT_LOOKUP :

@@ -229,12 +229,11 @@ long mmu_tdp_dirty_get(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
 	long n;
 
 	read_lock(&mmu->lock);
-	if (!mmu->log.dir || first < mmu->log.gfn || last < first ||
-	    last > mmu->log.gfn + mmu->log.nr) {
+	n = dirty_log_take(&mmu->log, gpa, size, bitmap);
+	if (n < 0) {
 		read_unlock(&mmu->lock);
-		return -MMU_EINVAL;
+		return n;
 	}
-	n = dirty_log_take(&mmu->log, first, last, bitmap);
 	/*
 	 * A walk reads every entry of every table (~5 ns each), a lookup
 	 * descends once per dirty page (~13 ns): bench_mmu puts the cross-over

@@ -310,15 +310,6 @@ static int go, done, stop_writer;
 static unsigned long writes;
 static unsigned long race_bad;
 
-static void spin_until(int *p, int v)
-{
-	unsigned int n = 0;
-
-	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v)
-		if (++n % 4096 == 0)
-			sched_yield();
-}
-
 /* Two writers on one write-protected page; writer 0 checks the round. */
 static void *racer(void *arg)
 {
