@@ -371,6 +371,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 {
 	struct shadow_page *sp;
 	int level;
+	bool wide;
 
 	write_lock(&s->lock);
 	if (MUTANT(shadow_invlpg_nop)) {
@@ -391,9 +392,16 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 			break;
 		sp = sp_by_pa(s, sp->spt[idx]);
 	}
+	/*
+	 * Only gva's leaf changes, unless the refresh syncs a global unsync
+	 * page: then one address is all the hardware TLB must drop (INVLPGA,
+	 * individual-address INVVPID) unless a full flush is pending anyway.
+	 */
+	wide = s->vc.flush || (s->vc.flush_one && s->vc.flush_va != gva);
 	if (level == 1) {
 		unsigned int idx = pt_index(gva, 1);
 
+		wide |= sp->unsync && sp_global(sp) && !MUTANT(shadow_invlpg_one);
 		if (sp->role.direct)
 			drop_spte(s, sp, idx);
 		else
@@ -412,7 +420,9 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 				sp->gstale = true;
 		}
 	}
-	s->vc.flush = true;
+	s->vc.flush = wide;
+	s->vc.flush_one = !wide;
+	s->vc.flush_va = gva;
 	finish(s);
 	write_unlock(&s->lock);
 }

@@ -164,6 +164,8 @@ struct shadow_vcpu {
 	struct shadow_page *root;	/* current root (also roots[0].sp) */
 	struct root_slot roots[SH_ROOTS];
 	bool flush;			/* its TLB must be flushed */
+	bool flush_one;			/* else: only flush_va's page */
+	uint64_t flush_va;
 };
 
 /*

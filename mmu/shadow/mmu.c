@@ -366,6 +366,16 @@ bool shadow_flush_pending(struct shadow_mmu *s)
 	bool f = s->vc.flush;
 
 	s->vc.flush = false;
+	s->vc.flush_one &= !f;
+	return f;
+}
+
+bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va)
+{
+	bool f = s->vc.flush_one;
+
+	s->vc.flush_one = false;
+	*va = s->vc.flush_va;
 	return f;
 }
 

@@ -175,6 +175,9 @@ uint64_t shadow_root_hpa(struct shadow_mmu *s);
 int shadow_root_level(struct shadow_mmu *s);
 /* True once since the last call if the guest TLB must be flushed. */
 bool shadow_flush_pending(struct shadow_mmu *s);
+/* Else, after an INVLPG: true once if the TLB must drop *va's page (call
+ * after shadow_flush_pending(), whose flush covers it). */
+bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va);
 void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
 
 #endif

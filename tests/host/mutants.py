@@ -41,6 +41,8 @@ MUTANTS = {
     'shadow_fast_no_mark': ('the fast path sets W without marking', SHADOW),
     'shadow_harvest_no_wp': ('a harvest does not write-protect again',
                              SHADOW),
+    'shadow_invlpg_one': ('an INVLPG that syncs a global page flushes one '
+                          'address only', SHADOW),
     'shadow_harvest_no_flush': ('a harvest does not flush after '
                                 're-protecting', SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',

@@ -189,6 +189,7 @@ static void shadow_enter(struct vcpu *v)
 	struct vm_shadow *sh = v->sh;
 	const struct vcpu_cr *g = &v->gcr;
 	struct vcpu_cr hw;
+	uint64_t va;
 	bool lm;
 
 	check_real_mode(v);
@@ -215,6 +216,9 @@ static void shadow_enter(struct vcpu *v)
 	}
 	if (shadow_flush_pending(sh->mmu))
 		v->ops->flush_tlb(v);
+	else if (shadow_flush_va_pending(sh->mmu, &va))
+		v->ops->flush_tlb_va ? v->ops->flush_tlb_va(v, va) :
+				       v->ops->flush_tlb(v);
 }
 
 /* The instruction at RIP is PUSHF (9C after prefixes, SDM Vol 2 PUSHF). */

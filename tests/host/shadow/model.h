@@ -42,7 +42,7 @@ struct model_events {
 	unsigned long pge_toggles, cr0_toggles, paging_off;
 	unsigned long alias_stores;	/* PTE stores through a data alias */
 	unsigned long stale_writes;	/* writes through a stale TLB entry */
-	unsigned long hw_hits, hw_flushes, hw_faults;
+	unsigned long hw_hits, hw_flushes, hw_faults, hw_flushes_one;
 	unsigned long dirty_on, harvests, logged_writes, fast_fixes;
 };
 

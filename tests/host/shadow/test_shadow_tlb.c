@@ -205,10 +205,20 @@ static void hw_flush_cb(void *arg)
  * the tag when umbra asks (shadow_flush_pending()) or the root changed. */
 static void vm_entry(void)
 {
-	uint64_t root = shadow_root_hpa(M.mmu);
+	uint64_t root = shadow_root_hpa(M.mmu), va;
+	int vi;
 
-	if (shadow_flush_pending(M.mmu) || root != M.hw_root)
+	if (shadow_flush_pending(M.mmu) || root != M.hw_root) {
 		hw_flush();
+	} else if (shadow_flush_va_pending(M.mmu, &va)) {
+		/* INVLPGA / individual-address INVVPID: that page only */
+		for (vi = 0; vi < M_NVA; vi++)
+			if (!((M.va[vi] ^ va) & ~0xfffull & (mode() ==
+			      GW_MODE_LM ? ~0ull : 0xffffffffull)))
+				M.nhw[vi] = 0;
+		M.ev.hw_flushes_one++;
+	}
+	shadow_flush_va_pending(M.mmu, &va);
 	M.hw_root = root;
 }
 
@@ -1298,7 +1308,7 @@ static void report_events(void)
 		 "%lu PTE stores through an alias, %lu reclaims, %lu "
 		 "zap-alls; %lu writes through a stale TLB entry (0 unless "
 		 "umbra misses a flush), "
-		 "%lu TLB hits, %lu TLB flushes; dirty logging: %lu starts, "
+		 "%lu TLB hits, %lu TLB flushes, %lu of one address; dirty logging: %lu starts, "
 		 "%lu harvests, %lu guest writes logged, %lu fast-path "
 		 "fixes)",
 		 per_m(total.mmu_unsync), per_m(e->unsync_global),
@@ -1306,13 +1316,15 @@ static void report_events(void)
 		 per_m(e->cr0_toggles), per_m(e->paging_off),
 		 per_m(e->alias_stores), per_m(total.mmu_recycled),
 		 per_m(total.mmu_zap_all), per_m(e->stale_writes),
-		 per_m(e->hw_hits), per_m(e->hw_flushes), per_m(e->dirty_on),
+		 per_m(e->hw_hits), per_m(e->hw_flushes),
+		 per_m(e->hw_flushes_one), per_m(e->dirty_on),
 		 per_m(e->harvests), per_m(e->logged_writes),
 		 per_m(e->fast_fixes));
 	check(total.mmu_unsync && e->unsync_global && e->invlpg_changed &&
 	      e->pge_toggles && e->cr0_toggles && e->paging_off &&
 	      e->alias_stores && total.mmu_recycled && e->hw_hits &&
-	      e->harvests && e->logged_writes && e->fast_fixes,
+	      e->harvests && e->logged_writes && e->fast_fixes &&
+	      e->hw_flushes_one,
 	      name, "an event never happened");
 }
 
