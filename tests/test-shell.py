@@ -23,6 +23,7 @@ serial console from here and checks what comes back:
             tests/linux/build-image.sh; left out when missing) at its busybox
             prompt: stats, regs, walk of its RIP, dirty logging across a
             command, and its shell still answers after each continue
+  linux-shadow  the same under --mmu shadow (7 s)
 
 One "PASS: name" or "FAIL: name: why" line per check, then
 "N passed, N failed"; exit status 1 if any failed.  The consoles are kept in
@@ -430,10 +431,10 @@ def linux_command(m, name, text, expect):
            'no /%s/ after "%s"' % (expect, text))
 
 
-def linux(name):
+def linux(name, mmu='tdp'):
     """Linux's 8250 driver reads the shared COM1 on receive interrupts."""
-    m = Machine(name, kernel=LINUX_KERNEL, guest_args=['console=ttyS0',
-                                                       'quiet'],
+    m = Machine(name, mmu=mmu, kernel=LINUX_KERNEL,
+                guest_args=['console=ttyS0', 'quiet'],
                 runner_args=['--initrd', LINUX_INITRD])
     try:
         end = m.com1.wait(LINUX_PROMPT, 0, LINUX_BOOT_TIMEOUT)
@@ -451,7 +452,8 @@ def linux(name):
         if rip:
             sh.check('walk %s' % rip.group(1),
                      [r'guest PML4E at gpa', r'guest: va ffffffff[0-9a-f]+ '
-                      r'-> gpa', r'npt: -> hpa'], 'walk of the guest\'s RIP')
+                      r'-> gpa', r'npt: -> hpa' if mmu == 'tdp' else
+                      r'shadow: -> hpa'], 'walk of the guest\'s RIP')
         sh.check('dirty start', [r'dirty: logging guest-physical'])
         sh.resume()
         linux_command(m, name, '', LINUX_PROMPT)	# the ^]^] line
@@ -478,13 +480,14 @@ def main():
     p.add_argument('-v', '--verbose', action='store_true',
                    help='copy the consoles to standard error')
     p.add_argument('runs', nargs='*', help='which runs: tdp, shadow, com2, '
-                   'reboot, linux (default all; linux only if %s exists)'
+                   'reboot, linux, linux-shadow (default all; linux only if '
+                   '%s exists)'
                    % os.path.relpath(LINUX_KERNEL, ROOT))
     opts = p.parse_args()
     if not opts.runs:
         opts.runs = ['tdp', 'shadow', 'com2', 'reboot']
         if os.path.exists(LINUX_KERNEL) and os.path.exists(LINUX_INITRD):
-            opts.runs.append('linux')
+            opts.runs += ['linux', 'linux-shadow']
         else:
             print('info: no %s: the linux run is left out'
                   % os.path.relpath(LINUX_KERNEL, ROOT))
@@ -495,6 +498,7 @@ def main():
         return 1
     runs = {'tdp': lambda: shared('tdp', 'tdp'),
             'linux': lambda: linux('linux'),
+            'linux-shadow': lambda: linux('linux-shadow', 'shadow'),
             'shadow': lambda: shared('shadow', 'shadow'),
             'com2': lambda: dedicated('com2'),
             'reboot': lambda: reboot('reboot')}
