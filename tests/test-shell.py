@@ -329,7 +329,8 @@ def session(name, sh, m, send_guest, mmu):
     else:
         sh.check('mmu', [r'shadow: \d+ pages in use',
                          r'by level 4/3/2/1: \d+/\d+/\d+/\d+',
-                         r'unsync now \d+', r'global \d+'])
+                         r'unsync now \d+', r'global \d+',
+                         r'dirty log: \d+ marks'])
     sh.check('log debug', [r'log level debug'])
     sh.check('log', [r'log level debug'], 'log shows the level')
     sh.check('log info', [r'log level info'])

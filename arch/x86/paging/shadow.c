@@ -509,6 +509,8 @@ static void shadow_print_pages(struct vcpu *v)
 	pr_info("shadow: created %lu, zapped %lu, recycled %lu; root cache hits %lu, misses %lu",
 		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
 		s.root_hits, s.root_misses);
+	pr_info("shadow: dirty log: %lu marks, %lu fast-path fixes, harvests by rmap %lu, by walk %lu",
+		s.dirty_marks, s.fast_fixes, s.reprotect_rmap, s.reprotect_walk);
 }
 
 static long shadow_dirty(struct vcpu *v, enum guest_dirty_op op,
