@@ -42,7 +42,7 @@ static int logged_cmpxchg(void *arg, uint64_t gpa, unsigned int size,
 	struct shadow_mmu *s = arg;
 	int r = s->cfg.mem->cmpxchg(s->cfg.mem_arg, gpa, size, old, new);
 
-	if (!r)
+	if (r == 1)		/* replaced: mmu/walk.h */
 		sh_mark_dirty(s, gpa >> 12);
 	return r;
 }

@@ -23,7 +23,7 @@ static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 	__builtin_memcpy(ctx->pdpte, s->vc.pdpte, sizeof(s->vc.pdpte));
 	ctx->mem = s->cfg.mem;
 	ctx->mem_arg = s->cfg.mem_arg;
-	if (s->log.dir) {	/* the walk's A/D bits are writes too */
+	if (s->log.dir && !MUTANT(shadow_ad_unlogged)) {	/* A/D: writes */
 		ctx->mem = &sh_logged_mem;
 		ctx->mem_arg = s;
 	}

@@ -43,6 +43,8 @@ MUTANTS = {
                              SHADOW),
     'shadow_invlpg_one': ('an INVLPG that syncs a global page flushes one '
                           'address only', SHADOW),
+    'shadow_ad_unlogged': ('the A/D bits umbra\'s walk sets are not logged',
+                           SHADOW),
     'shadow_harvest_no_flush': ('a harvest does not flush after '
                                 're-protecting', SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',

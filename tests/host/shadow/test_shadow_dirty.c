@@ -302,6 +302,29 @@ static void test_random(void)
 	check(!shadow_destroy(mmu), "random: teardown", "leaked");
 }
 
+/* The D bit umbra's walk sets in a guest PTE is a write to the PT frame. */
+static void test_ad_logged(void)
+{
+	uint64_t gfn = DATA + 11, pt = PT0 + gfn / 512;	/* gfn % 5 == 0 */
+
+	setup();
+	shadow_dirty_enable(mmu, 0, NR << 12);
+	harvest();
+	memset(seen, 0, sizeof(seen));
+	int r = access(gfn, true);
+	uint64_t g = gmem_get(&mem, pte_gpa(gfn), 8);
+	long n = harvest();
+
+	check(!r && (g & PTE_D) && n == 2 && seen[gfn] && seen[pt], "a write "
+	      "that sets the guest PTE's D bit logs the page and its page "
+	      "table", "access %d, PTE %#lx, %ld harvested, page %d, table %d",
+	      r, (unsigned long)g, n, seen[gfn], seen[pt]);
+	memset(seen, 0, sizeof(seen));
+	memset(written, 0, sizeof(written));
+	shadow_dirty_disable(mmu);
+	check(!shadow_destroy(mmu), "A/D: teardown", "leaked");
+}
+
 /* ---- threads ---- */
 
 #define ROUNDS	20000
@@ -427,6 +450,7 @@ int main(void)
 	mem.size = NR * 4096ull;
 	mem.bytes = aligned_alloc(4096, mem.size);
 	test_random();
+	test_ad_logged();
 	test_fast_once();
 	test_writer_harvest();
 	free(mem.bytes);
