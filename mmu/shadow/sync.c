@@ -344,7 +344,7 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 
 		if (chunk > size)
 			chunk = size;
-		if (s->log.dir)
+		if (s->log.dir && !MUTANT(shadow_emulated_unlogged))
 			sh_mark_dirty(s, gpa >> 12);
 		write_page(s, gpa, chunk);
 		gpa += chunk;

@@ -45,6 +45,8 @@ MUTANTS = {
                           'address only', SHADOW),
     'shadow_ad_unlogged': ('the A/D bits umbra\'s walk sets are not logged',
                            SHADOW),
+    'shadow_emulated_unlogged': ('a write umbra emulates is not logged',
+                                 SHADOW),
     'shadow_harvest_no_flush': ('a harvest does not flush after '
                                 're-protecting', SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',
