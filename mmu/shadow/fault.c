@@ -367,6 +367,25 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	return ret;
 }
 
+/*
+ * A level-1 page maps gva only through a parent entry at gva's index in
+ * its level-2 table (bits 29:21 in both shadow formats); an unlinked one
+ * is synced before it is linked again (get_page()).
+ */
+static bool may_map(struct shadow_page *sp, uint64_t gva)
+{
+	uint64_t *batch[16];
+	unsigned int n, k, from = 0;
+
+	while ((n = sptep_get(&sp->parents, batch, 16, from))) {
+		for (k = 0; k < n; k++)
+			if (spte_index(batch[k]) == pt_index(gva, 2))
+				return true;
+		from += n;
+	}
+	return false;
+}
+
 void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 {
 	struct shadow_page *sp;
@@ -408,7 +427,7 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 			refresh_entry(s, sp, idx, true);
 		s->st.sync_invlpg++;
 	}
-	/* Unsync global pages may map gva in other address spaces too: they
+	/* Unsync global pages that may map gva in other address spaces too
 	 * lose their pass at the next CR3 load. */
 	{
 		struct sh_list *n;
@@ -416,7 +435,8 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 		for (n = s->unsync_list.next; n != &s->unsync_list;
 		     n = n->next) {
 			sp = sh_container(n, struct shadow_page, unsync_link);
-			if (sp_global(sp) && !MUTANT(shadow_no_gstale))
+			if (sp_global(sp) && !MUTANT(shadow_no_gstale) &&
+			    may_map(sp, gva))
 				sp->gstale = true;
 		}
 	}
