@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # mmu/: the portable MMU, linked into umbra and into the host tests.
 
-MMU_SRCS	:= mmu/pt.c mmu/walk.c mmu/tdp/mmu.c mmu/tdp/dirty.c
+MMU_SRCS	:= mmu/pt.c mmu/walk.c mmu/dirty.c mmu/tdp/mmu.c mmu/tdp/dirty.c
 CORE_SRCS	+= $(MMU_SRCS)
 
 # Every mmu/ file must build freestanding; host-test checks it first.

@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * The debug shell's `dirty start|show|stop`: the TDP MMU's dirty log of
- * guest RAM, harvested a bitmap page at a time, in pages per second of the
- * guest's own time.
+ * The debug shell's `dirty start|show|stop`: the dirty log of guest RAM in
+ * either MMU mode (v->mmu->dirty: the TDP or the shadow MMU's), harvested
+ * a bitmap page at a time, in pages per second of the guest's own time.
  */
+#include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "core/mem.h"
 #include "lib/string.h"
-#include "mmu/tdp/tdp.h"
 #include "shell/clock.h"
 #include "shell/dirty.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
 #define DIRTY_CHUNK	(PAGE_SIZE * 8 * PAGE_SIZE)	/* one bitmap page */
-#define DIRTY_MAX	(64 * SZ_1G)		/* mmu/tdp/tdp.h */
+#define DIRTY_MAX	(64 * SZ_1G)		/* mmu/dirty.h */
 
 static struct {
 	bool on;
@@ -39,7 +39,7 @@ static uint64_t ram_end(void)
 	return MIN(end, DIRTY_MAX);
 }
 
-static long harvest(struct mmu_tdp *tdp)
+static long harvest(struct vcpu *v)
 {
 	long n = 0;
 
@@ -47,8 +47,8 @@ static long harvest(struct mmu_tdp *tdp)
 		long r;
 
 		memset(dirty_bitmap, 0, sizeof(dirty_bitmap));
-		r = mmu_tdp_dirty_get(tdp, gpa, MIN(DIRTY_CHUNK, dirty.size - gpa),
-				      dirty_bitmap);
+		r = v->mmu->dirty(v, DIRTY_GET, gpa,
+				  MIN(DIRTY_CHUNK, dirty.size - gpa), dirty_bitmap);
 		if (r < 0)
 			return r;
 		n += r;
@@ -58,7 +58,7 @@ static long harvest(struct mmu_tdp *tdp)
 
 static void dirty_show(struct vcpu *v)
 {
-	long n = harvest(v->tdp);
+	long n = harvest(v);
 	uint64_t dt = clock_guest_cycles() - dirty.since;
 
 	if (n < 0) {
@@ -83,17 +83,13 @@ void cmd_dirty(struct vcpu *v, const char *arg)
 {
 	int err;
 
-	if (!v->tdp) {
-		pr_err("dirty: not supported with mmu=shadow (the shadow MMU has no dirty log); boot with mmu=tdp");
-		return;
-	}
 	if (!strcmp(arg, "start")) {
 		if (dirty.on) {
 			pr_err("dirty: already on (dirty stop first)");
 			return;
 		}
 		dirty.size = ram_end();
-		err = mmu_tdp_dirty_enable(v->tdp, 0, dirty.size);
+		err = (int)v->mmu->dirty(v, DIRTY_START, 0, dirty.size, NULL);
 		if (err) {
 			pr_err("dirty: could not start (%d)", err);
 			return;
@@ -114,7 +110,7 @@ void cmd_dirty(struct vcpu *v, const char *arg)
 			return;
 		}
 		dirty_show(v);
-		mmu_tdp_dirty_disable(v->tdp);
+		v->mmu->dirty(v, DIRTY_STOP, 0, 0, NULL);
 		dirty.on = false;
 		pr_info("dirty: logging stopped");
 	} else {

@@ -266,7 +266,7 @@ static const struct command commands[] = {
 	{ "walk", "VA", "the guest's page walk of VA (hex), then umbra's entries", cmd_walk },
 	{ "mmu", "", "TDP table pages, or shadow pages by role, unsync, global", cmd_mmu },
 	{ "log", "LEVEL", "log level: error, warn, info, debug (0..3)", cmd_log },
-	{ "dirty", "start|stop|show", "dirty logging of guest RAM (mmu=tdp)", cmd_dirty },
+	{ "dirty", "start|stop|show", "dirty logging of guest RAM", cmd_dirty },
 	{ "continue", "", "resume the guest (also: c)", cmd_continue },
 	{ "reboot", "", "reset the machine", cmd_reboot },
 };

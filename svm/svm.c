@@ -402,6 +402,13 @@ static void svm_flush_tlb(struct vcpu *v)
 		TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL;
 }
 
+/* APM Vol 3 INVLPGA: the page of rAX in the ASID in ECX, now */
+static void svm_flush_tlb_va(struct vcpu *v, uint64_t va)
+{
+	__asm__ volatile("invlpga %%rax, %%ecx" : : "a"(va), "c"(GUEST_ASID)
+			 : "memory");
+}
+
 static void decode_io(struct vcpu_exit *e, uint64_t info1)
 {
 	/* APM Vol 2 15.10.2, EXITINFO1 for IOIO */
@@ -728,6 +735,7 @@ const struct vcpu_ops svm_ops = {
 	.inject_exception = svm_inject_exception,
 	.set_tdp_root = svm_set_tdp_root,
 	.flush_tlb = svm_flush_tlb,
+	.flush_tlb_va = svm_flush_tlb_va,
 	.set_paging_regs = svm_set_paging_regs,
 	.intercept_io = svm_intercept_io,
 	.intercept_hlt = svm_intercept_hlt,

@@ -13,8 +13,7 @@ serial console from here and checks what comes back:
             info, dirty start, a bad command, continue), a line to the
             guest, the shell again for dirty show and dirty stop, continue,
             then "done": the guest must exit with status 0
-  shadow    the same with --mmu shadow (dirty logging says it is not
-            supported there)
+  shadow    the same with --mmu shadow (the shadow MMU's dirty log)
   com2      umbra on its own port (serial=com2, QEMU's second serial on a
             unix socket): the shell there, the guest's line on COM1; the
             guest polls with HLT (interrupts off), which umbra intercepts
@@ -24,6 +23,7 @@ serial console from here and checks what comes back:
             tests/linux/build-image.sh; left out when missing) at its busybox
             prompt: stats, regs, walk of its RIP, dirty logging across a
             command, and its shell still answers after each continue
+  linux-shadow  the same under --mmu shadow (7 s)
 
 One "PASS: name" or "FAIL: name: why" line per check, then
 "N passed, N failed"; exit status 1 if any failed.  The consoles are kept in
@@ -329,43 +329,39 @@ def session(name, sh, m, send_guest, mmu):
     else:
         sh.check('mmu', [r'shadow: \d+ pages in use',
                          r'by level 4/3/2/1: \d+/\d+/\d+/\d+',
-                         r'unsync now \d+', r'global \d+'])
+                         r'unsync now \d+', r'global \d+',
+                         r'dirty log: \d+ marks'])
     sh.check('log debug', [r'log level debug'])
     sh.check('log', [r'log level debug'], 'log shows the level')
     sh.check('log info', [r'log level info'])
     sh.check('log loud', [r'error: log: .loud.: expected error, warn, info'],
              'log with a bad level')
-    if mmu == 'tdp':
-        sh.check('dirty start', [r'dirty: logging guest-physical 0-[0-9a-f]+ '
-                                 r'\(\d+ pages\)'])
-        sh.check('dirty show', [r'dirty: 0 pages \(0 KiB\) in 0\.000 s of '
-                                r'guest time, 0 pages/s; 0 since start'],
-                 'dirty show while paused (nothing written)')
-    else:
-        sh.check('dirty start', [r'error: dirty: not supported with '
-                                 r'mmu=shadow'], 'dirty start (unsupported)')
-    if mmu == 'tdp':
-        sh.check('dirty', [r'error: dirty: expected start, stop or show'],
-                 'dirty without a word')
+    sh.check('dirty start', [r'dirty: logging guest-physical 0-[0-9a-f]+ '
+                             r'\(\d+ pages\)'])
+    sh.check('dirty show', [r'dirty: 0 pages \(0 KiB\) in 0\.000 s of '
+                            r'guest time, 0 pages/s; 0 since start'],
+             'dirty show while paused (nothing written)')
+    sh.check('dirty', [r'error: dirty: expected start, stop or show'],
+             'dirty without a word')
     sh.check('frobnicate 1 2', [r'error: shell: unknown command .frobnicate.'],
              'a bad command gets a one-line error')
     sh.resume(m)
     guest_line(m, name, 'hello', send_guest)
+    if not sh.open():
+        return
+    out = sh.check('dirty show', [r'dirty: (\d+) pages \(\d+ KiB\) in '
+                                  r'\d+\.\d+ s of guest time, \d+ '
+                                  r'pages/s'], 'dirty show after a line')
+    if out:
+        n = re.search(r'dirty: (\d+) pages', out)
+        result(n is not None and int(n.group(1)) >= 16,
+               '%s: the guest\'s writes are counted dirty' % name,
+               'dirty count %s, expected at least 16 (the guest writes 16 '
+               'pages per line)' % (n.group(1) if n else '?'))
+    sh.check('dirty stop', [r'dirty: logging stopped'])
     if mmu == 'tdp':
-        if not sh.open():
-            return
-        out = sh.check('dirty show', [r'dirty: (\d+) pages \(\d+ KiB\) in '
-                                      r'\d+\.\d+ s of guest time, \d+ '
-                                      r'pages/s'], 'dirty show after a line')
-        if out:
-            n = re.search(r'dirty: (\d+) pages', out)
-            result(n is not None and int(n.group(1)) >= 16,
-                   '%s: the guest\'s writes are counted dirty' % name,
-                   'dirty count %s, expected at least 16 (the guest writes 16 '
-                   'pages per line)' % (n.group(1) if n else '?'))
-        sh.check('dirty stop', [r'dirty: logging stopped'])
         sh.check('mmu', [r'dirty logging off'], 'mmu after dirty stop')
-        sh.resume(m)
+    sh.resume(m)
 
 
 def shared(name, mmu):
@@ -436,10 +432,10 @@ def linux_command(m, name, text, expect):
            'no /%s/ after "%s"' % (expect, text))
 
 
-def linux(name):
+def linux(name, mmu='tdp'):
     """Linux's 8250 driver reads the shared COM1 on receive interrupts."""
-    m = Machine(name, kernel=LINUX_KERNEL, guest_args=['console=ttyS0',
-                                                       'quiet'],
+    m = Machine(name, mmu=mmu, kernel=LINUX_KERNEL,
+                guest_args=['console=ttyS0', 'quiet'],
                 runner_args=['--initrd', LINUX_INITRD])
     try:
         end = m.com1.wait(LINUX_PROMPT, 0, LINUX_BOOT_TIMEOUT)
@@ -457,7 +453,8 @@ def linux(name):
         if rip:
             sh.check('walk %s' % rip.group(1),
                      [r'guest PML4E at gpa', r'guest: va ffffffff[0-9a-f]+ '
-                      r'-> gpa', r'npt: -> hpa'], 'walk of the guest\'s RIP')
+                      r'-> gpa', r'npt: -> hpa' if mmu == 'tdp' else
+                      r'shadow: -> hpa'], 'walk of the guest\'s RIP')
         sh.check('dirty start', [r'dirty: logging guest-physical'])
         sh.resume()
         linux_command(m, name, '', LINUX_PROMPT)	# the ^]^] line
@@ -484,13 +481,14 @@ def main():
     p.add_argument('-v', '--verbose', action='store_true',
                    help='copy the consoles to standard error')
     p.add_argument('runs', nargs='*', help='which runs: tdp, shadow, com2, '
-                   'reboot, linux (default all; linux only if %s exists)'
+                   'reboot, linux, linux-shadow (default all; linux only if '
+                   '%s exists)'
                    % os.path.relpath(LINUX_KERNEL, ROOT))
     opts = p.parse_args()
     if not opts.runs:
         opts.runs = ['tdp', 'shadow', 'com2', 'reboot']
         if os.path.exists(LINUX_KERNEL) and os.path.exists(LINUX_INITRD):
-            opts.runs.append('linux')
+            opts.runs += ['linux', 'linux-shadow']
         else:
             print('info: no %s: the linux run is left out'
                   % os.path.relpath(LINUX_KERNEL, ROOT))
@@ -501,6 +499,7 @@ def main():
         return 1
     runs = {'tdp': lambda: shared('tdp', 'tdp'),
             'linux': lambda: linux('linux'),
+            'linux-shadow': lambda: linux('linux-shadow', 'shadow'),
             'shadow': lambda: shared('shadow', 'shadow'),
             'com2': lambda: dedicated('com2'),
             'reboot': lambda: reboot('reboot')}

@@ -527,6 +527,29 @@ static void vmx_flush_tlb(struct vcpu *v)
 }
 
 /*
+ * SDM Vol 3 28.4.3.3 (INVVPID type 0): the linear page of va in the VPID,
+ * if IA32_VMX_EPT_VPID_CAP[40] allows it and va is canonical (else a
+ * VMfail); otherwise the whole VPID before the next entry.
+ */
+static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
+{
+	struct { uint64_t a, b; } desc = { GUEST_VPID, va };
+	bool fail;
+
+	if (!vmx_caps.invvpid_type)
+		return;		/* every entry flushes VPID 0000H */
+	if (!(rdmsr(MSR_VMX_EPT_VPID_CAP) & (1ull << 40)) ||
+	    (uint64_t)((int64_t)(va << 16) >> 16) != va) {
+		to_vmx(v)->flush = true;
+		return;
+	}
+	__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
+			 : "m"(desc), "r"(0ull) : "cc", "memory");
+	if (fail)
+		panic("vmx: INVVPID type 0 failed");
+}
+
+/*
  * SDM Vol 3 28.4.3: INVEPT drops guest-physical and combined mappings of
  * the EPTP, INVVPID the linear ones of the VPID.  Types from caps.c.
  */
@@ -965,6 +988,7 @@ const struct vcpu_ops vmx_ops = {
 	.inject_exception = vmx_inject_exception,
 	.set_tdp_root = vmx_set_tdp_root,
 	.flush_tlb = vmx_flush_tlb,
+	.flush_tlb_va = vmx_flush_tlb_va,
 	.set_paging_regs = vmx_set_paging_regs,
 	.set_pdptes = vmx_set_pdptes,
 	.cr4_reserved = vmx_cr4_reserved,

@@ -23,6 +23,10 @@ static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 	__builtin_memcpy(ctx->pdpte, s->vc.pdpte, sizeof(s->vc.pdpte));
 	ctx->mem = s->cfg.mem;
 	ctx->mem_arg = s->cfg.mem_arg;
+	if (s->log.dir && !MUTANT(shadow_ad_unlogged)) {	/* A/D: writes */
+		ctx->mem = &sh_logged_mem;
+		ctx->mem_arg = s;
+	}
 }
 
 /* The guest entry at guest level `level' on the walk (PDPTE: index 0 of a
@@ -84,16 +88,15 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 	*role = r;
 }
 
+/* w: 0, or the W bits leaf_w() gives */
 uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
-		   bool writable, uint64_t attr)
+		   uint64_t w, uint64_t attr)
 {
-	uint64_t e = (pfn << 12) | PTE_P | PTE_A |
+	uint64_t e = (pfn << 12) | PTE_P | PTE_A | w |
 		     (attr & (PTE_PWT | PTE_PCD | PTE_PAT4K));
 
 	if (perm & SH_ACC_U)
 		e |= PTE_US;
-	if (writable)
-		e |= PTE_RW | PTE_D;
 	if (!(perm & SH_ACC_X))
 		e |= PTE_NX;
 	return e;
@@ -108,7 +111,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 		spte |= SPTE_GLOBAL;
 	if (spte_present(old) && leaf_gfn(sp, i) != gfn)
 		drop_spte(s, sp, i);
-	old = sp->spt[i];
+	old = __atomic_load_n(&sp->spt[i], __ATOMIC_RELAXED);
 	if (spte_present(old)) {
 		if (old & SPTE_GLOBAL)
 			sp->nr_global--;
@@ -124,7 +127,10 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	}
 	if (global)
 		sp->nr_global++;
-	sp->spt[i] = spte;
+	if ((old & (PTE_P | SPTE_SH_W | PTE_RW)) != (PTE_P | SPTE_SH_W))
+		spte_set(&sp->spt[i], spte);
+	else if (atomic_xchg64(&sp->spt[i], spte) & ~spte & PTE_RW)
+		s->vc.flush = true;	/* the fast path had just set W */
 	return 0;
 }
 
@@ -247,10 +253,76 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		}
 	}
 	if (set_leaf(s, sp, pt_index(gva, 1), gfn,
-		     make_leaf(s, (uint64_t)pfn, perm, writable, attr), global))
+		     make_leaf(s, (uint64_t)pfn, perm, writable ?
+			       leaf_w(s, gfn, access & GW_WRITE) : 0, attr),
+		     global))
 		return SHADOW_NOMEM;
 	s->st.faults_fixed++;
 	return SHADOW_FIXED;
+}
+
+/* The leaf SPTE for gva in the current root, read without the lock (the
+ * pages stay shadow tables until an epoch sync: rmap.c's limbo). */
+static uint64_t *leaf_lockless(struct shadow_mmu *s, uint64_t gva)
+{
+	struct shadow_page *root = s->vc.root;
+	uint64_t *t = root->spt, e;
+	int level = root_level(s);
+
+	for (; level > 1; level--) {
+		e = atomic_read64(&t[root->role.pae_root && level == 3 ?
+				     (gva >> 30) & 3 : pt_index(gva, level)]);
+		if (!spte_present(e))
+			return NULL;
+		t = mmu_phys_to_virt(e & PT_ADDR_MASK);
+	}
+	return &t[pt_index(gva, 1)];
+}
+
+/*
+ * Seed 000, under dirty logging only: a write fault on a present leaf with
+ * SPTE_SH_W and no W (write-protected for the log alone, never for a
+ * shadowed table) gets W by one compare-and-exchange without the MMU lock,
+ * and the winner marks the frame.  The frame is the one the guest's tables
+ * give now, checked against the leaf's (a look-only walk: the guest PTE's
+ * D must be set already).  Conditions in docs/mmu.md, "The fast path".
+ */
+static bool fast_fault(struct shadow_mmu *s, uint64_t gva, uint32_t ec,
+		       bool ac)
+{
+	uint32_t slot = epoch_enter(&s->epoch);
+	uint64_t *sptep, spte, gfn;
+	struct gw_ctx ctx;
+	struct gw_result w;
+	bool fixed = false;
+
+	if (s->vc.mode != GW_MODE_LM)
+		gva &= 0xffffffffull;
+	if (!__atomic_load_n(&s->log.dir, __ATOMIC_SEQ_CST) ||
+	    !(sptep = leaf_lockless(s, gva)))
+		goto out;
+	spte = atomic_read64(sptep);
+	if ((spte & (PTE_P | PTE_RW | SPTE_SH_W)) != (PTE_P | SPTE_SH_W) ||
+	    ((ec & PFERR_U) && !(spte & PTE_US)))
+		goto out;
+	guest_ctx(s, &ctx, ac);
+	if (gw_walk(&ctx, gva, GW_WRITE | GW_NO_AD |
+		    ((ec & PFERR_U) ? GW_USER : 0), &w) != GW_OK ||
+	    (s->vc.mode != GW_MODE_OFF && !(w.pte[w.nr_ptes - 1] & PTE_D)))
+		goto out;
+	gfn = w.gpa >> 12;
+	if (s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn) !=
+	    (int64_t)((spte & PT_ADDR_MASK) >> 12))
+		goto out;
+	if (atomic_cmpxchg64(sptep, &spte, spte | PTE_RW | PTE_D)) {
+		if (!MUTANT(shadow_fast_no_mark))
+			sh_mark_dirty(s, gfn);
+		stat_add(&s->st.fast_fixes, 1);
+		fixed = true;
+	}
+out:
+	epoch_exit(&s->epoch, slot);
+	return fixed;
 }
 
 enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
@@ -259,6 +331,10 @@ enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
 {
 	enum shadow_fault_result r;
 
+	if (__atomic_load_n(&s->log.dir, __ATOMIC_RELAXED) &&
+	    (error_code & (PFERR_P | PFERR_W | PFERR_RSVD | PFERR_ID)) ==
+	    (PFERR_P | PFERR_W) && fast_fault(s, gva, error_code, ac))
+		return SHADOW_FIXED;
 	write_lock(&s->lock);
 	s->st.faults++;
 	r = fault_locked(s, gva, error_code, ac, out);
@@ -291,10 +367,30 @@ int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
 	return ret;
 }
 
+/*
+ * A level-1 page maps gva only through a parent entry at gva's index in
+ * its level-2 table (bits 29:21 in both shadow formats); an unlinked one
+ * is synced before it is linked again (get_page()).
+ */
+static bool may_map(struct shadow_page *sp, uint64_t gva)
+{
+	uint64_t *batch[16];
+	unsigned int n, k, from = 0;
+
+	while ((n = sptep_get(&sp->parents, batch, 16, from))) {
+		for (k = 0; k < n; k++)
+			if (spte_index(batch[k]) == pt_index(gva, 2))
+				return true;
+		from += n;
+	}
+	return false;
+}
+
 void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 {
 	struct shadow_page *sp;
 	int level;
+	bool wide;
 
 	write_lock(&s->lock);
 	if (MUTANT(shadow_invlpg_nop)) {
@@ -315,16 +411,23 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 			break;
 		sp = sp_by_pa(s, sp->spt[idx]);
 	}
+	/*
+	 * Only gva's leaf changes, unless the refresh syncs a global unsync
+	 * page: then one address is all the hardware TLB must drop (INVLPGA,
+	 * individual-address INVVPID) unless a full flush is pending anyway.
+	 */
+	wide = s->vc.flush || (s->vc.flush_one && s->vc.flush_va != gva);
 	if (level == 1) {
 		unsigned int idx = pt_index(gva, 1);
 
+		wide |= sp->unsync && sp_global(sp) && !MUTANT(shadow_invlpg_one);
 		if (sp->role.direct)
 			drop_spte(s, sp, idx);
 		else
 			refresh_entry(s, sp, idx, true);
 		s->st.sync_invlpg++;
 	}
-	/* Unsync global pages may map gva in other address spaces too: they
+	/* Unsync global pages that may map gva in other address spaces too
 	 * lose their pass at the next CR3 load. */
 	{
 		struct sh_list *n;
@@ -332,11 +435,14 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 		for (n = s->unsync_list.next; n != &s->unsync_list;
 		     n = n->next) {
 			sp = sh_container(n, struct shadow_page, unsync_link);
-			if (sp_global(sp) && !MUTANT(shadow_no_gstale))
+			if (sp_global(sp) && !MUTANT(shadow_no_gstale) &&
+			    may_map(sp, gva))
 				sp->gstale = true;
 		}
 	}
-	s->vc.flush = true;
+	s->vc.flush = wide;
+	s->vc.flush_one = !wide;
+	s->vc.flush_va = gva;
 	finish(s);
 	write_unlock(&s->lock);
 }
@@ -353,7 +459,8 @@ static void clear_global_marks(struct shadow_mmu *s)
 		if (sp->role.level != 1)
 			continue;
 		for (i = 0; i < PT_ENTRIES; i++)
-			sp->spt[i] &= ~SPTE_GLOBAL;
+			__atomic_fetch_and(&sp->spt[i], ~SPTE_GLOBAL,
+					   __ATOMIC_RELAXED);
 		sp->nr_global = 0;
 	}
 }

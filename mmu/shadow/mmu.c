@@ -80,7 +80,7 @@ bool sp_has_unsync_children(const struct shadow_page *sp)
 /* Make SPTE i of sp not present, undoing its rmap or parent link. */
 void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 {
-	uint64_t e = sp->spt[i];
+	uint64_t e = __atomic_load_n(&sp->spt[i], __ATOMIC_RELAXED);
 
 	if (!spte_present(e))
 		return;
@@ -96,7 +96,7 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 	if (e & SPTE_GLOBAL)
 		sp->nr_global--;
 	sp->nr_present--;
-	sp->spt[i] = 0;
+	spte_set(&sp->spt[i], 0);
 	if (!MUTANT(shadow_drop_no_flush))
 		s->vc.flush = true;
 }
@@ -106,7 +106,9 @@ void link_child(struct shadow_mmu *s, struct shadow_page *sp,
 {
 	if (sptep_add(s, &child->parents, &sp->spt[i]))
 		return;		/* no memory for the link: stays absent */
-	sp->spt[i] = child->spt_pa | (sp->role.pae_root ? PTE_P : SPTE_LINK);
+	/* release: the fast path walks the child without the lock */
+	atomic_write64(&sp->spt[i], child->spt_pa |
+		       (sp->role.pae_root ? PTE_P : SPTE_LINK));
 	sp->nr_present++;
 	if (child->unsync || sp_has_unsync_children(child))
 		mark_unsync_bit(s, sp, i);
@@ -364,6 +366,16 @@ bool shadow_flush_pending(struct shadow_mmu *s)
 	bool f = s->vc.flush;
 
 	s->vc.flush = false;
+	s->vc.flush_one &= !f;
+	return f;
+}
+
+bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va)
+{
+	bool f = s->vc.flush_one;
+
+	s->vc.flush_one = false;
+	*va = s->vc.flush_va;
 	return f;
 }
 

@@ -30,9 +30,30 @@ static void *budget_take(struct shadow_mmu *s, void *p)
 	return p;
 }
 
+/*
+ * Pages freed while dirty logging is on wait in the limbo: the fast path
+ * may still be reading them as shadow tables.  They go to the cache after
+ * an epoch sync, when the cache is empty or logging stops.
+ */
+void sh_limbo_drain(struct shadow_mmu *s)
+{
+	epoch_sync(&s->epoch);
+	while (s->page_limbo) {
+		void *p = s->page_limbo;
+
+		s->page_limbo = *(void **)p;
+		*(void **)p = s->page_cache;
+		s->page_cache = p;
+	}
+}
+
 static void *cache_pop(struct shadow_mmu *s)
 {
-	void *p = s->page_cache;
+	void *p;
+
+	if (!s->page_cache && s->page_limbo)
+		sh_limbo_drain(s);
+	p = s->page_cache;
 
 	if (p)
 		s->page_cache = *(void **)p;
@@ -65,8 +86,10 @@ void *sh_page_alloc(struct shadow_mmu *s)
 
 void sh_page_free(struct shadow_mmu *s, void *p)
 {
-	*(void **)p = s->page_cache;
-	s->page_cache = p;
+	void **list = s->log.dir ? &s->page_limbo : &s->page_cache;
+
+	*(void **)p = *list;
+	*list = p;
 	s->mem_pages--;
 }
 
@@ -102,6 +125,7 @@ void sh_page_free_low(struct shadow_mmu *s, void *p)
 /* Give the cached pages back to the environment. */
 void sh_page_cache_drain(struct shadow_mmu *s)
 {
+	sh_limbo_drain(s);
 	while (s->page_cache) {
 		void *next = *(void **)s->page_cache;
 
@@ -369,25 +393,50 @@ void rmap_del(struct shadow_mmu *s, uint64_t gfn, uint64_t *sptep)
 	gfn_put(s, gi);
 }
 
-/* Clear W in every SPTE that maps gfn (the frame holds a shadowed table). */
-void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn)
+/*
+ * Clear bits (W, with or without SPTE_SH_W) of a leaf; true if W was set.
+ * The fast path changes only an SPTE with SPTE_SH_W and no W, by one
+ * exchange: such an SPTE is cleared atomically, so that a W it set in the
+ * meantime is seen (and flushed) and does not survive.
+ */
+bool spte_clear(uint64_t *sptep, uint64_t bits)
+{
+	uint64_t old = __atomic_load_n(sptep, __ATOMIC_RELAXED);
+
+	if (!(old & bits))
+		return false;
+	if ((old & (PTE_RW | SPTE_SH_W)) == SPTE_SH_W)
+		old = __atomic_fetch_and(sptep, ~bits, __ATOMIC_SEQ_CST);
+	else
+		spte_set(sptep, old & ~bits);
+	return old & PTE_RW;
+}
+
+/* Clear bits in every SPTE that maps gfn; true if one lost W. */
+bool rmap_clear(struct shadow_mmu *s, uint64_t gfn, uint64_t bits)
 {
 	struct gfn_info *gi = gfn_lookup(s, gfn);
 	uint64_t *batch[32];
 	unsigned int n, i, from = 0;
+	bool w = false;
 
 	if (!gi)
-		return;
+		return false;
 	while ((n = sptep_get(&gi->rmap, batch, 32, from))) {
-		for (i = 0; i < n; i++) {
-			if (*batch[i] & PTE_RW) {
-				*batch[i] &= ~PTE_RW;
-				if (!MUTANT(shadow_wp_no_flush))
-					s->vc.flush = true;
-			}
-		}
+		for (i = 0; i < n; i++)
+			w |= spte_clear(batch[i], bits);
 		from += n;
 	}
+	if (w && !MUTANT(shadow_wp_no_flush))
+		s->vc.flush = true;
+	return w;
+}
+
+/* The frame holds a shadowed table: no W, and no fast path either. */
+void rmap_write_protect(struct shadow_mmu *s, uint64_t gfn)
+{
+	rmap_clear(s, gfn, PTE_RW | (MUTANT(shadow_fast_on_table) ? 0 :
+				     SPTE_SH_W));
 }
 
 /* Writes to gfn must trap: it holds a shadowed table that is in sync. */

@@ -18,7 +18,8 @@
  *     memory with the guest's own permissions), then call
  *     shadow_emulated_write() with what it wrote.  Also call it for every
  *     other guest-memory write umbra makes on the guest's behalf.
- * Every entry point takes the MMU lock for write.
+ * Every entry point takes the MMU lock for write, except a write fault
+ * that the lockless fast path fixes while dirty logging is on.
  */
 #ifndef UMBRA_MMU_SHADOW_H
 #define UMBRA_MMU_SHADOW_H
@@ -26,6 +27,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mmu/dirty.h"
 #include "mmu/sync.h"
 #include "mmu/walk.h"
 
@@ -103,6 +105,9 @@ struct shadow_stats {
 	uint64_t mem_budget;		/* cfg.max_pages */
 	uint64_t alloc_failed;		/* allocations refused (budget full) */
 	uint64_t mmu_zap_all;		/* everything zapped to make room */
+	uint64_t dirty_marks;		/* dirty-log bits set */
+	uint64_t fast_fixes;		/* write faults fixed without the lock */
+	uint64_t reprotect_rmap, reprotect_walk;	/* harvests, by way */
 };
 
 struct shadow_mmu;
@@ -146,11 +151,33 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn);
 int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user);
 
+/*
+ * Dirty logging of guest-physical [gpa, gpa + size) (one range, at most 64
+ * GiB; the bitmap comes from the environment, not the budget).  enable
+ * write-protects every leaf of the range; each first write after that sets
+ * the gfn's bit: a guest write through the shadow tables (the fast path or
+ * a fault), a write umbra emulates, an A/D bit umbra's walk sets.  get
+ * copies the bits of [gpa, gpa + size) into bitmap (bit i = gfn (gpa >> 12)
+ * + i; the caller zeroes it), clears them and write-protects those frames
+ * again; it returns how many were set.  disable gives W back to the leaves
+ * that lost it only for the log.  As with the TDP MMU, a fast-path write on
+ * another vCPU in the instant of a harvest is reported by the next one.
+ */
+int shadow_dirty_enable(struct shadow_mmu *s, uint64_t gpa, uint64_t size);
+long shadow_dirty_get(struct shadow_mmu *s, uint64_t gpa, uint64_t size,
+		      uint64_t *bitmap);
+void shadow_dirty_disable(struct shadow_mmu *s);
+/* How get re-protects (tests and benchmarks; default AUTO). */
+void shadow_set_reprotect(struct shadow_mmu *s, enum mmu_reprotect how);
+
 uint64_t shadow_root_hpa(struct shadow_mmu *s);
 /* Shadow root level the hardware uses: 4 (long mode) or 3 (PAE). */
 int shadow_root_level(struct shadow_mmu *s);
 /* True once since the last call if the guest TLB must be flushed. */
 bool shadow_flush_pending(struct shadow_mmu *s);
+/* Else, after an INVLPG: true once if the TLB must drop *va's page (call
+ * after shadow_flush_pending(), whose flush covers it). */
+bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va);
 void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
 
 #endif

@@ -105,8 +105,9 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	perm = sp->role.access & gpte_perm(sp->role, g);
 	w = (perm & SH_ACC_W) && (g & PTE_D) && !gfn_protected(s, gfn);
 	global = (g & PTE_G) && (s->vc.cpu.cr4 & SH_CR4_PGE);
-	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm, w, g),
-		     global))
+	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm,
+					      w ? leaf_w(s, gfn, false) : 0,
+					      g), global))
 		drop_spte(s, sp, i);
 }
 
@@ -343,6 +344,8 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 
 		if (chunk > size)
 			chunk = size;
+		if (s->log.dir && !MUTANT(shadow_emulated_unlogged))
+			sh_mark_dirty(s, gpa >> 12);
 		write_page(s, gpa, chunk);
 		gpa += chunk;
 		size -= chunk;
@@ -420,9 +423,9 @@ int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
 	}
 	if (sp && spte_present(sp->spt[pt_index(gva, 1)])) {
 		e = &sp->spt[pt_index(gva, 1)];
-		*e |= PTE_RW | PTE_D;
-		if (!user)
-			*e &= ~PTE_US;
+		if (s->log.dir)
+			sh_mark_dirty(s, leaf_gfn(sp, pt_index(gva, 1)));
+		spte_set(e, (*e | PTE_RW | PTE_D) & ~(user ? 0 : PTE_US));
 		s->vc.flush = true;
 		s->st.flushes++;
 		if (s->cfg.flush)

@@ -19,18 +19,6 @@
 #include "mmu/tdp/internal.h"
 #include "mmu/env.h"
 
-#define BITS_PER_PAGE	(PT_PAGE_SIZE * 8)
-#define LOG_MAX_PAGES	(PT_PAGE_SIZE / sizeof(uint64_t *))
-
-static unsigned int popcount64(uint64_t x)
-{
-	unsigned int n = 0;
-
-	for (; x; x &= x - 1)
-		n++;
-	return n;
-}
-
 bool tdp_logged(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size)
 {
 	uint64_t **dir = __atomic_load_n(&mmu->log.dir, __ATOMIC_ACQUIRE);
@@ -42,37 +30,11 @@ bool tdp_logged(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size)
 	return last >= mmu->log.gfn && first < mmu->log.gfn + mmu->log.nr;
 }
 
-static uint64_t *log_word(uint64_t **dir, uint64_t idx)
-{
-	return &dir[idx / BITS_PER_PAGE][(idx % BITS_PER_PAGE) / 64];
-}
-
 /* Lockless callers are inside the epoch: the bitmap outlives them. */
 void tdp_mark_dirty(struct mmu_tdp *mmu, uint64_t gfn)
 {
-	struct mmu_dirty_log *log = &mmu->log;
-	uint64_t **dir = __atomic_load_n(&log->dir, __ATOMIC_SEQ_CST);
-	uint64_t idx, bit;
-
-	if (!dir)
-		return;
-	/* gfn and nr were written before dir was published */
-	idx = gfn - log->gfn;
-	if (gfn < log->gfn || idx >= log->nr)
-		return;
-	bit = 1ull << (idx % 64);
-	__atomic_fetch_or(log_word(dir, idx), bit, __ATOMIC_SEQ_CST);
-	tdp_stat(mmu, dirty_marks, 1);
-}
-
-static void free_dir(uint64_t **dir)
-{
-	unsigned int i;
-
-	for (i = 0; i < LOG_MAX_PAGES; i++)
-		if (dir[i])
-			mmu_free_page(dir[i]);
-	mmu_free_page(dir);
+	if (dirty_log_mark(&mmu->log, gfn))
+		tdp_stat(mmu, dirty_marks, 1);
 }
 
 /* Write lock held, lockless walkers gone (epoch synced by the caller). */
@@ -83,27 +45,7 @@ void tdp_free_log(struct mmu_tdp *mmu)
 	if (!dir)
 		return;
 	__atomic_store_n(&mmu->log.dir, NULL, __ATOMIC_RELEASE);
-	free_dir(dir);
-}
-
-static uint64_t **alloc_log(uint64_t nr)
-{
-	uint64_t **dir = mmu_alloc_page();
-	uint64_t i;
-
-	if (!dir)
-		return NULL;
-	for (i = 0; i < (nr + BITS_PER_PAGE - 1) / BITS_PER_PAGE; i++) {
-		dir[i] = mmu_alloc_page();
-		if (!dir[i])
-			goto fail;
-	}
-	return dir;
-fail:
-	while (i--)
-		mmu_free_page(dir[i]);
-	mmu_free_page(dir);
-	return NULL;
+	dirty_log_free(dir);
 }
 
 /* Clear W of a leaf (compare-and-exchange: the fast path may race). */
@@ -167,17 +109,15 @@ int mmu_tdp_dirty_enable(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size)
 	uint64_t nr = size >> PT_PAGE_SHIFT;
 	uint64_t **dir;
 
-	if ((gpa | size) & (PT_PAGE_SIZE - 1) || !nr ||
-	    nr > LOG_MAX_PAGES * BITS_PER_PAGE ||
-	    gpa + size > (1ull << PT_VA_BITS))
+	if (dirty_log_check(gpa, size))
 		return -MMU_EINVAL;
-	dir = alloc_log(nr);
+	dir = dirty_log_alloc(nr);
 	if (!dir)
 		return -MMU_ENOMEM;
 	write_lock(&mmu->lock);
 	if (mmu->log.dir) {
 		write_unlock(&mmu->lock);
-		free_dir(dir);
+		dirty_log_free(dir);
 		return -MMU_EBUSY;
 	}
 	mmu->log.gfn = gpa >> PT_PAGE_SHIFT;
@@ -250,38 +190,9 @@ void mmu_tdp_dirty_disable(struct mmu_tdp *mmu)
 		tdp_recover_locked(mmu, mmu->log.gfn << PT_PAGE_SHIFT,
 				   mmu->log.nr << PT_PAGE_SHIFT);
 		epoch_sync(&mmu->epoch);	/* fast path may still mark */
-		free_dir(dir);
+		dirty_log_free(dir);
 	}
 	write_unlock(&mmu->lock);
-}
-
-/* Take and clear the bits of gfns [first, last) into bitmap. */
-static long harvest(struct mmu_dirty_log *log, uint64_t first, uint64_t last,
-		    uint64_t *bitmap)
-{
-	uint64_t idx = first - log->gfn, end = last - log->gfn;
-	long n = 0;
-
-	while (idx < end) {
-		unsigned int lo = idx % 64;
-		uint64_t room = end - (idx - lo);
-		uint64_t mask = ~0ull << lo;
-		uint64_t got;
-
-		if (room < 64)
-			mask &= ~0ull >> (64 - room);
-		got = __atomic_fetch_and(log_word(log->dir, idx), ~mask,
-					 __ATOMIC_SEQ_CST) & mask;
-		n += popcount64(got);
-		for (; got; got &= got - 1) {
-			uint64_t i = idx - lo + (uint64_t)__builtin_ctzll(got) -
-				     (first - log->gfn);
-
-			bitmap[i / 64] |= 1ull << (i % 64);
-		}
-		idx += 64 - lo;
-	}
-	return n;
 }
 
 /* Seed 003: write-protect each dirty gfn by going straight down to it. */
@@ -318,12 +229,11 @@ long mmu_tdp_dirty_get(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
 	long n;
 
 	read_lock(&mmu->lock);
-	if (!mmu->log.dir || first < mmu->log.gfn || last < first ||
-	    last > mmu->log.gfn + mmu->log.nr) {
+	n = dirty_log_take(&mmu->log, gpa, size, bitmap);
+	if (n < 0) {
 		read_unlock(&mmu->lock);
-		return -MMU_EINVAL;
+		return n;
 	}
-	n = harvest(&mmu->log, first, last, bitmap);
 	/*
 	 * A walk reads every entry of every table (~5 ns each), a lookup
 	 * descends once per dirty page (~13 ns): bench_mmu puts the cross-over

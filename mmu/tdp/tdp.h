@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "mmu/dirty.h"
 #include "mmu/pt.h"
 #include "mmu/sync.h"
 
@@ -103,19 +104,6 @@ struct mmu_tdp_stats {
 	uint64_t reprotect_walk;	/* harvests re-protected by walk */
 };
 
-/* How mmu_tdp_dirty_get() finds the SPTEs to write-protect again. */
-enum mmu_reprotect {
-	MMU_REPROTECT_AUTO,	/* lookup if dirty < half the table entries */
-	MMU_REPROTECT_LOOKUP,	/* descend to each dirty gfn (seed 003) */
-	MMU_REPROTECT_WALK,	/* walk every table of the range */
-};
-
-/* The single dirty-log range; bitmap pages hang off one directory page. */
-struct mmu_dirty_log {
-	uint64_t gfn, nr;		/* logged gfns [gfn, gfn + nr) */
-	uint64_t **dir;			/* NULL when logging is off */
-};
-
 struct mmu_tdp {
 	enum pt_format fmt;
 	int max_level;
@@ -125,7 +113,8 @@ struct mmu_tdp {
 	struct mmu_epoch epoch;
 	void (*flush)(void *arg);
 	void *flush_arg;
-	enum mmu_reprotect reprotect;	/* default AUTO */
+	enum mmu_reprotect reprotect;	/* default AUTO: lookup if dirty <
+					   half the table entries */
 	bool no_fast_path;		/* benchmarks: always take the lock */
 	struct mmu_dirty_log log;
 	struct mmu_tdp_stats stats;

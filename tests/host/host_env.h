@@ -3,6 +3,7 @@
 #ifndef UMBRA_TESTS_HOST_ENV_H
 #define UMBRA_TESTS_HOST_ENV_H
 
+#include <sched.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -22,6 +23,16 @@ void host_fail_after(long n);
 /* Run fn(arg) once, inside the next mmu_alloc_page() (single-threaded
  * tests use it to lose a race on purpose). */
 void host_set_alloc_hook(void (*fn)(void *), void *arg);
+
+/* Spin (yielding now and then) until *p is v. */
+static inline void spin_until(int *p, int v)
+{
+	unsigned int n = 0;
+
+	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v)
+		if (++n % 4096 == 0)
+			sched_yield();
+}
 
 /* One line per check: "PASS: name" or "FAIL: name: detail". */
 void check(bool ok, const char *name, const char *fmt, ...)

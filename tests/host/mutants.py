@@ -19,7 +19,8 @@ import subprocess
 import sys
 import time
 
-SHADOW = ['test_shadow_states', 'test_shadow_tlb', 'test_shadow_budget']
+SHADOW = ['test_shadow_states', 'test_shadow_dirty', 'test_shadow_tlb',
+          'test_shadow_budget']
 TDP = ['test_tdp', 'test_tdp_stress']
 
 # name: (what the bug is, the tests of its half)
@@ -34,6 +35,20 @@ MUTANTS = {
     'shadow_cr3_no_sync': ('a CR3 load syncs no unsync page', SHADOW),
     'shadow_no_unsync_up': ('an unsync page does not mark its parents',
                             SHADOW),
+    'shadow_fast_on_table': ('a frame protected for a shadowed table keeps '
+                             'SPTE_SH_W: the fast path may unprotect it',
+                             SHADOW),
+    'shadow_fast_no_mark': ('the fast path sets W without marking', SHADOW),
+    'shadow_harvest_no_wp': ('a harvest does not write-protect again',
+                             SHADOW),
+    'shadow_invlpg_one': ('an INVLPG that syncs a global page flushes one '
+                          'address only', SHADOW),
+    'shadow_ad_unlogged': ('the A/D bits umbra\'s walk sets are not logged',
+                           SHADOW),
+    'shadow_emulated_unlogged': ('a write umbra emulates is not logged',
+                                 SHADOW),
+    'shadow_harvest_no_flush': ('a harvest does not flush after '
+                                're-protecting', SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',
                          TDP),
     'tdp_auto_off_by_one': ('the AUTO re-protect rule one page off', TDP),

@@ -402,15 +402,6 @@ static struct mmu_tdp *race_mmu;
 static int race_go, race_done, race_bad;
 static struct mmu_tdp_stats race_base;
 
-static void spin_until(int *p, int v)
-{
-	unsigned int n = 0;
-
-	while (__atomic_load_n(p, __ATOMIC_ACQUIRE) != v)
-		if (++n % 4096 == 0)
-			sched_yield();
-}
-
 /* Racer 0 also checks each round and re-protects the page. */
 static void *racer(void *arg)
 {

@@ -18,6 +18,8 @@ struct vcpu_cr;
 struct vcpu_exit;
 struct gw_ctx;
 
+enum guest_dirty_op { DIRTY_START, DIRTY_GET, DIRTY_STOP };
+
 struct guest_mmu {
 	const char *name;		/* "tdp", "shadow": for messages */
 	/*
@@ -55,6 +57,10 @@ struct guest_mmu {
 	void (*root)(struct vcpu *v, uint64_t *root_hpa, int *levels);
 	void (*print_stats)(struct vcpu *v);	/* exit statistics */
 	void (*print_pages)(struct vcpu *v);	/* the shell's `mmu` */
+	/* the shell's `dirty` (mmu/dirty.h): start over [gpa, gpa + size),
+	 * harvest that range into bitmap (returns the count), stop */
+	long (*dirty)(struct vcpu *v, enum guest_dirty_op op, uint64_t gpa,
+		      uint64_t size, uint64_t *bitmap);
 };
 
 extern const struct guest_mmu tdp_guest_mmu;

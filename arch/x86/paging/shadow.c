@@ -193,6 +193,7 @@ static void shadow_enter(struct vcpu *v)
 	struct vm_shadow *sh = v->sh;
 	const struct vcpu_cr *g = &v->gcr;
 	struct vcpu_cr hw;
+	uint64_t va;
 	bool lm;
 
 	check_real_mode(v);
@@ -219,6 +220,9 @@ static void shadow_enter(struct vcpu *v)
 	}
 	if (shadow_flush_pending(sh->mmu))
 		v->ops->flush_tlb(v);
+	else if (shadow_flush_va_pending(sh->mmu, &va))
+		v->ops->flush_tlb_va ? v->ops->flush_tlb_va(v, va) :
+				       v->ops->flush_tlb(v);
 }
 
 /* The instruction at RIP is PUSHF (9C after prefixes, SDM Vol 2 PUSHF). */
@@ -513,6 +517,19 @@ static void shadow_print_pages(struct vcpu *v)
 	pr_info("shadow: created %lu, zapped %lu, recycled %lu; root cache hits %lu, misses %lu",
 		s.mmu_cache_miss, s.mmu_shadow_zapped, s.mmu_recycled,
 		s.root_hits, s.root_misses);
+	pr_info("shadow: dirty log: %lu marks, %lu fast-path fixes, harvests by rmap %lu, by walk %lu",
+		s.dirty_marks, s.fast_fixes, s.reprotect_rmap, s.reprotect_walk);
+}
+
+static long shadow_dirty(struct vcpu *v, enum guest_dirty_op op,
+			 uint64_t gpa, uint64_t size, uint64_t *bitmap)
+{
+	if (op == DIRTY_START)
+		return shadow_dirty_enable(v->sh->mmu, gpa, size);
+	if (op == DIRTY_GET)
+		return shadow_dirty_get(v->sh->mmu, gpa, size, bitmap);
+	shadow_dirty_disable(v->sh->mmu);
+	return 0;
 }
 
 const struct guest_mmu shadow_guest_mmu = {
@@ -529,4 +546,5 @@ const struct guest_mmu shadow_guest_mmu = {
 	.root = shadow_root,
 	.print_stats = shadow_print_stats,
 	.print_pages = shadow_print_pages,
+	.dirty = shadow_dirty,
 };

@@ -287,6 +287,17 @@ static void tdp_print_pages(struct vcpu *v)
 		s.faults, s.fast_fixes, s.spurious, s.retries, s.flushes);
 }
 
+static long tdp_dirty(struct vcpu *v, enum guest_dirty_op op, uint64_t gpa,
+		      uint64_t size, uint64_t *bitmap)
+{
+	if (op == DIRTY_START)
+		return mmu_tdp_dirty_enable(&tdp, gpa, size);
+	if (op == DIRTY_GET)
+		return mmu_tdp_dirty_get(&tdp, gpa, size, bitmap);
+	mmu_tdp_dirty_disable(&tdp);
+	return 0;
+}
+
 const struct guest_mmu tdp_guest_mmu = {
 	.name = "tdp",
 	.nested = true,
@@ -297,4 +308,5 @@ const struct guest_mmu tdp_guest_mmu = {
 	.root = tdp_root,
 	.print_stats = tdp_print_stats,
 	.print_pages = tdp_print_pages,
+	.dirty = tdp_dirty,
 };

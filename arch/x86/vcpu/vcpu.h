@@ -135,6 +135,8 @@ struct vcpu_ops {
 	/* root of the TDP MMU's tables; VMX builds its EPTP from it */
 	void (*set_tdp_root)(struct vcpu *v, uint64_t root_pa);
 	void (*flush_tlb)(struct vcpu *v);	/* before the next entry */
+	/* optional: only the linear page of va (shadow paging's INVLPG) */
+	void (*flush_tlb_va)(struct vcpu *v, uint64_t va);
 	/*
 	 * Shadow paging (!v->mmu->nested): the hardware's own CR0/CR3/CR4/EFER
 	 * for the next entry (arch/x86/paging/shadow.c computes them; the back

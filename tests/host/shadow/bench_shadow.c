@@ -406,6 +406,123 @@ static void fork_bench(bool oos, int rounds, struct result *res)
 		       "broken)\n", oos ? "on" : "off", bad);
 }
 
+/* ---- dirty logging: re-protect by rmap or by walk (issue 18) ---- */
+
+#define D_PAGES		(1u << 18)	/* 1 GiB of 4 KiB guest pages */
+#define D_GFN0		(1ull << 18)	/* they are guest frames 1-2 GiB */
+#define D_TABLES	520		/* PML4, PDPT, PD, 512 PTs */
+
+static struct gmem dmem;
+
+static int64_t d_to_pfn(void *arg, uint64_t gfn)
+{
+	return gfn < D_TABLES || gfn - D_GFN0 < D_PAGES ?
+	       (int64_t)(gfn + (HPA_OFFSET >> 12)) : -1;
+}
+
+static double now_ns(void)
+{
+	return now_us() * 1000;
+}
+
+/* 1 GiB mapped by 4 KiB guest PTEs (written and dirty), every page
+ * faulted in, logging on. */
+static struct shadow_mmu *logged_gib(void)
+{
+	struct shadow_config cfg = {
+		.max_pages = 4096, .maxphyaddr = 36, .gfn_to_pfn = d_to_pfn,
+		.mem = &gmem_ops, .mem_arg = &dmem,
+	};
+	struct shadow_mmu *m;
+	struct shadow_fault f;
+	uint64_t i;
+
+	dmem.size = D_TABLES * 4096ull;
+	dmem.bytes = calloc(1, dmem.size);
+	gmem_put(&dmem, 0x1000, 8, 0x2000 | 0x27);
+	gmem_put(&dmem, 0x2000, 8, 0x3000 | 0x27);
+	for (i = 0; i < 512; i++)
+		gmem_put(&dmem, 0x3000 + 8 * i, 8, ((4 + i) << 12) | 0x27);
+	for (i = 0; i < D_PAGES; i++)
+		gmem_put(&dmem, (4 << 12) + 8 * i, 8,
+			 ((D_GFN0 + i) << 12) | 0x67);
+	shadow_init(&m, &cfg, &lm_cpu);
+	for (i = 0; i < D_PAGES; i++)
+		shadow_page_fault(m, i << 12, 0, false, &f);
+	shadow_dirty_enable(m, D_GFN0 << 12, (uint64_t)D_PAGES << 12);
+	return m;
+}
+
+static void bench_dirty(void)
+{
+	static const double ratios[] = {
+		0.00001, 0.0001, 0.001, 0.004, 0.01, 0.03, 0.06, 0.1, 0.2,
+		0.5, 1.0,
+	};
+	uint64_t *bm = malloc(D_PAGES / 8), s = 99;
+	struct shadow_mmu *m = logged_gib();
+	struct shadow_stats st;
+	double fast = 0;
+	unsigned long fixes = 0;
+	size_t r;
+
+	shadow_get_stats(m, &st);
+	printf("shadow dirty log: re-protect of 1 GiB in 4K leaves (%lu "
+	       "shadow pages, %lu of level 1):\n", (unsigned long)st.pages,
+	       (unsigned long)st.pages_by_level[1]);
+	printf("  %9s %8s %12s %12s  %s\n", "dirty", "pages", "rmap us",
+	       "walk us", "faster");
+	for (r = 0; r < sizeof(ratios) / sizeof(ratios[0]); r++) {
+		uint64_t k = (uint64_t)(ratios[r] * D_PAGES), i;
+		long dirty = 0;
+		double t[2];
+		int how, rep;
+		struct shadow_fault f;
+
+		if (!k)
+			k = 1;
+		for (how = 0; how < 2; how++) {
+			t[how] = 0;
+			for (rep = 0; rep < 3; rep++) {
+				double t0 = now_ns();
+
+				for (i = 0; i < k; i++) {
+					uint64_t p = k == D_PAGES ? i :
+						     s % D_PAGES;
+
+					s = s * 6364136223846793005ull +
+					    1442695040888963407ull;
+					shadow_page_fault(m, p << 12, PFERR_P |
+							  PFERR_W, false, &f);
+				}
+				fast += now_ns() - t0;
+				fixes += k;
+				shadow_set_reprotect(m, how ?
+						     MMU_REPROTECT_WALK :
+						     MMU_REPROTECT_LOOKUP);
+				memset(bm, 0, D_PAGES / 8);
+				t0 = now_ns();
+				dirty = shadow_dirty_get(m, D_GFN0 << 12,
+							 (uint64_t)D_PAGES << 12,
+							 bm);
+				t[how] += now_ns() - t0;
+			}
+			t[how] /= 3;
+		}
+		printf("  %8.3f%% %8ld %12.1f %12.1f  %s\n",
+		       100.0 * dirty / D_PAGES, dirty, t[0] / 1000,
+		       t[1] / 1000, t[0] < t[1] ? "rmap" : "walk");
+	}
+	shadow_get_stats(m, &st);
+	printf("shadow dirty log: write fault on a logged page: %.0f ns "
+	       "(%lu of %lu on the lockless fast path)\n", fast / fixes,
+	       (unsigned long)st.fast_fixes, fixes);
+	shadow_dirty_disable(m);
+	shadow_destroy(m);
+	free(dmem.bytes);
+	free(bm);
+}
+
 static double change(double on, double off)
 {
 	return off ? (on - off) / off * 100 : 0;
@@ -433,5 +550,6 @@ int main(void)
 	       change(f_on.pf_exits, f_off.pf_exits),
 	       change(f_on.exits, f_off.exits));
 	free(mem.bytes);
+	bench_dirty();
 	return 0;
 }

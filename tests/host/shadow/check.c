@@ -61,6 +61,16 @@ static unsigned int list_len(const struct sptep_list *l)
 	return total;
 }
 
+/* Not logged, or its bit is set. */
+static bool logged_dirty(struct shadow_mmu *s, uint64_t gfn)
+{
+	uint64_t idx = gfn - s->log.gfn;
+
+	if (!s->log.dir || idx >= s->log.nr)
+		return true;
+	return s->log.dir[idx / 32768][(idx % 32768) / 64] & (1ull << (idx % 64));
+}
+
 static int check_page(struct shadow_mmu *s, struct shadow_page *sp,
 		      struct msg *m, unsigned long *leaves)
 {
@@ -83,9 +93,12 @@ static int check_page(struct shadow_mmu *s, struct shadow_page *sp,
 			(*leaves)++;
 			if (!gi || !list_has(&gi->rmap, &sp->spt[i]))
 				return fail(m, "leaf not in rmap", sp->gfn, i);
-			if ((e & PTE_RW) && gfn_protected(s, gfn))
+			if ((e & (PTE_RW | SPTE_SH_W)) && gfn_protected(s, gfn))
 				return fail(m, "writable SPTE of a protected "
-					    "frame", gfn, i);
+					    "frame", gfn, e);
+			if ((e & PTE_RW) && !logged_dirty(s, gfn))
+				return fail(m, "writable SPTE of a logged frame "
+					    "not marked dirty", gfn, e);
 			if (((e & PT_ADDR_MASK) >> 12) !=
 			    (uint64_t)s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn))
 				return fail(m, "leaf frame", gfn, e);

@@ -42,7 +42,16 @@ struct model_events {
 	unsigned long pge_toggles, cr0_toggles, paging_off;
 	unsigned long alias_stores;	/* PTE stores through a data alias */
 	unsigned long stale_writes;	/* writes through a stale TLB entry */
-	unsigned long hw_hits, hw_flushes, hw_faults;
+	unsigned long hw_hits, hw_flushes, hw_faults, hw_flushes_one;
+	unsigned long dirty_on, harvests, logged_writes, fast_fixes;
+};
+
+/* The dirty log as the guest's writes define it (issue 18). */
+struct model_log {
+	bool on;
+	uint64_t gfn, nr;		/* logged frames [gfn, gfn + nr) */
+	uint8_t written[M_FRAMES];	/* since the last harvest */
+	uint64_t bitmap[M_FRAMES / 64];
 };
 
 struct model {
@@ -64,6 +73,7 @@ struct model {
 	bool ref_stale;			/* guest memory changed since observe() */
 	bool pte_changed[M_NVA];	/* since the last flush of that address */
 	struct model_events ev;
+	struct model_log log;
 	unsigned long dbg_steps;	/* DBG_STEPS=N: name step kinds from N */
 	uint64_t rnd;
 	int next_frame;			/* frame allocator for tables */

@@ -173,7 +173,14 @@ int main(void)
 	      "CR3 loads pass over a global unsync page (TLB keeps it)",
 	      "unsync %lu, %ld", (unsigned long)stats().unsync,
 	      xlate(0x200000, &w));
-	shadow_invlpg(mmu, 0x3000);		/* may be meant for it elsewhere */
+	shadow_invlpg(mmu, 0x3000);		/* not in its 2 MiB anywhere */
+	shadow_load_cr3(mmu, 0x6000, NULL);
+	shadow_load_cr3(mmu, 0x1000, NULL);
+	check(stats().unsync == 1 && xlate(0x200000, &w) == 200,
+	      "an INVLPG outside every 2 MiB a global unsync page is linked "
+	      "at leaves its CR3 pass", "unsync %lu, %ld",
+	      (unsigned long)stats().unsync, xlate(0x200000, &w));
+	shadow_invlpg(mmu, 0x205000);		/* may be meant for it elsewhere */
 	shadow_load_cr3(mmu, 0x6000, NULL);
 	shadow_load_cr3(mmu, 0x1000, NULL);
 	check(stats().unsync == 0 && xlate(0x200000, &w) == 250,
@@ -189,6 +196,27 @@ int main(void)
 	      (unsigned long)stats().unsync, xlate(0x203000, &w));
 	cpu.cr4 |= PGE;
 	shadow_set_cr(mmu, cpu.cr0, cpu.cr4, cpu.efer, NULL);
+
+	/* INVLPG flushes one address, unless it syncs a global page (whose
+	 * frame is write-protected again: every address) */
+	shadow_flush_pending(mmu);
+	shadow_invlpg(mmu, 0x1000);
+	check(!shadow_flush_pending(mmu) && shadow_flush_va_pending(mmu, &v) &&
+	      v == 0x1000 && !shadow_flush_va_pending(mmu, &v),
+	      "INVLPG: the hardware TLB drops that address only", "no");
+	for (i = 0; i < 8; i++)
+		shadow_invlpg(mmu, 0x200000 + 4096 * i);
+	access(0x11000, true);
+	pte(5, 1, E(251, RW));			/* no longer global */
+	shadow_flush_pending(mmu);
+	shadow_flush_va_pending(mmu, &v);
+	check(stats().global == 1 && xlate(0x11000, &w) == 5 && w,
+	      "global page unsync again", "global %lu",
+	      (unsigned long)stats().global);
+	shadow_invlpg(mmu, 0x201000);
+	check(shadow_flush_pending(mmu) && stats().unsync == 0 &&
+	      xlate(0x11000, &w) == 5 && !w, "INVLPG that syncs a global "
+	      "page protects its frame and flushes the whole TLB", "no");
 
 	access(0x1000, false);
 	check(access(0x12000, true) == SHADOW_EMULATE,

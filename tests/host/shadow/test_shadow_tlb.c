@@ -181,6 +181,10 @@ static void guest_mem_put(uint64_t gpa, unsigned int size, uint64_t v)
 {
 	gmem_put(&M.mem, gpa, size, v);
 	M.ref_stale = true;
+	if (M.log.on && (gpa >> 12) - M.log.gfn < M.log.nr) {
+		M.log.written[gpa >> 12] = 1;
+		M.ev.logged_writes++;
+	}
 }
 
 /* ---- the hardware TLB ---- */
@@ -201,10 +205,20 @@ static void hw_flush_cb(void *arg)
  * the tag when umbra asks (shadow_flush_pending()) or the root changed. */
 static void vm_entry(void)
 {
-	uint64_t root = shadow_root_hpa(M.mmu);
+	uint64_t root = shadow_root_hpa(M.mmu), va;
+	int vi;
 
-	if (shadow_flush_pending(M.mmu) || root != M.hw_root)
+	if (shadow_flush_pending(M.mmu) || root != M.hw_root) {
 		hw_flush();
+	} else if (shadow_flush_va_pending(M.mmu, &va)) {
+		/* INVLPGA / individual-address INVVPID: that page only */
+		for (vi = 0; vi < M_NVA; vi++)
+			if (!((M.va[vi] ^ va) & ~0xfffull & (mode() ==
+			      GW_MODE_LM ? ~0ull : 0xffffffffull)))
+				M.nhw[vi] = 0;
+		M.ev.hw_flushes_one++;
+	}
+	shadow_flush_va_pending(M.mmu, &va);
 	M.hw_root = root;
 }
 
@@ -1063,12 +1077,66 @@ static const char *step_clear(void)
 	return "step";
 }
 
+/*
+ * Dirty logging (issue 18): start over a random range with a random way
+ * of re-protecting, harvest, or harvest and stop.  Every frame the guest
+ * wrote while logging (through the shadow tables, the hardware TLB or
+ * umbra's emulation) must be in the next harvest.
+ */
+static void harvest(void)
+{
+	uint64_t f;
+	long n;
+
+	memset(M.log.bitmap, 0, sizeof(M.log.bitmap));
+	n = shadow_dirty_get(M.mmu, M.log.gfn << 12, M.log.nr << 12,
+			     M.log.bitmap);
+	vm_entry();
+	M.ev.harvests++;
+	group_expect(M.inv, n >= 0, "harvest failed: %ld", n);
+	for (f = 0; f < M.log.nr; f++) {
+		bool got = M.log.bitmap[f / 64] >> (f % 64) & 1;
+
+		group_expect(M.inv, got || !M.log.written[M.log.gfn + f],
+			     "frame %#lx written while logging, not harvested "
+			     "(step %lu)", (unsigned long)(M.log.gfn + f),
+			     M.steps);
+		M.log.written[M.log.gfn + f] = 0;
+	}
+}
+
+static const char *step_dirty(void)
+{
+	if (!M.log.on) {
+		M.log.gfn = below(2) ? 0 : below(M_FRAMES);
+		M.log.nr = below(2) ? M_FRAMES - M.log.gfn :
+				      1 + below(M_FRAMES - M.log.gfn);
+		shadow_set_reprotect(M.mmu, (enum mmu_reprotect)below(3));
+		group_expect(M.inv, !shadow_dirty_enable(M.mmu, M.log.gfn << 12,
+							 M.log.nr << 12),
+			     "dirty enable failed");
+		vm_entry();
+		memset(M.log.written, 0, sizeof(M.log.written));
+		M.log.on = true;
+		M.ev.dirty_on++;
+		return "dirty start";
+	}
+	harvest();
+	if (below(3))
+		return "dirty harvest";
+	shadow_dirty_disable(M.mmu);
+	vm_entry();
+	M.log.on = false;
+	return "dirty stop";
+}
+
 /* Percent of the steps (the generator's bias, issue 17). */
 static const struct {
 	unsigned int pct;
 	const char *(*fn)(void);
 } step_kinds[] = {
-	{ 34, step_access }, { 16, step_mutate }, { 10, step_alias },
+	{ 32, step_access }, { 16, step_mutate }, { 10, step_alias },
+	{ 2, step_dirty },
 	{ 8, step_invlpg }, { 8, step_cr3 }, { 4, step_pge }, { 3, step_wp },
 	{ 2, step_paging_off }, { 5, step_stale_write }, { 10, step_clear },
 };
@@ -1153,6 +1221,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	}
 	memset(M.nhw, 0, sizeof(M.nhw));
 	memset(M.pte_changed, 0, sizeof(M.pte_changed));
+	M.log.on = false;
 	M.hw_root = 0;
 	M.ref_stale = false;
 	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
@@ -1175,7 +1244,13 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 		if (st.pages > max_pages)
 			max_pages = st.pages;
 	}
+	if (M.log.on) {
+		harvest();
+		shadow_dirty_disable(M.mmu);
+		M.log.on = false;
+	}
 	shadow_get_stats(M.mmu, &st);
+	M.ev.fast_fixes += st.fast_fixes;
 	total.mmu_unsync += st.mmu_unsync;
 	total.sync_cr3 += st.sync_cr3;
 	total.sync_invlpg += st.sync_invlpg;
@@ -1233,16 +1308,23 @@ static void report_events(void)
 		 "%lu PTE stores through an alias, %lu reclaims, %lu "
 		 "zap-alls; %lu writes through a stale TLB entry (0 unless "
 		 "umbra misses a flush), "
-		 "%lu TLB hits, %lu TLB flushes)",
+		 "%lu TLB hits, %lu TLB flushes, %lu of one address; dirty logging: %lu starts, "
+		 "%lu harvests, %lu guest writes logged, %lu fast-path "
+		 "fixes)",
 		 per_m(total.mmu_unsync), per_m(e->unsync_global),
 		 per_m(e->invlpg_changed), per_m(e->pge_toggles),
 		 per_m(e->cr0_toggles), per_m(e->paging_off),
 		 per_m(e->alias_stores), per_m(total.mmu_recycled),
 		 per_m(total.mmu_zap_all), per_m(e->stale_writes),
-		 per_m(e->hw_hits), per_m(e->hw_flushes));
+		 per_m(e->hw_hits), per_m(e->hw_flushes),
+		 per_m(e->hw_flushes_one), per_m(e->dirty_on),
+		 per_m(e->harvests), per_m(e->logged_writes),
+		 per_m(e->fast_fixes));
 	check(total.mmu_unsync && e->unsync_global && e->invlpg_changed &&
 	      e->pge_toggles && e->cr0_toggles && e->paging_off &&
-	      e->alias_stores && total.mmu_recycled && e->hw_hits,
+	      e->alias_stores && total.mmu_recycled && e->hw_hits &&
+	      e->harvests && e->logged_writes && e->fast_fixes &&
+	      e->hw_flushes_one,
 	      name, "an event never happened");
 }
 
