@@ -150,6 +150,31 @@ uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit)
 	return 0;
 }
 
+uint64_t guest_place(const void *data, uint64_t size, uint64_t align)
+{
+	uint64_t pa = guest_alloc(size, align, SZ_4G);
+
+	if (pa)
+		memcpy(phys_to_virt(pa), data, size);
+	return pa;
+}
+
+/* A flat 4 GiB code segment at selector cs and data at cs + 8, both DPL 0;
+   the entries below cs are null. */
+int guest_place_gdt(struct guest_boot *boot, uint16_t cs)
+{
+	uint64_t gdt[4] = { 0 };
+	unsigned int n = cs / 8 + 2;
+
+	gdt[n - 2] = 0x00cf9b000000ffffull;	/* execute/read, G, D */
+	gdt[n - 1] = 0x00cf93000000ffffull;	/* read/write, G, B */
+	boot->gdt = (uint32_t)guest_place(gdt, n * 8, 16);
+	boot->gdt_limit = n * 8 - 1;
+	boot->cs = cs;
+	boot->ds = cs + 8;
+	return boot->gdt ? 0 : -UMBRA_ENOMEM;
+}
+
 int guest_load(struct boot_info *bi, struct guest_boot *boot)
 {
 	const struct staged *k;
