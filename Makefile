@@ -47,6 +47,7 @@ all:
 -include tests/linux/linux.mk
 -include core.mk
 -include boot/efi/efi.mk
+-include tests/efi/efi.mk
 -include tools/usb.mk
 
 setup:

@@ -16,7 +16,7 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	vmx/vmx.c vmx/quirks.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
 	drivers/serial.c drivers/acpi.c \
 	drivers/iommu/iommu.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
-	lib/string.c lib/printf.c
+	lib/mem.c lib/string.c lib/printf.c
 
 CORE_OBJS := $(patsubst %,$(BUILD)/core/%.o,$(CORE_SRCS))
 

@@ -29,36 +29,6 @@ struct umbra_options opts = {
 
 static const uint16_t com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	unsigned base = 10;
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*out = v;
-	return true;
-}
-
 static bool parse_serial(const char *v, uint16_t *port)
 {
 	uint64_t p;
@@ -71,7 +41,7 @@ static bool parse_serial(const char *v, uint16_t *port)
 		*port = com_ports[v[3] - '1'];
 		return true;
 	}
-	if (parse_u64(v, &p) && p && p <= 0xfff8) {
+	if (str_to_u64(v, 10, &p) && p && p <= 0xfff8) {
 		*port = (uint16_t)p;
 		return true;
 	}
@@ -93,7 +63,7 @@ static bool parse_size(const char *v, uint64_t *out)
 	}
 	memcpy(num, v, n);
 	num[n] = '\0';
-	if (!parse_u64(num, &x) || x > UINT64_MAX / mul)
+	if (!str_to_u64(num, 10, &x) || x > UINT64_MAX / mul)
 		return false;
 	*out = x * mul;
 	return true;
@@ -195,7 +165,7 @@ static bool set_canary(const char *val)
 	uint64_t v;
 
 	if (val[0] != '0' || (val[1] != 'x' && val[1] != 'X') ||
-	    !parse_u64(val, &v))
+	    !str_to_u64(val, 16, &v))
 		return false;
 	opts.canary = v;
 	opts.canary_set = true;
