@@ -75,16 +75,11 @@ void insn_report(struct vcpu *v, const char *why, const struct guest_insn *gi)
 
 /* ---- operands ---- */
 
-static uint64_t size_mask(unsigned int size)
-{
-	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
 static uint64_t reg_get(struct vcpu *v, int reg, unsigned int size)
 {
 	if (reg >= X86_AH)	/* AH, CH, DH, BH: bits 15:8 of rAX..rBX */
 		return (vcpu_gpr_read(v, (unsigned int)(reg - X86_AH)) >> 8) & 0xff;
-	return vcpu_gpr_read(v, (unsigned int)reg) & size_mask(size);
+	return vcpu_gpr_read(v, (unsigned int)reg) & x86_size_mask(size);
 }
 
 /* SDM Vol 1 3.4.1.1: 32-bit results zero-extend, 8/16-bit ones merge */
@@ -100,12 +95,12 @@ static void reg_set(struct vcpu *v, int reg, unsigned int size, uint64_t val)
 		return;
 	}
 	if (size >= 4) {
-		vcpu_gpr_write(v, (unsigned int)reg, val & size_mask(size));
+		vcpu_gpr_write(v, (unsigned int)reg, val & x86_size_mask(size));
 		return;
 	}
 	old = vcpu_gpr_read(v, (unsigned int)reg);
 	vcpu_gpr_write(v, (unsigned int)reg,
-		       (old & ~size_mask(size)) | (val & size_mask(size)));
+		       (old & ~x86_size_mask(size)) | (val & x86_size_mask(size)));
 }
 
 /* ---- flags ---- */
@@ -115,7 +110,7 @@ static uint64_t flags_szp(uint64_t res, unsigned int size)
 	uint64_t f = 0;
 	uint8_t low = (uint8_t)res;
 
-	if (!(res & size_mask(size)))
+	if (!(res & x86_size_mask(size)))
 		f |= RFLAGS_ZF;
 	if (res >> (8 * size - 1) & 1)
 		f |= RFLAGS_SF;
@@ -131,7 +126,7 @@ static uint64_t flags_szp(uint64_t res, unsigned int size)
 static uint64_t alu(enum x86_op op, unsigned int size, uint64_t a, uint64_t b,
 		    uint64_t *flags)
 {
-	uint64_t m = size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
+	uint64_t m = x86_size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
 
 	a &= m;
 	b &= m;
@@ -181,7 +176,7 @@ static void set_flags(struct vcpu *v, uint64_t mask, uint64_t val)
 static uint64_t alu_carry(enum x86_op op, unsigned int size, uint64_t a,
 			  uint64_t b, uint64_t cin, uint64_t *flags)
 {
-	uint64_t m = size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
+	uint64_t m = x86_size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
 
 	a &= m;
 	b &= m;
@@ -215,7 +210,7 @@ static uint64_t shift(enum x86_op op, unsigned int size, uint64_t val,
 		      uint64_t *fmask)
 {
 	unsigned int bits = 8 * size, c, tc, i;
-	uint64_t m = size_mask(size), res = val & m, cf = rflags & RFLAGS_CF;
+	uint64_t m = x86_size_mask(size), res = val & m, cf = rflags & RFLAGS_CF;
 	uint64_t msb = 1ull << (bits - 1), of = 0;
 	int64_t sval;
 
@@ -331,7 +326,7 @@ static int mem_wr(struct emu *x, uint64_t lin, const void *buf, unsigned int n)
 /* An address-size register (rSI, rDI, rCX) as string instructions use it. */
 static uint64_t areg(struct emu *x, int reg)
 {
-	return vcpu_gpr_read(x->v, (unsigned int)reg) & size_mask(x->gi.in.addr_size);
+	return vcpu_gpr_read(x->v, (unsigned int)reg) & x86_size_mask(x->gi.in.addr_size);
 }
 
 static void areg_set(struct emu *x, int reg, uint64_t val)
@@ -377,7 +372,7 @@ static int emu_cmpxchg8b(struct emu *x, uint64_t lin)
 {
 	struct vcpu *v = x->v;
 	unsigned int half = x->gi.in.op_size / 2;	/* 4: 8B, 8: 16B */
-	uint64_t m = size_mask(half), old[2] = { 0, 0 }, cmp[2], new[2];
+	uint64_t m = x86_size_mask(half), old[2] = { 0, 0 }, cmp[2], new[2];
 	int r;
 
 	cmp[0] = vcpu_gpr_read(v, X86_RAX) & m;
