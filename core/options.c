@@ -29,25 +29,6 @@ struct umbra_options opts = {
 
 static const uint16_t com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
 
-static bool parse_serial(const char *v, uint16_t *port)
-{
-	uint64_t p;
-
-	if (!strcmp(v, "off")) {
-		*port = 0;
-		return true;
-	}
-	if (!strncmp(v, "com", 3) && v[3] >= '1' && v[3] <= '4' && !v[4]) {
-		*port = com_ports[v[3] - '1'];
-		return true;
-	}
-	if (str_to_u64(v, 10, &p) && p && p <= 0xfff8) {
-		*port = (uint16_t)p;
-		return true;
-	}
-	return false;
-}
-
 static bool parse_size(const char *v, uint64_t *out)
 {
 	char num[32];
@@ -75,7 +56,16 @@ static bool parse_size(const char *v, uint64_t *out)
  */
 static bool set_serial(const char *val)
 {
-	return parse_serial(val, &opts.serial_port);
+	uint64_t p;
+
+	if (!strcmp(val, "off"))
+		p = 0;
+	else if (!strncmp(val, "com", 3) && val[3] >= '1' && val[3] <= '4' && !val[4])
+		p = com_ports[val[3] - '1'];
+	else if (!str_to_u64(val, 10, &p) || !p || p > 0xfff8)
+		return false;
+	opts.serial_port = (uint16_t)p;
+	return true;
 }
 
 static void show_serial(char *buf, size_t len)
