@@ -122,56 +122,10 @@ static uint64_t flags_szp(uint64_t res, unsigned int size)
 	return f;
 }
 
-/* dst op src for ADD/SUB/OR/AND/XOR; *flags gets the arithmetic flags */
-static uint64_t alu(enum x86_op op, unsigned int size, uint64_t a, uint64_t b,
-		    uint64_t *flags)
-{
-	uint64_t m = x86_size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
-
-	a &= m;
-	b &= m;
-	switch (op) {
-	case X86_OP_ADD:
-		res = (a + b) & m;
-		if (res < a)
-			f |= RFLAGS_CF;
-		if ((a ^ res) & (b ^ res) & top)
-			f |= RFLAGS_OF;
-		f |= (a ^ b ^ res) & RFLAGS_AF;
-		break;
-	case X86_OP_SUB:
-		res = (a - b) & m;
-		if (a < b)
-			f |= RFLAGS_CF;
-		if ((a ^ b) & (a ^ res) & top)
-			f |= RFLAGS_OF;
-		f |= (a ^ b ^ res) & RFLAGS_AF;
-		break;
-	case X86_OP_OR:
-		res = a | b;
-		break;
-	case X86_OP_AND:
-		res = a & b;
-		break;
-	default:
-		res = a ^ b;
-		break;
-	}
-	*flags = f | flags_szp(res, size);
-	return res;
-}
-
-static void set_flags(struct vcpu *v, uint64_t mask, uint64_t val)
-{
-	uint64_t rf = v->ops->get_reg(v, VCPU_RFLAGS);
-
-	v->ops->set_reg(v, VCPU_RFLAGS, (rf & ~mask) | (val & mask));
-}
-
 /*
- * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB).  The carry
- * out of the top bit is the majority of a, b and the carry into it; the
- * borrow likewise.
+ * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB); ADD and SUB
+ * with cin 0.  The carry out of the top bit is the majority of a, b and
+ * the carry into it; the borrow likewise.
  */
 static uint64_t alu_carry(enum x86_op op, unsigned int size, uint64_t a,
 			  uint64_t b, uint64_t cin, uint64_t *flags)
@@ -196,6 +150,29 @@ static uint64_t alu_carry(enum x86_op op, unsigned int size, uint64_t a,
 	f |= (a ^ b ^ res) & RFLAGS_AF;
 	*flags = f | flags_szp(res, size);
 	return res;
+}
+
+/* dst op src for ADD/SUB/OR/AND/XOR; *flags gets the arithmetic flags */
+static uint64_t alu(enum x86_op op, unsigned int size, uint64_t a, uint64_t b,
+		    uint64_t *flags)
+{
+	uint64_t m = x86_size_mask(size), res;
+
+	if (op == X86_OP_ADD || op == X86_OP_SUB)
+		return alu_carry(op == X86_OP_ADD ? X86_OP_ADC : X86_OP_SBB,
+				 size, a, b, 0, flags);
+	a &= m;
+	b &= m;
+	res = op == X86_OP_OR ? a | b : op == X86_OP_AND ? a & b : a ^ b;
+	*flags = flags_szp(res, size);
+	return res;
+}
+
+static void set_flags(struct vcpu *v, uint64_t mask, uint64_t val)
+{
+	uint64_t rf = v->ops->get_reg(v, VCPU_RFLAGS);
+
+	v->ops->set_reg(v, VCPU_RFLAGS, (rf & ~mask) | (val & mask));
 }
 
 /*
