@@ -123,48 +123,49 @@ static uint64_t flags_szp(uint64_t res, unsigned int size)
 }
 
 /*
- * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB); ADD and SUB
- * with cin 0.  The carry out of the top bit is the majority of a, b and
- * the carry into it; the borrow likewise.
+ * dst op src for ADD/ADC/SUB/SBB/OR/AND/XOR, the carry flag cf going into
+ * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB).  The carry
+ * out of the top bit is the majority of a, b and the carry into it; the
+ * borrow likewise.  *flags gets the arithmetic flags.
  */
-static uint64_t alu_carry(enum x86_op op, unsigned int size, uint64_t a,
-			  uint64_t b, uint64_t cin, uint64_t *flags)
+static uint64_t alu(enum x86_op op, unsigned int size, uint64_t a, uint64_t b,
+		    uint64_t cf, uint64_t *flags)
 {
 	uint64_t m = x86_size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
+	uint64_t cin = op == X86_OP_ADC || op == X86_OP_SBB ? cf : 0;
 
 	a &= m;
 	b &= m;
-	if (op == X86_OP_ADC) {
+	switch (op) {
+	case X86_OP_ADD:
+	case X86_OP_ADC:
 		res = (a + b + cin) & m;
 		if (((a & b) | ((a | b) & ~res)) & top)
 			f |= RFLAGS_CF;
 		if ((a ^ res) & (b ^ res) & top)
 			f |= RFLAGS_OF;
-	} else {
+		f |= (a ^ b ^ res) & RFLAGS_AF;
+		break;
+	case X86_OP_SUB:
+	case X86_OP_SBB:
 		res = (a - b - cin) & m;
 		if (((~a & b) | (~(a ^ b) & res)) & top)
 			f |= RFLAGS_CF;
 		if ((a ^ b) & (a ^ res) & top)
 			f |= RFLAGS_OF;
+		f |= (a ^ b ^ res) & RFLAGS_AF;
+		break;
+	case X86_OP_OR:
+		res = a | b;
+		break;
+	case X86_OP_AND:
+		res = a & b;
+		break;
+	default:
+		res = a ^ b;
+		break;
 	}
-	f |= (a ^ b ^ res) & RFLAGS_AF;
 	*flags = f | flags_szp(res, size);
-	return res;
-}
-
-/* dst op src for ADD/SUB/OR/AND/XOR; *flags gets the arithmetic flags */
-static uint64_t alu(enum x86_op op, unsigned int size, uint64_t a, uint64_t b,
-		    uint64_t *flags)
-{
-	uint64_t m = x86_size_mask(size), res;
-
-	if (op == X86_OP_ADD || op == X86_OP_SUB)
-		return alu_carry(op == X86_OP_ADD ? X86_OP_ADC : X86_OP_SBB,
-				 size, a, b, 0, flags);
-	a &= m;
-	b &= m;
-	res = op == X86_OP_OR ? a | b : op == X86_OP_AND ? a & b : a ^ b;
-	*flags = flags_szp(res, size);
 	return res;
 }
 
@@ -424,7 +425,7 @@ static int emu_one(struct emu *x, uint64_t gva)
 		return r;
 	case X86_OP_CMPXCHG:
 		/* flags of CMP rAX, dest (SDM Vol 2 CMPXCHG) */
-		alu(X86_OP_SUB, size, reg_get(v, X86_RAX, size), old, &fl);
+		alu(X86_OP_SUB, size, reg_get(v, X86_RAX, size), old, 0, &fl);
 		if (fl & RFLAGS_ZF) {
 			r = mem_wr(x, lin, &src, size);
 			if (r != EMU_DONE)
@@ -435,11 +436,14 @@ static int emu_one(struct emu *x, uint64_t gva)
 		set_flags(v, RFLAGS_ARITH, fl);
 		return EMU_DONE;
 	case X86_OP_ADD:
+	case X86_OP_ADC:
 	case X86_OP_SUB:
+	case X86_OP_SBB:
 	case X86_OP_OR:
 	case X86_OP_AND:
 	case X86_OP_XOR:
-		res = alu(in->op, size, old, src, &fl);
+		res = alu(in->op, size, old, src,
+			  v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_CF, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE)
 			set_flags(v, RFLAGS_ARITH, fl);
@@ -457,19 +461,11 @@ static int emu_one(struct emu *x, uint64_t gva)
 			set_flags(v, RFLAGS_CF, (old & bit) ? RFLAGS_CF : 0);
 		return r;
 	}
-	case X86_OP_ADC:
-	case X86_OP_SBB:
-		res = alu_carry(in->op, size, old, src,
-				v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_CF, &fl);
-		r = mem_wr(x, lin, &res, size);
-		if (r == EMU_DONE)
-			set_flags(v, RFLAGS_ARITH, fl);
-		return r;
 	case X86_OP_INC:
 	case X86_OP_DEC:
 		/* as ADD/SUB 1, but CF is not affected */
 		res = alu(in->op == X86_OP_INC ? X86_OP_ADD : X86_OP_SUB, size,
-			  old, 1, &fl);
+			  old, 1, 0, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE)
 			set_flags(v, RFLAGS_ARITH & ~RFLAGS_CF, fl);
@@ -479,14 +475,14 @@ static int emu_one(struct emu *x, uint64_t gva)
 		return mem_wr(x, lin, &res, size);
 	case X86_OP_NEG:
 		/* 0 - dest: CF is set unless dest is 0 (SDM Vol 2 NEG) */
-		res = alu(X86_OP_SUB, size, 0, old, &fl);
+		res = alu(X86_OP_SUB, size, 0, old, 0, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE)
 			set_flags(v, RFLAGS_ARITH, fl);
 		return r;
 	case X86_OP_XADD:
 		/* TEMP = SRC + DEST; SRC = DEST; DEST = TEMP (SDM Vol 2 XADD) */
-		res = alu(X86_OP_ADD, size, old, src, &fl);
+		res = alu(X86_OP_ADD, size, old, src, 0, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE) {
 			reg_set(v, in->reg, size, old);
