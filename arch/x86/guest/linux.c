@@ -233,15 +233,10 @@ static int place_kernel(const struct bzimage *bz, uint64_t *base, uint32_t *alig
 /* The kernel's command line: the module's string after its name. */
 static int place_cmdline(const struct bzimage *bz, uint8_t *bp)
 {
-	const char *s = bz->k->cmdline;
+	const char *s = bz->k->args;
 	uint32_t max = rd(bz->k->data, HDR_CMDLINE_SIZE, 4);
-	uint64_t len, pa;
+	uint64_t len = strlen(s), pa;
 
-	while (*s && *s != ' ')
-		s++;
-	while (*s == ' ')
-		s++;
-	len = strlen(s);
 	/* boot.rst, cmdline_size: the most characters, without the NUL. */
 	if (len > max) {
 		pr_err("guest kernel '%s': command line of %lu characters; the kernel takes at most %u (cmdline_size)",

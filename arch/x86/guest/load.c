@@ -29,22 +29,11 @@ static void set_name(struct staged *s)
 	s->name = n ? s->name_buf : "(unnamed module)";
 }
 
-/* The characters after the module's first word and the blanks after it. */
-static uint64_t args_len(const struct bi_module *m)
-{
-	uint64_t i = 0;
-
-	while (m->cmdline[i] && m->cmdline[i] != ' ')
-		i++;
-	while (m->cmdline[i] == ' ')
-		i++;
-	return m->cmdline_len > i ? m->cmdline_len - i : 0;
-}
-
 /* Never a cut command line: the whole of it, or a refusal (bootinfo.h). */
 static int check_cmdline(const struct bi_module *m, const struct staged *s)
 {
-	uint64_t n = args_len(m);
+	uint64_t i = (uint64_t)(s->args - s->cmdline);
+	uint64_t n = m->cmdline_len > i ? m->cmdline_len - i : 0;
 
 	if (n <= BI_ARGS_MAX && m->cmdline_len < sizeof(m->cmdline))
 		return 0;
@@ -59,7 +48,11 @@ static int stage(const struct bi_module *m, struct staged *s)
 
 	s->size = m->size;
 	s->pages = ALIGN_UP(m->size ? m->size : 1, PAGE_SIZE) / PAGE_SIZE;
-	s->cmdline = m->cmdline;
+	s->cmdline = s->args = m->cmdline;
+	while (*s->args && *s->args != ' ')
+		s->args++;
+	while (*s->args == ' ')
+		s->args++;
 	set_name(s);
 	err = check_cmdline(m, s);
 	if (err)

@@ -23,6 +23,7 @@ struct staged {
 	uint64_t size;
 	size_t pages;
 	const char *cmdline;	/* the module's string: "NAME ARGS..." */
+	const char *args;	/* in it, what follows NAME and its blanks */
 	const char *name;	/* its first word, for messages */
 	char name_buf[64];
 };
