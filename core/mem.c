@@ -96,11 +96,6 @@ bool umbra_frame(uint64_t pfn)
 	return umbra_owns(pfn << PAGE_SHIFT, PAGE_SIZE);
 }
 
-static bool taken(const struct boot_info *bi, uint64_t base, uint64_t size)
-{
-	return busy(bi, base, size) || umbra_owns(base, size);
-}
-
 /*
  * The highest `align` aligned place of `size` bytes in usable RAM that ends
  * at or below `limit`, above MIN_UMBRA_BASE and clear of everything in use.
@@ -120,7 +115,7 @@ static uint64_t choose_base(const struct boot_info *bi, uint64_t size,
 		for (cand = ALIGN_DOWN(top - size, align); cand >= lo && cand > best;
 		     cand -= align) {
 			/* the whole range must be usable: entries may be split */
-			if (!taken(bi, cand, size)) {
+			if (!busy(bi, cand, size) && !umbra_owns(cand, size)) {
 				best = cand;
 				break;
 			}
@@ -160,11 +155,6 @@ void umbra_claim(uint64_t base, uint64_t size)
 static uint64_t phys_of(const void *p, uint64_t image_pa)
 {
 	return image_pa + ((uint64_t)p - UMBRA_VBASE);
-}
-
-static uint64_t image_phys_of(const void *p)
-{
-	return phys_of(p, umbra_mem_base);
 }
 
 /* The end of RAM, rounded up to 1 GiB, at least 4 GiB. */
@@ -240,7 +230,7 @@ static void move_image(struct boot_info *bi, uint64_t image_size)
 	link_tables(&bridge_tables, bi->image_phys, image_size, 0);
 	write_cr3(phys_of(bridge_tables.pml4, bi->image_phys));
 	image_move(umbra_mem_base, (uint64_t)__image_start, image_size,
-		   image_phys_of(final_tables.pml4));
+		   phys_of(final_tables.pml4, umbra_mem_base));
 	bi->image_phys = umbra_mem_base;
 }
 
