@@ -232,15 +232,10 @@ static const uint8_t group2[8] = {
 	X86_OP_SHL, X86_OP_SHR, X86_OP_SHL, X86_OP_SAR,
 };
 
-/* Group 3 (F6 F7) /2 NOT, /3 NEG; Group 4/5 (FE FF) /0 INC, /1 DEC. */
-static const uint8_t group3[8] = {
-	X86_OP_NONE, X86_OP_NONE, X86_OP_NOT, X86_OP_NEG,
-	X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
-};
-static const uint8_t group45[8] = {
-	X86_OP_INC, X86_OP_DEC, X86_OP_NONE, X86_OP_NONE,
-	X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
-};
+/* Group 3 (F6 F7) /2 NOT, /3 NEG; Group 4/5 (FE FF) /0 INC, /1 DEC; the
+   other /digits are X86_OP_NONE (0). */
+static const uint8_t group3[8] = { [2] = X86_OP_NOT, [3] = X86_OP_NEG };
+static const uint8_t group45[8] = { [0] = X86_OP_INC, [1] = X86_OP_DEC };
 
 /* Two-byte opcodes 0F xx (SDM Vol 2 Table A-3). */
 static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
