@@ -59,6 +59,7 @@ setup:
 # "N passed, N failed" ending (tests/run-all.py adds them up).
 TEST_GUESTS	= $(GUEST_KERNELS) $(LINUX_DIR)/vmlinuz
 TEST_PARTS	= --part "efi loader=tests/efi/test-loader.sh $(BUILD)/efi-fake" \
+		  --part "efi firmware guest=tests/efi/test-firmware.sh" \
 		  --part "usb image=$(PYTHON) tests/test-usb.py" \
 		  --part "kvm or tcg=$(PYTHON) tests/test-accel.py" \
 		  --part "make run=$(PYTHON) tests/test-run.py" \
@@ -74,11 +75,12 @@ test:
 		$(TEST_PARTS)
 
 # make test, then the runs too slow for it: the shadow TLB model for 10^7
-# steps (about 4 minutes of CPU), the Linux guest under Bochs
+# steps (about 4 minutes of CPU), guest=firmware under shadow paging, the Linux guest under Bochs
 # (VMX with EPT and shadow paging, SVM with NPT), several minutes each, and
 # the fuzzer's long runs (docs/fuzzing.md).
 test-long: test
 	@STEPS=840000 $(PYTHON) tests/run-host-tests.py $(HOST_OBJ)/shadow/test_shadow_tlb
+	@tests/efi/test-firmware.sh --shadow
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(LINUX_DIR)/vmlinuz
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(GUEST_OUT)/fuzz.elf
 	@$(PYTHON) tests/run-guest-tests.py --long-only --no-selftest --no-linux $(GUEST_KERNELS)
@@ -91,7 +93,10 @@ guest-test: all guest-kernels
 # make run: the Linux guest on this terminal.  FIRMWARE=bios for SeaBIOS,
 # MMU=shadow (and OOS=off) for shadow paging, UMBRA_ARGS for the rest of
 # umbra's command line, GUEST_ARGS for the kernel's, RUN_FLAGS for
-# tools/umbra-run.
+# tools/umbra-run.  GUEST=firmware: umbra.efi takes over in place and
+# returns to OVMF, which boots the guest from a second disk with GRUB, as
+# the machine's own OS (docs/efi.md).
+GUEST ?=
 FIRMWARE ?= uefi
 MMU ?= tdp
 OOS ?=
@@ -99,11 +104,12 @@ UMBRA_ARGS ?=
 GUEST_ARGS ?= console=ttyS0 quiet
 RUN_FLAGS ?=
 RUN_HV_ARGS = $(strip $(if $(OOS),oos=$(OOS)) $(UMBRA_ARGS))
+RUN_LOADER = $(if $(filter firmware,$(GUEST)),--loader firmware)
 run:
 	@tools/setup
 	@$(MAKE) --no-print-directory all linux-image
 	@echo "make run: umbra ($(MMU) paging) and Linux on this terminal's serial console; leave with Ctrl-A X"
-	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) \
+	@tools/umbra-run --interactive --timeout 0 --firmware $(FIRMWARE) --mmu $(MMU) $(RUN_LOADER) \
 		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
 		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 

@@ -12,10 +12,12 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	arch/x86/emul/decode.c arch/x86/emul/operand.c arch/x86/emul/emulate.c arch/x86/emul/gmem.c \
 	arch/x86/paging/tdp.c arch/x86/paging/shadow.c arch/x86/paging/mmu_env.c \
 	arch/x86/guest/load.c arch/x86/guest/multiboot.c arch/x86/guest/linux.c \
+	arch/x86/guest/firmware.c \
 	svm/svm.c svm/quirks.c svm/diag.c svm/vmrun.asm \
 	vmx/vmx.c vmx/quirks.c vmx/caps.c vmx/diag.c vmx/vmentry.asm \
 	drivers/serial.c drivers/acpi.c \
-	drivers/iommu/iommu.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
+	drivers/iommu/iommu.c drivers/iommu/iopt.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
+	drivers/iommu/ivrs.c drivers/iommu/amdvi.c \
 	lib/mem.c lib/string.c lib/printf.c
 
 CORE_OBJS := $(patsubst %,$(BUILD)/core/%.o,$(CORE_SRCS))

@@ -207,7 +207,7 @@ static const struct option_desc options[] = {
 	  "mmu=shadow: let leaf page tables go out of sync",
 	  ONE_OF(off_on, opts.oos) },
 	{ "iommu", "on, off", "on",
-	  "program the IOMMU (Intel VT-d) so that no device reaches umbra's memory",
+	  "program the IOMMU (Intel VT-d, AMD-Vi) so that no device reaches umbra's memory",
 	  ONE_OF(on_off, opts.iommu_off) },
 	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
 	  "the leak canary umbra writes into its memory (tests)",

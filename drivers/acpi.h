@@ -19,6 +19,23 @@ struct acpi_header {
 	uint32_t creator_revision;
 } __attribute__((packed));
 
+/* Little-endian fields of a table, at any alignment. */
+static inline uint16_t acpi_get16(const uint8_t *p)
+{
+	uint16_t v;
+
+	__builtin_memcpy(&v, p, 2);
+	return v;
+}
+
+static inline uint64_t acpi_get64(const uint8_t *p)
+{
+	uint64_t v;
+
+	__builtin_memcpy(&v, p, 8);
+	return v;
+}
+
 /* The table with signature `sig` under the RSDP at `rsdp`, or NULL. */
 struct acpi_header *acpi_find(uint64_t rsdp, const char sig[4]);
 /* Drop every XSDT/RSDT entry that points at table `pa`; the count dropped. */

@@ -15,6 +15,7 @@
 #include "core/options.h"
 #include "shell/shell.h"
 #include "arch/x86/paging/mmu.h"
+#include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
 #include "lib/string.h"
 #include "shell/clock.h"
@@ -312,6 +313,7 @@ static void shell_run(struct vcpu *v)
 	log_level = MAX(user_level, LOG_INFO);
 	pr_info("shell: guest paused at rip %lx after %lu exits; 'help' lists the commands, 'continue' resumes",
 		v->ops->get_reg(v, VCPU_RIP), v->total_exits);
+	iommu_poll_now(false);	/* DMA faults up to now */
 	leave = false;
 	while (!leave) {
 		put("umbra> ");

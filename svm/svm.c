@@ -319,7 +319,6 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 	/* real mode pushes no error code (APM Vol 2 8.9.1): paged real mode */
 	if (!(v->ops->get_reg(v, VCPU_CR0) & CR0_PE))
 		has_error = false;
-	s->vmcb->save.rflags = x86_exc_rflags(vector, s->vmcb->save.rflags);
 	s->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID |
 				 (has_error ? EVENTINJ_EV | (uint64_t)error << 32 : 0);
 	s->reinject = 0;
@@ -565,6 +564,22 @@ static uint64_t reinjectable(uint64_t info)
 }
 
 /*
+ * The event of this VMRUN: one umbra injects, or else the one whose
+ * delivery the last exit cut short; a fault-class exception with RF in
+ * the RFLAGS it pushes (event.h, x86_event_sets_rf()).
+ */
+static void svm_write_event(struct svm_vcpu *s)
+{
+	struct vmcb *vmcb = s->vmcb;
+
+	if (s->reinject && !(vmcb->ctl.event_inj & EVENTINJ_VALID))
+		vmcb->ctl.event_inj = s->reinject;
+	s->reinject = 0;
+	if (x86_event_sets_rf(vmcb->ctl.event_inj))
+		vmcb->save.rflags |= RFLAGS_RF;
+}
+
+/*
  * umbra never sets GIF in root mode (svm_enable() clears it, #VMEXIT
  * clears it again, APM Vol 2 15.17): from then on an NMI waits while
  * umbra runs and is taken by the guest at the next VMRUN (15.17.1),
@@ -599,9 +614,7 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 					 .raw = SVM_EXIT_SHUTDOWN };
 		return;
 	}
-	if (s->reinject && !(vmcb->ctl.event_inj & EVENTINJ_VALID))
-		vmcb->ctl.event_inj = s->reinject;
-	s->reinject = 0;
+	svm_write_event(s);
 	inject_early_nmi(v, s);
 	s->injected = vmcb->ctl.event_inj;
 	vmcb->save.rax = v->gprs.rax;

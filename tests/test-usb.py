@@ -242,7 +242,8 @@ def make_usb():
     rc, cfg = sh(['mtype', '-i', img + ESP, '::/boot/grub/grub.cfg'],
                  tool_env())
     ids = re.findall(r'--id (\S+)', cfg)
-    want = ['tdp', 'shadow', 'shadow-nooos', 'serial', 'efi', 'bare']
+    want = ['tdp', 'shadow', 'shadow-nooos', 'serial', 'efi', 'firmware',
+            'bare']
     result(ids == want, 'default.img: menu entries %s' % ' '.join(want),
            'found %s' % ' '.join(ids))
     # docs/usb.md: writing the image with dd (to a file here)

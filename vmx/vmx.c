@@ -503,7 +503,6 @@ static void vmx_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
 		s->reinject = 0;
 		return;
 	}
-	vmcs_write(GUEST_RFLAGS, x86_exc_rflags(vector, vmcs_read(GUEST_RFLAGS)));
 	info = INTR_INFO_VALID | INTR_TYPE_HW_EXC << 8 | vector;
 	if (has_error && (vmcs_read(GUEST_CR0) & CR0_PE)) {
 		info |= INTR_INFO_DELIVER_CODE;
@@ -810,6 +809,18 @@ static void restore_vectoring(struct vmx_vcpu *s)
 }
 
 /*
+ * The event of this entry: one umbra injects, or else the one whose
+ * delivery the last exit cut short; a fault-class exception with RF in
+ * the RFLAGS it pushes (event.h, x86_event_sets_rf()).
+ */
+static void write_event(struct vmx_vcpu *s)
+{
+	restore_vectoring(s);
+	if (x86_event_sets_rf(vmcs_read(ENTRY_INTR_INFO)))
+		vmcs_write(GUEST_RFLAGS, vmcs_read(GUEST_RFLAGS) | RFLAGS_RF);
+}
+
+/*
  * The guest's NMI (v->nmi_pending, arch/x86/vcpu.h), injected as type 2
  * (SDM Vol 3 24.8.3) when VM entry may: not while another event is being
  * injected, with virtual-NMI blocking (the guest is in its NMI handler,
@@ -878,7 +889,7 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 					 .raw = VMX_EXIT_TRIPLE_FAULT };
 		return;
 	}
-	restore_vectoring(s);
+	write_event(s);
 	s->reinject = 0;
 	inject_pending_nmi(v, s);
 	if (s->flush) {

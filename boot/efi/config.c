@@ -6,6 +6,8 @@
  * character is '#' is a comment, blank lines are ignored.  Keys:
  *   cmdline = OPTIONS			umbra's own command line
  *   guest   = PATH [GUEST CMDLINE]	the guest kernel, modules[0]
+ *             (or the word firmware: boot/efi/firmware.c)
+ *   boot    = PATH			guest=firmware: the OS loader to start
  *   module  = PATH [MODULE CMDLINE]	further modules, in order
  * An unknown key or a line without '=' is reported and skipped.
  */
@@ -100,6 +102,10 @@ static EFI_STATUS parse_line(char *key, char *val, unsigned int line,
 			return EFI_INVALID_PARAMETER;
 		}
 		return parse_file(key, val, line, &cfg->extra[cfg->nr_extra++]);
+	}
+	if (!strcmp(key, "boot")) {	/* guest=firmware: what it boots */
+		cfg->have_boot = true;
+		return parse_file(key, val, line, &cfg->boot);
 	}
 	warn(L"umbra.cfg line %d: unknown key '%a', ignored\n", line, key);
 	return EFI_SUCCESS;

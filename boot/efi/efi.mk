@@ -28,7 +28,8 @@ EFI_SECTIONS	:= -j .text -j .sdata -j .data -j .dynamic -j .rodata -j .rel \
 		   -j .rela -j '.rel.*' -j '.rela.*' -j .reloc
 
 EFI_SRCS	:= $(wildcard boot/efi/*.c)
-EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o) $(BUILD)/efi/lib/string.o
+EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o) $(BUILD)/efi/takeover.o \
+		   $(BUILD)/efi/lib/string.o
 
 # `all` gets umbra.efi once the core's flat image has a rule (core.mk).
 ifneq ($(wildcard core.mk),)
@@ -38,6 +39,10 @@ endif
 $(BUILD)/efi/%.o: boot/efi/%.c
 	@mkdir -p $(@D)
 	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
+$(BUILD)/efi/takeover.o: boot/efi/takeover.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 $< -o $@
 
 $(BUILD)/efi/lib/%.o: lib/%.c
 	@mkdir -p $(@D)

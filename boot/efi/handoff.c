@@ -108,7 +108,7 @@ EFI_STATUS handoff_prepare(struct handoff *h)
 }
 
 /* Runs after ExitBootServices(): plain stores into pages allocated before. */
-static void build_page_tables(const struct handoff *h)
+void handoff_build_tables(const struct handoff *h)
 {
 	UINT64 *pml4 = (UINT64 *)(UINTN)h->pt_base;
 	UINT64 next = h->pt_base + EFI_PAGE;
@@ -160,7 +160,7 @@ static void __attribute__((noreturn)) enter_core(const struct handoff *h)
 	UINT64 cr4;
 
 	__asm__ __volatile__("cli" : : : "memory");
-	build_page_tables(h);
+	handoff_build_tables(h);
 	__asm__ __volatile__("mov %0, %%cr3" : : "r"(h->pt_base) : "memory");
 	/* Drop global TLB entries the firmware may have left, too. */
 	cr4 = read_cr4();

@@ -3,7 +3,9 @@
  * umbra.efi: the UEFI way in.  A gnu-efi application that reads umbra.cfg
  * from its own directory, loads the guest and modules, places the embedded
  * core image, converts the memory map, exits boot services and calls the
- * core with a struct boot_info (include/umbra/bootinfo.h).
+ * core with a struct boot_info (include/umbra/bootinfo.h); with
+ * guest=firmware (firmware.c) it calls the core with boot services still
+ * running and carries on as its guest.
  *
  * Section numbers in comments refer to the UEFI Specification 2.10.
  */
@@ -65,6 +67,8 @@ struct loader_cfg {
 	struct cfg_file guest;
 	unsigned int nr_extra;
 	struct cfg_file extra[BI_MAX_MODULES - 1];
+	bool have_boot;
+	struct cfg_file boot;		/* guest=firmware: the loader to start */
 };
 
 EFI_STATUS cfg_parse(char *text, UINTN len, struct loader_cfg *cfg);
@@ -109,7 +113,17 @@ struct handoff {
 };
 
 EFI_STATUS handoff_prepare(struct handoff *h);
+void handoff_build_tables(const struct handoff *h);
 EFI_STATUS handoff_exit_and_enter(EFI_HANDLE image, struct handoff *h);
+
+/* main.c: the core placed at h->core_phys (chosen here if 0); the RSDP. */
+EFI_STATUS place_core(struct handoff *h);
+UINT64 find_rsdp(void);
+
+/* guest=firmware (firmware.c, takeover.asm): umbra, then the firmware as its guest. */
+bool fw_wanted(const struct loader_cfg *cfg, const char *cmdline);
+EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
+		  const struct loader_cfg *cfg, struct handoff *h);
 
 /* The embedded core image (core-blob.S). */
 extern const UINT8 umbra_core_start[];

@@ -95,7 +95,7 @@ static void add_busy(struct boot_info *bi, UINT64 base, UINT64 size)
 }
 
 /* 4.6 EFI Configuration Table: the ACPI 2.0 RSDP, else the ACPI 1.0 one. */
-static UINT64 find_rsdp(void)
+UINT64 find_rsdp(void)
 {
 	static const EFI_GUID acpi20 = ACPI_20_TABLE_GUID;
 	static const EFI_GUID acpi10 = ACPI_TABLE_GUID;
@@ -139,7 +139,7 @@ static EFI_STATUS load_module(struct volume *vol, const struct cfg_file *f,
 }
 
 /* The embedded core: check its header, place it 2 MiB aligned. */
-static EFI_STATUS place_core(struct handoff *h)
+EFI_STATUS place_core(struct handoff *h)
 {
 	UINT64 blob = (UINT64)(umbra_core_end - umbra_core_start);
 	struct umbra_image_header hdr;
@@ -167,13 +167,15 @@ static EFI_STATUS place_core(struct handoff *h)
 
 	/* 2 MiB pages map the image: allocate 2 MiB more and align by hand. */
 	h->core_span = ALIGN_UP(hdr.mem_size, SZ_2M);
-	st = alloc_pages((h->core_span + SZ_2M) / EFI_PAGE, &a);
+	st = h->core_phys ? EFI_SUCCESS :	/* guest=firmware chose it */
+	     alloc_pages((h->core_span + SZ_2M) / EFI_PAGE, &a);
 	if (EFI_ERROR(st)) {
 		err(L"no memory for the core (%ld bytes): %r\n", h->core_span,
 		    st);
 		return st;
 	}
-	h->core_phys = ALIGN_UP(a, SZ_2M);
+	if (!h->core_phys)
+		h->core_phys = ALIGN_UP(a, SZ_2M);
 	bs_copy((void *)(UINTN)h->core_phys, umbra_core_start, hdr.file_size);
 	bs_zero((void *)(UINTN)(h->core_phys + hdr.file_size),
 		 h->core_span - hdr.file_size);
@@ -215,11 +217,6 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 	st = cfg_parse((char *)(UINTN)cfg_base, size, &cfg);
 	if (EFI_ERROR(st))
 		return st;
-	if (!cfg.have_guest) {
-		err(L"%s has no 'guest = PATH [ARGS]' line\n", cfg_path);
-		return EFI_NOT_FOUND;
-	}
-
 	/* boot_info first: the modules are entered into it as they load. */
 	h->bi_pages = DIV_UP(sizeof(*bi), EFI_PAGE);
 	st = alloc_pages(h->bi_pages, &a);
@@ -236,6 +233,12 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 		msg(L"command line from LoadOptions: %a\n", bi->cmdline);
 	else
 		strlcpy(bi->cmdline, cfg.cmdline, sizeof(bi->cmdline));
+	if (fw_wanted(&cfg, bi->cmdline))
+		return fw_run(image, li, &cfg, h);
+	if (!cfg.have_guest) {
+		err(L"%s has no 'guest = PATH [ARGS]' line\n", cfg_path);
+		return EFI_NOT_FOUND;
+	}
 
 	st = place_core(h);
 	if (EFI_ERROR(st))

@@ -18,22 +18,6 @@
 #define RMRR_LEN		24	/* 8.4 */
 #define DRHD_INCLUDE_PCI_ALL	0x01
 
-static uint16_t get16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, 2);
-	return v;
-}
-
-static uint64_t get64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return v;
-}
-
 /* 8.3.1: device scope entries, each at least 6 bytes, fill [p, end). */
 static int count_scopes(const uint8_t *p, const uint8_t *end, uint32_t *n)
 {
@@ -61,9 +45,9 @@ static int parse_drhd(const uint8_t *s, uint16_t len, struct dmar_info *d,
 		return -1;
 	}
 	u = &d->unit[d->nr_units];
-	u->base = get64(s + 8);
+	u->base = acpi_get64(s + 8);
 	u->size = PAGE_SIZE << (s[5] & 0xf);
-	u->segment = get16(s + 6);
+	u->segment = acpi_get16(s + 6);
 	u->include_all = s[4] & DRHD_INCLUDE_PCI_ALL;
 	if (!u->base || (u->base & (PAGE_SIZE - 1)) || u->base >= SZ_4G) {
 		snprintf(why, n, "DRHD register base %lx (not a page below 4 GiB)",
@@ -87,8 +71,8 @@ static int parse_rmrr(const uint8_t *s, uint16_t len, struct dmar_info *d,
 		snprintf(why, n, "RMRR of %u bytes (at least %u)", len, RMRR_LEN);
 		return -1;
 	}
-	base = get64(s + 8);
-	limit = get64(s + 16);	/* 8.4: the last byte, limit + 1 page aligned */
+	base = acpi_get64(s + 8);
+	limit = acpi_get64(s + 16);	/* 8.4: the last byte, limit + 1 page aligned */
 	if ((base & (PAGE_SIZE - 1)) || ((limit + 1) & (PAGE_SIZE - 1)) ||
 	    limit < base) {
 		snprintf(why, n, "RMRR %lx-%lx not page aligned", base, limit);
@@ -99,7 +83,7 @@ static int parse_rmrr(const uint8_t *s, uint16_t len, struct dmar_info *d,
 		return -1;
 	}
 	d->rmrr[d->nr_rmrr++] = (struct dmar_rmrr){
-		.base = base, .end = limit + 1, .segment = get16(s + 6) };
+		.base = base, .end = limit + 1, .segment = acpi_get16(s + 6) };
 	return 0;
 }
 
@@ -116,16 +100,16 @@ int dmar_parse(const struct acpi_header *h, struct dmar_info *d,
 	}
 	d->haw = t[36] + 1;
 	d->flags = t[37];
-	for (s = t + DMAR_HDR_LEN; s < end; s += get16(s + 2)) {
+	for (s = t + DMAR_HDR_LEN; s < end; s += acpi_get16(s + 2)) {
 		uint16_t type, len;
 
-		if (end - s < 4 || get16(s + 2) < 4 || get16(s + 2) > end - s) {
+		if (end - s < 4 || acpi_get16(s + 2) < 4 || acpi_get16(s + 2) > end - s) {
 			snprintf(why, n, "remapping structure at offset %lu overruns the table",
 				 (uint64_t)(s - t));
 			return -1;
 		}
-		type = get16(s);
-		len = get16(s + 2);
+		type = acpi_get16(s);
+		len = acpi_get16(s + 2);
 		if (type == DMAR_TYPE_DRHD && parse_drhd(s, len, d, why, n))
 			return -1;
 		if (type == DMAR_TYPE_RMRR && parse_rmrr(s, len, d, why, n))

@@ -13,7 +13,9 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "core/mem.h"
+#include "drivers/iommu/iopt.h"
 #include "drivers/iommu/vtd.h"
+#include "lib/printf.h"
 #include "lib/string.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -76,7 +78,6 @@
 #define VTD_DOMAIN	1ull		/* 0 is reserved with caching mode (10.4.2 CM) */
 
 #define VTD_SPIN	(1u << 24)	/* status polls before a unit is given up */
-#define FAULTS_LOGGED	16
 
 struct vtd_unit {
 	volatile uint8_t *regs;
@@ -85,10 +86,7 @@ struct vtd_unit {
 
 static struct vtd_unit units[DMAR_MAX_UNITS];
 static uint32_t nr_units;
-static uint64_t *sl_root, *root_table, *ctx_table;
-static int sl_levels;
-static unsigned int sl_large;	/* largest leaf level: 1 (4K), 2 (2M), 3 (1G) */
-static uint64_t nr_faults;
+static uint64_t *root_table, *ctx_table;
 static bool tables_incoherent;
 
 static uint32_t rd32(const struct vtd_unit *u, uint32_t off)
@@ -121,81 +119,22 @@ uint64_t vtd_reg_span(const struct dmar_unit *du)
 	return ALIGN_UP(span, PAGE_SIZE);
 }
 
-/* ---- second-level page tables (9.8) ---- */
+/* ---- second-level page tables (9.8): drivers/iommu/iopt.c ---- */
 
-static uint64_t *new_table(void)
+static uint64_t sl_table(uint64_t pa, int level)
 {
-	uint64_t *t = page_alloc(1);
-
-	if (!t) {
-		pr_err("VT-d: out of memory for the DMA page tables");
-		halt("no-memory");
-	}
-	return t;
+	return pa | SL_R | SL_W;
 }
 
-static unsigned int index_of(uint64_t pa, int level)
+static uint64_t sl_leaf(uint64_t pa, int level)
 {
-	return (pa >> (12 + 9 * (level - 1))) & 511;
+	return pa | SL_R | SL_W | (level > 1 ? SL_PS : 0);
 }
 
-/* Install a leaf for pa at `level` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB). */
-static void sl_map(uint64_t pa, int level)
-{
-	uint64_t *t = sl_root;
-
-	for (int l = sl_levels; l > level; l--) {
-		uint64_t *e = &t[index_of(pa, l)];
-
-		if (!(*e & SL_R))
-			*e = virt_to_phys(new_table()) | SL_R | SL_W;
-		BUG_ON(*e & SL_PS);
-		t = phys_to_virt(*e & ~0xfffull);
-	}
-	t[index_of(pa, level)] = pa | SL_R | SL_W | (level > 1 ? SL_PS : 0);
-}
-
-/* The largest leaf level for pa that stays below top and off umbra's ranges. */
-static int leaf_level(uint64_t pa, uint64_t top)
-{
-	for (int l = (int)sl_large; l >= 1; l--) {
-		uint64_t size = 1ull << (12 + 9 * (l - 1));
-
-		if (!(pa & (size - 1)) && pa + size <= top &&
-		    !umbra_owns(pa, size))
-			return l;
-	}
-	return 0;
-}
-
-static void sl_map_identity(uint64_t top)
-{
-	uint64_t pa = 0;
-
-	while (pa < top) {
-		int l = leaf_level(pa, top);
-
-		if (l)
-			sl_map(pa, l);
-		pa += 1ull << (12 + 9 * (l ? l - 1 : 0));
-	}
-}
-
-/* RMRRs (8.4) below top are in the identity map already. */
-static void sl_map_rmrrs(const struct dmar_info *d, uint64_t top)
-{
-	for (uint32_t i = 0; i < d->nr_rmrr; i++) {
-		const struct dmar_rmrr *r = &d->rmrr[i];
-
-		pr_info("VT-d: RMRR %lx-%lx identity-mapped", r->base, r->end - 1);
-		for (uint64_t pa = r->base; pa < r->end; pa += PAGE_SIZE) {
-			if (umbra_owns(pa, PAGE_SIZE))
-				pr_warn("VT-d: RMRR page %lx is umbra's: left unmapped", pa);
-			else if (pa >= top)
-				sl_map(pa, 1);
-		}
-	}
-}
+static struct iopt sl = {
+	.table = sl_table, .leaf = sl_leaf, .leaf_mask = SL_PS,
+	.leaf_bits = SL_PS, .who = "VT-d",
+};
 
 /* ---- one unit ---- */
 
@@ -286,35 +225,36 @@ static int check_caps(const struct dmar_info *d, uint64_t *top)
 			tables_incoherent = true;
 	}
 	if (sagaw & (1u << 2))
-		sl_levels = 4;		/* 10.4.2 SAGAW bit 2: 48-bit, 4 levels */
+		sl.levels = 4;		/* 10.4.2 SAGAW bit 2: 48-bit, 4 levels */
 	else if (sagaw & (1u << 1))
-		sl_levels = 3;		/* bit 1: 39-bit, 3 levels */
+		sl.levels = 3;		/* bit 1: 39-bit, 3 levels */
 	else {
 		pr_err("VT-d: the units share no 3- or 4-level table (SAGAW %x)", sagaw);
 		return -1;
 	}
-	mgaw = MIN(mgaw, sl_levels == 4 ? 48u : 39u);
+	mgaw = MIN(mgaw, sl.levels == 4 ? 48u : 39u);
 	if (*top > (1ull << mgaw)) {
 		pr_warn("VT-d: devices reach guest memory up to %lu GiB only (MGAW %u)",
 			(uint64_t)((1ull << mgaw) >> 30), mgaw);
 		*top = 1ull << mgaw;
 	}
-	sl_large = (large & 2) ? 3 : (large & 1) ? 2 : 1;
+	sl.large = (large & 2) ? 3 : (large & 1) ? 2 : 1;
 	(void)d;
 	return 0;
 }
 
 static void build_tables(const struct dmar_info *d, uint64_t top)
 {
-	uint64_t aw = sl_levels == 4 ? CTX_AW_48 : CTX_AW_39;
+	uint64_t aw = sl.levels == 4 ? CTX_AW_48 : CTX_AW_39;
 
-	sl_root = new_table();
-	root_table = new_table();
-	ctx_table = new_table();
-	sl_map_identity(top);
-	sl_map_rmrrs(d, top);
+	iopt_init(&sl);
+	root_table = iopt_pages("VT-d", 1);
+	ctx_table = iopt_pages("VT-d", 1);
+	iopt_map_identity(&sl, top);
+	for (uint32_t i = 0; i < d->nr_rmrr; i++)	/* 8.4 */
+		iopt_map_reserved(&sl, "RMRR", d->rmrr[i].base, d->rmrr[i].end, top);
 	for (int i = 0; i < 256; i++) {		/* 9.3: every devfn */
-		ctx_table[2 * i] = virt_to_phys(sl_root) | CTX_P;	/* TT 00 */
+		ctx_table[2 * i] = virt_to_phys(sl.root) | CTX_P;	/* TT 00 */
 		ctx_table[2 * i + 1] = aw | (VTD_DOMAIN << 8);
 	}
 	for (int i = 0; i < 256; i++)		/* 9.1: every bus */
@@ -345,8 +285,8 @@ int vtd_enable(const struct dmar_info *d, uint64_t top)
 		if (enable_unit(&units[i]))
 			return -1;
 	pr_info("VT-d: DMA remapping on in %u unit%s: devices reach guest memory below %lx (%d-level tables, %s leaves), umbra's ranges unmapped",
-		nr_units, nr_units == 1 ? "" : "s", top, sl_levels,
-		sl_large == 3 ? "1 GiB" : sl_large == 2 ? "2 MiB" : "4 KiB");
+		nr_units, nr_units == 1 ? "" : "s", top, sl.levels,
+		sl.large == 3 ? "1 GiB" : sl.large == 2 ? "2 MiB" : "4 KiB");
 	return 0;
 }
 
@@ -368,17 +308,12 @@ static const char *fault_reason(uint32_t fr)
 
 static void log_fault(const struct vtd_unit *u, uint64_t lo, uint64_t hi)
 {
-	uint32_t sid = FRCD_SID(hi), fr = FRCD_FR(hi);
+	uint32_t fr = FRCD_FR(hi);
+	char why[80];
 
-	nr_faults++;
-	if (nr_faults <= FAULTS_LOGGED)
-		pr_warn("DMA fault: device %02x:%02x.%x %s at %lx blocked (reason %u: %s, VT-d %lx)",
-			sid >> 8, (sid >> 3) & 0x1f, sid & 7,
-			(hi & FRCD_T_READ) ? "read" : "write", lo & ~(uint64_t)0xfff,
-			fr, fault_reason(fr), u->base);
-	else if (!(nr_faults & (nr_faults - 1)))
-		pr_warn("DMA faults: %lu so far (only the first %d are logged)",
-			nr_faults, FAULTS_LOGGED);
+	snprintf(why, sizeof(why), "reason %u: %s, VT-d %lx", fr, fault_reason(fr),
+		 u->base);
+	iopt_fault(FRCD_SID(hi), !(hi & FRCD_T_READ), lo, why);
 }
 
 static void poll_unit(const struct vtd_unit *u)

@@ -74,6 +74,23 @@ enum bi_firmware {
 	BI_FW_UEFI = 3,		/* umbra.efi started by the firmware */
 };
 
+/*
+ * umbra.efi with guest=firmware (docs/efi.md): the processor state that
+ * boot/efi/takeover.asm captured just before it called the core, with boot
+ * services still running.  It becomes the guest's first state
+ * (arch/x86/guest/firmware.c): the guest resumes umbra.efi after that call.
+ * takeover.asm writes the fields by offset: keep the order.
+ */
+struct bi_cpu_state {
+	uint64_t rax, rcx, rdx, rbx, rsp, rbp, rsi, rdi;
+	uint64_t r8, r9, r10, r11, r12, r13, r14, r15;
+	uint64_t rip, rflags;
+	uint64_t cr0, cr3, cr4, efer, pat, fs_base, gs_base, kernel_gs_base;
+	uint64_t gdt_base, idt_base;
+	uint16_t gdt_limit, idt_limit;
+	uint16_t sel[8];	/* ES CS SS DS FS GS LDTR TR (enum vcpu_seg) */
+};
+
 struct boot_info {
 	uint32_t firmware;		/* enum bi_firmware */
 	uint32_t nr_mem;
@@ -93,6 +110,8 @@ struct boot_info {
 	 */
 	uint32_t nr_scrub;
 	struct bi_mem_range scrub[BI_MAX_SCRUB];	/* type unused */
+	/* guest=firmware: physical address of a struct bi_cpu_state, else 0 */
+	uint64_t fw_state;
 };
 
 #endif

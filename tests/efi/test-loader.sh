@@ -21,11 +21,7 @@ OVMF_VARS=/usr/share/OVMF/OVMF_VARS_4M.fd
 WORK=$DIR/cases
 BACK="umbra-test: back in the firmware"
 
-passed=0
-failed=0
-
-pass() { echo "PASS: $*"; passed=$((passed + 1)); }
-fail() { echo "FAIL: $*"; failed=$((failed + 1)); }
+. "$(dirname "$0")/checks.sh"
 
 for f in "$DIR/fakecore.efi" "$DIR/badmagic.efi" "$OVMF_CODE" "$OVMF_VARS"; do
 	if [ ! -f "$f" ]; then
@@ -121,43 +117,9 @@ printf 'cmdline = from-cfg\nguest = hello.elf\n' \
 	>"$CASE/esp/EFI/umbra/umbra.cfg"
 printf 'fs0:\\EFI\\umbra\\umbra\r\n' >"$CASE/esp/startup.nsh"
 
-# Boot them, as many at a time as there are CPUs.
-jobs_max=$(nproc 2>/dev/null || echo 2)
-for d in "$WORK"/*/; do
-	d=${d%/}
-	while [ "$(jobs -rp | wc -l)" -ge "$jobs_max" ]; do
-		wait -n
-	done
-	boot "$d" &
-done
-wait
+boot_all
 
 # --- the checks ------------------------------------------------------------
-
-# has CASE TEXT...: the serial log holds every TEXT (fixed strings).
-has() {
-	local c=$1 t ok=1 log
-
-	shift
-	log=$(tr -d '\r' <"$WORK/$c/serial.log")
-	for t in "$@"; do
-		if ! grep -qF -- "$t" <<<"$log"; then
-			fail "$c: no '$t' on the serial line (see $WORK/$c/serial.log)"
-			ok=0
-		fi
-	done
-	[ $ok = 1 ] && pass "$c: $(printf '%s; ' "$@" | cut -c1-100)"
-}
-
-hasnt() {
-	local c=$1
-
-	if tr -d '\r' <"$WORK/$c/serial.log" | grep -qF -- "$2"; then
-		fail "$c: '$2' on the serial line"
-	else
-		pass "$c: no '$2'"
-	fi
-}
 
 rc_is() {
 	local c=$1 want=$2 got

@@ -10,7 +10,9 @@
  *    SVM; RDMSR of IA32_RTIT_CTL: #GP from umbra's MSR policy; MOV to CR0
  *    with PG and not PE: #GP from cr.c where CR0 writes are intercepted;
  *    a not-present page: #PF reflected by the shadow MMU); clear for the
- *    #BP trap;
+ *    #BP trap; set also for the CPU's #UD and #DE whose delivery exits
+ *    under shadow paging (a stack or IDT page not shadowed yet), which
+ *    umbra then delivers again;
  *  - SMAP with CR0.WP=0 (SDM Vol 3 4.6.1): a supervisor write to a
  *    read-only user page with WP=0 and SMAP off succeeds; after SMAP on
  *    and a CR3 reload a supervisor read of that page with EFLAGS.AC clear
@@ -24,21 +26,14 @@
  *    as the CPU pushes it, the handler reached once, the right vector.
  */
 #include "guest.h"
+#include "trap.h"
 #include "x86.h"
 
 const char test_name[] = "conform";
 
 #define PAGE		4096u
-#define NO_TRAP		0xffffffffu
-#define VEC_BP		3
-#define VEC_UD		6
-#define VEC_GP		13
-#define VEC_PF		14
 #define VEC_INT		0x21
 
-#define EFLAGS_TF	(1u << 8)
-#define EFLAGS_AC	(1u << 18)
-#define EFLAGS_RF	(1u << 16)
 #define EFLAGS_ARITH	0x8d5u		/* CF PF AF ZF SF OF */
 #define CR4_SMAP	(1u << 21)
 #define PTE_P		0x1ull
@@ -51,114 +46,49 @@ const char test_name[] = "conform";
 #define ABSENT_VA	(USER_VA + 2 * PAGE)	/* not present */
 #define PD3_PROBE_VA	0xffe00000u	/* PD 3, entry 511 */
 
-struct frame {
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
-	uint32_t vector, error;
-	uint32_t eip, cs, eflags;
-};
-
-struct gate {
-	uint16_t off_lo, sel;
-	uint8_t zero, type;
-	uint16_t off_hi;
-} __attribute__((packed));
-
-struct desc_ptr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-static struct gate idt[256] __attribute__((aligned(8)));
+static struct gate idt[256] __attribute__((aligned(PAGE)));
 static uint64_t pdpt[4] __attribute__((aligned(32)));
 static uint64_t pd0[512] __attribute__((aligned(PAGE)));
 static uint64_t pd1[512] __attribute__((aligned(PAGE)));
 static uint64_t pd3[512] __attribute__((aligned(PAGE)));	/* and a stack */
 static uint64_t upt[512] __attribute__((aligned(PAGE)));
 static uint32_t upage[1024] __attribute__((aligned(PAGE)));
+/* page tables of fresh pages, each for a 2 MiB region of PD 1 of its own */
+#define NR_FRESH	4
+#define FRESH_PDE	8		/* PD 1 entries 8.. */
+static uint64_t fresh_pt[NR_FRESH][512] __attribute__((aligned(PAGE)));
+static uint8_t fresh_stack[NR_FRESH - 1][PAGE] __attribute__((aligned(PAGE)));
+static unsigned int nr_fresh;
 
-volatile uint32_t trap_resume, trap_vec, trap_err, trap_cr2, trap_eflags;
-volatile uint32_t trap_eip;
-volatile uint32_t trap_count, int21_count, saved_esp;
+volatile uint32_t int21_count, saved_esp;
+extern char conf_int21[];
 
-void trap_handler(struct frame *f);
-extern char conf_stubs[], conf_int21[];
-
-/* Exception stubs, 12 bytes each: an error code or a dummy, the vector. */
 asm(".text\n"
-    "conf_stubs:\n"
-    ".set vec, 0\n"
-    ".rept 32\n"
-    ".if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)\n"
-    "nop\n nop\n"
-    ".else\n"
-    ".byte 0x6a, 0\n"
-    ".endif\n"
-    ".byte 0x68\n .long vec\n"
-    ".byte 0xe9\n .long conf_common - . - 4\n"
-    ".set vec, vec + 1\n"
-    ".endr\n"
-    "conf_common:\n"
-    "pushal\n"
-    "pushl %esp\n"
-    "call trap_handler\n"
-    "addl $4, %esp\n"
-    "popal\n"
-    "addl $8, %esp\n"
-    "iret\n"
     "conf_int21:\n"
     "incl int21_count\n"
     "iret\n");
 
-void trap_handler(struct frame *f)
-{
-	uint32_t cr2;
-
-	asm volatile("mov %%cr2, %0" : "=r"(cr2));
-	if (!trap_resume) {
-		printf("\nFAIL: unexpected exception: vector %u error %#x at eip %#x eflags %#x cr2 %#x\n",
-		       f->vector, f->error, f->eip, f->eflags, cr2);
-		check(0, "no unexpected exception", "see above");
-		test_exit();
-	}
-	trap_count++;
-	trap_vec = f->vector;
-	trap_err = f->error;
-	trap_cr2 = cr2;
-	trap_eflags = f->eflags;
-	trap_eip = f->eip;
-	f->eip = trap_resume;
-	f->eflags &= ~EFLAGS_TF;	/* a single-step test ends here */
-	trap_resume = 0;
-}
-
-static void set_gate(int vec, uint32_t handler)
-{
-	idt[vec] = (struct gate){ handler & 0xffff, 0x08, 0, 0x8e,
-				  handler >> 16 };
-}
-
 static void idt_setup(void)
 {
-	struct desc_ptr p = { sizeof(idt) - 1, (uint32_t)idt };
-	int v;
-
-	for (v = 0; v < 32; v++)
-		set_gate(v, (uint32_t)conf_stubs + 12 * v);
-	set_gate(VEC_INT, (uint32_t)conf_int21);
-	asm volatile("lidt %0" : : "m"(p));
+	trap_idt_init(idt);
+	gate_set(idt, VEC_INT, (uint32_t)conf_int21, GATE_INT32);
+	idt_load((uint32_t)idt, sizeof(idt) - 1);
 }
 
 /* ---- what the CPU is ---- */
 
 static int qemu_tcg, bare, intel, amd;
+static int mmu_shadow;		/* mmu=shadow: the runner's word for umbra's */
 
 static void cpu_init(void)
 {
+	const char *mmu = cmdline_arg(boot.cmdline, "mmu");
 	struct cpuid_regs r;
 	uint32_t brand[13];
 	int i;
 
 	bare = !under_umbra();
+	mmu_shadow = !bare && mmu && !memcmp(mmu, "shadow", 6);
 	cpuid(0, &r);
 	intel = r.ebx == 0x756e6547;	/* "Genu" */
 	amd = r.ebx == 0x68747541;	/* "Auth" */
@@ -220,70 +150,10 @@ static void paging_on(void)
 
 /* ---- instructions that fault: the vector, or NO_TRAP ---- */
 
-#define ARM	"movl $1f, trap_resume\n\t"
-#define DONE	"\n1:\n\tmovl $0, trap_resume"
-
-static uint32_t try_read(uint32_t addr)
-{
-	uint32_t v = 0;
-
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "movl (%1), %0" DONE : "+r"(v) : "r"(addr) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_write(uint32_t addr, uint32_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "movl %1, (%0)" DONE : : "r"(addr), "r"(val) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_cr0(uint32_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "mov %0, %%cr0" DONE : : "r"(val) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_cr4(uint32_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "mov %0, %%cr4" DONE : : "r"(val) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_rdmsr(uint32_t msr)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "rdmsr" DONE : : "c"(msr) : "eax", "edx", "memory");
-	return trap_vec;
-}
-
-#define INSN_PROBE(fn, text)						\
-static uint32_t fn(void)						\
-{									\
-	trap_vec = NO_TRAP;						\
-	asm volatile(ARM text DONE : : : "eax", "ecx", "edx", "memory",	\
-		     "cc");						\
-	return trap_vec;						\
-}
-
-INSN_PROBE(do_ud2, "ud2")
-INSN_PROBE(do_int3, "int3")
-INSN_PROBE(do_vmcall, ".byte 0x0f, 0x01, 0xc1")
-INSN_PROBE(do_vmmcall, ".byte 0x0f, 0x01, 0xd9")
-
-static const char *trap_text(uint32_t v)
-{
-	static char buf[64];
-
-	if (v == NO_TRAP)
-		return "no exception";
-	snprintf(buf, sizeof(buf), "vector %u error %#x eflags %#x cr2 %#x",
-		 v, trap_err, trap_eflags, trap_cr2);
-	return buf;
-}
+TRAP_PROBE(do_ud2, "ud2")
+TRAP_PROBE(do_int3, "int3")
+TRAP_PROBE(do_vmcall, ".byte 0x0f, 0x01, 0xc1")
+TRAP_PROBE(do_vmmcall, ".byte 0x0f, 0x01, 0xd9")
 
 /* ---- RFLAGS.RF in the pushed image ---- */
 
@@ -308,7 +178,18 @@ static void check_rf(const char *name, uint32_t got, uint32_t want_vec,
 
 static void test_rf(void)
 {
-	uint32_t cr0 = read_cr0(), t = do_ud2();
+	uint32_t cr0 = read_cr0(), t;
+
+	/*
+	 * Twice: under shadow paging the first delivery may exit (the IDT,
+	 * GDT or stack not shadowed yet), and umbra delivers it again; the
+	 * second shows the CPU's frame.  POPF in between clears the RF its
+	 * IRET restored (SDM Vol 2 POPF), which QEMU TCG keeps otherwise.
+	 */
+	do_ud2();
+	info("rf: the first #UD (UD2) pushes eflags %#x", trap_eflags);
+	asm volatile("pushfl\n\tpopfl" ::: "memory", "cc");
+	t = do_ud2();
 
 	cpu_rf = t == VEC_UD && (trap_eflags & EFLAGS_RF);
 	info("rf: the CPU's own #UD (UD2) pushes eflags %#x", trap_eflags);
@@ -322,7 +203,7 @@ static void test_rf(void)
 		     "bare, the CPU may have the MSR (QEMU TCG reads it)");
 	else
 		check_rf("rf: #GP of RDMSR IA32_RTIT_CTL pushes RF",
-			 try_rdmsr(0x570), VEC_GP, 1, 1);
+			 try_rdmsr(0x570, NULL), VEC_GP, 1, 1);
 	/* the shadow MMU reflects them; under NPT/EPT they are the CPU's */
 	check_rf("rf: #PF of a read of a not-present page pushes RF",
 		 try_read(ABSENT_VA), VEC_PF, 1, 0);
@@ -339,6 +220,81 @@ static void test_rf(void)
 	else
 		check_rf("rf: #GP of MOV to CR0 with PG and not PE pushes RF",
 			 try_cr0(cr0 & ~CR0_PE), VEC_GP, 1, 0);
+}
+
+/* ---- RF in a fault whose delivery a VM exit cut short ---- */
+
+/*
+ * A virtual page mapped to pa that nothing has touched through: under
+ * shadow paging no shadow entry maps it (its 2 MiB region has a page
+ * table of its own), so the CPU's first touch, also by an exception
+ * delivery, exits to umbra, which then delivers the exception again
+ * (IDT-vectoring information, EXITINTINFO; irq.c does the same for
+ * interrupts).
+ */
+static uint32_t fresh_page(uint32_t pa)
+{
+	uint32_t n = nr_fresh++;
+
+	fresh_pt[n][0] = pa | PTE_W | PTE_P;
+	pd1[FRESH_PDE + n] = (uint32_t)fresh_pt[n] | PTE_W | PTE_P;
+	return USER_VA + (FRESH_PDE + n) * 0x200000u;
+}
+
+/* run text with ESP at esp: the vector, or NO_TRAP */
+#define STACK_PROBE(fn, text)						\
+static uint32_t fn(uint32_t esp)					\
+{									\
+	trap_vec = NO_TRAP;						\
+	asm volatile("movl %%esp, saved_esp\n\t"			\
+		     "movl %0, %%esp\n\t"				\
+		     TRAP_ARM text TRAP_DONE "\n\t"			\
+		     "movl saved_esp, %%esp"				\
+		     : : "r"(esp) : "eax", "ecx", "edx", "memory", "cc");	\
+	return trap_vec;						\
+}
+
+STACK_PROBE(ud2_on, "ud2")
+STACK_PROBE(de_on, "xorl %%eax, %%eax\n\txorl %%edx, %%edx\n\t"
+	    "xorl %%ecx, %%ecx\n\tdivl %%ecx")
+
+/*
+ * The CPU's own #UD and #DE pushed onto a fresh stack page, and a #UD
+ * whose gate is read from a fresh alias of the IDT: under shadow paging
+ * each delivery exits and umbra delivers the fault again, which must push
+ * RF as the CPU's delivery would (SDM Vol 3 17.3.1.1; APM Vol 2 3.1.6).
+ * Under NPT/EPT nothing exits: the frame is the CPU's.  QEMU TCG pushes
+ * RF clear for its own faults, so there it is checked only under shadow
+ * paging (mmu=shadow from the runner), where umbra delivers each; Bochs
+ * sets RF in EFLAGS before its pushes, so that its exit already saves it.
+ */
+static void check_rf_redelivered(const char *name, uint32_t got,
+				 uint32_t want)
+{
+	if (!cpu_rf && !mmu_shadow) {
+		info("%s: %s", name, trap_text(got));
+		skip(name, "the CPU pushes RF clear for its own faults (QEMU TCG)");
+		return;
+	}
+	check(got == want && (trap_eflags & EFLAGS_RF), name,
+	      "%s (want vector %u, RF 1)", trap_text(got), want);
+}
+
+static void test_rf_redelivered(void)
+{
+	uint32_t alias;
+
+	check_rf_redelivered("rf: #UD pushed onto a fresh stack page pushes RF",
+			     ud2_on(fresh_page((uint32_t)fresh_stack[0]) + PAGE),
+			     VEC_UD);
+	check_rf_redelivered("rf: #DE pushed onto a fresh stack page pushes RF",
+			     de_on(fresh_page((uint32_t)fresh_stack[1]) + PAGE),
+			     VEC_DE);
+	alias = fresh_page((uint32_t)idt);
+	idt_load(alias, sizeof(idt) - 1);
+	check_rf_redelivered("rf: #UD through a fresh alias of the IDT pushes RF",
+			     ud2_on((uint32_t)fresh_stack[2] + PAGE), VEC_UD);
+	idt_load((uint32_t)idt, sizeof(idt) - 1);
 }
 
 /* ---- SMAP with CR0.WP=0 ---- */
@@ -508,9 +464,9 @@ static void test_pf_on_pd(void)
 	/* STOS is emulated for protected tables: it must not be here */
 	asm volatile("movl %%esp, saved_esp\n\t"
 		     "movl %2, %%esp\n\t"
-		     ARM
+		     TRAP_ARM
 		     "rep stosl"
-		     DONE "\n\t"
+		     TRAP_DONE "\n\t"
 		     "movl saved_esp, %%esp"
 		     : "+D"(edi), "+c"(ecx) : "r"(PD3_STACK), "a"(0) : "memory");
 	check(trap_count == 1 && trap_vec == VEC_PF && trap_cr2 == ABSENT_VA &&
@@ -530,12 +486,12 @@ static uint32_t rep_stos_step(uint32_t edi, int *rf, uint32_t *left)
 
 	trap_count = 0;
 	trap_vec = NO_TRAP;
-	asm volatile(ARM
+	asm volatile(TRAP_ARM
 		     "pushfl\n\t"
 		     "orl $0x100, (%%esp)\n\t"
 		     "popfl\n\t"
 		     "rep stosl"
-		     DONE
+		     TRAP_DONE
 		     : "+D"(edi), "+c"(ecx) : "a"(0x5a5a0000u) : "memory", "cc");
 	*rf = !!(trap_eflags & EFLAGS_RF);
 	*left = ecx;
@@ -615,10 +571,10 @@ static void test_gp_on_pd(void)
 	asm volatile("movl %%esp, saved_esp\n\t"
 		     "movl %2, %%esp\n\t"
 		     "movw %w3, %%es\n\t"
-		     ARM
+		     TRAP_ARM
 		     "3:\n\t"
 		     "movl %4, %%es:(%1)"
-		     DONE "\n\t"
+		     TRAP_DONE "\n\t"
 		     "movw %w5, %%es\n\t"
 		     "movl saved_esp, %%esp\n\t"
 		     "movl $3b, %0"
@@ -640,9 +596,10 @@ void test_main(void)
 	cpu_init();
 	idt_setup();
 	paging_on();
-	info("bare %d, qemu tcg %d, cr0 %#x cr4 %#x", bare, qemu_tcg,
-	     read_cr0(), read_cr4());
+	info("bare %d, qemu tcg %d, shadow paging %d, cr0 %#x cr4 %#x", bare,
+	     qemu_tcg, mmu_shadow, read_cr0(), read_cr4());
 	test_rf();
+	test_rf_redelivered();
 	test_smap_nowp();
 	test_cr4_cpuid();
 	test_int_on_pd();

@@ -16,10 +16,11 @@
  *    the runner can demand umbra's fault line for it.  Bare, or without
  *    canary=, those checks are SKIPs with the reason.
  *    Then a storm of 30 more reads (storm()).
- * 3. The IOMMU is umbra's: the guest's ACPI tables list no DMAR (bare they
- *    do), and after the guest writes 0 to GCMD at q35's register address
- *    (turning translation off, were the write to reach the unit), DMA at
- *    umbra's memory still finds no canary.
+ * 3. The IOMMU is umbra's: the guest's ACPI tables list no DMAR or IVRS
+ *    (bare they list one), and after the guest writes 0 to VT-d's GCMD and
+ *    AMD-Vi's control register at QEMU's q35 addresses (turning
+ *    translation off, were the write to reach the IOMMU), DMA at umbra's
+ *    memory still finds no canary.
  */
 #include "guest.h"
 #include "x86.h"
@@ -182,6 +183,8 @@ static int parse_canary(const char *s)
 #define QEMU_VTD_BASE	0xfed90000u	/* q35's intel-iommu registers */
 #define VTD_GCMD	0x18
 #define VTD_GSTS	0x1c
+#define QEMU_AMDVI_BASE	0xfed80000u	/* amd-iommu's (AMD spec 48882, 3.4) */
+#define AMDVI_CTRL	0x18
 
 static int sum_ok(const uint8_t *p, uint32_t len)
 {
@@ -227,22 +230,30 @@ static void dmar_visible(int umbra)
 		skip("dma: the DMAR is hidden", "no RSDP in E0000h-FFFFFh (UEFI?)");
 		return;
 	}
+	int dmar = rsdt_has(rsdp, "DMAR"), ivrs = rsdt_has(rsdp, "IVRS");
+
 	if (umbra)
-		check(!rsdt_has(rsdp, "DMAR"), "dma: the DMAR is hidden under umbra",
-		      "the RSDT lists it");
+		check(!dmar && !ivrs, "dma: the DMAR/IVRS is hidden under umbra",
+		      "the RSDT lists the %s", dmar ? "DMAR" : "IVRS");
 	else
-		check(rsdt_has(rsdp, "DMAR"), "dma: the DMAR is there bare",
-		      "the RSDT does not list it (QEMU -device intel-iommu?)");
+		check(dmar || ivrs, "dma: the DMAR/IVRS is there bare",
+		      "the RSDT lists neither (QEMU -device intel-iommu or amd-iommu?)");
 }
 
-/* Turn translation off as a guest that reached the registers would (10.4.4). */
+/*
+ * Turn translation off as a guest that reached the registers would: VT-d
+ * GCMD (VT-d spec 10.4.4), AMD-Vi's control register (IommuEn, 48882 3.4).
+ */
 static void disable_iommu(void)
 {
 	volatile uint32_t *gcmd = (volatile uint32_t *)(QEMU_VTD_BASE + VTD_GCMD);
 	volatile uint32_t *gsts = (volatile uint32_t *)(QEMU_VTD_BASE + VTD_GSTS);
+	volatile uint32_t *ctrl = (volatile uint32_t *)(QEMU_AMDVI_BASE + AMDVI_CTRL);
 
-	info("dma: writing 0 to the IOMMU's GCMD (GSTS reads %x)", *gsts);
+	info("dma: writing 0 to VT-d's GCMD (GSTS reads %x) and AMD-Vi's control (reads %x)",
+	     *gsts, *ctrl);
 	*gcmd = 0;
+	*ctrl = 0;
 }
 
 /*

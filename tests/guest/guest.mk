@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma rules
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
@@ -42,6 +42,11 @@ GUEST_PG_OBJS	:= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 GUEST_C_OBJS	+= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
 GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile pgrand
 
+# The trap harness (lib/trap.h), linked into the kernels that catch faults.
+GUEST_TRAP_OBJS	:= $(GUEST_OUT)/obj/lib/trap.o
+GUEST_C_OBJS	+= $(GUEST_TRAP_OBJS)
+GUEST_TRAP_NAMES := conform misbehave irq rules
+
 # Extra objects of one kernel.
 GUEST_EXTRA_paging := $(GUEST_OUT)/obj/paging64.o
 $(foreach k,$(GUEST_PG_NAMES),$(eval GUEST_EXTRA_$(k) := $(GUEST_PG_OBJS)))
@@ -49,6 +54,7 @@ GUEST_EXTRA_hostile += $(GUEST_OUT)/obj/hostile64.o
 GUEST_EXTRA_ptwrite := $(GUEST_OUT)/obj/ptwrite32.o
 GUEST_EXTRA_fuzz := $(GUEST_OUT)/obj/fuzz_asm.o
 GUEST_EXTRA_real16 := $(GUEST_OUT)/obj/real16_asm.o
+$(foreach k,$(GUEST_TRAP_NAMES),$(eval GUEST_EXTRA_$(k) += $(GUEST_TRAP_OBJS)))
 
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
@@ -80,6 +86,7 @@ $(GUEST_OUT)/hostile.elf: $(GUEST_OUT)/obj/hostile64.o
 $(GUEST_OUT)/ptwrite.elf: $(GUEST_OUT)/obj/ptwrite32.o
 $(GUEST_OUT)/fuzz.elf: $(GUEST_OUT)/obj/fuzz_asm.o
 $(GUEST_OUT)/real16.elf: $(GUEST_OUT)/obj/real16_asm.o
+$(GUEST_TRAP_NAMES:%=$(GUEST_OUT)/%.elf): $(GUEST_TRAP_OBJS)
 
 $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld

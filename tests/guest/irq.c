@@ -33,6 +33,7 @@
  *     one an exit under umbra): each round's NMI arrives exactly once.
  */
 #include "guest.h"
+#include "trap.h"
 #include "x86.h"
 
 const char test_name[] = "irq";
@@ -70,18 +71,6 @@ const char test_name[] = "irq";
 #define VEC_NMI		2
 #define VEC_IPI		0x40
 #define VEC_SOFT	0x41
-#define VEC_BP		3
-
-struct gate {
-	uint16_t off_lo, sel;
-	uint8_t zero, type;
-	uint16_t off_hi;
-} __attribute__((packed));
-
-struct desc_ptr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
 
 static uint32_t pd[1024] __attribute__((aligned(PAGE_SIZE)));
 static uint32_t ident_pt[IDENT_MB / 4][1024] __attribute__((aligned(PAGE_SIZE)));
@@ -131,34 +120,22 @@ IRQ_STUB(stub_bp, 3);
 IRQ_STUB(stub_nmi, 2);
 extern char stub_ipi[], stub_soft[], stub_bp[], stub_nmi[];
 
-static void set_gate(int vec, void *handler, uint8_t type)
-{
-	uint32_t a = (uint32_t)handler;
-	uint16_t cs;
-
-	asm volatile("mov %%cs, %0" : "=r"(cs));
-	idt[vec] = (struct gate){ a & 0xffff, cs, 0, type, a >> 16 };
-}
-
 /* the framework's exception gates, then ours */
 static void idt_init(void)
 {
-	struct desc_ptr p;
+	struct desc_ptr p = idt_read();
 
-	asm volatile("sidt %0" : "=m"(p));
 	memcpy(idt, (const void *)p.base,
 	       p.limit + 1u < sizeof(idt) ? p.limit + 1u : sizeof(idt));
-	set_gate(VEC_IPI, stub_ipi, 0x8e);	/* interrupt gate, DPL 0 */
-	set_gate(VEC_SOFT, stub_soft, 0x8e);
-	set_gate(VEC_BP, stub_bp, 0x8e);
-	set_gate(VEC_NMI, stub_nmi, 0x8e);
+	gate_set(idt, VEC_IPI, (uint32_t)stub_ipi, GATE_INT32);
+	gate_set(idt, VEC_SOFT, (uint32_t)stub_soft, GATE_INT32);
+	gate_set(idt, VEC_BP, (uint32_t)stub_bp, GATE_INT32);
+	gate_set(idt, VEC_NMI, (uint32_t)stub_nmi, GATE_INT32);
 }
 
 static void load_idt(uint32_t base)
 {
-	struct desc_ptr p = { sizeof(idt) - 1, base };
-
-	asm volatile("lidt %0" : : "m"(p));
+	idt_load(base, sizeof(idt) - 1);
 }
 
 /* A virtual page no shadow table covers yet, mapped to pa. */

@@ -37,15 +37,12 @@
  * Bare, the same checks hold (the umbra-only ones are skipped).
  */
 #include "guest.h"
+#include "trap.h"
 #include "x86.h"
 
 const char test_name[] = "misbehave";
 
 #define PAGE		4096u
-#define NO_TRAP		0xffffffffu
-#define VEC_UD		6
-#define VEC_GP		13
-#define VEC_PF		14
 
 #define CR0_NE		(1u << 5)
 #define CR4_VMXE	(1u << 13)
@@ -61,23 +58,6 @@ const char test_name[] = "misbehave";
 #define ALIAS_GATES	(ALIAS_VA + PAGE)	/* gates 32-255 */
 #define HIGH_VA		0xc0000000u	/* PDPTE 3 */
 
-struct gate {
-	uint16_t off_lo, sel;
-	uint8_t zero, type;
-	uint16_t off_hi;
-} __attribute__((packed));
-
-struct desc_ptr {
-	uint16_t limit;
-	uint32_t base;
-} __attribute__((packed));
-
-struct frame {
-	uint32_t edi, esi, ebp, esp, ebx, edx, ecx, eax;
-	uint32_t vector, error;
-	uint32_t eip, cs, eflags;
-};
-
 /* two pages: gates 0-31 at the end of the first, 32-255 in the second */
 static struct gate idt_pages[1024] __attribute__((aligned(PAGE)));
 #define IDT		(&idt_pages[512 - 32])
@@ -85,31 +65,14 @@ static uint64_t pdpt[4] __attribute__((aligned(32)));
 static uint64_t pd[4][512] __attribute__((aligned(PAGE)));
 static uint64_t alias_pt[512] __attribute__((aligned(PAGE)));
 
-volatile uint32_t trap_resume, trap_vec, trap_err, trap_cr2;
 volatile uint32_t irq_total, irq_last;
 uint64_t scratch_q[2] __attribute__((aligned(16)));
 
-void trap_handler(struct frame *f);
 void irq_handler(uint32_t vector);
-extern char exc_stubs_m[], irq_stubs_m[];
+extern char irq_stubs_m[];
 
-/*
- * Exception stubs, 12 bytes each (an error code, or a dummy, then the
- * vector), and one 10-byte stub per interrupt vector 32-255.
- */
+/* One 10-byte stub per interrupt vector 32-255: the vector, then common. */
 asm(".text\n"
-    "exc_stubs_m:\n"
-    ".set vec, 0\n"
-    ".rept 32\n"
-    ".if (vec == 8) || ((vec >= 10) && (vec <= 14)) || (vec == 17) || (vec == 21) || (vec == 29) || (vec == 30)\n"
-    "nop\n nop\n"
-    ".else\n"
-    ".byte 0x6a, 0\n"
-    ".endif\n"
-    ".byte 0x68\n .long vec\n"
-    ".byte 0xe9\n .long exc_common_m - . - 4\n"
-    ".set vec, vec + 1\n"
-    ".endr\n"
     "irq_stubs_m:\n"
     ".set vec, 32\n"
     ".rept 224\n"
@@ -117,14 +80,6 @@ asm(".text\n"
     ".byte 0xe9\n .long irq_common_m - . - 4\n"
     ".set vec, vec + 1\n"
     ".endr\n"
-    "exc_common_m:\n"
-    "pushal\n"
-    "pushl %esp\n"
-    "call trap_handler\n"
-    "addl $4, %esp\n"
-    "popal\n"
-    "addl $8, %esp\n"
-    "iret\n"
     "irq_common_m:\n"
     "pushal\n"
     "pushl 32(%esp)\n"
@@ -134,154 +89,51 @@ asm(".text\n"
     "addl $4, %esp\n"
     "iret\n");
 
-void trap_handler(struct frame *f)
-{
-	uint32_t cr2;
-
-	asm volatile("mov %%cr2, %0" : "=r"(cr2));
-	if (!trap_resume) {
-		printf("\nFAIL: unexpected exception: vector %u error %#x at eip %#x cr2 %#x\n",
-		       f->vector, f->error, f->eip, cr2);
-		check(0, "no unexpected exception", "see above");
-		test_exit();
-	}
-	trap_vec = f->vector;
-	trap_err = f->error;
-	trap_cr2 = cr2;
-	f->eip = trap_resume;
-	trap_resume = 0;
-}
-
 void irq_handler(uint32_t vector)
 {
 	irq_total++;
 	irq_last = vector;
 }
 
-static void set_gate(int vec, uint32_t handler)
-{
-	IDT[vec] = (struct gate){ handler & 0xffff, 0x08, 0, 0x8e, handler >> 16 };
-}
-
 static void load_idt(uint32_t base)
 {
-	struct desc_ptr p = { 256 * 8 - 1, base };
-
-	asm volatile("lidt %0" : : "m"(p));
+	idt_load(base, 256 * 8 - 1);
 }
 
 static void idt_setup(void)
 {
 	int v;
 
-	for (v = 0; v < 32; v++)
-		set_gate(v, (uint32_t)exc_stubs_m + 12 * v);
+	trap_idt_init(IDT);
 	for (v = 32; v < 256; v++)
-		set_gate(v, (uint32_t)irq_stubs_m + 10 * (v - 32));
+		gate_set(IDT, v, (uint32_t)irq_stubs_m + 10 * (v - 32),
+			 GATE_INT32);
 	load_idt((uint32_t)IDT);
 }
 
-/* ---- instructions that may fault: the vector, or NO_TRAP ---- */
-
-#define ARM	"movl $1f, trap_resume\n\t"
-#define DONE	"\n1:\n\tmovl $0, trap_resume"
-
-static uint32_t try_wrmsr(uint32_t msr, uint64_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "wrmsr" DONE
-		     : : "c"(msr), "a"((uint32_t)val), "d"((uint32_t)(val >> 32))
-		     : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_rdmsr(uint32_t msr, uint64_t *val)
-{
-	uint32_t lo = 0, hi = 0;
-
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "rdmsr" DONE
-		     : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
-	*val = ((uint64_t)hi << 32) | lo;
-	return trap_vec;
-}
-
-static uint32_t try_cr0(uint32_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "mov %0, %%cr0" DONE : : "r"(val) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_cr3(uint32_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "mov %0, %%cr3" DONE : : "r"(val) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_cr4(uint32_t val)
-{
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "mov %0, %%cr4" DONE : : "r"(val) : "memory");
-	return trap_vec;
-}
-
-static uint32_t try_read(uint32_t addr)
-{
-	uint32_t v = 0;
-
-	trap_vec = NO_TRAP;
-	asm volatile(ARM "movl (%1), %0" DONE : "+r"(v) : "r"(addr) : "memory");
-	return trap_vec;
-}
-
-#define INSN_PROBE(fn, text)						\
-static uint32_t fn(void)						\
-{									\
-	trap_vec = NO_TRAP;						\
-	asm volatile(ARM text DONE : : : "eax", "ecx", "edx", "memory",	\
-		     "cc");						\
-	return trap_vec;						\
-}
-
-INSN_PROBE(do_invd, "invd")
-INSN_PROBE(do_vmrun, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xd8")
-INSN_PROBE(do_vmmcall, ".byte 0x0f, 0x01, 0xd9")
-INSN_PROBE(do_vmload, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xda")
-INSN_PROBE(do_vmsave, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xdb")
-INSN_PROBE(do_stgi, ".byte 0x0f, 0x01, 0xdc")
-INSN_PROBE(do_clgi, ".byte 0x0f, 0x01, 0xdd")
-INSN_PROBE(do_skinit, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xde")
-INSN_PROBE(do_invlpga, "xorl %%eax, %%eax\n\txorl %%ecx, %%ecx\n\t.byte 0x0f, 0x01, 0xdf")
-INSN_PROBE(do_vmcall, ".byte 0x0f, 0x01, 0xc1")
-INSN_PROBE(do_vmlaunch, ".byte 0x0f, 0x01, 0xc2")
-INSN_PROBE(do_vmresume, ".byte 0x0f, 0x01, 0xc3")
-INSN_PROBE(do_vmxoff, ".byte 0x0f, 0x01, 0xc4")
-INSN_PROBE(do_vmxon, "vmxon scratch_q")
-INSN_PROBE(do_vmclear, "vmclear scratch_q")
-INSN_PROBE(do_vmptrld, "vmptrld scratch_q")
-INSN_PROBE(do_vmptrst, "vmptrst scratch_q")
-INSN_PROBE(do_vmread, "xorl %%eax, %%eax\n\tvmread %%eax, %%ecx")
-INSN_PROBE(do_vmwrite, "xorl %%eax, %%eax\n\tvmwrite %%ecx, %%eax")
-INSN_PROBE(do_invept, "movl $1, %%eax\n\tinvept scratch_q, %%eax")
-INSN_PROBE(do_invvpid, "movl $1, %%eax\n\tinvvpid scratch_q, %%eax")
-INSN_PROBE(do_vmfunc, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xd4")
-INSN_PROBE(do_getsec, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x37")
-
-static const char *vec_name(uint32_t v)
-{
-	static char buf[48];
-
-	if (v == NO_TRAP)
-		return "no exception";
-	if (v == VEC_PF)
-		snprintf(buf, sizeof(buf), "#PF error %#x cr2 %#x", trap_err,
-			 trap_cr2);
-	else
-		snprintf(buf, sizeof(buf), "vector %u error %#x", v, trap_err);
-	return buf;
-}
+TRAP_PROBE(do_invd, "invd")
+TRAP_PROBE(do_vmrun, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xd8")
+TRAP_PROBE(do_vmmcall, ".byte 0x0f, 0x01, 0xd9")
+TRAP_PROBE(do_vmload, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xda")
+TRAP_PROBE(do_vmsave, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xdb")
+TRAP_PROBE(do_stgi, ".byte 0x0f, 0x01, 0xdc")
+TRAP_PROBE(do_clgi, ".byte 0x0f, 0x01, 0xdd")
+TRAP_PROBE(do_skinit, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xde")
+TRAP_PROBE(do_invlpga, "xorl %%eax, %%eax\n\txorl %%ecx, %%ecx\n\t.byte 0x0f, 0x01, 0xdf")
+TRAP_PROBE(do_vmcall, ".byte 0x0f, 0x01, 0xc1")
+TRAP_PROBE(do_vmlaunch, ".byte 0x0f, 0x01, 0xc2")
+TRAP_PROBE(do_vmresume, ".byte 0x0f, 0x01, 0xc3")
+TRAP_PROBE(do_vmxoff, ".byte 0x0f, 0x01, 0xc4")
+TRAP_PROBE(do_vmxon, "vmxon scratch_q")
+TRAP_PROBE(do_vmclear, "vmclear scratch_q")
+TRAP_PROBE(do_vmptrld, "vmptrld scratch_q")
+TRAP_PROBE(do_vmptrst, "vmptrst scratch_q")
+TRAP_PROBE(do_vmread, "xorl %%eax, %%eax\n\tvmread %%eax, %%ecx")
+TRAP_PROBE(do_vmwrite, "xorl %%eax, %%eax\n\tvmwrite %%ecx, %%eax")
+TRAP_PROBE(do_invept, "movl $1, %%eax\n\tinvept scratch_q, %%eax")
+TRAP_PROBE(do_invvpid, "movl $1, %%eax\n\tinvvpid scratch_q, %%eax")
+TRAP_PROBE(do_vmfunc, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x01, 0xd4")
+TRAP_PROBE(do_getsec, "xorl %%eax, %%eax\n\t.byte 0x0f, 0x37")
 
 /* ---- what the CPU is ---- */
 
@@ -412,7 +264,7 @@ static void apic_base_rules(void)
 	t = try_wrmsr(MSR_APIC_BASE, apic_orig);
 	v = rdmsr(MSR_APIC_BASE);
 	check(t == NO_TRAP && v == apic_orig, "apic base: rewriting it reads back "
-	      "the same", "%s, reads %#llx", vec_name(t), v);
+	      "the same", "%s, reads %#llx", trap_text(t), v);
 
 	if (qemu && !under_umbra()) {
 		skip("apic base: reserved bits 7:0, 9, above maxphyaddr: #GP",
@@ -425,8 +277,8 @@ static void apic_base_rules(void)
 
 		check(a == VEC_GP && b == VEC_GP && c == VEC_GP,
 		      "apic base: reserved bits 7:0, 9, above maxphyaddr: #GP",
-		      "bit 0: %s; bit 9: %s; bit %u: %s", vec_name(a),
-		      vec_name(b), maxphys, vec_name(c));
+		      "bit 0: %s; bit 9: %s; bit %u: %s", trap_text(a),
+		      trap_text(b), maxphys, trap_text(c));
 		v = rdmsr(MSR_APIC_BASE);
 		check(v == apic_orig, "apic base: unchanged by the refused writes",
 		      "reads %#llx", v);
@@ -441,7 +293,7 @@ static void apic_base_rules(void)
 			      apic_orig | APIC_EXTD);
 		check(t == VEC_GP, x2apic ? "apic base: x2apic mode with the apic "
 		      "disabled (invalid state): #GP" : "apic base: x2apic mode "
-		      "without cpuid x2apic: #GP", "%s", vec_name(t));
+		      "without cpuid x2apic: #GP", "%s", trap_text(t));
 		v = rdmsr(MSR_APIC_BASE);
 		check(v == apic_orig, "apic base: unchanged after the invalid "
 		      "state", "reads %#llx", v);
@@ -455,7 +307,7 @@ static void apic_base_rules(void)
 		     "the emulator lets it change");
 	} else {
 		check(t == NO_TRAP && v == apic_orig, "apic base: the bsp flag is "
-		      "read-only", "%s, reads %#llx", vec_name(t), v);
+		      "read-only", "%s, reads %#llx", trap_text(t), v);
 	}
 }
 
@@ -473,7 +325,7 @@ static void apic_move(const char *what, uint64_t base, int want_moved)
 	t = try_wrmsr(MSR_APIC_BASE, (apic_orig & ~mask) | base);
 	v = rdmsr(MSR_APIC_BASE);
 	snprintf(name, sizeof(name), "apic base %s: the write is taken", what);
-	check(t == NO_TRAP, name, "%s", vec_name(t));
+	check(t == NO_TRAP, name, "%s", trap_text(t));
 	if (want_moved) {
 		snprintf(name, sizeof(name), "apic base %s: reads back the new base", what);
 		if (qemu && (v & mask) == (base & 0xfffff000u))
@@ -566,16 +418,16 @@ static void virt_insns(void)
 			continue;
 		}
 		r = t[i].fn();
-		check(r == VEC_UD, name, "%s", vec_name(r));
+		check(r == VEC_UD, name, "%s", trap_text(r));
 	}
 	r = do_invd();
 	check(r == NO_TRAP, "invd: executes, the guest goes on", "%s",
-	      vec_name(r));
+	      trap_text(r));
 	scratch_q[0] = 0x1234;
 	r = do_invd();
 	check(r == NO_TRAP && scratch_q[0] == 0x1234, "invd twice: memory "
 	      "written before it is still there (no cache modelled)",
-	      "%s, %#llx", vec_name(r), scratch_q[0]);
+	      "%s, %#llx", trap_text(r), scratch_q[0]);
 }
 
 /* ---- PAE with a reserved bit in a PDPTE in memory ---- */
@@ -587,7 +439,7 @@ static int pdpte_load_ok(uint32_t t, const char *name, const char *how)
 	if (t == VEC_GP)
 		return check(1, name, NULL);
 	if (t != NO_TRAP || intel)
-		return check(0, name, "%s: %s (want #GP)", how, vec_name(t));
+		return check(0, name, "%s: %s (want #GP)", how, trap_text(t));
 	/*
 	 * AMD: no PDPTE load, the walk through the bad entry faults with
 	 * RSVD (QEMU TCG leaves P clear in that error code)
@@ -595,7 +447,7 @@ static int pdpte_load_ok(uint32_t t, const char *name, const char *how)
 	r = try_read(HIGH_VA);
 	return check(r == VEC_PF && (trap_err & 8) && trap_cr2 == HIGH_VA,
 		     name, "%s: no #GP, then a read through the pdpte: %s",
-		     how, vec_name(r));
+		     how, trap_text(r));
 }
 
 static void pae_pdpte(void)
@@ -631,17 +483,17 @@ static void pae_pdpte(void)
 		     "deviation)");
 	else
 		check(t == NO_TRAP, "pae: cr0.ne toggle with a bad pdpte in "
-		      "memory: no fault", "%s", vec_name(t));
+		      "memory: no fault", "%s", trap_text(t));
 	if (!qemu && t2 == VEC_GP)
 		skip("pae: cr0.wp toggle with a bad pdpte in memory: no fault",
 		     "Bochs checks the pdptes on every cr0 write (emulator "
 		     "deviation)");
 	else
 		check(t2 == NO_TRAP, "pae: cr0.wp toggle with a bad pdpte in "
-		      "memory: no fault", "%s", vec_name(t2));
+		      "memory: no fault", "%s", trap_text(t2));
 	t = try_read((uint32_t)&pdpt[0]);
 	check(t == NO_TRAP, "pae: the guest runs on after the toggles", "%s",
-	      vec_name(t));
+	      trap_text(t));
 
 	/* MOV to CR3 loads them */
 	t = try_cr3((uint32_t)pdpt);
@@ -720,15 +572,15 @@ static void intel_pt(void)
 	t_rd = try_rdmsr(MSR_RTIT_CTL, &v);
 	t_wr = try_wrmsr(MSR_RTIT_CTL, 0);
 	if (!under_umbra() && (t_rd != VEC_GP || t_wr != VEC_GP)) {
-		info("intel pt: rtit_ctl read: %s, write: %s", vec_name(t_rd),
-		     vec_name(t_wr));
+		info("intel pt: rtit_ctl read: %s, write: %s", trap_text(t_rd),
+		     trap_text(t_wr));
 		skip("intel pt: rtit_ctl read and write: #GP", "this emulator "
 		     "does not #GP on MSRs it lacks");
 		return;
 	}
 	check(t_rd == VEC_GP && t_wr == VEC_GP,
 	      "intel pt: rtit_ctl read and write: #GP", "read: %s, write: %s",
-	      vec_name(t_rd), vec_name(t_wr));
+	      trap_text(t_rd), trap_text(t_wr));
 }
 
 /* ---- MSRs that route physical memory ---- */
@@ -759,7 +611,7 @@ static void routing_msr(const char *name, uint32_t msr, uint64_t flip)
 		snprintf(what, sizeof(what), "%s: absent (read #GPs): a write "
 			 "#GPs too", name);
 		check(t == VEC_GP && w == VEC_GP, what, "read: %s, write: %s",
-		      vec_name(t), vec_name(w));
+		      trap_text(t), trap_text(w));
 		return;
 	}
 	info("%s: %#llx", name, orig);
@@ -774,13 +626,13 @@ static void routing_msr(const char *name, uint32_t msr, uint64_t flip)
 	if (t == NO_TRAP)
 		t = try_rdmsr(msr, &v);
 	check(t == NO_TRAP && v == (orig ^ flip) && memory_works(), what,
-	      "%s, reads %#llx, wrote %#llx", vec_name(t), v, orig ^ flip);
+	      "%s, reads %#llx, wrote %#llx", trap_text(t), v, orig ^ flip);
 	t = try_wrmsr(msr, orig);
 	v = 0;
 	if (t == NO_TRAP)
 		t = try_rdmsr(msr, &v);
 	snprintf(what, sizeof(what), "%s: restored", name);
-	check(t == NO_TRAP && v == orig, what, "%s, reads %#llx", vec_name(t),
+	check(t == NO_TRAP && v == orig, what, "%s, reads %#llx", trap_text(t),
 	      v);
 }
 
@@ -812,19 +664,19 @@ static void cr4_reserved(void)
 	} else {
 		t = try_cr4(cr4 | (1u << 15));
 		check(t == VEC_GP, "cr4: reserved bit 15: #GP", "%s",
-		      vec_name(t));
+		      trap_text(t));
 		t = try_cr4(cr4 | (1u << 31));
-		check(t == VEC_GP, "cr4: bit 31: #GP", "%s", vec_name(t));
+		check(t == VEC_GP, "cr4: bit 31: #GP", "%s", trap_text(t));
 	}
 	if (under_umbra()) {
 		t = try_cr4(cr4 | CR4_VMXE);
 		check(t == VEC_GP, "cr4: vmxe (cpuid hides vmx): #GP", "%s",
-		      vec_name(t));
+		      trap_text(t));
 	}
 	if (!smx && !(qemu && !under_umbra())) {
 		t = try_cr4(cr4 | CR4_SMXE);
 		check(t == VEC_GP, "cr4: smxe without cpuid smx: #GP", "%s",
-		      vec_name(t));
+		      trap_text(t));
 	}
 	check(read_cr4() == cr4, "cr4: unchanged by the refused writes",
 	      "%#x, was %#x", read_cr4(), cr4);

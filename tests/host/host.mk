@@ -60,3 +60,10 @@ $(HOST_OBJ)/test_dmar: $(HOST_OBJ)/tests/host/test_dmar.o \
 		$(HOST_OBJ)/drivers/iommu/dmar.o $(HOST_OBJ)/drivers/acpi.o \
 		$(HOST_OBJ)/tests/host/check.o
 	$(CC) $(HOST_CFLAGS) -o $@ $^
+
+# the IVRS parser and AMD-Vi event decoding (drivers/iommu/ivrs.c)
+HOST_TESTS	+= $(HOST_OBJ)/test_ivrs
+$(HOST_OBJ)/test_ivrs: $(HOST_OBJ)/tests/host/test_ivrs.o \
+		$(HOST_OBJ)/drivers/iommu/ivrs.o $(HOST_OBJ)/drivers/acpi.o \
+		$(HOST_OBJ)/tests/host/check.o
+	$(CC) $(HOST_CFLAGS) -o $@ $^

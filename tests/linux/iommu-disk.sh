@@ -5,10 +5,10 @@
 # hand: an initramfs made from build/linux/initramfs whose /init loads the
 # virtio block modules (taken from the same kernel .deb, apt-get download)
 # and reads and writes a virtio-blk disk whose DMA goes through QEMU's
-# intel-iommu (iommu_platform=on); the disk's MD5 sums, as Linux reads them
+# intel-iommu or amd-iommu (iommu_platform=on); the disk's MD5 sums, as Linux reads them
 # and as the host finds the file after the write, must be the expected ones.
 #
-# usage: tests/linux/iommu-disk.sh [tdp|shadow]     (default tdp)
+# usage: tests/linux/iommu-disk.sh [tdp|shadow] [intel|amd]  (default tdp intel)
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -16,6 +16,11 @@ root=$(cd "$here/../.." && pwd)
 lin="$root/build/linux"
 work="$root/build/iommu-disk"
 mmu=${1:-tdp}
+case ${2:-intel} in
+intel) dev=intel-iommu; on='VT-d: DMA remapping on' ;;
+amd) dev=amd-iommu; on='AMD-Vi: DMA remapping on' ;;
+*) echo "usage: $0 [tdp|shadow] [intel|amd]" >&2; exit 2 ;;
+esac
 mods="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk"
 
 die() { echo "iommu-disk: error: $*" >&2; exit 1; }
@@ -61,17 +66,17 @@ after=$(md5sum <"$work/want.img" | cut -d' ' -f1)
 
 "$root/tools/umbra-run" --firmware bios --mmu "$mmu" --timeout 150 \
 	--initrd "$work/initrd.img" \
-	--qemu-arg=-device --qemu-arg=intel-iommu \
+	--qemu-arg=-device --qemu-arg=$dev \
 	--qemu-arg=-drive --qemu-arg="file=$work/disk.img,if=none,id=d0,format=raw" \
 	--qemu-arg=-device --qemu-arg=virtio-blk-pci,drive=d0,iommu_platform=on,disable-legacy=on \
 	"$lin/vmlinuz" console=ttyS0 quiet >"$work/log" 2>&1 || true
-grep -a -e 'iommu-disk:' -e 'DMA fault' -e 'VT-d: DMA remapping' "$work/log" || true
+grep -a -e 'iommu-disk:' -e 'DMA fault' -e "$on" "$work/log" || true
 host=$(md5sum <"$work/disk.img" | cut -d' ' -f1)
 ok=1
 grep -aq "iommu-disk: read $before " "$work/log" || { echo "FAIL: Linux read the disk wrong (want $before)"; ok=0; }
 grep -aq "iommu-disk: after write $after " "$work/log" || { echo "FAIL: Linux read its write back wrong (want $after)"; ok=0; }
 [ "$host" = "$after" ] || { echo "FAIL: the disk file after the run is $host, want $after"; ok=0; }
-grep -aq 'VT-d: DMA remapping on' "$work/log" || { echo "FAIL: umbra did not enable VT-d"; ok=0; }
+grep -aq "$on" "$work/log" || { echo "FAIL: umbra did not enable $dev"; ok=0; }
 ! grep -aq 'DMA fault' "$work/log" || { echo "FAIL: DMA faults under Linux"; ok=0; }
-[ $ok = 1 ] && echo "PASS: Linux virtio-blk DMA under the IOMMU (mmu=$mmu): read $before, after write $after"
+[ $ok = 1 ] && echo "PASS: Linux virtio-blk DMA under $dev (mmu=$mmu): read $before, after write $after"
 [ $ok = 1 ]

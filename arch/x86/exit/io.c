@@ -19,6 +19,7 @@
 #include "arch/x86/exit/io.h"
 #include "shell/shell.h"
 #include "arch/x86/vcpu/vcpu.h"
+#include "drivers/iommu/iommu.h"
 #include "drivers/serial.h"
 #include "umbra/log.h"
 
@@ -81,6 +82,7 @@ static void guest_out(struct vcpu *v, uint16_t port, uint8_t size, uint32_t val)
 		return;
 	if (exit_port(port) && !stats_printed) {
 		pr_info("guest wrote %x to exit port %x", val, port);
+		iommu_poll_now(true);	/* its last DMA faults, before the end */
 		vcpu_print_stats(v);
 		stats_printed = true;
 		serial_flush();	/* the emulator may end at the write */

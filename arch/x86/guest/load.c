@@ -175,6 +175,8 @@ int guest_load(struct boot_info *bi, struct guest_boot *boot)
 
 	memset(boot, 0, sizeof(*boot));
 	boot->acpi_rsdp = bi->acpi_rsdp;
+	if (bi->fw_state || !strcmp(opts.guest, "firmware"))
+		return firmware_load(bi, boot);
 	guest_cursor = SZ_1M;
 	err = stage_modules(bi);
 	if (err)
@@ -220,6 +222,9 @@ void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot)
 	const struct vcpu_ops *o = v->ops;
 
 	switch (boot->mode) {
+	case ENTRY_FIRMWARE:
+		firmware_set_entry_state(v);
+		return;
 	case ENTRY_PROT32_FLAT:
 		set_flat_segments(v, boot);
 		o->set_reg(v, VCPU_CR0, CR0_PE | CR0_ET);

@@ -30,6 +30,7 @@ struct staged {
 
 enum guest_entry_mode {
 	ENTRY_PROT32_FLAT,	/* 32-bit protected mode, paging off */
+	ENTRY_FIRMWARE,		/* guest=firmware: the captured state (firmware.c) */
 };
 
 /* The state a boot protocol asks for at the guest's first instruction. */
@@ -58,6 +59,10 @@ extern const struct guest_loader linux_loader;
    which file */
 int guest_load(struct boot_info *bi, struct guest_boot *boot);
 void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot);
+
+/* guest=firmware (boot_info.fw_state): the firmware resumed as the guest. */
+int firmware_load(const struct boot_info *bi, struct guest_boot *boot);
+void firmware_set_entry_state(struct vcpu *v);
 
 /* Usable guest memory above every earlier allocation; 0 if none is left. */
 uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit);

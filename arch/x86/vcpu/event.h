@@ -82,6 +82,29 @@ static inline uint64_t x86_exc_rflags(unsigned int vector, uint64_t rflags)
 }
 
 /*
+ * Whether the event about to be injected, in the format both vendors
+ * share (VMX VM-entry interruption information, SDM Vol 3 24.8.3; SVM
+ * EVENTINJ, APM Vol 2 15.20: valid bit 31, type 10:8 with 3 a hardware
+ * exception, vector 7:0), needs RF in the guest's RFLAGS: every
+ * fault-class hardware exception (x86_exc_rflags()), whether umbra raises
+ * it or injects again one whose delivery a VM exit cut short
+ * (IDT-vectoring information, EXITINTINFO), since the state saved at
+ * such an exit is the one before the delivery, RF clear (SDM Vol 3
+ * 27.2.4, APM Vol 2 15.7.2).  The back ends ask where they write their
+ * event for the entry, so that no path misses it.
+ */
+#define X86_EVENT_VALID		(1ull << 31)
+#define X86_EVENT_TYPE(e)	(((e) >> 8) & 7)
+#define X86_EVENT_TYPE_HW_EXC	3
+
+static inline bool x86_event_sets_rf(uint64_t event)
+{
+	return (event & X86_EVENT_VALID) &&
+	       X86_EVENT_TYPE(event) == X86_EVENT_TYPE_HW_EXC &&
+	       x86_exc_rflags((unsigned int)(event & 0xff), 0);
+}
+
+/*
  * The exception umbra is about to inject, combined with the hardware
  * exception whose delivery was cut short (pending; -1 when none): turns
  * it into #DF where the tables say so.  False: the two make a shutdown.
