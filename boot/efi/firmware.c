@@ -16,6 +16,7 @@
  * embedded core, and start the OS loader of another volume (7.4.1
  * LoadImage(), 7.4.2 StartImage()), or return to the boot manager.
  */
+#include "arch/x86/cpu/cpu.h"
 #include "loader.h"
 
 #define MIB			(1ull << 20)
@@ -266,15 +267,10 @@ static void warn_other_cpus(void)
 /* CPUID 4000_0000h: umbra's signature in EBX, ECX, EDX (docs/architecture.md). */
 static bool under_umbra(void)
 {
-	UINT32 r[4];
-	UINTN i;
+	struct cpuid_regs r = cpuid(0x40000000);
+	uint32_t sig[3] = { r.ebx, r.ecx, r.edx };
 
-	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]),
-			     "=d"(r[3]) : "a"(0x40000000), "c"(0));
-	for (i = 0; i < sizeof(hv_sig); i++)
-		if (((const char *)&r[1])[i] != hv_sig[i])
-			return false;
-	return true;
+	return !memcmp(sig, hv_sig, sizeof(sig));
 }
 
 /* 13.4 EFI_SIMPLE_FILE_SYSTEM_PROTOCOL: does `path` exist on `handle`? */
