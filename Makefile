@@ -33,7 +33,7 @@ HOST_TESTS	:=		# host test programs run by `make test`
 BENCH_PROGS	:=		# programs run by `make bench`
 GUEST_KERNELS	:=		# guest conformance kernels (tests/guest)
 
-.PHONY: all setup run test test-long host-test guest-test bench clean efi-fake-images
+.PHONY: all setup run test test-long host-test guest-test bench clean efi-fake-images size
 all:
 
 -include mmu/mmu.mk
@@ -47,6 +47,7 @@ all:
 -include tests/linux/linux.mk
 -include core.mk
 -include boot/efi/efi.mk
+-include tests/efi/efi.mk
 -include tools/usb.mk
 
 setup:
@@ -65,6 +66,7 @@ TEST_PARTS	= --part "efi loader=tests/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "docs=$(PYTHON) tests/test-docs.py" \
 		  --part "debug shell=$(PYTHON) tests/test-shell.py" \
 		  --part "include graph=$(PYTHON) tests/check-includes.py" \
+		  --part "size budget=$(PYTHON) tests/check-size.py" \
 		  --part "mmu mutants=$(PYTHON) tests/host/mutants.py $(MUTANT_OBJ)"
 test:
 	@tools/setup
@@ -113,10 +115,15 @@ run:
 		--hv-args "$(RUN_HV_ARGS)" --initrd $(LINUX_DIR)/initrd.img $(RUN_FLAGS) \
 		$(LINUX_DIR)/vmlinuz $(GUEST_ARGS)
 
-# The hypervisor's files include each other without a cycle (layers).
+# The hypervisor's files include each other without a cycle (layers), and
+# it keeps to its size budget (make size: the count per folder).
 .PHONY: include-check
 include-check:
 	@$(PYTHON) tests/check-includes.py
+	@$(PYTHON) tests/check-size.py
+
+size:
+	@$(PYTHON) tests/check-size.py
 
 host-test: include-check $(HOST_TESTS)
 	@$(PYTHON) tests/run-host-tests.py $(HOST_TESTS)

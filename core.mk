@@ -19,7 +19,7 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	drivers/serial.c drivers/acpi.c \
 	drivers/iommu/iommu.c drivers/iommu/iopt.c drivers/iommu/dmar.c drivers/iommu/vtd.c \
 	drivers/iommu/ivrs.c drivers/iommu/amdvi.c \
-	lib/string.c lib/printf.c
+	lib/mem.c lib/string.c lib/printf.c
 
 CORE_OBJS := $(patsubst %,$(BUILD)/core/%.o,$(CORE_SRCS))
 

@@ -135,15 +135,12 @@ static void parse_efi_mmap(struct boot_info *bi, const struct mb2_efi_mmap *t)
 	}
 }
 
+/* Multiboot2's memory types are e820's, as boot_info's are (bootinfo.h):
+   1 available, 3 ACPI reclaimable, 4 ACPI NVS, 5 defective; the rest reserved. */
 static uint32_t mem_type(uint32_t mb2_type)
 {
-	switch (mb2_type) {
-	case 1: return BI_MEM_USABLE;
-	case 3: return BI_MEM_ACPI_RECLAIM;
-	case 4: return BI_MEM_ACPI_NVS;
-	case 5: return BI_MEM_UNUSABLE;
-	default: return BI_MEM_RESERVED;
-	}
+	return mb2_type >= BI_MEM_USABLE && mb2_type <= BI_MEM_UNUSABLE ?
+	       mb2_type : BI_MEM_RESERVED;
 }
 
 static void parse_mmap(struct boot_info *bi, const struct mb2_mmap *t)

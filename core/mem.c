@@ -46,29 +46,17 @@ static uint64_t ident_top;		/* umbra's identity map: [0, ident_top) */
 extern char __image_start[], __image_end[];
 void image_move(uint64_t dst, uint64_t src, uint64_t len, uint64_t cr3);
 
-/* One set of host page tables; the identity PDs (pd_ident) are shared. */
+/*
+ * One set of host page tables: the final one, and the bridge (the final
+ * identity map, the image where it runs now).  The identity PDs are shared.
+ */
 struct host_tables {
-	uint64_t *pml4, *pdpt_ident, *pdpt_high, *pd_high;
+	uint64_t pml4[512], pdpt_ident[512], pdpt_high[512], pd_high[512];
 };
 
-static uint64_t pml4[512] __attribute__((aligned(4096)));
-static uint64_t pdpt_ident[512] __attribute__((aligned(4096)));
+static struct host_tables final_tables __attribute__((aligned(4096)));
+static struct host_tables bridge_tables __attribute__((aligned(4096)));
 static uint64_t pd_ident[MAX_IDENT_2M_GB][512] __attribute__((aligned(4096)));
-static uint64_t pdpt_high[512] __attribute__((aligned(4096)));
-static uint64_t pd_high[512] __attribute__((aligned(4096)));
-
-/* The bridge: the final identity map, the image where it runs now. */
-static uint64_t bridge_pml4[512] __attribute__((aligned(4096)));
-static uint64_t bridge_pdpt_ident[512] __attribute__((aligned(4096)));
-static uint64_t bridge_pdpt_high[512] __attribute__((aligned(4096)));
-static uint64_t bridge_pd_high[512] __attribute__((aligned(4096)));
-
-static const struct host_tables final_tables = {
-	pml4, pdpt_ident, pdpt_high, pd_high,
-};
-static const struct host_tables bridge_tables = {
-	bridge_pml4, bridge_pdpt_ident, bridge_pdpt_high, bridge_pd_high,
-};
 
 static uint64_t page_bitmap[MAX_POOL_PAGES / 64];
 static uint64_t pool_first, pool_pages, pool_free;
@@ -109,11 +97,6 @@ bool umbra_frame(uint64_t pfn)
 	return umbra_owns(pfn << PAGE_SHIFT, PAGE_SIZE);
 }
 
-static bool taken(const struct boot_info *bi, uint64_t base, uint64_t size)
-{
-	return busy(bi, base, size) || umbra_owns(base, size);
-}
-
 /*
  * The highest `align` aligned place of `size` bytes in usable RAM that ends
  * at or below `limit`, above MIN_UMBRA_BASE and clear of everything in use.
@@ -133,7 +116,7 @@ static uint64_t choose_base(const struct boot_info *bi, uint64_t size,
 		for (cand = ALIGN_DOWN(top - size, align); cand >= lo && cand > best;
 		     cand -= align) {
 			/* the whole range must be usable: entries may be split */
-			if (!taken(bi, cand, size)) {
+			if (!busy(bi, cand, size) && !umbra_owns(cand, size)) {
 				best = cand;
 				break;
 			}
@@ -180,11 +163,6 @@ static uint64_t phys_of(const void *p, uint64_t image_pa)
 	return image_pa + ((uint64_t)p - UMBRA_VBASE);
 }
 
-static uint64_t image_phys_of(const void *p)
-{
-	return phys_of(p, umbra_mem_base);
-}
-
 /* The end of RAM, rounded up to 1 GiB, at least 4 GiB. */
 static uint64_t map_top(const struct boot_info *bi)
 {
@@ -225,7 +203,7 @@ static void fill_ident_pds(uint64_t gbs)
 }
 
 /* Link `t` for an image at `image_pa`: identity to ident_top, the image at UMBRA_VBASE. */
-static void link_tables(const struct host_tables *t, uint64_t image_pa,
+static void link_tables(struct host_tables *t, uint64_t image_pa,
 			uint64_t image_size, uint64_t global)
 {
 	uint64_t gbs = ident_top / SZ_1G;
@@ -256,9 +234,9 @@ static void move_image(struct boot_info *bi, uint64_t image_size)
 	fill_ident_pds(ident_top / SZ_1G);
 	link_tables(&final_tables, umbra_mem_base, image_size, PTE_G);
 	link_tables(&bridge_tables, bi->image_phys, image_size, 0);
-	write_cr3(phys_of(bridge_pml4, bi->image_phys));
+	write_cr3(phys_of(bridge_tables.pml4, bi->image_phys));
 	image_move(umbra_mem_base, (uint64_t)__image_start, image_size,
-		   image_phys_of(pml4));
+		   phys_of(final_tables.pml4, umbra_mem_base));
 	bi->image_phys = umbra_mem_base;
 }
 

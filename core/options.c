@@ -29,55 +29,6 @@ struct umbra_options opts = {
 
 static const uint16_t com_ports[] = { 0x3f8, 0x2f8, 0x3e8, 0x2e8 };
 
-static bool parse_u64(const char *s, uint64_t *out)
-{
-	unsigned base = 10;
-	uint64_t v = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
-		base = 16;
-		s += 2;
-	}
-	if (!*s)
-		return false;
-	for (; *s; s++) {
-		unsigned d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (base == 16 && *s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (base == 16 && *s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
-			return false;
-		if (v > (UINT64_MAX - d) / base)
-			return false;
-		v = v * base + d;
-	}
-	*out = v;
-	return true;
-}
-
-static bool parse_serial(const char *v, uint16_t *port)
-{
-	uint64_t p;
-
-	if (!strcmp(v, "off")) {
-		*port = 0;
-		return true;
-	}
-	if (!strncmp(v, "com", 3) && v[3] >= '1' && v[3] <= '4' && !v[4]) {
-		*port = com_ports[v[3] - '1'];
-		return true;
-	}
-	if (parse_u64(v, &p) && p && p <= 0xfff8) {
-		*port = (uint16_t)p;
-		return true;
-	}
-	return false;
-}
-
 static bool parse_size(const char *v, uint64_t *out)
 {
 	char num[32];
@@ -93,7 +44,7 @@ static bool parse_size(const char *v, uint64_t *out)
 	}
 	memcpy(num, v, n);
 	num[n] = '\0';
-	if (!parse_u64(num, &x) || x > UINT64_MAX / mul)
+	if (!str_to_u64(num, 10, &x) || x > UINT64_MAX / mul)
 		return false;
 	*out = x * mul;
 	return true;
@@ -105,7 +56,16 @@ static bool parse_size(const char *v, uint64_t *out)
  */
 static bool set_serial(const char *val)
 {
-	return parse_serial(val, &opts.serial_port);
+	uint64_t p;
+
+	if (!strcmp(val, "off"))
+		p = 0;
+	else if (!strncmp(val, "com", 3) && val[3] >= '1' && val[3] <= '4' && !val[4])
+		p = com_ports[val[3] - '1'];
+	else if (!str_to_u64(val, 10, &p) || !p || p > 0xfff8)
+		return false;
+	opts.serial_port = (uint16_t)p;
+	return true;
 }
 
 static void show_serial(char *buf, size_t len)
@@ -164,71 +124,29 @@ static void show_guest(char *buf, size_t len)
 	snprintf(buf, len, "%s", opts.guest[0] ? opts.guest : "(the first module)");
 }
 
-static const char *const selftest_names[] = { "off", "ud", "entry", "oom" };
+/* The options whose value is one word of a list: its index is the value. */
+static const char *const selftest_names[] = { "off", "ud", "entry", "oom", NULL };
+static const char *const mmu_names[] = { "tdp", "shadow", NULL };
+static const char *const off_on[] = { "off", "on", NULL };
+static const char *const on_off[] = { "on", "off", NULL };	/* iommu_off */
 
+static int choice_of(const char *const *names, const char *val)
+{
+	for (int i = 0; names[i]; i++)
+		if (!strcmp(val, names[i]))
+			return i;
+	return -1;
+}
+
+/* selftest=none is an old spelling of off */
 static bool set_selftest(const char *val)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(selftest_names); i++)
-		if (!strcmp(val, selftest_names[i]) ||
-		    (i == SELFTEST_NONE && !strcmp(val, "none"))) {
-			opts.selftest = (int)i;
-			return true;
-		}
-	return false;
-}
+	int i = strcmp(val, "none") ? choice_of(selftest_names, val) : SELFTEST_NONE;
 
-static void show_selftest(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", selftest_names[opts.selftest]);
-}
-
-static bool set_mmu(const char *val)
-{
-	if (!strcmp(val, "tdp"))
-		opts.mmu = MMU_TDP;
-	else if (!strcmp(val, "shadow"))
-		opts.mmu = MMU_SHADOW;
-	else
+	if (i < 0)
 		return false;
+	opts.selftest = i;
 	return true;
-}
-
-static void show_mmu(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", opts.mmu == MMU_SHADOW ? "shadow" : "tdp");
-}
-
-static bool set_oos(const char *val)
-{
-	if (!strcmp(val, "on"))
-		opts.oos = true;
-	else if (!strcmp(val, "off"))
-		opts.oos = false;
-	else
-		return false;
-	return true;
-}
-
-static void show_oos(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", opts.oos ? "on" : "off");
-}
-
-/* iommu=: off leaves the IOMMU as firmware left it (drivers/iommu/). */
-static bool set_iommu(const char *val)
-{
-	if (!strcmp(val, "on"))
-		opts.iommu_off = false;
-	else if (!strcmp(val, "off"))
-		opts.iommu_off = true;
-	else
-		return false;
-	return true;
-}
-
-static void show_iommu(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", opts.iommu_off ? "off" : "on");
 }
 
 /* canary=: the tests choose the leak canary (core/canary.c). */
@@ -237,7 +155,7 @@ static bool set_canary(const char *val)
 	uint64_t v;
 
 	if (val[0] != '0' || (val[1] != 'x' && val[1] != 'X') ||
-	    !parse_u64(val, &v))
+	    !str_to_u64(val, 16, &v))
 		return false;
 	opts.canary = v;
 	opts.canary_set = true;
@@ -259,34 +177,62 @@ struct option_desc {
 	const char *what;
 	bool (*set)(const char *val);
 	void (*show)(char *buf, size_t len);
+	/* or, with set NULL: one word of names[], its index in *choice; with
+	   show NULL as well, names[*choice] shows the value */
+	const char *const *names;
+	int *choice;
 };
+
+#define PARSED(set, show)	set, show, NULL, NULL
+#define ONE_OF(names, field)	NULL, NULL, names, &(field)
 
 /* The one list of umbra's options: the parser, help and README follow it. */
 static const struct option_desc options[] = {
 	{ "serial", "com1..com4, a port such as 0x2f8, or off", "com1",
-	  "umbra's console (and debug shell) port", set_serial, show_serial },
+	  "umbra's console (and debug shell) port", PARSED(set_serial, show_serial) },
 	{ "loglevel", "error, warn, info, debug (or 0..3)", "info",
-	  "how much umbra prints", set_loglevel, show_loglevel },
+	  "how much umbra prints", PARSED(set_loglevel, show_loglevel) },
 	{ "mem", "a size from 8M to 1G (K, M, G suffixes)", "32M",
-	  "umbra's own memory", set_mem, show_mem },
+	  "umbra's own memory", PARSED(set_mem, show_mem) },
 	{ "guest", "a module's path (its first word), under 128 characters",
-	  "the first module", "the module to boot as the guest", set_guest,
-	  show_guest },
+	  "the first module", "the module to boot as the guest",
+	  PARSED(set_guest, show_guest) },
 	{ "selftest", "off, ud, entry, oom", "off",
-	  "fail on purpose (tests of the failure paths)", set_selftest,
-	  show_selftest },
+	  "fail on purpose (tests of the failure paths)", 
+	  set_selftest, NULL, selftest_names, &opts.selftest },
 	{ "mmu", "tdp, shadow", "tdp",
-	  "guest paging: nested (NPT/EPT) or shadow page tables", set_mmu,
-	  show_mmu },
+	  "guest paging: nested (NPT/EPT) or shadow page tables",
+	  ONE_OF(mmu_names, opts.mmu) },
 	{ "oos", "on, off", "on",
-	  "mmu=shadow: let leaf page tables go out of sync", set_oos, show_oos },
+	  "mmu=shadow: let leaf page tables go out of sync",
+	  ONE_OF(off_on, opts.oos) },
 	{ "iommu", "on, off", "on",
 	  "program the IOMMU (Intel VT-d, AMD-Vi) so that no device reaches umbra's memory",
-	  set_iommu, show_iommu },
+	  ONE_OF(on_off, opts.iommu_off) },
 	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
-	  "the leak canary umbra writes into its memory (tests)", set_canary,
-	  show_canary },
+	  "the leak canary umbra writes into its memory (tests)",
+	  PARSED(set_canary, show_canary) },
 };
+
+static bool set(const struct option_desc *o, const char *val)
+{
+	int i;
+
+	if (o->set)
+		return o->set(val);
+	i = choice_of(o->names, val);
+	if (i >= 0)
+		*o->choice = i;
+	return i >= 0;
+}
+
+static void show(const struct option_desc *o, char *buf, size_t len)
+{
+	if (o->show)
+		o->show(buf, len);
+	else
+		snprintf(buf, len, "%s", o->names[*o->choice]);
+}
 
 static void apply(const char *key, const char *val)
 {
@@ -297,8 +243,8 @@ static void apply(const char *key, const char *val)
 
 		if (strcmp(key, o->name))
 			continue;
-		if (!o->set(val)) {
-			o->show(now, sizeof(now));
+		if (!set(o, val)) {
+			show(o, now, sizeof(now));
 			pr_warn("option %s=%s: invalid; accepted values: %s; keeping %s",
 				o->name, val, o->values, now);
 		}
@@ -314,7 +260,7 @@ void options_print_help(void)
 	for (size_t i = 0; i < ARRAY_SIZE(options); i++) {
 		const struct option_desc *o = &options[i];
 
-		o->show(now, sizeof(now));
+		show(o, now, sizeof(now));
 		pr_info("  %s=: %s", o->name, o->what);
 		pr_info("      values: %s; default %s; now %s", o->values,
 			o->def, now);

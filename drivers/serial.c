@@ -6,17 +6,12 @@
 #define UART_DATA	0
 #define UART_IER	1
 #define UART_FCR	2
-#define UART_LCR	3
 #define UART_MCR	4
-#define UART_LSR	5
-#define UART_SCR	7
 #define UART_DLL	0
 #define UART_DLM	1
 
-#define LSR_DR		0x01
 #define LSR_THRE	0x20
 #define LSR_TEMT	0x40
-#define LCR_DLAB	0x80
 
 static uint16_t uart;
 

@@ -9,6 +9,12 @@
 #define COM2_PORT	0x2f8
 #define SERIAL_NR_PORTS	8
 
+/* 8250 registers (offsets from the port) and bits the debug shell reads too */
+#define UART_LCR	3
+#define UART_LSR	5
+#define LCR_DLAB	0x80
+#define LSR_DR		0x01
+
 void serial_init(uint16_t port);	/* 0: off */
 uint16_t serial_port(void);
 void serial_write(const char *s, unsigned long n);

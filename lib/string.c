@@ -1,25 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
-/* Freestanding string and memory routines (gcc may emit calls to the first four). */
+/*
+ * Freestanding string routines, and memcmp (gcc may emit calls to it;
+ * memset and memcpy are in lib/mem.c, which umbra.efi takes from gnu-efi).
+ */
 #include "lib/string.h"
-
-void *memset(void *dst, int c, size_t n)
-{
-	unsigned char *d = dst;
-
-	while (n--)
-		*d++ = (unsigned char)c;
-	return dst;
-}
-
-void *memcpy(void *restrict dst, const void *restrict src, size_t n)
-{
-	unsigned char *d = dst;
-	const unsigned char *s = src;
-
-	while (n--)
-		*d++ = *s++;
-	return dst;
-}
 
 int memcmp(const void *a, const void *b, size_t n)
 {
@@ -79,4 +63,39 @@ size_t strlcpy(char *dst, const char *src, size_t size)
 		dst[n] = '\0';
 	}
 	return len;
+}
+
+/*
+ * s as a number: hexadecimal after "0x" (or "0X"), else in base (10 or
+ * 16).  false if s has no digit, another character, or overflows.
+ */
+bool str_to_u64(const char *s, unsigned int base, uint64_t *out)
+{
+	uint64_t v = 0, max;
+
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		base = 16;
+		s += 2;
+	}
+	/* constants: no 64-bit division in the 32-bit guest kernels */
+	max = base == 16 ? UINT64_MAX / 16 : UINT64_MAX / 10;
+	if (!*s)
+		return false;
+	for (; *s; s++) {
+		unsigned int d;
+
+		if (*s >= '0' && *s <= '9')
+			d = *s - '0';
+		else if (base == 16 && *s >= 'a' && *s <= 'f')
+			d = *s - 'a' + 10;
+		else if (base == 16 && *s >= 'A' && *s <= 'F')
+			d = *s - 'A' + 10;
+		else
+			return false;
+		if (v > max || v * base > UINT64_MAX - d)
+			return false;
+		v = v * base + d;
+	}
+	*out = v;
+	return true;
 }

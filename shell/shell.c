@@ -26,11 +26,6 @@
 
 static void shell_run(struct vcpu *v);	/* open it now; returns on `continue` */
 
-#define UART_LCR	3
-#define UART_LSR	5
-#define LCR_DLAB	0x80
-#define LSR_DR		0x01
-
 #define LINE_MAX	80
 #define POLL_CYCLES_DEFAULT	1000000ull	/* without a known TSC rate */
 #define POLL_BYTES	16			/* per poll: one FIFO */

@@ -14,31 +14,6 @@
 #include "umbra/core.h"
 #include "umbra/log.h"
 
-static bool parse_hex(const char *s, uint64_t *out)
-{
-	uint64_t x = 0;
-
-	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
-		s += 2;
-	if (!*s || strlen(s) > 16)
-		return false;
-	for (; *s; s++) {
-		unsigned int d;
-
-		if (*s >= '0' && *s <= '9')
-			d = *s - '0';
-		else if (*s >= 'a' && *s <= 'f')
-			d = *s - 'a' + 10;
-		else if (*s >= 'A' && *s <= 'F')
-			d = *s - 'A' + 10;
-		else
-			return false;
-		x = x << 4 | d;
-	}
-	*out = x;
-	return true;
-}
-
 static const char *const mode_names[] = {
 	[GW_MODE_OFF] = "paging off", [GW_MODE_32] = "32-bit paging",
 	[GW_MODE_PAE] = "PAE paging", [GW_MODE_LM] = "4-level paging",
@@ -139,7 +114,7 @@ void cmd_walk(struct vcpu *v, const char *arg)
 	uint64_t va, gpa;
 	bool ok;
 
-	if (!parse_hex(arg, &va)) {
+	if (!str_to_u64(arg, 16, &va)) {
 		pr_err("walk: expected a hexadecimal guest virtual address, got '%s'", arg);
 		return;
 	}

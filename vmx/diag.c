@@ -149,16 +149,13 @@ static void check_guest_state(void)
 	     rd(VMCS_LINK_POINTER), 0);
 }
 
-static const char *guest_state_qual(uint64_t qual)
-{
-	switch (qual) {
-	case 0: return "a guest-state rule of 26.3.1";
-	case 2: return "loading the PDPTEs (26.3.1.6)";
-	case 3: return "NMI injection blocked (26.3.1.5)";
-	case 4: return "invalid VMCS link pointer (26.3.1.5)";
-	default: return "unknown";
-	}
-}
+/* The exit qualification of a failed entry for invalid guest state (26.8) */
+static const char *const guest_state_quals[] = {
+	[0] = "a guest-state rule of 26.3.1",
+	[2] = "loading the PDPTEs (26.3.1.6)",
+	[3] = "NMI injection blocked (26.3.1.5)",
+	[4] = "invalid VMCS link pointer (26.3.1.5)",
+};
 
 void vmx_diag_failed_entry(struct vcpu *v, uint32_t reason, uint64_t qual)
 {
@@ -168,7 +165,8 @@ void vmx_diag_failed_entry(struct vcpu *v, uint32_t reason, uint64_t qual)
 	switch (basic) {
 	case VMX_EXIT_INVALID_GUEST_STATE:
 		pr_err("vmx: VM entry failed: invalid guest state, exit qualification %lu: %s",
-		       qual, guest_state_qual(qual));
+		       qual, qual < ARRAY_SIZE(guest_state_quals) &&
+		       guest_state_quals[qual] ? guest_state_quals[qual] : "unknown");
 		check_guest_state();
 		if (!nr_broken)
 			pr_err("vmx:   (none of the rules umbra checks is broken)");

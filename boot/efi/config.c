@@ -29,30 +29,6 @@ static char *trim(char *s, char *e)
 	return s;
 }
 
-static UINTN str_len(const char *s)
-{
-	UINTN n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
-static bool str_eq(const char *a, const char *b)
-{
-	while (*a && *a == *b) {
-		a++;
-		b++;
-	}
-	return *a == *b;
-}
-
-static void str_copy(char *dst, const char *src)
-{
-	while ((*dst++ = *src++))
-		;
-}
-
 /* "PATH rest of line" -> file->path, file->cmdline. */
 static EFI_STATUS parse_file(const char *key, char *val, unsigned int line,
 			     struct cfg_file *file)
@@ -71,7 +47,7 @@ static EFI_STATUS parse_file(const char *key, char *val, unsigned int line,
 		err(L"umbra.cfg line %d: '%a' needs a file path\n", line, key);
 		return EFI_INVALID_PARAMETER;
 	}
-	if (str_len(val) >= sizeof(file->path)) {
+	if (strlen(val) >= sizeof(file->path)) {
 		err(L"umbra.cfg line %d: path longer than %d characters\n",
 		    line, (int)sizeof(file->path) - 1);
 		return EFI_INVALID_PARAMETER;
@@ -84,11 +60,9 @@ static EFI_STATUS parse_file(const char *key, char *val, unsigned int line,
 	if (!*rest)
 		rest = val;
 	/* a longer one is cut here and refused by the core, by its length */
-	file->cmdline_len = str_len(rest);
-	if (file->cmdline_len >= sizeof(file->cmdline))
-		rest[sizeof(file->cmdline) - 1] = '\0';
-	str_copy(file->cmdline, rest);
-	str_copy(file->path, val);
+	file->cmdline_len = strlen(rest);
+	strlcpy(file->cmdline, rest, sizeof(file->cmdline));
+	strlcpy(file->path, val, sizeof(file->path));
 	for (p = file->path; *p; p++)
 		if (*p == '/')
 			*p = '\\';
@@ -99,8 +73,8 @@ static EFI_STATUS parse_file(const char *key, char *val, unsigned int line,
 static EFI_STATUS parse_line(char *key, char *val, unsigned int line,
 			     struct loader_cfg *cfg)
 {
-	if (str_eq(key, "cmdline")) {
-		if (str_len(val) >= sizeof(cfg->cmdline)) {
+	if (!strcmp(key, "cmdline")) {
+		if (strlen(val) >= sizeof(cfg->cmdline)) {
 			err(L"umbra.cfg line %d: cmdline longer than %d characters\n",
 			    line, (int)sizeof(cfg->cmdline) - 1);
 			return EFI_INVALID_PARAMETER;
@@ -108,11 +82,11 @@ static EFI_STATUS parse_line(char *key, char *val, unsigned int line,
 		if (cfg->have_cmdline)
 			warn(L"umbra.cfg line %d: second 'cmdline', this one wins\n",
 			     line);
-		str_copy(cfg->cmdline, val);
+		strlcpy(cfg->cmdline, val, sizeof(cfg->cmdline));
 		cfg->have_cmdline = true;
 		return EFI_SUCCESS;
 	}
-	if (str_eq(key, "guest")) {
+	if (!strcmp(key, "guest")) {
 		if (cfg->have_guest) {
 			err(L"umbra.cfg line %d: second 'guest' (first on line %d)\n",
 			    line, cfg->guest.line);
@@ -121,7 +95,7 @@ static EFI_STATUS parse_line(char *key, char *val, unsigned int line,
 		cfg->have_guest = true;
 		return parse_file(key, val, line, &cfg->guest);
 	}
-	if (str_eq(key, "module")) {
+	if (!strcmp(key, "module")) {
 		if (cfg->nr_extra >= ARRAY_SIZE(cfg->extra)) {
 			err(L"umbra.cfg line %d: more than %d modules besides the guest\n",
 			    line, (int)ARRAY_SIZE(cfg->extra));
@@ -129,7 +103,7 @@ static EFI_STATUS parse_line(char *key, char *val, unsigned int line,
 		}
 		return parse_file(key, val, line, &cfg->extra[cfg->nr_extra++]);
 	}
-	if (str_eq(key, "boot")) {	/* guest=firmware: what it boots */
+	if (!strcmp(key, "boot")) {	/* guest=firmware: what it boots */
 		cfg->have_boot = true;
 		return parse_file(key, val, line, &cfg->boot);
 	}
@@ -144,7 +118,7 @@ EFI_STATUS cfg_parse(char *text, UINTN len, struct loader_cfg *cfg)
 	unsigned int line = 0;
 	EFI_STATUS st;
 
-	mem_zero(cfg, sizeof(*cfg));
+	memset(cfg, 0, sizeof(*cfg));
 	*end = '\0';
 	while (p < end) {
 		char *nl = p, *s, *eq;
@@ -163,7 +137,7 @@ EFI_STATUS cfg_parse(char *text, UINTN len, struct loader_cfg *cfg)
 			     line);
 			continue;
 		}
-		st = parse_line(trim(s, eq), trim(eq + 1, eq + 1 + str_len(eq + 1)),
+		st = parse_line(trim(s, eq), trim(eq + 1, eq + 1 + strlen(eq + 1)),
 				line, cfg);
 		if (EFI_ERROR(st))
 			return st;

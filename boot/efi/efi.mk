@@ -1,10 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # boot/efi: build/umbra.efi, the UEFI way in (a gnu-efi application that
 # embeds the core's flat image, build/umbra-core.bin from core.mk).
-#
-#   make build/umbra.efi	the loader with the real core
-#   make efi-fake-test		the loader alone, with tests/efi/fakecore.asm,
-#				under QEMU + OVMF (tests/efi/test-loader.sh)
+# tests/efi/efi.mk links the same loader with test cores.
 
 EFI_INC		:= /usr/include/efi
 EFI_LIBDIR	:= /usr/lib
@@ -31,11 +28,8 @@ EFI_SECTIONS	:= -j .text -j .sdata -j .data -j .dynamic -j .rodata -j .rel \
 		   -j .rela -j '.rel.*' -j '.rela.*' -j .reloc
 
 EFI_SRCS	:= $(wildcard boot/efi/*.c)
-EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o) $(BUILD)/efi/takeover.o
-EFI_FAKE	:= $(BUILD)/efi-fake
-
-.PHONY: efi-fake-test
-.PRECIOUS: $(EFI_FAKE)/%.so $(EFI_FAKE)/%-blob.o $(EFI_FAKE)/%.bin
+EFI_OBJS	:= $(EFI_SRCS:boot/efi/%.c=$(BUILD)/efi/%.o) $(BUILD)/efi/takeover.o \
+		   $(BUILD)/efi/lib/string.o
 
 # `all` gets umbra.efi once the core's flat image has a rule (core.mk).
 ifneq ($(wildcard core.mk),)
@@ -50,23 +44,15 @@ $(BUILD)/efi/takeover.o: boot/efi/takeover.asm
 	@mkdir -p $(@D)
 	$(NASM) -f elf64 $< -o $@
 
+$(BUILD)/efi/lib/%.o: lib/%.c
+	@mkdir -p $(@D)
+	$(CC) $(EFI_CFLAGS) -c $< -o $@
+
 # The embedded core: one blob object per image; CORE_BIN names the file to
 # .incbin, and the prerequisite makes a new core relink umbra.efi.
 $(BUILD)/efi/core-blob.o: boot/efi/core-blob.S $(BUILD)/umbra-core.bin
 	@mkdir -p $(@D)
 	$(CC) -c -DCORE_BIN='"$(BUILD)/umbra-core.bin"' $< -o $@
-
-$(EFI_FAKE)/%-blob.o: boot/efi/core-blob.S $(EFI_FAKE)/%.bin
-	@mkdir -p $(@D)
-	$(CC) -c -DCORE_BIN='"$(EFI_FAKE)/$*.bin"' $< -o $@
-
-$(EFI_FAKE)/fakecore.bin: tests/efi/fakecore.asm
-	@mkdir -p $(@D)
-	$(NASM) -f bin $< -o $@
-
-$(EFI_FAKE)/badmagic.bin: tests/efi/fakecore.asm
-	@mkdir -p $(@D)
-	$(NASM) -f bin -DBAD_MAGIC $< -o $@
 
 # Link: crt0 first, gnu-efi's linker script, then the PE32+ conversion.
 define efi-link
@@ -79,16 +65,7 @@ endef
 $(BUILD)/efi/umbra.so: $(EFI_OBJS) $(BUILD)/efi/core-blob.o $(EFI_LDS)
 	$(efi-link)
 
-$(EFI_FAKE)/%.so: $(EFI_OBJS) $(EFI_FAKE)/%-blob.o $(EFI_LDS)
-	$(efi-link)
-
 $(BUILD)/umbra.efi: $(BUILD)/efi/umbra.so
 	$(efi-pe)
-
-$(EFI_FAKE)/%.efi: $(EFI_FAKE)/%.so
-	$(efi-pe)
-
-efi-fake-test: $(EFI_FAKE)/fakecore.efi $(EFI_FAKE)/badmagic.efi
-	@tests/efi/test-loader.sh $(EFI_FAKE)
 
 -include $(EFI_OBJS:.o=.d)

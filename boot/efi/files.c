@@ -5,22 +5,13 @@
  */
 #include "loader.h"
 
-static UINTN wstr_len(const CHAR16 *s)
-{
-	UINTN n = 0;
-
-	while (s[n])
-		n++;
-	return n;
-}
-
 /*
  * Append at most n characters of src to dst (capacity cap characters);
  * false, and dst unchanged, when they do not fit.
  */
 static bool wstr_append(CHAR16 *dst, UINTN cap, const CHAR16 *src, UINTN n)
 {
-	UINTN len = wstr_len(dst), i;
+	UINTN len = StrLen(dst), i;
 
 	for (i = 0; i < n && src[i]; i++)
 		;
@@ -51,7 +42,7 @@ static bool image_path(EFI_DEVICE_PATH *dp, CHAR16 *out, UINTN cap)
 			continue;
 		name = ((FILEPATH_DEVICE_PATH *)dp)->PathName;
 		len = (len - SIZE_OF_FILEPATH_DEVICE_PATH) / sizeof(CHAR16);
-		if (out[0] && out[wstr_len(out) - 1] != '\\' && name[0] != '\\' &&
+		if (out[0] && out[StrLen(out) - 1] != '\\' && name[0] != '\\' &&
 		    !wstr_append(out, cap, L"\\", 1))
 			return false;
 		if (!wstr_append(out, cap, name, len))

@@ -16,6 +16,7 @@
  * embedded core, and start the OS loader of another volume (7.4.1
  * LoadImage(), 7.4.2 StartImage()), or return to the boot manager.
  */
+#include "arch/x86/cpu/cpu.h"
 #include "loader.h"
 
 #define MIB			(1ull << 20)
@@ -266,15 +267,10 @@ static void warn_other_cpus(void)
 /* CPUID 4000_0000h: umbra's signature in EBX, ECX, EDX (docs/architecture.md). */
 static bool under_umbra(void)
 {
-	UINT32 r[4];
-	UINTN i;
+	struct cpuid_regs r = cpuid(0x40000000);
+	uint32_t sig[3] = { r.ebx, r.ecx, r.edx };
 
-	__asm__ __volatile__("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]),
-			     "=d"(r[3]) : "a"(0x40000000), "c"(0));
-	for (i = 0; i < sizeof(hv_sig); i++)
-		if (((const char *)&r[1])[i] != hv_sig[i])
-			return false;
-	return true;
+	return !memcmp(sig, hv_sig, sizeof(sig));
 }
 
 /* 13.4 EFI_SIMPLE_FILE_SYSTEM_PROTOCOL: does `path` exist on `handle`? */
@@ -350,8 +346,8 @@ static EFI_STATUS as_guest(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		msg(L"guest=firmware: umbra's memory at 0x%lx does not read as umbra's image\n",
 		    umbra_base);
 	/* the core's copy in umbra.efi: the guest gets no image of umbra */
-	mem_zero((void *)umbra_core_start, (UINT64)(umbra_core_end - umbra_core_start));
-	mem_zero(state, sizeof(*state));
+	memset((void *)umbra_core_start, 0, (UINT64)(umbra_core_end - umbra_core_start));
+	memset(state, 0, sizeof(*state));
 	free_all_pages();
 	/* UEFI 2.10 3.1.1: after an error the boot manager tries the next
 	   Boot#### (after EFI_SUCCESS it may show its menu instead) */
@@ -404,7 +400,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 	msg(L"guest=firmware: umbra takes this CPU over, the firmware becomes its guest\n");
 	warn_other_cpus();
 	/* the core's own minimum (core/mem.c mem_init()); place_core() checks hdr */
-	mem_copy(&hdr, umbra_core_start, sizeof(hdr));
+	memcpy(&hdr, umbra_core_start, sizeof(hdr));
 	if (size < ALIGN_UP(hdr.mem_size, SZ_2M) + 4 * MIB)
 		size = ALIGN_UP(hdr.mem_size, SZ_2M) + 4 * MIB;
 	st = prepare(h, size, &low);

@@ -4,7 +4,7 @@
  * final memory map, ExitBootServices(), build the page tables, switch to
  * them and call the core.
  */
-#include "arch/x86/cpu/regs.h"
+#include "arch/x86/cpu/cpu.h"
 #include "loader.h"
 
 #define PTE_P		(1ull << 0)
@@ -16,35 +16,11 @@
 #define MAP_SLACK	64	/* descriptors the map may grow by meanwhile */
 #define EXIT_TRIES	8
 
-static UINT64 read_cr4(void)
-{
-	UINT64 v;
-
-	__asm__ __volatile__("mov %%cr4, %0" : "=r"(v));
-	return v;
-}
-
-static void write_cr4(UINT64 v)
-{
-	__asm__ __volatile__("mov %0, %%cr4" : : "r"(v) : "memory");
-}
-
-static void cpuid(UINT32 leaf, UINT32 *a, UINT32 *b, UINT32 *c, UINT32 *d)
-{
-	__asm__ __volatile__("cpuid"
-		     : "=a"(*a), "=b"(*b), "=c"(*c), "=d"(*d)
-		     : "a"(leaf), "c"(0));
-}
-
 static bool have_gbpages(void)
 {
-	UINT32 a, b, c, d;
-
-	cpuid(0x80000000, &a, &b, &c, &d);
-	if (a < 0x80000001)
+	if (cpuid(0x80000000).eax < 0x80000001)
 		return false;
-	cpuid(0x80000001, &a, &b, &c, &d);
-	return d & (1u << 26);		/* Page1GB */
+	return cpuid(0x80000001).edx & (1u << 26);	/* Page1GB */
 }
 
 static UINTN pt_pages_needed(const struct handoff *h)

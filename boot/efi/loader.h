@@ -20,6 +20,7 @@
 #pragma GCC diagnostic pop
 #include <stdbool.h>
 #include <umbra/bootinfo.h>
+#include "lib/string.h"
 
 #define EFI_PAGE		4096ull
 #define SZ_2M			(2ull << 20)
@@ -49,9 +50,7 @@ void free_all_pages(void);
 void bs_zero(void *dst, UINT64 len);
 void bs_copy(void *dst, const void *src, UINT64 len);
 
-/* Plain memory helpers: usable after ExitBootServices(). */
-void mem_zero(void *dst, UINT64 len);
-void mem_copy(void *dst, const void *src, UINT64 len);
+/* Plain memory and string helpers (lib/): usable after ExitBootServices(). */
 
 /* umbra.cfg, parsed (config.c). */
 struct cfg_file {

@@ -49,24 +49,6 @@ void err(const CHAR16 *fmt, ...)
 	va_end(ap);
 }
 
-/* volatile: keeps gcc from turning these loops back into library calls. */
-void mem_zero(void *dst, UINT64 len)
-{
-	volatile UINT8 *d = dst;
-
-	while (len--)
-		*d++ = 0;
-}
-
-void mem_copy(void *dst, const void *src, UINT64 len)
-{
-	volatile UINT8 *d = dst;
-	const UINT8 *s = src;
-
-	while (len--)
-		*d++ = *s++;
-}
-
 /* Bulk fills and copies before ExitBootServices(): 7.5 CopyMem(), SetMem(). */
 void bs_zero(void *dst, UINT64 len)
 {
@@ -104,32 +86,12 @@ void free_all_pages(void)
 	}
 }
 
-static void str_copy_n(char *dst, const char *src, UINTN cap)
-{
-	UINTN i;
-
-	for (i = 0; i + 1 < cap && src[i]; i++)
-		dst[i] = src[i];
-	dst[i] = '\0';
-}
-
 static void add_busy(struct boot_info *bi, UINT64 base, UINT64 size)
 {
 	/* BI_MAX_BUSY leaves 8 slots beyond the modules; we use 7. */
 	bi->busy[bi->nr_busy].base = base;
 	bi->busy[bi->nr_busy].size = size;
 	bi->nr_busy++;
-}
-
-static bool guid_eq(const EFI_GUID *a, const EFI_GUID *b)
-{
-	const UINT8 *x = (const UINT8 *)a, *y = (const UINT8 *)b;
-	UINTN i;
-
-	for (i = 0; i < sizeof(EFI_GUID); i++)
-		if (x[i] != y[i])
-			return false;
-	return true;
 }
 
 /* 4.6 EFI Configuration Table: the ACPI 2.0 RSDP, else the ACPI 1.0 one. */
@@ -143,9 +105,9 @@ UINT64 find_rsdp(void)
 	for (i = 0; i < ST->NumberOfTableEntries; i++) {
 		const EFI_CONFIGURATION_TABLE *t = &ST->ConfigurationTable[i];
 
-		if (guid_eq(&t->VendorGuid, &acpi20))
+		if (!memcmp(&t->VendorGuid, &acpi20, sizeof(EFI_GUID)))
 			return (UINT64)(UINTN)t->VendorTable;
-		if (guid_eq(&t->VendorGuid, &acpi10))
+		if (!memcmp(&t->VendorGuid, &acpi10, sizeof(EFI_GUID)))
 			rsdp1 = (UINT64)(UINTN)t->VendorTable;
 	}
 	return rsdp1;
@@ -167,7 +129,7 @@ static EFI_STATUS load_module(struct volume *vol, const struct cfg_file *f,
 		return st;
 	m->base = base;
 	m->size = size;
-	str_copy_n(m->cmdline, f->cmdline, sizeof(m->cmdline));
+	strlcpy(m->cmdline, f->cmdline, sizeof(m->cmdline));
 	m->cmdline_len = f->cmdline_len;
 	bi->nr_modules++;
 	add_busy(bi, base, pages * EFI_PAGE);
@@ -188,7 +150,7 @@ EFI_STATUS place_core(struct handoff *h)
 		err(L"the embedded core image is missing (%ld bytes)\n", blob);
 		return EFI_LOAD_ERROR;
 	}
-	mem_copy(&hdr, umbra_core_start, sizeof(hdr));
+	memcpy(&hdr, umbra_core_start, sizeof(hdr));
 	if (hdr.magic != UMBRA_IMAGE_MAGIC) {
 		err(L"the embedded core image has a bad magic 0x%lx (want 0x%lx)\n",
 		    hdr.magic, UMBRA_IMAGE_MAGIC);
@@ -270,7 +232,7 @@ static EFI_STATUS run(EFI_HANDLE image, struct handoff *h)
 				 the_vol.name, bi->cmdline, sizeof(bi->cmdline)))
 		msg(L"command line from LoadOptions: %a\n", bi->cmdline);
 	else
-		str_copy_n(bi->cmdline, cfg.cmdline, sizeof(bi->cmdline));
+		strlcpy(bi->cmdline, cfg.cmdline, sizeof(bi->cmdline));
 	if (fw_wanted(&cfg, bi->cmdline))
 		return fw_run(image, li, &cfg, h);
 	if (!cfg.have_guest) {

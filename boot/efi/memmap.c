@@ -77,12 +77,12 @@ EFI_STATUS memmap_convert(void *map, UINTN map_size, UINTN desc_size,
 
 		if (DESC(map, i - 1, desc_size)->PhysicalStart <= key)
 			continue;
-		mem_copy(tmp, DESC(map, i, desc_size), desc_size);
+		memcpy(tmp, DESC(map, i, desc_size), desc_size);
 		for (j = i; j > 0 &&
 		     DESC(map, j - 1, desc_size)->PhysicalStart > key; j--)
-			mem_copy(DESC(map, j, desc_size),
+			memcpy(DESC(map, j, desc_size),
 				 DESC(map, j - 1, desc_size), desc_size);
-		mem_copy(DESC(map, j, desc_size), tmp, desc_size);
+		memcpy(DESC(map, j, desc_size), tmp, desc_size);
 	}
 
 	for (i = 0; i < n; i++) {

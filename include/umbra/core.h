@@ -29,8 +29,8 @@ struct umbra_options {
 	char guest[128];		/* guest module by path; "" = first */
 	int selftest;			/* enum selftest: fail on purpose */
 	int mmu;			/* enum mmu_kind */
-	bool oos;			/* shadow: out-of-sync pages */
-	bool iommu_off;			/* iommu=off: DMA left unprotected */
+	int oos;			/* shadow: out-of-sync pages (0 or 1) */
+	int iommu_off;			/* iommu=off: DMA left unprotected */
 	bool canary_set;		/* canary= given (tests) */
 	uint64_t canary;		/* the leak canary (core/canary.c) */
 };

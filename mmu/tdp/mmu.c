@@ -60,22 +60,17 @@ bool tdp_block_fits(const struct mmu_tdp *mmu, const struct mmu_map_range *r,
 static enum pt_memtype range_memtype(const struct mmu_tdp *mmu,
 				     const struct mmu_map_range *r)
 {
-	switch (r->memtype) {
-	case MMU_MT_UC:
+	static const uint8_t pt_mt[] = {
+		[MMU_MT_UC] = PT_MT_UC, [MMU_MT_WC] = PT_MT_WC,
+		[MMU_MT_WT] = PT_MT_WT, [MMU_MT_WP] = PT_MT_WP,
+		[MMU_MT_WB] = PT_MT_WB,
+	};
+
+	if (r->memtype != MMU_MT_DEFAULT && r->memtype <= MMU_MT_WB)
+		return (enum pt_memtype)pt_mt[r->memtype];
+	if (r->kind == MMU_MAP_MMIO && mmu->fmt == PT_FMT_EPT)
 		return PT_MT_UC;
-	case MMU_MT_WC:
-		return PT_MT_WC;
-	case MMU_MT_WT:
-		return PT_MT_WT;
-	case MMU_MT_WP:
-		return PT_MT_WP;
-	case MMU_MT_WB:
-		return PT_MT_WB;
-	default:
-		if (r->kind == MMU_MAP_MMIO && mmu->fmt == PT_FMT_EPT)
-			return PT_MT_UC;
-		return PT_MT_WB;
-	}
+	return PT_MT_WB;
 }
 
 /* The leaf the map asks for at gpa's block of this level. */

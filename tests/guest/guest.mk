@@ -22,7 +22,7 @@ GUEST_LDFLAGS	:= -m elf_i386 -nostdlib -static -z noexecstack --no-warn-rwx-segm
 
 GUEST_LIB_C	:= start.c serial.c printf.c string.c test.c
 # umbra's own freestanding helpers, built for the guests too
-GUEST_SHARED_C	:= lib/string.c
+GUEST_SHARED_C	:= lib/mem.c lib/string.c
 GUEST_SHARED_OBJS := $(GUEST_SHARED_C:lib/%.c=$(GUEST_OUT)/obj/shared/%.o)
 GUEST_LIB_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o \
 		   $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) $(GUEST_SHARED_OBJS)

@@ -196,34 +196,28 @@ static int modrm(struct dec *d, struct x86_insn *in, bool byte,
 	return 0;
 }
 
+/* SDM Vol 2 "LOCK": the read-modify-write instructions, memory forms only */
+#define LOCKABLE	(1ull << X86_OP_XCHG | 1ull << X86_OP_CMPXCHG |	\
+			 1ull << X86_OP_CMPXCHG8B | 1ull << X86_OP_ADD |	\
+			 1ull << X86_OP_OR | 1ull << X86_OP_AND |		\
+			 1ull << X86_OP_SUB | 1ull << X86_OP_XOR |		\
+			 1ull << X86_OP_BTS | 1ull << X86_OP_BTR |		\
+			 1ull << X86_OP_BTC | 1ull << X86_OP_ADC |		\
+			 1ull << X86_OP_SBB | 1ull << X86_OP_INC |		\
+			 1ull << X86_OP_DEC | 1ull << X86_OP_NOT |		\
+			 1ull << X86_OP_NEG | 1ull << X86_OP_XADD)
+
+_Static_assert(NR_X86_OPS <= 64, "LOCKABLE is one 64-bit mask");
+
 static bool lockable(const struct x86_insn *in)
 {
-	switch (in->op) {
-	case X86_OP_XCHG:
-	case X86_OP_CMPXCHG:
-	case X86_OP_CMPXCHG8B:
-	case X86_OP_ADD:
-	case X86_OP_OR:
-	case X86_OP_AND:
-	case X86_OP_SUB:
-	case X86_OP_XOR:
-	case X86_OP_BTS:
-	case X86_OP_BTR:
-	case X86_OP_BTC:
-	case X86_OP_ADC:
-	case X86_OP_SBB:
-	case X86_OP_INC:
-	case X86_OP_DEC:
-	case X86_OP_NOT:
-	case X86_OP_NEG:
-	case X86_OP_XADD:
-		return in->has_mem;
-	default:
-		return false;
-	}
+	return in->has_mem && (LOCKABLE >> in->op & 1);
 }
 
-/* Group 1 (80/81/83) ModRM.reg: ADD OR ADC SBB AND SUB XOR CMP. */
+/*
+ * Group 1 (80/81/83) ModRM.reg: ADD OR ADC SBB AND SUB XOR CMP; also the
+ * ALU r/m, r forms 00-39 by opcode bits 5:3 (SDM Vol 2 Table A-2).
+ */
 static const uint8_t group1[8] = {
 	X86_OP_ADD, X86_OP_OR, X86_OP_ADC, X86_OP_SBB,
 	X86_OP_AND, X86_OP_SUB, X86_OP_XOR, X86_OP_NONE,
@@ -238,15 +232,10 @@ static const uint8_t group2[8] = {
 	X86_OP_SHL, X86_OP_SHR, X86_OP_SHL, X86_OP_SAR,
 };
 
-/* Group 3 (F6 F7) /2 NOT, /3 NEG; Group 4/5 (FE FF) /0 INC, /1 DEC. */
-static const uint8_t group3[8] = {
-	X86_OP_NONE, X86_OP_NONE, X86_OP_NOT, X86_OP_NEG,
-	X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
-};
-static const uint8_t group45[8] = {
-	X86_OP_INC, X86_OP_DEC, X86_OP_NONE, X86_OP_NONE,
-	X86_OP_NONE, X86_OP_NONE, X86_OP_NONE, X86_OP_NONE,
-};
+/* Group 3 (F6 F7) /2 NOT, /3 NEG; Group 4/5 (FE FF) /0 INC, /1 DEC; the
+   other /digits are X86_OP_NONE (0). */
+static const uint8_t group3[8] = { [2] = X86_OP_NOT, [3] = X86_OP_NEG };
+static const uint8_t group45[8] = { [0] = X86_OP_INC, [1] = X86_OP_DEC };
 
 /* Two-byte opcodes 0F xx (SDM Vol 2 Table A-3). */
 static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
@@ -383,28 +372,15 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 
 	in->opcode = b;
 	in->op_size = byte ? 1 : op_size(d, in);
+	if (b < 0x40 && (b & 7) < 2) {		/* ALU r/m, r; not CMP */
+		in->op = group1[b >> 3];
+		if (in->op == X86_OP_NONE)
+			return X86_DEC_UNSUPPORTED;
+		DEC_TRY(modrm(d, in, byte, seg_ovr));
+		in->writes_mem = in->has_mem;
+		return 0;
+	}
 	switch (b) {
-	case 0x00: case 0x01:
-		in->op = X86_OP_ADD;
-		break;
-	case 0x08: case 0x09:
-		in->op = X86_OP_OR;
-		break;
-	case 0x20: case 0x21:
-		in->op = X86_OP_AND;
-		break;
-	case 0x28: case 0x29:
-		in->op = X86_OP_SUB;
-		break;
-	case 0x30: case 0x31:
-		in->op = X86_OP_XOR;
-		break;
-	case 0x10: case 0x11:
-		in->op = X86_OP_ADC;
-		break;
-	case 0x18: case 0x19:
-		in->op = X86_OP_SBB;
-		break;
 	case 0xfe: case 0xff:			/* Groups 4 and 5 */
 	case 0xf6: case 0xf7:			/* Group 3 */
 		DEC_TRY(peek(d, &sub));
@@ -436,7 +412,9 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 		return 0;
 	case 0x86: case 0x87:
 		in->op = X86_OP_XCHG;
-		break;
+		DEC_TRY(modrm(d, in, byte, seg_ovr));
+		in->writes_mem = in->has_mem;
+		return 0;
 	case 0x88: case 0x89:
 	case 0x8a: case 0x8b:
 		in->op = X86_OP_MOV;
@@ -494,10 +472,6 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 	default:
 		return X86_DEC_UNSUPPORTED;
 	}
-	/* ALU r/m, r and XCHG r/m, r */
-	DEC_TRY(modrm(d, in, byte, seg_ovr));
-	in->writes_mem = in->has_mem;
-	return 0;
 }
 
 int x86_decode(const uint8_t *buf, size_t len, enum x86_mode mode,

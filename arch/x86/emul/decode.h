@@ -162,4 +162,10 @@ int x86_mem_linear(const struct x86_insn *in, const struct x86_mem *m,
 
 const char *x86_op_name(enum x86_op op);
 
+/* The low size bytes of a value: an operand or address size's mask. */
+static inline uint64_t x86_size_mask(unsigned int size)
+{
+	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
+}
+
 #endif

@@ -75,16 +75,11 @@ void insn_report(struct vcpu *v, const char *why, const struct guest_insn *gi)
 
 /* ---- operands ---- */
 
-static uint64_t size_mask(unsigned int size)
-{
-	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
 static uint64_t reg_get(struct vcpu *v, int reg, unsigned int size)
 {
 	if (reg >= X86_AH)	/* AH, CH, DH, BH: bits 15:8 of rAX..rBX */
 		return (vcpu_gpr_read(v, (unsigned int)(reg - X86_AH)) >> 8) & 0xff;
-	return vcpu_gpr_read(v, (unsigned int)reg) & size_mask(size);
+	return vcpu_gpr_read(v, (unsigned int)reg) & x86_size_mask(size);
 }
 
 /* SDM Vol 1 3.4.1.1: 32-bit results zero-extend, 8/16-bit ones merge */
@@ -100,12 +95,12 @@ static void reg_set(struct vcpu *v, int reg, unsigned int size, uint64_t val)
 		return;
 	}
 	if (size >= 4) {
-		vcpu_gpr_write(v, (unsigned int)reg, val & size_mask(size));
+		vcpu_gpr_write(v, (unsigned int)reg, val & x86_size_mask(size));
 		return;
 	}
 	old = vcpu_gpr_read(v, (unsigned int)reg);
 	vcpu_gpr_write(v, (unsigned int)reg,
-		       (old & ~size_mask(size)) | (val & size_mask(size)));
+		       (old & ~x86_size_mask(size)) | (val & x86_size_mask(size)));
 }
 
 /* ---- flags ---- */
@@ -115,7 +110,7 @@ static uint64_t flags_szp(uint64_t res, unsigned int size)
 	uint64_t f = 0;
 	uint8_t low = (uint8_t)res;
 
-	if (!(res & size_mask(size)))
+	if (!(res & x86_size_mask(size)))
 		f |= RFLAGS_ZF;
 	if (res >> (8 * size - 1) & 1)
 		f |= RFLAGS_SF;
@@ -127,26 +122,34 @@ static uint64_t flags_szp(uint64_t res, unsigned int size)
 	return f;
 }
 
-/* dst op src for ADD/SUB/OR/AND/XOR; *flags gets the arithmetic flags */
+/*
+ * dst op src for ADD/ADC/SUB/SBB/OR/AND/XOR, the carry flag cf going into
+ * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB).  The carry
+ * out of the top bit is the majority of a, b and the carry into it; the
+ * borrow likewise.  *flags gets the arithmetic flags.
+ */
 static uint64_t alu(enum x86_op op, unsigned int size, uint64_t a, uint64_t b,
-		    uint64_t *flags)
+		    uint64_t cf, uint64_t *flags)
 {
-	uint64_t m = size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
+	uint64_t m = x86_size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
+	uint64_t cin = op == X86_OP_ADC || op == X86_OP_SBB ? cf : 0;
 
 	a &= m;
 	b &= m;
 	switch (op) {
 	case X86_OP_ADD:
-		res = (a + b) & m;
-		if (res < a)
+	case X86_OP_ADC:
+		res = (a + b + cin) & m;
+		if (((a & b) | ((a | b) & ~res)) & top)
 			f |= RFLAGS_CF;
 		if ((a ^ res) & (b ^ res) & top)
 			f |= RFLAGS_OF;
 		f |= (a ^ b ^ res) & RFLAGS_AF;
 		break;
 	case X86_OP_SUB:
-		res = (a - b) & m;
-		if (a < b)
+	case X86_OP_SBB:
+		res = (a - b - cin) & m;
+		if (((~a & b) | (~(a ^ b) & res)) & top)
 			f |= RFLAGS_CF;
 		if ((a ^ b) & (a ^ res) & top)
 			f |= RFLAGS_OF;
@@ -174,36 +177,6 @@ static void set_flags(struct vcpu *v, uint64_t mask, uint64_t val)
 }
 
 /*
- * ADC and SBB: a + b + CF, a - (b + CF) (SDM Vol 2 ADC, SBB).  The carry
- * out of the top bit is the majority of a, b and the carry into it; the
- * borrow likewise.
- */
-static uint64_t alu_carry(enum x86_op op, unsigned int size, uint64_t a,
-			  uint64_t b, uint64_t cin, uint64_t *flags)
-{
-	uint64_t m = size_mask(size), res, f = 0, top = 1ull << (8 * size - 1);
-
-	a &= m;
-	b &= m;
-	if (op == X86_OP_ADC) {
-		res = (a + b + cin) & m;
-		if (((a & b) | ((a | b) & ~res)) & top)
-			f |= RFLAGS_CF;
-		if ((a ^ res) & (b ^ res) & top)
-			f |= RFLAGS_OF;
-	} else {
-		res = (a - b - cin) & m;
-		if (((~a & b) | (~(a ^ b) & res)) & top)
-			f |= RFLAGS_CF;
-		if ((a ^ b) & (a ^ res) & top)
-			f |= RFLAGS_OF;
-	}
-	f |= (a ^ b ^ res) & RFLAGS_AF;
-	*flags = f | flags_szp(res, size);
-	return res;
-}
-
-/*
  * Group 2 (SDM Vol 2 RCL/RCR/ROL/ROR, SAL/SAR/SHL/SHR): the count is
  * masked to 5 bits (6 for 64-bit operands); a masked count of 0 changes
  * no flag (*fmask 0).  Rotates change only CF and OF; RCL/RCR rotate
@@ -215,7 +188,7 @@ static uint64_t shift(enum x86_op op, unsigned int size, uint64_t val,
 		      uint64_t *fmask)
 {
 	unsigned int bits = 8 * size, c, tc, i;
-	uint64_t m = size_mask(size), res = val & m, cf = rflags & RFLAGS_CF;
+	uint64_t m = x86_size_mask(size), res = val & m, cf = rflags & RFLAGS_CF;
 	uint64_t msb = 1ull << (bits - 1), of = 0;
 	int64_t sval;
 
@@ -331,7 +304,7 @@ static int mem_wr(struct emu *x, uint64_t lin, const void *buf, unsigned int n)
 /* An address-size register (rSI, rDI, rCX) as string instructions use it. */
 static uint64_t areg(struct emu *x, int reg)
 {
-	return vcpu_gpr_read(x->v, (unsigned int)reg) & size_mask(x->gi.in.addr_size);
+	return vcpu_gpr_read(x->v, (unsigned int)reg) & x86_size_mask(x->gi.in.addr_size);
 }
 
 static void areg_set(struct emu *x, int reg, uint64_t val)
@@ -377,7 +350,7 @@ static int emu_cmpxchg8b(struct emu *x, uint64_t lin)
 {
 	struct vcpu *v = x->v;
 	unsigned int half = x->gi.in.op_size / 2;	/* 4: 8B, 8: 16B */
-	uint64_t m = size_mask(half), old[2] = { 0, 0 }, cmp[2], new[2];
+	uint64_t m = x86_size_mask(half), old[2] = { 0, 0 }, cmp[2], new[2];
 	int r;
 
 	cmp[0] = vcpu_gpr_read(v, X86_RAX) & m;
@@ -452,7 +425,7 @@ static int emu_one(struct emu *x, uint64_t gva)
 		return r;
 	case X86_OP_CMPXCHG:
 		/* flags of CMP rAX, dest (SDM Vol 2 CMPXCHG) */
-		alu(X86_OP_SUB, size, reg_get(v, X86_RAX, size), old, &fl);
+		alu(X86_OP_SUB, size, reg_get(v, X86_RAX, size), old, 0, &fl);
 		if (fl & RFLAGS_ZF) {
 			r = mem_wr(x, lin, &src, size);
 			if (r != EMU_DONE)
@@ -463,11 +436,14 @@ static int emu_one(struct emu *x, uint64_t gva)
 		set_flags(v, RFLAGS_ARITH, fl);
 		return EMU_DONE;
 	case X86_OP_ADD:
+	case X86_OP_ADC:
 	case X86_OP_SUB:
+	case X86_OP_SBB:
 	case X86_OP_OR:
 	case X86_OP_AND:
 	case X86_OP_XOR:
-		res = alu(in->op, size, old, src, &fl);
+		res = alu(in->op, size, old, src,
+			  v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_CF, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE)
 			set_flags(v, RFLAGS_ARITH, fl);
@@ -485,19 +461,11 @@ static int emu_one(struct emu *x, uint64_t gva)
 			set_flags(v, RFLAGS_CF, (old & bit) ? RFLAGS_CF : 0);
 		return r;
 	}
-	case X86_OP_ADC:
-	case X86_OP_SBB:
-		res = alu_carry(in->op, size, old, src,
-				v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_CF, &fl);
-		r = mem_wr(x, lin, &res, size);
-		if (r == EMU_DONE)
-			set_flags(v, RFLAGS_ARITH, fl);
-		return r;
 	case X86_OP_INC:
 	case X86_OP_DEC:
 		/* as ADD/SUB 1, but CF is not affected */
 		res = alu(in->op == X86_OP_INC ? X86_OP_ADD : X86_OP_SUB, size,
-			  old, 1, &fl);
+			  old, 1, 0, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE)
 			set_flags(v, RFLAGS_ARITH & ~RFLAGS_CF, fl);
@@ -507,14 +475,14 @@ static int emu_one(struct emu *x, uint64_t gva)
 		return mem_wr(x, lin, &res, size);
 	case X86_OP_NEG:
 		/* 0 - dest: CF is set unless dest is 0 (SDM Vol 2 NEG) */
-		res = alu(X86_OP_SUB, size, 0, old, &fl);
+		res = alu(X86_OP_SUB, size, 0, old, 0, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE)
 			set_flags(v, RFLAGS_ARITH, fl);
 		return r;
 	case X86_OP_XADD:
 		/* TEMP = SRC + DEST; SRC = DEST; DEST = TEMP (SDM Vol 2 XADD) */
-		res = alu(X86_OP_ADD, size, old, src, &fl);
+		res = alu(X86_OP_ADD, size, old, src, 0, &fl);
 		r = mem_wr(x, lin, &res, size);
 		if (r == EMU_DONE) {
 			reg_set(v, in->reg, size, old);

@@ -16,11 +16,6 @@ enum x86_mode x86_mode_of(bool cr0_pe, bool rflags_vm, bool efer_lma,
 	return cs_d ? X86_MODE_32 : X86_MODE_16;
 }
 
-static uint64_t addr_mask(unsigned size)
-{
-	return size >= 8 ? ~0ull : (1ull << (8 * size)) - 1;
-}
-
 /*
  * The effective address (offset within the segment) of memory operand m of
  * in, wrapped to the address size.  For BTS/BTR/BTC with a register bit
@@ -46,14 +41,14 @@ static uint64_t x86_mem_offset(const struct x86_insn *in,
 	if ((in->op == X86_OP_BTS || in->op == X86_OP_BTR ||
 	     in->op == X86_OP_BTC) && !in->has_imm && m == &in->mem &&
 	    in->reg >= 0 && in->reg < 16 && in->op_size >= 2) {
-		bit = r->gpr[in->reg] & addr_mask(in->op_size);
+		bit = r->gpr[in->reg] & x86_size_mask(in->op_size);
 		sign = 1ull << (8 * in->op_size - 1);
 		bit = (bit ^ sign) - sign;		/* sign-extend */
 		/* floor(bit / 8) rounded down to a multiple of op_size */
 		bit = (bit >> 3) | ((bit & (1ull << 63)) ? ~(~0ull >> 3) : 0);
 		ea += bit & ~(uint64_t)(in->op_size - 1);
 	}
-	return ea & addr_mask(in->addr_size);
+	return ea & x86_size_mask(in->addr_size);
 }
 
 int x86_mem_linear(const struct x86_insn *in, const struct x86_mem *m,

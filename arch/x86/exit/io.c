@@ -43,11 +43,6 @@ static bool exit_port(uint16_t port)
 	       port == BOCHS_SHUTDOWN_PORT;
 }
 
-static uint32_t size_mask(uint8_t size)
-{
-	return size == 4 ? 0xffffffffu : (1u << (size * 8)) - 1;
-}
-
 static uint32_t port_in(uint16_t port, uint8_t size)
 {
 	switch (size) {
@@ -142,18 +137,13 @@ static void string_prefixes(struct vcpu *v, struct string_io *s)
 	}
 }
 
-static uint64_t addr_mask(unsigned int size)
-{
-	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
-}
-
 /* One element; false if its memory access faulted (then injected). */
 static bool string_step(struct vcpu *v, const struct vcpu_exit *e,
 			const struct string_io *s)
 {
 	struct gmem_fault f;
 	struct segment seg;
-	uint64_t mask = addr_mask(s->addr_size);
+	uint64_t mask = x86_size_mask(s->addr_size);
 	int reg = e->io.in ? 7 : 6;		/* rDI, rSI */
 	uint64_t off = vcpu_gpr_read(v, reg) & mask;
 	uint32_t val = 0;
@@ -193,7 +183,7 @@ static void string_io(struct vcpu *v, const struct vcpu_exit *e)
 	uint64_t mask;
 
 	string_prefixes(v, &s);
-	mask = addr_mask(s.addr_size);
+	mask = x86_size_mask(s.addr_size);
 	if (!e->io.rep) {
 		if (string_step(v, e, &s))
 			vcpu_advance_rip(v, e, s.len);
@@ -210,7 +200,7 @@ static void string_io(struct vcpu *v, const struct vcpu_exit *e)
 void handle_io(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vcpu_gprs *g = &v->gprs;
-	uint32_t mask = size_mask(e->io.size);
+	uint32_t mask = (uint32_t)x86_size_mask(e->io.size);
 
 	if (e->io.string) {
 		string_io(v, e);

@@ -85,57 +85,22 @@ struct setup_data_hdr {
 	uint32_t type, len;
 };
 
-/* boot.rst, "32-bit Boot Protocol": __BOOT_CS and __BOOT_DS */
+/* boot.rst, "32-bit Boot Protocol": __BOOT_CS (and __BOOT_DS at 0x18) */
 #define BOOT_CS			0x10
-#define BOOT_DS			0x18
 
-static uint8_t rd8(const uint8_t *p, uint32_t off)
+/* n (1, 2, 4 or 8) little-endian bytes at p + off: header fields are
+   not aligned. */
+static uint64_t rd(const uint8_t *p, uint32_t off, unsigned int n)
 {
-	return p[off];
-}
+	uint64_t v = 0;
 
-static uint16_t rd16(const uint8_t *p, uint32_t off)
-{
-	uint16_t v;
-
-	memcpy(&v, p + off, sizeof(v));
+	memcpy(&v, p + off, n);
 	return v;
 }
 
-static uint32_t rd32(const uint8_t *p, uint32_t off)
+static void wr(uint8_t *p, uint32_t off, uint64_t v, unsigned int n)
 {
-	uint32_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static uint64_t rd64(const uint8_t *p, uint32_t off)
-{
-	uint64_t v;
-
-	memcpy(&v, p + off, sizeof(v));
-	return v;
-}
-
-static void wr8(uint8_t *p, uint32_t off, uint8_t v)
-{
-	p[off] = v;
-}
-
-static void wr16(uint8_t *p, uint32_t off, uint16_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
-
-static void wr32(uint8_t *p, uint32_t off, uint32_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
-}
-
-static void wr64(uint8_t *p, uint32_t off, uint64_t v)
-{
-	memcpy(p + off, &v, sizeof(v));
+	memcpy(p + off, &v, n);
 }
 
 /* What the image's header says, checked against the file. */
@@ -160,9 +125,9 @@ struct bzimage {
  */
 static bool linux_probe(const struct staged *k)
 {
-	if (k->size >= HDR_MAGIC + 4 && rd32(k->data, HDR_MAGIC) == HDRS_MAGIC)
+	if (k->size >= HDR_MAGIC + 4 && rd(k->data, HDR_MAGIC, 4) == HDRS_MAGIC)
 		return true;
-	return k->size >= HDR_BOOT_FLAG + 2 && rd16(k->data, HDR_BOOT_FLAG) == BOOT_FLAG;
+	return k->size >= HDR_BOOT_FLAG + 2 && rd(k->data, HDR_BOOT_FLAG, 2) == BOOT_FLAG;
 }
 
 static int parse_header(const struct staged *k, struct bzimage *bz)
@@ -172,7 +137,7 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 	uint64_t syssize;
 
 	bz->k = k;
-	if (k->size < HDR_MAGIC + 4 || rd32(d, HDR_MAGIC) != HDRS_MAGIC) {
+	if (k->size < HDR_MAGIC + 4 || rd(d, HDR_MAGIC, 4) != HDRS_MAGIC) {
 		pr_err("guest kernel '%s': a boot sector but no Linux setup header (\"HdrS\" at 0x202): not a bzImage",
 		       k->name);
 		return -UMBRA_EINVAL;
@@ -182,17 +147,17 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 		       k->name, k->size);
 		return -UMBRA_EINVAL;
 	}
-	bz->version = rd16(d, HDR_VERSION);
+	bz->version = rd(d, HDR_VERSION, 2);
 	if (bz->version < MIN_VERSION) {
 		pr_err("guest kernel '%s': Linux boot protocol %u.%02u is too old; umbra needs 2.10 or later (Linux 2.6.31 on)",
 		       k->name, bz->version >> 8, bz->version & 0xff);
 		return -UMBRA_EINVAL;
 	}
 	/* boot.rst: setup_sects 0 means 4; the boot sector comes first. */
-	sects = rd8(d, HDR_SETUP_SECTS) ? rd8(d, HDR_SETUP_SECTS) : 4;
+	sects = rd(d, HDR_SETUP_SECTS, 1) ? rd(d, HDR_SETUP_SECTS, 1) : 4;
 	bz->setup_size = (sects + 1) * 512;
 	/* boot.rst, "32-bit Boot Protocol": the header ends at 0x202 + jump's offset. */
-	bz->hdr_end = 0x202 + rd8(d, HDR_JUMP + 1);
+	bz->hdr_end = 0x202 + rd(d, HDR_JUMP + 1, 1);
 	if (k->size < bz->setup_size || k->size < HDR_LAST_NEEDED) {
 		pr_err("guest kernel '%s': truncated image (%lu bytes; its real-mode setup alone is %u bytes)",
 		       k->name, k->size, bz->setup_size);
@@ -204,7 +169,7 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 		       HDR_LAST_NEEDED);
 		return -UMBRA_EINVAL;
 	}
-	if (!(rd8(d, HDR_LOADFLAGS) & LOADED_HIGH)) {
+	if (!(rd(d, HDR_LOADFLAGS, 1) & LOADED_HIGH)) {
 		pr_err("guest kernel '%s': a zImage (loaded at 64 KiB), not a bzImage: umbra boots bzImages only",
 		       k->name);
 		return -UMBRA_EINVAL;
@@ -212,23 +177,23 @@ static int parse_header(const struct staged *k, struct bzimage *bz)
 	bz->pm = d + bz->setup_size;
 	bz->pm_size = k->size - bz->setup_size;
 	/* boot.rst, syssize: the protected-mode code in 16-byte paragraphs. */
-	syssize = (uint64_t)rd32(d, HDR_SYSSIZE) * 16;
+	syssize = (uint64_t)rd(d, HDR_SYSSIZE, 4) * 16;
 	if (syssize > bz->pm_size) {
 		pr_err("guest kernel '%s': truncated image (%lu bytes; its header says %lu)",
 		       k->name, k->size, bz->setup_size + syssize);
 		return -UMBRA_EINVAL;
 	}
-	bz->init_size = MAX(rd32(d, HDR_INIT_SIZE), bz->pm_size);
-	bz->pref_address = rd64(d, HDR_PREF_ADDRESS);
-	bz->relocatable = rd8(d, HDR_RELOCATABLE) != 0;
-	bz->align = rd32(d, HDR_KERNEL_ALIGNMENT);
+	bz->init_size = MAX(rd(d, HDR_INIT_SIZE, 4), bz->pm_size);
+	bz->pref_address = rd(d, HDR_PREF_ADDRESS, 8);
+	bz->relocatable = rd(d, HDR_RELOCATABLE, 1) != 0;
+	bz->align = rd(d, HDR_KERNEL_ALIGNMENT, 4);
 	if (!bz->align || (bz->align & (bz->align - 1)))
 		bz->align = SZ_2M;
-	bz->min_align = rd8(d, HDR_MIN_ALIGNMENT) && rd8(d, HDR_MIN_ALIGNMENT) < 32 ?
-			1u << rd8(d, HDR_MIN_ALIGNMENT) : bz->align;
+	bz->min_align = rd(d, HDR_MIN_ALIGNMENT, 1) && rd(d, HDR_MIN_ALIGNMENT, 1) < 32 ?
+			1u << rd(d, HDR_MIN_ALIGNMENT, 1) : bz->align;
 	bz->min_align = MAX(MIN(bz->min_align, bz->align), (uint32_t)PAGE_SIZE);
 	/* xloadflags exists from 2.12 on. */
-	bz->xloadflags = bz->version >= 0x020c ? rd16(d, HDR_XLOADFLAGS) : 0;
+	bz->xloadflags = bz->version >= 0x020c ? rd(d, HDR_XLOADFLAGS, 2) : 0;
 	return 0;
 }
 
@@ -268,29 +233,23 @@ static int place_kernel(const struct bzimage *bz, uint64_t *base, uint32_t *alig
 /* The kernel's command line: the module's string after its name. */
 static int place_cmdline(const struct bzimage *bz, uint8_t *bp)
 {
-	const char *s = bz->k->cmdline;
-	uint32_t max = rd32(bz->k->data, HDR_CMDLINE_SIZE);
-	uint64_t len, pa;
+	const char *s = bz->k->args;
+	uint32_t max = rd(bz->k->data, HDR_CMDLINE_SIZE, 4);
+	uint64_t len = strlen(s), pa;
 
-	while (*s && *s != ' ')
-		s++;
-	while (*s == ' ')
-		s++;
-	len = strlen(s);
 	/* boot.rst, cmdline_size: the most characters, without the NUL. */
 	if (len > max) {
 		pr_err("guest kernel '%s': command line of %lu characters; the kernel takes at most %u (cmdline_size)",
 		       bz->k->name, len, max);
 		return -UMBRA_EINVAL;
 	}
-	pa = guest_alloc(len + 1, 16, SZ_4G);
+	pa = guest_place(s, len + 1, 16);
 	if (!pa) {
 		pr_err("guest kernel '%s': no usable guest memory below 4 GiB for the command line",
 		       bz->k->name);
 		return -UMBRA_ENOMEM;
 	}
-	memcpy(phys_to_virt(pa), s, len + 1);
-	wr32(bp, HDR_CMD_LINE_PTR, (uint32_t)pa);
+	wr(bp, HDR_CMD_LINE_PTR, (uint32_t)pa, 4);
 	return 0;
 }
 
@@ -304,7 +263,7 @@ static int place_cmdline(const struct bzimage *bz, uint8_t *bp)
 static int place_initrd(const struct bzimage *bz, const struct staged *mods,
 			uint32_t nr, uint8_t *bp, uint64_t *base, uint64_t *size)
 {
-	uint64_t max = rd32(bz->k->data, HDR_INITRD_ADDR_MAX);
+	uint64_t max = rd(bz->k->data, HDR_INITRD_ADDR_MAX, 4);
 	uint64_t total = 0, pa, off = 0;
 
 	*base = *size = 0;
@@ -329,10 +288,10 @@ static int place_initrd(const struct bzimage *bz, const struct staged *mods,
 		       ALIGN_UP(mods[i].size, 4) - mods[i].size);
 		off += ALIGN_UP(mods[i].size, 4);
 	}
-	wr32(bp, HDR_RAMDISK_IMAGE, (uint32_t)pa);
-	wr32(bp, HDR_RAMDISK_SIZE, (uint32_t)total);
-	wr32(bp, BP_EXT_RAMDISK_IMAGE, (uint32_t)(pa >> 32));
-	wr32(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(total >> 32));
+	wr(bp, HDR_RAMDISK_IMAGE, (uint32_t)pa, 4);
+	wr(bp, HDR_RAMDISK_SIZE, (uint32_t)total, 4);
+	wr(bp, BP_EXT_RAMDISK_IMAGE, (uint32_t)(pa >> 32), 4);
+	wr(bp, BP_EXT_RAMDISK_SIZE, (uint32_t)(total >> 32), 4);
 	*base = pa;
 	*size = total;
 	return 0;
@@ -358,9 +317,9 @@ static int fill_e820(const struct bzimage *bz, uint8_t *bp)
 			       bz->k->name);
 			return -UMBRA_ENOMEM;
 		}
-		*sd = (struct setup_data_hdr){ rd64(bp, HDR_SETUP_DATA),
+		*sd = (struct setup_data_hdr){ rd(bp, HDR_SETUP_DATA, 8),
 					       SETUP_E820_EXT, (uint32_t)len };
-		wr64(bp, HDR_SETUP_DATA, pa);
+		wr(bp, HDR_SETUP_DATA, pa, 8);
 		ext = (void *)(sd + 1);
 	}
 	for (uint32_t i = 0; i < guest_map.nr; i++) {
@@ -369,22 +328,8 @@ static int fill_e820(const struct bzimage *bz, uint8_t *bp)
 
 		memcpy(i < BP_E820_MAX ? &zp[i] : &ext[i - BP_E820_MAX], &ent, sizeof(ent));
 	}
-	wr8(bp, BP_E820_ENTRIES, (uint8_t)n);
+	wr(bp, BP_E820_ENTRIES, (uint8_t)n, 1);
 	return 0;
-}
-
-/* boot.rst, "32-bit Boot Protocol": flat 4 GiB __BOOT_CS (execute/read)
- * and __BOOT_DS (read/write). */
-static uint32_t place_gdt(void)
-{
-	static const uint64_t gdt[] = {
-		0, 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
-	};
-	uint64_t pa = guest_alloc(sizeof(gdt), 16, SZ_4G);
-
-	if (pa)
-		memcpy(phys_to_virt(pa), gdt, sizeof(gdt));
-	return (uint32_t)pa;
 }
 
 static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot *boot)
@@ -415,10 +360,10 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 	memcpy(bp + HDR_START, k->data + HDR_START, bz.hdr_end - HDR_START);
 
 	/* the fields a boot loader writes (boot.rst, "Details of Header Fields") */
-	wr8(bp, HDR_TYPE_OF_LOADER, LOADER_UNDEFINED);
-	wr16(bp, HDR_VID_MODE, VID_MODE_NORMAL);
-	wr32(bp, HDR_CODE32_START, (uint32_t)kbase);
-	wr32(bp, HDR_KERNEL_ALIGNMENT, align);
+	wr(bp, HDR_TYPE_OF_LOADER, LOADER_UNDEFINED, 1);
+	wr(bp, HDR_VID_MODE, VID_MODE_NORMAL, 2);
+	wr(bp, HDR_CODE32_START, (uint32_t)kbase, 4);
+	wr(bp, HDR_KERNEL_ALIGNMENT, align, 4);
 	err = place_cmdline(&bz, bp);
 	if (!err)
 		err = place_initrd(&bz, mods, nr, bp, &initrd, &initrd_size);
@@ -428,16 +373,14 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 		return err;
 	/* zero-page.rst: acpi_rsdp_addr (read by protocol 2.14+ kernels) */
 	if (boot->acpi_rsdp)
-		wr64(bp, BP_ACPI_RSDP_ADDR, boot->acpi_rsdp);
+		wr(bp, BP_ACPI_RSDP_ADDR, boot->acpi_rsdp, 8);
 
-	boot->gdt = place_gdt();
-	if (!boot->gdt) {
+	/* boot.rst, "32-bit Boot Protocol": flat 4 GiB __BOOT_CS
+	 * (execute/read) and __BOOT_DS (read/write) */
+	if (guest_place_gdt(boot, BOOT_CS)) {
 		pr_err("guest kernel '%s': no usable guest memory below 4 GiB for a GDT", k->name);
 		return -UMBRA_ENOMEM;
 	}
-	boot->gdt_limit = 4 * 8 - 1;
-	boot->cs = BOOT_CS;
-	boot->ds = BOOT_DS;
 	/* ESI = boot_params; EBP, EDI, EBX zero (guest_set_entry_state clears
 	 * every other register); interrupts off, paging off. */
 	boot->mode = ENTRY_PROT32_FLAT;
@@ -455,7 +398,7 @@ static int linux_load(const struct staged *mods, uint32_t nr, struct guest_boot 
 	else
 		pr_info("guest '%s': no initrd (give it as the module after the kernel)", k->name);
 	pr_info("guest '%s': command line '%s'; %u e820 entries",
-		k->name, (const char *)phys_to_virt(rd32(bp, HDR_CMD_LINE_PTR)),
+		k->name, (const char *)phys_to_virt(rd(bp, HDR_CMD_LINE_PTR, 4)),
 		guest_map.nr);
 	if (boot->acpi_rsdp)
 		pr_info("guest '%s': ACPI RSDP at %lx passed on", k->name, boot->acpi_rsdp);

@@ -29,22 +29,11 @@ static void set_name(struct staged *s)
 	s->name = n ? s->name_buf : "(unnamed module)";
 }
 
-/* The characters after the module's first word and the blanks after it. */
-static uint64_t args_len(const struct bi_module *m)
-{
-	uint64_t i = 0;
-
-	while (m->cmdline[i] && m->cmdline[i] != ' ')
-		i++;
-	while (m->cmdline[i] == ' ')
-		i++;
-	return m->cmdline_len > i ? m->cmdline_len - i : 0;
-}
-
 /* Never a cut command line: the whole of it, or a refusal (bootinfo.h). */
 static int check_cmdline(const struct bi_module *m, const struct staged *s)
 {
-	uint64_t n = args_len(m);
+	uint64_t i = (uint64_t)(s->args - s->cmdline);
+	uint64_t n = m->cmdline_len > i ? m->cmdline_len - i : 0;
 
 	if (n <= BI_ARGS_MAX && m->cmdline_len < sizeof(m->cmdline))
 		return 0;
@@ -59,7 +48,11 @@ static int stage(const struct bi_module *m, struct staged *s)
 
 	s->size = m->size;
 	s->pages = ALIGN_UP(m->size ? m->size : 1, PAGE_SIZE) / PAGE_SIZE;
-	s->cmdline = m->cmdline;
+	s->cmdline = s->args = m->cmdline;
+	while (*s->args && *s->args != ' ')
+		s->args++;
+	while (*s->args == ' ')
+		s->args++;
 	set_name(s);
 	err = check_cmdline(m, s);
 	if (err)
@@ -148,6 +141,31 @@ uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit)
 		return base;
 	}
 	return 0;
+}
+
+uint64_t guest_place(const void *data, uint64_t size, uint64_t align)
+{
+	uint64_t pa = guest_alloc(size, align, SZ_4G);
+
+	if (pa)
+		memcpy(phys_to_virt(pa), data, size);
+	return pa;
+}
+
+/* A flat 4 GiB code segment at selector cs and data at cs + 8, both DPL 0;
+   the entries below cs are null. */
+int guest_place_gdt(struct guest_boot *boot, uint16_t cs)
+{
+	uint64_t gdt[4] = { 0 };
+	unsigned int n = cs / 8 + 2;
+
+	gdt[n - 2] = 0x00cf9b000000ffffull;	/* execute/read, G, D */
+	gdt[n - 1] = 0x00cf93000000ffffull;	/* read/write, G, B */
+	boot->gdt = (uint32_t)guest_place(gdt, n * 8, 16);
+	boot->gdt_limit = n * 8 - 1;
+	boot->cs = cs;
+	boot->ds = cs + 8;
+	return boot->gdt ? 0 : -UMBRA_ENOMEM;
 }
 
 int guest_load(struct boot_info *bi, struct guest_boot *boot)

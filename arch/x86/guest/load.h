@@ -23,6 +23,7 @@ struct staged {
 	uint64_t size;
 	size_t pages;
 	const char *cmdline;	/* the module's string: "NAME ARGS..." */
+	const char *args;	/* in it, what follows NAME and its blanks */
 	const char *name;	/* its first word, for messages */
 	char name_buf[64];
 };
@@ -65,6 +66,11 @@ void firmware_set_entry_state(struct vcpu *v);
 
 /* Usable guest memory above every earlier allocation; 0 if none is left. */
 uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit);
+/* A copy of data in usable guest memory below 4 GiB; 0 if none is left. */
+uint64_t guest_place(const void *data, uint64_t size, uint64_t align);
+/* A GDT below 4 GiB with flat code at selector cs (8 or 16) and data at
+   cs + 8, entered in boot; -UMBRA_ENOMEM if no memory is left. */
+int guest_place_gdt(struct guest_boot *boot, uint16_t cs);
 /* Everything below `end` is taken (the kernel image, say). */
 void guest_alloc_reserve(uint64_t end);
 /* -UMBRA_EINVAL if [base, base+size) is not usable guest memory. */

@@ -164,11 +164,7 @@ static const struct mb1_header *find_header(const struct staged *k, uint64_t *of
 
 static uint32_t place_string(const char *s)
 {
-	uint64_t len = strlen(s) + 1, pa = guest_alloc(len, 1, SZ_4G);
-
-	if (pa)
-		memcpy(phys_to_virt(pa), s, len);
-	return (uint32_t)pa;
+	return (uint32_t)guest_place(s, strlen(s) + 1, 1);
 }
 
 static void fill_memory(struct mb1_info *mbi)
@@ -228,23 +224,6 @@ static int fill_modules(struct mb1_info *mbi, const struct staged *staged, uint3
 	return 0;
 }
 
-/*
- * The spec lets GDTR be invalid at entry; GRUB's is not, and kernels that
- * reload a selector before loading their own GDT work under GRUB.  So do
- * as GRUB does: a GDT in usable memory whose selectors match CS and DS.
- */
-static uint32_t place_gdt(void)
-{
-	static const uint64_t gdt[] = {
-		0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
-	};
-	uint64_t pa = guest_alloc(sizeof(gdt), 8, SZ_4G);
-
-	if (pa)
-		memcpy(phys_to_virt(pa), gdt, sizeof(gdt));
-	return (uint32_t)pa;
-}
-
 static int build_info(const struct staged *mods, uint32_t nr, struct guest_boot *boot)
 {
 	uint64_t pa = guest_alloc(sizeof(struct mb1_info), 8, SZ_4G);
@@ -252,11 +231,12 @@ static int build_info(const struct staged *mods, uint32_t nr, struct guest_boot 
 
 	if (!pa)
 		goto full;
-	boot->gdt = place_gdt();
-	boot->gdt_limit = 3 * 8 - 1;
-	boot->cs = 0x08;
-	boot->ds = 0x10;
-	if (!boot->gdt)
+	/*
+	 * The spec lets GDTR be invalid at entry; GRUB's is not, and kernels
+	 * that reload a selector before loading their own GDT work under
+	 * GRUB.  So do as GRUB does: a GDT whose selectors match CS and DS.
+	 */
+	if (guest_place_gdt(boot, 0x08))
 		goto full;
 	mbi->cmdline = place_string(mods[0].cmdline);
 	mbi->boot_loader_name = place_string("umbra " UMBRA_VERSION);

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
- * Guest kernels: the string functions umbra's lib/string.c does not have
- * (the rest, memset, memcpy, memcmp, strlen, strcmp, strlcpy, are linked
- * from there).
+ * Guest kernels: the string functions umbra's lib/string.c and lib/mem.c
+ * do not have (the rest, memset, memcpy, memcmp, strlen, strcmp, strlcpy,
+ * are linked from there).
  */
 #include "guest.h"
 
