@@ -152,5 +152,7 @@ int shadow_root_level(struct shadow_mmu *s);
 /* True once since the last call if the guest TLB must be flushed. */
 bool shadow_flush_pending(struct shadow_mmu *s);
 void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
+/* unsync pages now (cheap: for the exit-cost classes) */
+uint64_t shadow_nr_unsync(const struct shadow_mmu *s);
 
 #endif

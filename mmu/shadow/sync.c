@@ -125,6 +125,11 @@ void refresh_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	update_entry(s, sp, i, prefetch);
 }
 
+uint64_t shadow_nr_unsync(const struct shadow_mmu *s)
+{
+	return s->st.unsync;
+}
+
 void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp)
 {
 	sp->unsync = false;

@@ -124,6 +124,9 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	if (c.cr0 != old->cr0 || c.cr4 != old->cr4 || c.efer != old->efer)
 		check_rc(v, shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
 			 "mode change");
+	if (cr3_load)
+		v->exit_class = shadow_nr_unsync(sh->mmu) ? EXCL_CR3_SYNC :
+							    EXCL_CR3_NOSYNC;
 	if (cr3_load || c.cr3 != old->cr3)
 		check_rc(v, shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
 	*old = c;
@@ -376,8 +379,10 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 
 	switch (shadow_page_fault(v->sh->mmu, e->pf.addr, e->pf.error_code, ac, &f)) {
 	case SHADOW_FIXED:
+		v->exit_class = EXCL_PF_FILL;
 		return;
 	case SHADOW_INJECT:
+		v->exit_class = EXCL_PF_REFLECT;
 		/* the stepped instruction faults: no step around the delivery */
 		if (v->sh->step.on)
 			shadow_step_done(v);
@@ -386,6 +391,7 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
 		return;
 	case SHADOW_EMULATE:
+		v->exit_class = EXCL_PF_EMULATE;
 		if (v->sh->step.on || delivery_write(e) ||
 		    emulate_write(v, e->pf.addr))
 			write_by_cpu(v, e, f.gpa);

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
+#include "arch/x86/cpu/cpu.h"
 #include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/exit/io.h"
@@ -137,7 +138,13 @@ void vcpu_run_loop(struct vcpu *v)
 	for (;;) {
 		if (v->mmu->enter)
 			v->mmu->enter(v);
+		if (v->exit_tsc) {	/* not before the first entry */
+			v->class_exits[v->exit_class]++;
+			v->class_tsc[v->exit_class] += rdtsc() - v->exit_tsc;
+		}
 		v->ops->run(v, &e);
+		v->exit_tsc = rdtsc();
+		v->exit_class = (uint8_t)e.reason;
 		v->exits[e.reason]++;
 		v->total_exits++;
 		handle_exit(v, &e);
