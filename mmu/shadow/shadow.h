@@ -50,6 +50,10 @@ struct shadow_config {
 	void *pfn_arg;
 	const struct gw_mem_ops *mem;	/* guest-physical memory */
 	void *mem_arg;
+	/* Optional: guest frame gfn's 4 KiB, readable in place, or NULL
+	 * (not RAM, or not mapped: mem->read then).  Syncs read a table
+	 * through it. */
+	const void *(*frame)(void *mem_arg, uint64_t gfn);
 	void (*flush)(void *arg);	/* flush the guest TLB tag; may be NULL */
 	void *flush_arg;
 };
@@ -90,6 +94,7 @@ struct shadow_stats {
 	uint64_t global;		/* unsync-able pages that are global now */
 	uint64_t sync_cr3, sync_invlpg, sync_flush, sync_link;
 					/* pages synced, per reason */
+	uint64_t sync_skipped;		/* entries found unchanged by them */
 	uint64_t wp_faults;		/* write faults on protected frames */
 	uint64_t mmu_pte_write;		/* emulated guest PTE writes */
 	uint64_t mmu_pte_updated;	/* SPTEs updated in place by them */

@@ -197,7 +197,7 @@ def main():
         }
 
     def tsc(c, w):
-        t = main_run[c]['tsc'].get(w)
+        t = main_run.get(c, {}).get('tsc', {}).get(w)
         return t[1] / t[0] if t and t[0] else None
 
     names = [c[0] for c in configs]

@@ -81,6 +81,13 @@ static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 	return (int64_t)gfn;
 }
 
+/* Guest RAM frames are umbra's at the same address (gfn_to_pfn()). */
+static const void *guest_frame(void *arg, uint64_t gfn)
+{
+	return guest_ram(gfn << PAGE_SHIFT, PAGE_SIZE) ?
+	       phys_to_virt(gfn << PAGE_SHIFT) : NULL;
+}
+
 static void shadow_flush(void *arg)
 {
 	struct vcpu *v = arg;
@@ -432,6 +439,7 @@ static void shadow_setup(struct vcpu *v)
 		.maxphyaddr = cpu_maxphyaddr(),
 		.gbpages = cpu_gbpages(),
 		.gfn_to_pfn = gfn_to_pfn,
+		.frame = guest_frame,
 		.pfn_arg = sh,
 		.mem = &guest_phys_ops,
 		.flush = shadow_flush,
@@ -471,9 +479,9 @@ static void shadow_print_stats(struct vcpu *v)
 	shadow_get_stats(v->sh->mmu, &s);
 	pr_info("  shadow: %lu pages (%lu direct), %lu unsync now (%lu made unsync), %lu global",
 		s.pages, s.direct_pages, s.unsync, s.mmu_unsync, s.global);
-	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu, invlpg %lu, flushes %lu",
-		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link, s.invlpg,
-		s.flushes);
+	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu (entries unchanged %lu), invlpg %lu, flushes %lu",
+		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link,
+		s.sync_skipped, s.invlpg, s.flushes);
 	pr_info("  shadow: faults %lu: fixed %lu, injected %lu, emulated %lu; write-protect faults %lu, pte writes %lu (updated %lu), flooded %lu",
 		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
 		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);
