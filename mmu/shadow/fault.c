@@ -141,14 +141,16 @@ static void prefetch_around(struct shadow_mmu *s, struct shadow_page *sp,
 			    unsigned int i)
 {
 	unsigned int j, first = i & ~(SH_PREFETCH - 1u);
+	const void *tbl;
 
 	/* a non-global entry would sync a global unsync page (refresh_entry)
 	 * and write-protect again the frame this fault may just have opened */
 	if (sp->unsync && sp_global(sp))
 		return;
+	tbl = table_of(s, sp);
 	for (j = first; j < first + SH_PREFETCH; j++)
 		if (j != i && !spte_present(sp->spt[j]))
-			refresh_entry(s, sp, j, true);
+			prefetch_entry(s, sp, tbl, j);
 }
 
 /* ---- entry points ---- */
@@ -276,7 +278,9 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		     leaf | PTE_A | (dirty ? PTE_D : 0)))
 		return SHADOW_NOMEM;
 	s->st.faults_fixed++;
-	if (!sp->role.direct)
+	/* only into a page this entry is the first of: a prefetch costs
+	 * more than the faults it saves on a page that is filling already */
+	if (!sp->role.direct && sp->nr_present == 1)
 		prefetch_around(s, sp, pt_index(gva, 1));
 	return SHADOW_FIXED;
 }

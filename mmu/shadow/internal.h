@@ -246,6 +246,9 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	     uint64_t gfn, uint64_t spte, bool global, uint64_t gpte);
 void refresh_entry(struct shadow_mmu *s, struct shadow_page *sp,
 		   unsigned int i, bool prefetch);
+const void *table_of(struct shadow_mmu *s, struct shadow_page *sp);
+void prefetch_entry(struct shadow_mmu *s, struct shadow_page *sp,
+		    const void *tbl, unsigned int i);
 void sync_page(struct shadow_mmu *s, struct shadow_page *sp,
 	       enum sync_reason why);
 void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why);

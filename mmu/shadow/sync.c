@@ -63,7 +63,7 @@ int gpte_read(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 }
 
 /* The guest table of sp in place (cfg.frame), or NULL: read per entry. */
-static const void *table_of(struct shadow_mmu *s, struct shadow_page *sp)
+const void *table_of(struct shadow_mmu *s, struct shadow_page *sp)
 {
 	return s->cfg.frame ? s->cfg.frame(s->cfg.mem_arg, sp->gfn) : NULL;
 }
@@ -134,7 +134,11 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 		return;
 	}
 	gfn = gpte_frame(sp->role, g);
-	pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
+	/* same frame: the same pfn (gfn_to_pfn() is one-to-one and fixed) */
+	if (spte_present(sp->spt[i]) && leaf_gfn(sp, i) == gfn)
+		pfn = (int64_t)((sp->spt[i] & PT_ADDR_MASK) >> 12);
+	else
+		pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
 	if (pfn < 0) {
 		drop_spte(s, sp, i);
 		return;
@@ -147,6 +151,18 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm, w, g),
 		     global, g))
 		drop_spte(s, sp, i);
+}
+
+/* A fault's prefetch (fault.c): entry i if its guest PTE is present and
+ * accessed; tbl from table_of(). */
+void prefetch_entry(struct shadow_mmu *s, struct shadow_page *sp,
+		    const void *tbl, unsigned int i)
+{
+	uint64_t g;
+
+	if (!table_read(s, sp, tbl, i, &g) && (g & (PTE_P | PTE_A)) ==
+	    (PTE_P | PTE_A))
+		update_entry(s, sp, tbl, i, true);
 }
 
 /* INVLPG and emulated writes: one entry, fresh from the guest. */
@@ -345,6 +361,15 @@ static void write_entries(struct shadow_mmu *s, struct shadow_page *sp,
 	}
 }
 
+/* No SPTE links to sp and no root cache entry holds it: no translation
+ * goes through it, it is only kept in case the guest links it again. */
+static bool unreachable(const struct shadow_page *sp)
+{
+	uint64_t *p;
+
+	return !sp->root_count && !sptep_get(&sp->parents, &p, 1, 0);
+}
+
 static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 {
 	uint64_t gfn = gpa >> 12;
@@ -369,7 +394,12 @@ static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 		 * pinned root allocated (invalid) until load_root() purges
 		 * it; only the root the hardware walks now is spared.
 		 */
-		if (++sp->flood >= SH_FLOOD && sp != s->vc.root) {
+		/* A table the guest unlinked (freed, probably reused as
+		 * data or a new table) floods at its first write. */
+		if (unreachable(sp) && MUTANT(shadow_unlinked_write_ignored))
+			continue;
+		if ((++sp->flood >= SH_FLOOD || unreachable(sp)) &&
+		    sp != s->vc.root) {
 			zap_page(s, sp);	/* not used as a table: unprotect */
 			s->st.mmu_flooded++;
 			continue;
