@@ -102,8 +102,10 @@ uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
 	return e;
 }
 
+/* gpte: what the guest PTE must hold for the entry to stay as it is (the
+ * snapshot sync compares, sp->gptes) */
 int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
-	     uint64_t gfn, uint64_t spte, bool global)
+	     uint64_t gfn, uint64_t spte, bool global, uint64_t gpte)
 {
 	uint64_t old = sp->spt[i];
 
@@ -121,10 +123,10 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	} else {
 		if (rmap_add(s, gfn, &sp->spt[i]))
 			return -MMU_ENOMEM;
-		if (!sp->role.direct)
-			sp->gfns[i] = gfn;
 		sp->nr_present++;
 	}
+	if (!sp->role.direct)
+		sp->gptes[i] = gpte;
 	if (global)
 		sp->nr_global++;
 	if ((old & (PTE_P | SPTE_SH_W | PTE_RW)) != (PTE_P | SPTE_SH_W))
@@ -132,6 +134,29 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	else if (atomic_xchg64(&sp->spt[i], spte) & ~spte & PTE_RW)
 		s->vc.flush = true;	/* the fast path had just set W */
 	return 0;
+}
+
+/*
+ * Prefetch (KVM's pte_prefetch): give the other present, accessed guest PTEs
+ * of the aligned group of SH_PREFETCH around entry i their SPTEs now, so
+ * that the accesses that follow a fault do not fault too.  Each is made as
+ * a sync makes it (update_entry): the guest PTE's permissions, writable
+ * only when dirty, absent when it would need an A or D update.
+ */
+static void prefetch_around(struct shadow_mmu *s, struct shadow_page *sp,
+			    unsigned int i)
+{
+	unsigned int j, first = i & ~(SH_PREFETCH - 1u);
+	const void *tbl;
+
+	/* a non-global entry would sync a global unsync page (refresh_entry)
+	 * and write-protect again the frame this fault may just have opened */
+	if (sp->unsync && sp_global(sp))
+		return;
+	tbl = table_of(s, sp);
+	for (j = first; j < first + SH_PREFETCH; j++)
+		if (j != i && !spte_present(sp->spt[j]))
+			prefetch_entry(s, sp, tbl, j);
 }
 
 /* ---- entry points ---- */
@@ -252,12 +277,18 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 			writable = false;
 		}
 	}
+	/* the snapshot: A and D as the SPTE assumes them, so that a guest
+	 * clearing D (or A) later is a change */
 	if (set_leaf(s, sp, pt_index(gva, 1), gfn,
 		     make_leaf(s, (uint64_t)pfn, perm, writable ?
 			       leaf_w(s, gfn, access & GW_WRITE) : 0, attr),
-		     global))
+		     global, leaf | PTE_A | (dirty ? PTE_D : 0)))
 		return SHADOW_NOMEM;
 	s->st.faults_fixed++;
+	/* only into a page this entry is the first of: a prefetch costs
+	 * more than the faults it saves on a page that is filling already */
+	if (!sp->role.direct && sp->nr_present == 1)
+		prefetch_around(s, sp, pt_index(gva, 1));
 	return SHADOW_FIXED;
 }
 

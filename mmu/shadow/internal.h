@@ -40,6 +40,7 @@
 /* Room made before an INVLPG or an emulated write, whose prefetch may
  * create a frame record and a descriptor (if it finds none it skips). */
 #define SH_PREFETCH_PAGES	2
+#define SH_PREFETCH	8	/* leaf entries a fault fills, at most */
 
 /*
  * A harvest re-protects through the rmap of each dirty frame while there
@@ -104,7 +105,9 @@ struct shadow_page {
 	union shadow_role role;
 	uint64_t *spt;			/* the 512 SPTEs */
 	uint64_t spt_pa;
-	uint64_t *gfns;			/* indirect level 1: gfn of each leaf */
+	uint64_t *gptes;		/* indirect level 1: the guest PTE each
+					   present leaf was made from (sync
+					   skips entries that still hold it) */
 	struct sptep_list parents;	/* SPTEs that link to this page */
 	unsigned int root_count;	/* pins: root cache entries */
 	bool unsync;
@@ -256,15 +259,17 @@ int reload_root(struct shadow_mmu *s);
 /* sync.c */
 bool gpte_rsvd(const struct shadow_mmu *s, union shadow_role r, uint64_t g);
 unsigned int gpte_perm(union shadow_role r, uint64_t g);
-uint64_t gpte_frame(union shadow_role r, uint64_t g);
 int gpte_read(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	      uint64_t *g);
 uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
 		   uint64_t w, uint64_t gpte);
 int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
-	     uint64_t gfn, uint64_t spte, bool global);
+	     uint64_t gfn, uint64_t spte, bool global, uint64_t gpte);
 void refresh_entry(struct shadow_mmu *s, struct shadow_page *sp,
 		   unsigned int i, bool prefetch);
+const void *table_of(struct shadow_mmu *s, struct shadow_page *sp);
+void prefetch_entry(struct shadow_mmu *s, struct shadow_page *sp,
+		    const void *tbl, unsigned int i);
 void sync_page(struct shadow_mmu *s, struct shadow_page *sp,
 	       enum sync_reason why);
 void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why);
@@ -342,10 +347,18 @@ static inline unsigned int sh_bucket(uint64_t key)
 	return (unsigned int)((key * SH_HASH_MUL) >> 55) & (SH_HASH - 1);
 }
 
+static inline uint64_t gpte_frame(union shadow_role r, uint64_t g)
+{
+	if (r.mode == GW_MODE_32)
+		return (g & 0xfffff000ull) >> 12;
+	return (g & PT_ADDR_MASK) >> 12;
+}
+
 /* small and on every fault path: inline for all the room's files */
 static inline uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i)
 {
-	return sp->role.direct ? sp->gfn + i : sp->gfns[i];
+	return sp->role.direct ? sp->gfn + i :
+				 gpte_frame(sp->role, sp->gptes[i]);
 }
 
 /* The W bits of a leaf for gfn that the guest may write (SPTE_SH_W); a

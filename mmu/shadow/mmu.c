@@ -136,8 +136,8 @@ static void free_page_now(struct shadow_mmu *s, struct shadow_page *sp)
 	}
 	sh_list_del(&sp->lru);
 	sp_free_table(s, sp->role, sp->spt);
-	if (sp->gfns)
-		sh_page_free(s, sp->gfns);
+	if (sp->gptes)
+		sh_page_free(s, sp->gptes);
 	slab_free(s, &s->sp_slab, sp);
 	s->nr_pages--;
 }
@@ -283,13 +283,13 @@ struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
 	/* a PAE root is what a 32-bit CR3 points at (mmu/env.h) */
 	sp->spt = role.pae_root ? sh_page_alloc_low(s) : sh_page_alloc(s);
 	if (role.level == 1 && role_indirect(role))
-		sp->gfns = sh_page_alloc(s);
+		sp->gptes = sh_page_alloc(s);
 	if (!sp->spt || (role.level == 1 && role_indirect(role) &&
-			 !sp->gfns)) {
+			 !sp->gptes)) {
 		if (sp->spt)
 			sp_free_table(s, role, sp->spt);
-		if (sp->gfns)
-			sh_page_free(s, sp->gfns);
+		if (sp->gptes)
+			sh_page_free(s, sp->gptes);
 		slab_free(s, &s->sp_slab, sp);
 		return NULL;
 	}

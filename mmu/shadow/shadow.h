@@ -52,6 +52,10 @@ struct shadow_config {
 	void *pfn_arg;
 	const struct gw_mem_ops *mem;	/* guest-physical memory */
 	void *mem_arg;
+	/* Optional: guest frame gfn's 4 KiB, readable in place, or NULL
+	 * (not RAM, or not mapped: mem->read then).  Syncs read a table
+	 * through it. */
+	const void *(*frame)(void *mem_arg, uint64_t gfn);
 	void (*flush)(void *arg);	/* flush the guest TLB tag; may be NULL */
 	void *flush_arg;
 };
@@ -92,6 +96,7 @@ struct shadow_stats {
 	uint64_t global;		/* unsync-able pages that are global now */
 	uint64_t sync_cr3, sync_invlpg, sync_flush, sync_link;
 					/* pages synced, per reason */
+	uint64_t sync_skipped;		/* entries found unchanged by them */
 	uint64_t wp_faults;		/* write faults on protected frames */
 	uint64_t mmu_pte_write;		/* emulated guest PTE writes */
 	uint64_t mmu_pte_updated;	/* SPTEs updated in place by them */
@@ -179,5 +184,7 @@ bool shadow_flush_pending(struct shadow_mmu *s);
  * after shadow_flush_pending(), whose flush covers it). */
 bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va);
 void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
+/* unsync pages now (cheap: for the exit-cost classes) */
+uint64_t shadow_nr_unsync(const struct shadow_mmu *s);
 
 #endif

@@ -39,13 +39,6 @@ unsigned int gpte_perm(union shadow_role r, uint64_t g)
 	return p;
 }
 
-uint64_t gpte_frame(union shadow_role r, uint64_t g)
-{
-	if (r.mode == GW_MODE_32)
-		return (g & 0xfffff000ull) >> 12;
-	return (g & PT_ADDR_MASK) >> 12;
-}
-
 /* Guest byte offset and size of the entry behind SPTE i of sp. */
 static unsigned int gpte_offset(const struct shadow_page *sp, unsigned int i,
 				unsigned int *size)
@@ -69,9 +62,48 @@ int gpte_read(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 				g);
 }
 
+/* The guest table of sp in place (cfg.frame), or NULL: read per entry. */
+const void *table_of(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	return s->cfg.frame ? s->cfg.frame(s->cfg.mem_arg, sp->gfn) : NULL;
+}
+
+/* Guest PTE behind SPTE i, from the table in place when there is one (a
+ * single load: the guest may be writing it) */
+static int table_read(struct shadow_mmu *s, struct shadow_page *sp,
+		      const void *tbl, unsigned int i, uint64_t *g)
+{
+	unsigned int size, off = gpte_offset(sp, i, &size);
+
+	if (!tbl)
+		return gpte_read(s, sp, i, g);
+	if (size == 4)
+		*g = __atomic_load_n((const uint32_t *)tbl + off / 4,
+				     __ATOMIC_RELAXED);
+	else
+		*g = __atomic_load_n((const uint64_t *)tbl + off / 8,
+				     __ATOMIC_RELAXED);
+	return 0;
+}
+
 bool sp_global(const struct shadow_page *sp)
 {
 	return sp->nr_present && sp->nr_global == sp->nr_present;
+}
+
+/*
+ * A present SPTE made from guest PTE g (its snapshot in sp->gptes) needs no
+ * work: everything else it depends on (role, frame protection, CR4.PGE)
+ * changes it by other paths, which only ever take permission away.
+ */
+static bool unchanged(const struct shadow_page *sp, unsigned int i,
+		      uint64_t g)
+{
+	uint64_t diff = g ^ sp->gptes[i];
+
+	if (MUTANT(shadow_sync_skip_rw))
+		diff &= ~(uint64_t)PTE_RW;
+	return !diff;
 }
 
 /*
@@ -82,33 +114,56 @@ bool sp_global(const struct shadow_page *sp)
  * also create it when absent.
  */
 static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
-			 unsigned int i, bool prefetch)
+			 const void *tbl, unsigned int i, bool prefetch)
 {
 	uint64_t g, gfn;
 	unsigned int perm;
 	int64_t pfn;
 	bool global, w;
 
-	if (gpte_read(s, sp, i, &g) || !(g & PTE_P) ||
+	if (table_read(s, sp, tbl, i, &g) || !(g & PTE_P) ||
 	    gpte_rsvd(s, sp->role, g) || !(g & PTE_A)) {
 		drop_spte(s, sp, i);
 		return;
 	}
-	if (!prefetch && !spte_present(sp->spt[i]))
+	if (!spte_present(sp->spt[i])) {
+		if (!prefetch)
+			return;
+	} else if (unchanged(sp, i, g)) {
+		s->st.sync_skipped++;
 		return;
+	}
 	gfn = gpte_frame(sp->role, g);
-	pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
+	/* same frame: the same pfn (gfn_to_pfn() is one-to-one and fixed) */
+	if (spte_present(sp->spt[i]) && leaf_gfn(sp, i) == gfn)
+		pfn = (int64_t)((sp->spt[i] & PT_ADDR_MASK) >> 12);
+	else
+		pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
 	if (pfn < 0) {
 		drop_spte(s, sp, i);
 		return;
 	}
 	perm = sp->role.access & gpte_perm(sp->role, g);
+	if (prefetch && MUTANT(shadow_prefetch_no_us))
+		perm |= sp->role.access & SH_ACC_U;
 	w = (perm & SH_ACC_W) && (g & PTE_D) && !gfn_protected(s, gfn);
 	global = (g & PTE_G) && (s->vc.cpu.cr4 & SH_CR4_PGE);
 	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm,
 					      w ? leaf_w(s, gfn, false) : 0,
-					      g), global))
+					      g), global, g))
 		drop_spte(s, sp, i);
+}
+
+/* A fault's prefetch (fault.c): entry i if its guest PTE is present and
+ * accessed; tbl from table_of(). */
+void prefetch_entry(struct shadow_mmu *s, struct shadow_page *sp,
+		    const void *tbl, unsigned int i)
+{
+	uint64_t g;
+
+	if (!table_read(s, sp, tbl, i, &g) && (g & (PTE_P | PTE_A)) ==
+	    (PTE_P | PTE_A))
+		update_entry(s, sp, tbl, i, true);
 }
 
 /* INVLPG and emulated writes: one entry, fresh from the guest. */
@@ -123,7 +178,12 @@ void refresh_entry(struct shadow_mmu *s, struct shadow_page *sp,
 		if (!prefetch || spte_present(sp->spt[i]))
 			return;
 	}
-	update_entry(s, sp, i, prefetch);
+	update_entry(s, sp, table_of(s, sp), i, prefetch);
+}
+
+uint64_t shadow_nr_unsync(const struct shadow_mmu *s)
+{
+	return s->st.unsync;
 }
 
 void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp)
@@ -143,6 +203,7 @@ void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why)
 {
 	struct gfn_info *gi = gfn_lookup(s, gfn);
 	struct sh_list *l;
+	const void *tbl;
 	unsigned int i;
 
 	if (!gi || !gi->unsync)
@@ -156,9 +217,10 @@ again:
 		if (sp->gfn != gfn)
 			continue;
 		sp_unsync_done(s, sp);
+		tbl = table_of(s, sp);
 		for (i = 0; i < PT_ENTRIES; i++)
 			if (spte_present(sp->spt[i]))
-				update_entry(s, sp, i, false);
+				update_entry(s, sp, tbl, i, false);
 		switch (why) {
 		case SYNC_CR3:
 			s->st.sync_cr3++;
@@ -300,6 +362,15 @@ static void write_entries(struct shadow_mmu *s, struct shadow_page *sp,
 	}
 }
 
+/* No SPTE links to sp and no root cache entry holds it: no translation
+ * goes through it, it is only kept in case the guest links it again. */
+static bool unreachable(const struct shadow_page *sp)
+{
+	uint64_t *p;
+
+	return !sp->root_count && !sptep_get(&sp->parents, &p, 1, 0);
+}
+
 static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 {
 	uint64_t gfn = gpa >> 12;
@@ -324,7 +395,12 @@ static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 		 * pinned root allocated (invalid) until load_root() purges
 		 * it; only the root the hardware walks now is spared.
 		 */
-		if (++sp->flood >= SH_FLOOD && sp != s->vc.root) {
+		/* A table the guest unlinked (freed, probably reused as
+		 * data or a new table) floods at its first write. */
+		if (unreachable(sp) && MUTANT(shadow_unlinked_write_ignored))
+			continue;
+		if ((++sp->flood >= SH_FLOOD || unreachable(sp)) &&
+		    sp != s->vc.root) {
 			zap_page(s, sp);	/* not used as a table: unprotect */
 			s->st.mmu_flooded++;
 			continue;

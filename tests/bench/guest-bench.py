@@ -64,6 +64,8 @@ RESULT = re.compile(r'bench: (\w+): (\d+) rounds, (\d+) tsc total, \d+ '
 TOTAL = re.compile(r'umbra: info: total exits: (\d+)')
 REASON = re.compile(r'umbra: info:   ([a-z][a-z0-9-]*) +(\d+)\s*$', re.M)
 PTE_WRITES = re.compile(r'pte writes (\d+)')
+COST = re.compile(r'umbra: info:   cost ([a-z][a-z0-9-]*) +(\d+) exits (\d+) '
+                  r'tsc')
 
 
 def run(opts, config, fork, churn):
@@ -82,7 +84,9 @@ def run(opts, config, fork, churn):
     with open(log, 'rb') as f:
         text = f.read().decode('utf-8', 'replace')
     r = {'rc': rc, 'log': log, 'tsc': {}, 'ok': True, 'exits': None,
-         'reasons': {}}
+         'reasons': {}, 'cost': {}}
+    for m in COST.finditer(text):
+        r['cost'][m.group(1)] = (int(m.group(2)), int(m.group(3)))
     for m in RESULT.finditer(text):
         r['tsc'][m.group(1)] = (int(m.group(2)), int(m.group(3)))
         r['ok'] &= m.group(4) == 'ok'
@@ -99,6 +103,31 @@ def run(opts, config, fork, churn):
                          % (name, fork, churn, rc, time.monotonic() - start,
                             r['exits']))
     return r
+
+
+def cost_diff(a, b):
+    """(exits, tsc) per class of session a minus session b"""
+    return {k: (v[0] - b['cost'].get(k, (0, 0))[0],
+                v[1] - b['cost'].get(k, (0, 0))[1])
+            for k, v in a['cost'].items()}
+
+
+def cost_table(costs, names, titles, rounds):
+    head = ['workload', 'exit class'] + [titles[n] for n in names]
+    rows = []
+    for w, _ in WORKLOADS:
+        keys = set()
+        for n in names:
+            keys |= set(k for k, v in costs.get(n, {}).get(w, {}).items()
+                        if v[0] > 0 and k != 'io')
+        for k in sorted(keys):
+            row = [w, k]
+            for n in names:
+                e, c = costs.get(n, {}).get(w, {}).get(k, (0, 0))
+                row.append('%.0f (%.2f)' % (c / e, e / rounds[w])
+                           if e > 0 else '-')
+            rows.append(row)
+    return table(head, rows)
 
 
 def table(head, rows):
@@ -118,8 +147,15 @@ def main():
     p.add_argument('--firmware', choices=('bios', 'uefi'), default='bios')
     p.add_argument('--umbra', metavar='FILE',
                    help='umbra image (default: build/umbra.elf)')
+    p.add_argument('--configs', metavar='LIST',
+                   help='comma-separated subset of %s (bare always runs)'
+                   % ','.join(c[0] for c in CONFIGS[1:]))
     p.add_argument('-v', '--verbose', action='store_true')
     opts = p.parse_args()
+    configs = CONFIGS
+    if opts.configs:
+        want = set(opts.configs.split(','))
+        configs = [c for c in CONFIGS if c[0] == 'bare' or c[0] in want]
 
     if not os.path.exists(KERNEL):
         sys.stderr.write('guest-bench: %s missing: make guest-bench\n'
@@ -128,8 +164,8 @@ def main():
     os.makedirs(LOGDIR, exist_ok=True)
     rounds = {'fork': opts.fork, 'churn': opts.churn}
     failed = []
-    main_run, exits = {}, {}
-    for c in CONFIGS:
+    main_run, exits, costs = {}, {}, {}
+    for c in configs:
         r = main_run[c[0]] = run(opts, c, opts.fork, opts.churn)
         if r['rc'] != 0 or not r['ok'] or len(r['tsc']) != 2:
             failed.append('%s: status %d%s, see %s' % (
@@ -151,6 +187,8 @@ def main():
         r['reasons']['total'] = r['exits']
         f_only['reasons']['total'] = f_only['exits']
         empty['reasons']['total'] = empty['exits']
+        costs[c[0]] = {
+            'fork': cost_diff(f_only, empty), 'churn': cost_diff(r, f_only)}
         exits[c[0]] = {
             'fork': {k: f_only['reasons'].get(k, 0) -
                      empty['reasons'].get(k, 0) for k in keys},
@@ -159,11 +197,11 @@ def main():
         }
 
     def tsc(c, w):
-        t = main_run[c]['tsc'].get(w)
+        t = main_run.get(c, {}).get('tsc', {}).get(w)
         return t[1] / t[0] if t and t[0] else None
 
-    names = [c[0] for c in CONFIGS]
-    titles = dict((c[0], c[1]) for c in CONFIGS)
+    names = [c[0] for c in configs]
+    titles = dict((c[0], c[1]) for c in configs)
     head = ['workload', 'rounds'] + ['%s TSC/op' % titles[n] for n in names]
     head += ['%s / bare' % titles[n] for n in names[1:]]
     head += ['shadow / NPT', 'shadow no OOS / NPT', 'shadow / shadow no OOS']
@@ -202,6 +240,13 @@ def main():
     out += ('\nExits per round by reason ("emulated PTE writes" is umbra\'s '
             'count of guest page-table writes it emulated, each one '
             'page-fault exit):\n\n' + table(head2, rows2))
+    out += ('\numbra\'s instructions per exit by class (the TSC from the '
+            'back end\'s return to the next entry, summed per class by umbra; '
+            'pf-fill: a #PF that filled a shadow entry, pf-reflect: a guest '
+            '#PF handed back, pf-emulate: a page-table write, cr3-nosync / '
+            'cr3-sync: a CR3 load with no / some unsync pages), exits per '
+            'round in brackets:\n\n' + cost_table(costs, names[1:], titles,
+                                                rounds))
     out += ('\nQEMU TCG, 1 vCPU, -icount shift=0,sleep=off -rtc clock=vm '
             '(TSC = guest instructions, umbra\'s included), %s firmware, '
             'SVM. TSC/op from one session per configuration; exits/op from '

@@ -47,6 +47,13 @@ static int gmem_cmpxchg(void *arg, uint64_t gpa, unsigned int size,
 					   __ATOMIC_SEQ_CST);
 }
 
+const void *gmem_frame(void *arg, uint64_t gfn)
+{
+	struct gmem *m = arg;
+
+	return gfn < m->size >> 12 ? m->bytes + (gfn << 12) : NULL;
+}
+
 const struct gw_mem_ops gmem_ops = {
 	.read = gmem_read,
 	.cmpxchg = gmem_cmpxchg,

@@ -14,6 +14,8 @@ struct gmem {
 };
 
 extern const struct gw_mem_ops gmem_ops;
+/* shadow_config.frame: frame gfn of the memory in place */
+const void *gmem_frame(void *arg, uint64_t gfn);
 
 uint64_t gmem_get(const struct gmem *m, uint64_t gpa, unsigned int size);
 void gmem_put(struct gmem *m, uint64_t gpa, unsigned int size, uint64_t v);

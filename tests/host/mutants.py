@@ -33,6 +33,13 @@ MUTANTS = {
     'shadow_wp_no_flush': ('no TLB flush after write-protecting a frame',
                            SHADOW),
     'shadow_cr3_no_sync': ('a CR3 load syncs no unsync page', SHADOW),
+    'shadow_sync_skip_rw': ('sync skips an entry whose guest R/W changed',
+                            SHADOW),
+    'shadow_unlinked_write_ignored': ('an emulated write to an unlinked '
+                                      'shadow page neither zaps nor updates '
+                                      'it', SHADOW),
+    'shadow_prefetch_no_us': ('a prefetched entry ignores the guest\'s U/S',
+                              SHADOW),
     'shadow_no_unsync_up': ('an unsync page does not mark its parents',
                             SHADOW),
     'shadow_fast_on_table': ('a frame protected for a shadowed table keeps '

@@ -76,6 +76,8 @@ DETERMINISTIC = ['--qemu-arg=-icount', '--qemu-arg=shift=0,sleep=off',
 RESULT = re.compile(r'bench: (\w+): (\d+) ops, (\d+) ns total, (\d+) ns/op')
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 IO_EXITS = re.compile(r'umbra: info:   io +(\d+)')
+COST = re.compile(r'umbra: info:   cost ([a-z][a-z0-9-]*) +(\d+) exits (\d+) '
+                  r'tsc')
 
 
 def run(opts, workload, config):
@@ -95,7 +97,9 @@ def run(opts, workload, config):
     with open(log, 'rb') as f:
         text = f.read().decode('utf-8', 'replace')
     r = {'rc': rc, 'wall': wall, 'log': log, 'ops': None, 'ns': None,
-         'exits': None}
+         'exits': None, 'cost': {}}
+    for m in COST.finditer(text):
+        r['cost'][m.group(1)] = (int(m.group(2)), int(m.group(3)))
     m = RESULT.search(text)
     if m and m.group(1) == workload:
         r['ops'], r['ns'] = int(m.group(2)), int(m.group(3))
@@ -124,6 +128,36 @@ def fmt_us(ns, ops):
     return '%.1f µs' % (ns / ops / 1000.0)
 
 
+def cost_table(res, base_cost, hv, workloads):
+    """umbra's TSC (instructions) per exit by class, minus the empty run"""
+    head = ['workload', 'exit class'] + [c[1] for c in hv]
+    rows = []
+    for w, _ in workloads:
+        diff = {}
+        for c in hv:
+            b = base_cost.get(c[0], {})
+            diff[c[0]] = {k: (v[0] - b.get(k, (0, 0))[0],
+                              v[1] - b.get(k, (0, 0))[1])
+                          for k, v in res[w, c[0]]['cost'].items()}
+        keys = sorted(set(k for d in diff.values() for k, v in d.items()
+                          if v[0] > 0 and k != 'io'))
+        for k in keys:
+            row = [w, k]
+            for c in hv:
+                e, t = diff[c[0]].get(k, (0, 0))
+                ops = res[w, c[0]]['ops']
+                row.append('%.0f (%.2f)' % (t / e, e / ops)
+                           if e > 0 and ops else '-')
+            rows.append(row)
+    if not rows:
+        return ''
+    return ('\numbra\'s instructions per exit by class (TSC from the back '
+            'end\'s return to the next entry, the empty run\'s subtracted), '
+            'exits per op in brackets:\n\n| ' + ' | '.join(head) + ' |\n|' +
+            '---|' * len(head) + '\n' +
+            ''.join('| ' + ' | '.join(r) + ' |\n' for r in rows))
+
+
 def main():
     p = argparse.ArgumentParser(
         description=__doc__.split('\n')[0], epilog=__doc__.split('\n', 2)[2],
@@ -133,6 +167,10 @@ def main():
                    help='add shadow paging, with and without OOS')
     p.add_argument('--umbra', metavar='FILE',
                    help='umbra image (default: build/umbra.elf)')
+    p.add_argument('--configs', metavar='LIST',
+                   help='comma-separated subset of bare,npt,shadow,nooos')
+    p.add_argument('--workloads', metavar='LIST',
+                   help='comma-separated subset of fork,mmap,mprotect')
     p.add_argument('--write', metavar='FILE')
     p.add_argument('-v', '--verbose', action='store_true')
     opts = p.parse_args()
@@ -144,15 +182,22 @@ def main():
             return 1
     os.makedirs(LOGDIR, exist_ok=True)
     configs = CONFIGS + (SHADOW_CONFIGS if opts.shadow else [])
+    if opts.configs:
+        configs = [c for c in CONFIGS + SHADOW_CONFIGS
+                   if c[0] in opts.configs.split(',')]
+    workloads = [w for w in WORKLOADS if not opts.workloads or
+                 w[0] in opts.workloads.split(',')]
+    hv = [c for c in configs if c[0] != 'bare']
     failed = []
-    base = {}
-    for c in configs[1:]:
+    base, base_cost = {}, {}
+    for c in hv:
         b = run(opts, 'none', c)
         base[c[0]] = b['exits']
+        base_cost[c[0]] = b['cost']
         if b['rc'] != 0 or b['exits'] is None:
             failed.append('none/%s: see %s' % (c[0], os.path.relpath(b['log'])))
     res = {}
-    for w, _ in WORKLOADS:
+    for w, _ in workloads:
         for c in configs:
             r = run(opts, w, c)
             res[w, c[0]] = r
@@ -161,11 +206,12 @@ def main():
                     w, c[0], r['rc'], os.path.relpath(r['log'])))
 
     head = ['workload', 'ops'] + ['%s, guest time/op' % c[1] for c in configs]
-    head += ['%s / bare' % c[1] for c in configs[1:]]
-    head += ['%s exits/op' % c[1] for c in configs[1:]]
+    ref = configs[0]
+    head += ['%s / %s' % (c[1], ref[1]) for c in configs[1:]]
+    head += ['%s exits/op' % c[1] for c in hv]
     rows = []
-    for w, title in WORKLOADS:
-        bare = res[w, 'bare']
+    for w, title in workloads:
+        bare = res[w, ref[0]]
         row = [title, str(bare['ops'] or '?')]
         for c in configs:
             r = res[w, c[0]]
@@ -174,7 +220,7 @@ def main():
             r = res[w, c[0]]
             row.append('%.3f' % (r['ns'] / bare['ns'])
                        if r['ns'] and bare['ns'] else '-')
-        for c in configs[1:]:
+        for c in hv:
             r = res[w, c[0]]
             b = base.get(c[0])
             if r['exits'] is not None and b is not None and r['ops']:
@@ -186,6 +232,7 @@ def main():
              '|' + '---|' * len(head)]
     table += ['| ' + ' | '.join(row) + ' |' for row in rows]
     out = '\n'.join(table) + '\n'
+    out += cost_table(res, base_cost, hv, workloads)
     sys.stdout.write(out)
     note = ('\n%s TCG, 1 vCPU, -icount shift=0,sleep=off -rtc clock=vm '
             '(guest time = guest instructions), %s firmware, SVM, kernel '
@@ -195,7 +242,7 @@ def main():
             % (qemu_version(),
                'SeaBIOS' if opts.firmware == 'bios' else 'OVMF',
                ', '.join('%s %s' % (c[1], base.get(c[0]))
-                         for c in configs[1:])))
+                         for c in hv)))
     sys.stdout.write(note)
     for f in failed:
         sys.stdout.write('FAILED: %s\n' % f)

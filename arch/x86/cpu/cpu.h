@@ -96,6 +96,14 @@ static inline struct cpuid_regs cpuid(uint32_t leaf)
 	return cpuid_count(leaf, 0);
 }
 
+static inline uint64_t rdtsc(void)
+{
+	uint32_t lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
+	return ((uint64_t)hi << 32) | lo;
+}
+
 #define DEFINE_CR(n)							\
 static inline uint64_t read_cr##n(void)					\
 {									\
@@ -119,14 +127,6 @@ static inline uint64_t read_rflags(void)
 
 	__asm__ volatile("pushfq; popq %0" : "=r"(v));
 	return v;
-}
-
-static inline uint64_t rdtsc(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return (uint64_t)hi << 32 | lo;
 }
 
 static inline void cpu_pause(void)

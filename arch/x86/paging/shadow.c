@@ -85,6 +85,13 @@ static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 	return (int64_t)gfn;
 }
 
+/* Guest RAM frames are umbra's at the same address (gfn_to_pfn()). */
+static const void *guest_frame(void *arg, uint64_t gfn)
+{
+	return guest_ram(gfn << PAGE_SHIFT, PAGE_SIZE) ?
+	       phys_to_virt(gfn << PAGE_SHIFT) : NULL;
+}
+
 static void shadow_flush(void *arg)
 {
 	struct vcpu *v = arg;
@@ -128,6 +135,9 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	if (c.cr0 != old->cr0 || c.cr4 != old->cr4 || c.efer != old->efer)
 		check_rc(v, shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
 			 "mode change");
+	if (cr3_load)
+		v->exit_class = shadow_nr_unsync(sh->mmu) ? EXCL_CR3_SYNC :
+							    EXCL_CR3_NOSYNC;
 	if (cr3_load || c.cr3 != old->cr3)
 		check_rc(v, shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
 	*old = c;
@@ -384,8 +394,10 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 
 	switch (shadow_page_fault(v->sh->mmu, e->pf.addr, e->pf.error_code, ac, &f)) {
 	case SHADOW_FIXED:
+		v->exit_class = EXCL_PF_FILL;
 		return;
 	case SHADOW_INJECT:
+		v->exit_class = EXCL_PF_REFLECT;
 		/* the stepped instruction faults: no step around the delivery */
 		if (v->sh->step.on)
 			shadow_step_done(v);
@@ -394,6 +406,7 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 		v->ops->inject_exception(v, X86_TRAP_PF, true, f.error_code);
 		return;
 	case SHADOW_EMULATE:
+		v->exit_class = EXCL_PF_EMULATE;
 		if (v->sh->step.on || delivery_write(e) ||
 		    emulate_write(v, e->pf.addr))
 			write_by_cpu(v, e, f.gpa);
@@ -438,6 +451,7 @@ static void shadow_setup(struct vcpu *v)
 		.maxphyaddr = cpu_maxphyaddr(),
 		.gbpages = cpu_gbpages(),
 		.gfn_to_pfn = gfn_to_pfn,
+		.frame = guest_frame,
 		.pfn_arg = sh,
 		.mem = &guest_phys_ops,
 		.flush = shadow_flush,
@@ -477,9 +491,9 @@ static void shadow_print_stats(struct vcpu *v)
 	shadow_get_stats(v->sh->mmu, &s);
 	pr_info("  shadow: %lu pages (%lu direct), %lu unsync now (%lu made unsync), %lu global",
 		s.pages, s.direct_pages, s.unsync, s.mmu_unsync, s.global);
-	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu, invlpg %lu, flushes %lu",
-		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link, s.invlpg,
-		s.flushes);
+	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu (entries unchanged %lu), invlpg %lu, flushes %lu",
+		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link,
+		s.sync_skipped, s.invlpg, s.flushes);
 	pr_info("  shadow: faults %lu: fixed %lu, injected %lu, emulated %lu; write-protect faults %lu, pte writes %lu (updated %lu), flooded %lu",
 		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
 		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);

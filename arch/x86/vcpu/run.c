@@ -2,6 +2,7 @@
 /* The run loop: enter the guest, count the exit, dispatch it, repeat. */
 #include "arch/x86/cpu/idt.h"
 #include "arch/x86/cpu/percpu.h"
+#include "arch/x86/cpu/cpu.h"
 #include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/exit/io.h"
@@ -155,12 +156,19 @@ void vcpu_run_loop(struct vcpu *v)
 		vcpu_requests(v);
 		if (v->mmu->enter)
 			v->mmu->enter(v);
+		if (v->exit_tsc) {	/* not before the first entry */
+			v->class_exits[v->exit_class]++;
+			v->class_tsc[v->exit_class] += rdtsc() - v->exit_tsc;
+			v->exit_tsc = 0;
+		}
 		vcpu_enter_guest(v);
 		if (__atomic_load_n(&v->requests, __ATOMIC_SEQ_CST)) {
 			vcpu_left_guest(v);	/* one came meanwhile */
 			continue;
 		}
 		v->ops->run(v, &e);
+		v->exit_tsc = rdtsc();
+		v->exit_class = (uint8_t)e.reason;
 		vcpu_left_guest(v);
 		percpu_check_stop();	/* the NMI of a halt elsewhere (VMX) */
 		v->exits[e.reason]++;

@@ -126,6 +126,26 @@ void vcpu_print_regs(struct vcpu *v, const char *tag)
 	print_regs(v, LOG_INFO, tag);
 }
 
+static const char *const class_names[] = {
+	[EXCL_PF_FILL - NR_EXIT_REASONS] = "pf-fill",
+	[EXCL_PF_REFLECT - NR_EXIT_REASONS] = "pf-reflect",
+	[EXCL_PF_EMULATE - NR_EXIT_REASONS] = "pf-emulate",
+	[EXCL_CR3_NOSYNC - NR_EXIT_REASONS] = "cr3-nosync",
+	[EXCL_CR3_SYNC - NR_EXIT_REASONS] = "cr3-sync",
+};
+
+/* TSC per exit class (docs/performance.md: under icount, instructions) */
+static void print_costs(struct vcpu *v)
+{
+	pr_info("exit cost (umbra's TSC from exit to next entry):");
+	for (int c = 0; c < NR_EXIT_CLASSES; c++)
+		if (v->class_exits[c])
+			pr_info("  cost %-14s %lu exits %lu tsc",
+				c < NR_EXIT_REASONS ? reason_names[c] :
+				class_names[c - NR_EXIT_REASONS],
+				v->class_exits[c], v->class_tsc[c]);
+}
+
 void vcpu_print_stats(struct vcpu *v)
 {
 	pr_info("exit statistics (%s):", v->ops->name);
@@ -134,6 +154,7 @@ void vcpu_print_stats(struct vcpu *v)
 			pr_info("  %-14s %lu", reason_names[r], v->exits[r]);
 	if (v->mmu)
 		v->mmu->print_stats(v);
+	print_costs(v);
 	if (host_nmis || v->nmis_injected)
 		pr_info("  NMIs injected %lu (taken while umbra ran %lu, forwarded)",
 			v->nmis_injected, host_nmis);

@@ -66,6 +66,17 @@ enum exit_reason {
 	NR_EXIT_REASONS
 };
 
+/* Exit classes for the cost counters: the reasons, and what a shadow #PF
+ * or CR3 load turned out to be (arch/x86/paging/shadow.c sets them). */
+enum exit_class {
+	EXCL_PF_FILL = NR_EXIT_REASONS,	/* a shadow entry filled */
+	EXCL_PF_REFLECT,		/* a guest #PF handed back */
+	EXCL_PF_EMULATE,		/* a guest page-table write */
+	EXCL_CR3_NOSYNC,		/* CR3 load, nothing unsync synced */
+	EXCL_CR3_SYNC,			/* CR3 load that synced pages */
+	NR_EXIT_CLASSES
+};
+
 /* How a control register was accessed, when the back end knows it. */
 enum cr_access {
 	CR_ACCESS_UNKNOWN,	/* decode the instruction */
@@ -178,6 +189,11 @@ struct vcpu {
 	void *arch;			/* the back end's own state */
 	uint64_t exits[NR_EXIT_REASONS];
 	uint64_t total_exits;
+	/* umbra's TSC per exit class, from the back end's return to the next
+	 * entry (under QEMU -icount: instructions); vcpu_run_loop() */
+	uint64_t class_exits[NR_EXIT_CLASSES], class_tsc[NR_EXIT_CLASSES];
+	uint64_t exit_tsc;
+	uint8_t exit_class;
 	const struct guest_mmu *mmu;	/* arch/x86/paging/mmu.h */
 	struct mmu_tdp *tdp;		/* mmu=tdp */
 	struct vcpu_cr {

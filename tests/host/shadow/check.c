@@ -86,8 +86,7 @@ static int check_page(struct shadow_mmu *s, struct shadow_page *sp,
 		present++;
 		global += !!(e & SPTE_GLOBAL);
 		if (sp->role.level == 1) {
-			uint64_t gfn = sp->role.direct ? sp->gfn + i :
-							 sp->gfns[i];
+			uint64_t gfn = leaf_gfn(sp, i);
 			struct gfn_info *gi = gfn_lookup(s, gfn);
 
 			(*leaves)++;
@@ -171,7 +170,7 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 						      lru);
 
 		pages++;
-		mem += 1 + !!sp->gfns;
+		mem += 1 + !!sp->gptes;
 		if (sp->invalid && !sp->root_count)
 			ret = fail(&m, "invalid page not freed", sp->gfn, 0);
 		else if (!sp->invalid)

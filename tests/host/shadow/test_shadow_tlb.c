@@ -1186,6 +1186,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 		.max_pages = rc->pool, .oos = rc->oos, .maxphyaddr = 36,
 		.gbpages = true, .gfn_to_pfn = m_gfn_to_pfn,
 		.mem = &gmem_ops, .mem_arg = &M.mem, .flush = hw_flush_cb,
+		.frame = gmem_frame,	/* test_shadow_states: mem->read */
 	};
 	struct check_group inv, acc, cons;
 	struct shadow_stats st;
