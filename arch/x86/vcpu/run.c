@@ -8,6 +8,7 @@
 #include "arch/x86/vcpu/run.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "drivers/iommu/iommu.h"
+#include "shell/gdbstub.h"
 #include "shell/shell.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -100,7 +101,12 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		vcpu_dump(v, "INIT");
 		vcpu_print_stats(v);
 		halt("init");
+	case EXIT_BREAKPOINT:
+		gdbstub_breakpoint(v, e);
+		break;
 	case EXIT_SINGLE_STEP:
+		if (gdbstub_step_done(v))
+			break;
 		if (!v->mmu->step_done)
 			goto unexpected;
 		v->mmu->step_done(v);
@@ -134,6 +140,7 @@ void vcpu_run_loop(struct vcpu *v)
 	struct vcpu_exit e;
 
 	shell_init(v);
+	gdbstub_init(v, shell_reboot);
 	for (;;) {
 		if (v->mmu->enter)
 			v->mmu->enter(v);
