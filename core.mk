@@ -4,7 +4,7 @@
 
 CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	core/main.c core/options.c core/log.c core/err.c core/mem.c core/canary.c \
-	shell/shell.c shell/clock.c shell/walk.c shell/dirty.c \
+	shell/shell.c shell/clock.c shell/walk.c shell/dirty.c shell/gdb.c shell/gdbstub.c \
 	arch/x86/cpu/entry.asm arch/x86/cpu/idt.c arch/x86/cpu/percpu.c arch/x86/cpu/features.c \
 	arch/x86/cpu/smp.c arch/x86/cpu/trampoline.asm \
 	arch/x86/vcpu/vcpu.c arch/x86/vcpu/run.c arch/x86/vcpu/smp.c \

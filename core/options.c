@@ -170,6 +170,20 @@ static void show_canary(char *buf, size_t len)
 		snprintf(buf, len, "random");
 }
 
+/* gdb=wait: gdb attaches before the guest's first instruction */
+static bool set_gdb(const char *val)
+{
+	if (strcmp(val, "wait") && strcmp(val, "off"))
+		return false;
+	opts.gdb_wait = !strcmp(val, "wait");
+	return true;
+}
+
+static void show_gdb(char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", opts.gdb_wait ? "wait" : "off");
+}
+
 struct option_desc {
 	const char *name;
 	const char *values;	/* the accepted values, for messages and help */
@@ -212,6 +226,9 @@ static const struct option_desc options[] = {
 	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
 	  "the leak canary umbra writes into its memory (tests)",
 	  PARSED(set_canary, show_canary) },
+	{ "gdb", "off, wait", "off",
+	  "wait for gdb on the console port before the guest starts (docs/gdb.md)",
+	  PARSED(set_gdb, show_gdb) },
 };
 
 static bool set(const struct option_desc *o, const char *val)

@@ -20,6 +20,7 @@
 #include "lib/string.h"
 #include "shell/clock.h"
 #include "shell/dirty.h"
+#include "shell/gdbstub.h"
 #include "shell/walk.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -75,6 +76,10 @@ bool shell_shared(void)
 /* Two escape bytes in a row open the shell. */
 static void feed(struct vcpu *v, uint8_t c)
 {
+	if (c == GDB_INTERRUPT && gdbstub_attached()) {
+		gdbstub_interrupt(v);
+		return;
+	}
 	if (c != SHELL_ESCAPE) {
 		esc_seen = 0;
 		return;
@@ -245,6 +250,17 @@ static void cmd_reboot(struct vcpu *v, const char *arg)
 	halt("reboot-failed");
 }
 
+void shell_reboot(void)
+{
+	cmd_reboot(NULL, "");
+}
+
+static void cmd_gdb(struct vcpu *v, const char *arg)
+{
+	gdbstub_attach(v);
+	leave = true;
+}
+
 static void cmd_help(struct vcpu *v, const char *arg);
 
 struct command {
@@ -264,6 +280,7 @@ static const struct command commands[] = {
 	{ "dirty", "start|stop|show", "dirty logging of guest RAM", cmd_dirty },
 	{ "continue", "", "resume the guest (also: c)", cmd_continue },
 	{ "reboot", "", "reset the machine", cmd_reboot },
+	{ "gdb", "", "this port speaks gdb's remote protocol (docs/gdb.md)", cmd_gdb },
 };
 
 static void cmd_help(struct vcpu *v, const char *arg)

@@ -30,5 +30,7 @@ bool shell_shared(void);
 uint8_t shell_guest_rx(struct vcpu *v, uint16_t port);
 /* After every VM exit: a dedicated port's input. */
 void shell_poll(struct vcpu *v);
+/* The shell's `reboot` (gdb's k too) */
+void shell_reboot(void);
 
 #endif

@@ -377,6 +377,10 @@ static void step_exception(struct svm_vcpu *s, struct vcpu_exit *e,
 {
 	struct vmcb *vmcb = s->vmcb;
 
+	if (vector == 3) {	/* gdb's (ops->intercept_bp): RIP at the INT3 */
+		e->reason = EXIT_BREAKPOINT;
+		return;
+	}
 	e->reason = s->step.on ? EXIT_SINGLE_STEP : EXIT_OTHER;
 	if (!s->step.on)
 		return;
@@ -387,6 +391,17 @@ static void step_exception(struct svm_vcpu *s, struct vcpu_exit *e,
 	s->step.held = vector | EVENTINJ_TYPE_EXC | EVENTINJ_VALID;
 	if (EXC_HAS_ERROR & (1u << vector))
 		s->step.held |= EVENTINJ_EV | vmcb->ctl.exitinfo1 << 32;
+}
+
+/* #BP exits for gdb (APM Vol 2 15.12); a step keeps it (STEP_EXC lacks 3) */
+static void svm_intercept_bp(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *s = to_svm(v);
+	uint32_t bit = 1u << 3;
+
+	s->vmcb->ctl.intercept_exc = on ? s->vmcb->ctl.intercept_exc | bit :
+					  s->vmcb->ctl.intercept_exc & ~bit;
+	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
 }
 
 static void svm_set_tdp_root(struct vcpu *v, uint64_t root_pa)
@@ -742,4 +757,5 @@ const struct vcpu_ops svm_ops = {
 	.intercept_msr = svm_intercept_msr,
 	.exit_name = svm_exit_name,
 	.single_step = svm_single_step,
+	.intercept_bp = svm_intercept_bp,
 };

@@ -67,3 +67,13 @@ $(HOST_OBJ)/test_ivrs: $(HOST_OBJ)/tests/host/test_ivrs.o \
 		$(HOST_OBJ)/drivers/iommu/ivrs.o $(HOST_OBJ)/drivers/acpi.o \
 		$(HOST_OBJ)/tests/host/check.o
 	$(CC) $(HOST_CFLAGS) -o $@ $^
+
+# issue 22: the GDB remote protocol core (shell/gdb.c)
+HOST_TESTS	+= $(HOST_OBJ)/test_gdb
+$(HOST_OBJ)/shell/%.o: shell/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(HOST_OBJ)/test_gdb: $(HOST_OBJ)/tests/host/test_gdb.o $(HOST_OBJ)/shell/gdb.o \
+		$(HOST_OBJ)/tests/host/check.o
+	$(CC) $(HOST_CFLAGS) -o $@ $^

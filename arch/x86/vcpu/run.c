@@ -12,6 +12,7 @@
 #include "arch/x86/vcpu/smp.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "drivers/iommu/iommu.h"
+#include "shell/gdbstub.h"
 #include "shell/shell.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
@@ -117,7 +118,12 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		vcpu_dump(v, "INIT");
 		vcpu_print_stats(v);
 		halt("init");
+	case EXIT_BREAKPOINT:
+		gdbstub_breakpoint(v, e);
+		break;
 	case EXIT_SINGLE_STEP:
+		if (gdbstub_step_done(v))
+			break;
 		if (!v->mmu->step_done)
 			goto unexpected;
 		v->mmu->step_done(v);
@@ -150,8 +156,10 @@ void vcpu_run_loop(struct vcpu *v)
 {
 	struct vcpu_exit e;
 
-	if (!v->cpu)
-		shell_init(v);		/* the debug shell runs on the boot CPU */
+	if (!v->cpu) {		/* the debug shell and gdb run on the boot CPU */
+		shell_init(v);
+		gdbstub_init(v, shell_reboot);
+	}
 	for (;;) {
 		vcpu_requests(v);
 		if (v->mmu->enter)

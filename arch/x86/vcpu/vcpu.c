@@ -36,6 +36,7 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_XSETBV] = "xsetbv",
 	[EXIT_FAILED_ENTRY] = "failed-entry",
 	[EXIT_SINGLE_STEP] = "single-step",
+	[EXIT_BREAKPOINT] = "breakpoint",
 	[EXIT_OTHER] = "other",
 };
 

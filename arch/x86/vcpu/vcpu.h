@@ -62,6 +62,7 @@ enum exit_reason {
 	EXIT_FAILED_ENTRY,	/* VMRUN/VMLAUNCH refused the state */
 	EXIT_SINGLE_STEP,	/* ops->single_step: one instruction done, or
 				   an event delivered instead */
+	EXIT_BREAKPOINT,	/* #BP intercepted (ops->intercept_bp) */
 	EXIT_OTHER,
 	NR_EXIT_REASONS
 };
@@ -178,6 +179,8 @@ struct vcpu_ops {
 	 * off: disarm, and deliver what the step held back.
 	 */
 	void (*single_step)(struct vcpu *v, bool on);
+	/* Optional: #BP exits (EXIT_BREAKPOINT, RIP at the INT3): gdb's */
+	void (*intercept_bp)(struct vcpu *v, bool on);
 };
 
 /* MSRs that route physical memory, never written to hardware (msr.c) */

@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: BSD-2-Clause
+/*
+ * umbra as a gdb target (gdbstub.h).  Memory is guest-virtual, through the
+ * guest's own page tables in either MMU mode (gmem_walk(), a pure look
+ * without accessed/dirty updates); a page that translates outside guest
+ * RAM (umbra's range, MMIO, a hole) or does not translate is E14: gdb
+ * never reads umbra.  Breakpoints are INT3 bytes in guest memory with #BP
+ * intercepted (SDM Vol 3 6.15 "Interrupt 3", APM Vol 2 15.12); reads show
+ * the original bytes.  Steps are ops->single_step (MTF on VMX, RFLAGS.TF
+ * with #DB intercepted on SVM: svm/svm.c).
+ */
+#include "arch/x86/cpu/cpu.h"
+#include "arch/x86/cpu/regs.h"
+#include "arch/x86/emul/gmem.h"
+#include "arch/x86/paging/mmu.h"
+#include "core/mem.h"
+#include "drivers/serial.h"
+#include "lib/string.h"
+#include "shell/clock.h"
+#include "shell/gdb.h"
+#include "shell/gdbstub.h"
+#include "umbra/core.h"
+#include "umbra/log.h"
+
+#define NR_BPS		32
+#define INT3		0xcc
+
+static struct gdb gdb;
+static bool attached, stepping;
+static void (*reset)(void);		/* k: the shell's reboot */
+static struct bp {
+	uint64_t addr;
+	uint8_t orig;
+	bool used;
+} bps[NR_BPS];
+
+/* gdb's register order (gdb.h) as the CPU's encoding (SDM Vol 2 2.1.5) */
+static const uint8_t gpr_enc[16] = { 0, 3, 1, 2, 6, 7, 5, 4,
+				     8, 9, 10, 11, 12, 13, 14, 15 };
+static const enum vcpu_seg seg_order[6] = { SEG_CS, SEG_SS, SEG_DS,
+					    SEG_ES, SEG_FS, SEG_GS };
+
+static int t_getc(void *ctx)
+{
+	char c;
+
+	while (!serial_getc(&c))
+		cpu_pause();
+	return (unsigned char)c;
+}
+
+static void t_put(void *ctx, const char *s, size_t n)
+{
+	serial_write(s, n);
+}
+
+static uint64_t t_get_reg(void *ctx, unsigned int n)
+{
+	struct vcpu *v = ctx;
+	struct segment s;
+
+	if (n < 16)
+		return vcpu_gpr_read(v, gpr_enc[n]);
+	if (n == GDB_REG_RIP)
+		return v->ops->get_reg(v, VCPU_RIP);
+	if (n == GDB_REG_EFLAGS)
+		return v->ops->get_reg(v, VCPU_RFLAGS);
+	v->ops->get_seg(v, seg_order[n - GDB_REG_CS], &s);
+	return s.sel;
+}
+
+/* Selectors stay: loading one needs its descriptor, which gdb cannot give. */
+static void t_set_reg(void *ctx, unsigned int n, uint64_t val)
+{
+	struct vcpu *v = ctx;
+
+	if (n < 16)
+		vcpu_gpr_write(v, gpr_enc[n], val);
+	else if (n == GDB_REG_RIP)
+		v->ops->set_reg(v, VCPU_RIP, val);
+	else if (n == GDB_REG_EFLAGS)	/* bit 1 is always 1 (SDM Vol 1 3.4.3) */
+		v->ops->set_reg(v, VCPU_RFLAGS, (val & 0xffffffffull) | 2);
+}
+
+/*
+ * Guest RAM behind [lin, lin + *len) up to the end of its page: *len
+ * shrinks to that.  NULL if it does not translate or is not guest RAM.
+ */
+static uint8_t *guest_ptr(struct vcpu *v, uint64_t lin, size_t *len,
+			  uint64_t *gpa)
+{
+	size_t room = PAGE_SIZE - (lin & (PAGE_SIZE - 1));
+	struct gw_result res;
+
+	if (!(v->ops->get_reg(v, VCPU_EFER) & EFER_LMA))
+		lin &= 0xffffffffull;
+	if (*len > room)
+		*len = room;
+	if (gmem_walk(v, lin, GW_NO_AD, &res) != GW_OK ||
+	    !guest_ram(res.gpa, *len))
+		return NULL;
+	*gpa = res.gpa;
+	return phys_to_virt(res.gpa);
+}
+
+/* Copy to (write) or from guest-virtual memory, page by page. */
+static int copy_guest(struct vcpu *v, uint64_t lin, uint8_t *buf, size_t len,
+		      bool write)
+{
+	while (len) {
+		size_t n = len;
+		uint64_t gpa;
+		uint8_t *p = guest_ptr(v, lin, &n, &gpa);
+
+		if (!p)
+			return -1;
+		if (!write) {
+			memcpy(buf, p, n);
+		} else {
+			memcpy(p, buf, n);
+			if (v->mmu->wrote)	/* shadow paging sees it */
+				v->mmu->wrote(v, gpa, buf, n);
+		}
+		lin += n;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static struct bp *bp_find(uint64_t addr)
+{
+	for (int i = 0; i < NR_BPS; i++)
+		if (bps[i].used && bps[i].addr == addr)
+			return &bps[i];
+	return NULL;
+}
+
+/* gdb sees the bytes the INT3s replaced */
+static int t_read_mem(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	uint8_t *b = buf;
+
+	if (copy_guest(ctx, addr, buf, len, false))
+		return -1;
+	for (int i = 0; i < NR_BPS; i++)
+		if (bps[i].used && bps[i].addr - addr < len)
+			b[bps[i].addr - addr] = bps[i].orig;
+	return 0;
+}
+
+/* a write over a breakpoint changes the byte it will restore */
+static int t_write_mem(void *ctx, uint64_t addr, const void *buf, size_t len)
+{
+	const uint8_t *b = buf;
+	uint8_t int3 = INT3;
+
+	if (copy_guest(ctx, addr, (uint8_t *)buf, len, true))
+		return -1;
+	for (int i = 0; i < NR_BPS; i++)
+		if (bps[i].used && bps[i].addr - addr < len) {
+			bps[i].orig = b[bps[i].addr - addr];
+			copy_guest(ctx, bps[i].addr, &int3, 1, true);
+		}
+	return 0;
+}
+
+static int t_breakpoint(void *ctx, uint64_t addr, bool insert)
+{
+	struct vcpu *v = ctx;
+	struct bp *b = bp_find(addr);
+	uint8_t int3 = INT3;
+
+	if (!v->ops->intercept_bp)
+		return 1;
+	if (!insert) {
+		if (b) {
+			b->used = false;
+			copy_guest(v, addr, &b->orig, 1, true);
+		}
+		return 0;
+	}
+	if (b)
+		return 0;
+	for (int i = 0; i < NR_BPS && !b; i++)
+		if (!bps[i].used)
+			b = &bps[i];
+	if (!b || copy_guest(v, addr, &b->orig, 1, false) ||
+	    copy_guest(v, addr, &int3, 1, true))
+		return -1;
+	b->addr = addr;
+	b->used = true;
+	v->ops->intercept_bp(v, true);
+	return 0;
+}
+
+static void t_kill(void *ctx)
+{
+	reset();
+}
+
+static void remove_all(struct vcpu *v)
+{
+	for (int i = 0; i < NR_BPS; i++)
+		if (bps[i].used)
+			t_breakpoint(v, bps[i].addr, false);
+	if (v->ops->intercept_bp)
+		v->ops->intercept_bp(v, false);
+}
+
+/* The guest is stopped: gdb has the port until it resumes the guest. */
+static void serve(struct vcpu *v, int sig)
+{
+	static struct gdb_target t;
+
+	t = (struct gdb_target){
+		.ctx = v, .getc = t_getc, .put = t_put, .get_reg = t_get_reg,
+		.set_reg = t_set_reg, .read_mem = t_read_mem,
+		.write_mem = t_write_mem, .breakpoint = t_breakpoint,
+		.kill = t_kill,
+	};
+	if (!attached)
+		gdb_init(&gdb, &t);
+	attached = true;
+	clock_pause();
+	switch (gdb_serve(&gdb, sig)) {
+	case GDB_STEP:
+		stepping = true;
+		v->ops->single_step(v, true);
+		break;
+	case GDB_DETACH:
+	case GDB_CLOSED:
+		remove_all(v);
+		attached = false;
+		break;
+	default:
+		break;
+	}
+	clock_resume();
+}
+
+void gdbstub_init(struct vcpu *v, void (*reset_fn)(void))
+{
+	reset = reset_fn;
+	if (!opts.gdb_wait)
+		return;
+	pr_info("gdb: waiting for gdb on port %x before the guest's first instruction",
+		serial_port());
+	serve(v, -1);
+}
+
+void gdbstub_attach(struct vcpu *v)
+{
+	pr_info("gdb: the remote protocol on this port; connect gdb now");
+	serve(v, -1);
+}
+
+bool gdbstub_attached(void)
+{
+	return attached;
+}
+
+void gdbstub_interrupt(struct vcpu *v)
+{
+	serve(v, 2);	/* SIGINT */
+}
+
+bool gdbstub_step_done(struct vcpu *v)
+{
+	if (!stepping)
+		return false;
+	stepping = false;
+	v->ops->single_step(v, false);
+	serve(v, 5);	/* SIGTRAP */
+	return true;
+}
+
+/*
+ * The #BP intercept comes before delivery with RIP at the INT3 (APM Vol 2
+ * 15.12; SDM Vol 3 25.2): at one of gdb's, the guest stops there (gdb
+ * expects the PC of the breakpoint).  Any other INT3 is the guest's: RIP
+ * past it and #BP delivered, as the CPU would have (a trap, SDM Vol 3 6.5).
+ */
+void gdbstub_breakpoint(struct vcpu *v, const struct vcpu_exit *e)
+{
+	uint64_t rip = v->ops->get_reg(v, VCPU_RIP);
+
+	if (attached && bp_find(rip)) {
+		if (stepping) {
+			stepping = false;
+			v->ops->single_step(v, false);
+		}
+		serve(v, 5);
+		return;
+	}
+	vcpu_advance_rip(v, e, 1);
+	v->ops->inject_exception(v, 3, false, 0);
+}
