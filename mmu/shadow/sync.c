@@ -93,17 +93,20 @@ bool sp_global(const struct shadow_page *sp)
 
 /*
  * A present SPTE made from guest PTE g (its snapshot in sp->gptes) needs no
- * work: everything else it depends on (role, frame protection, CR4.PGE)
- * changes it by other paths, which only ever take permission away.
+ * work: the role and frame protection change it by other paths, which only
+ * ever take permission away.  CR4.PGE is the exception: setting it again
+ * (clear_global_marks() ran when it was cleared) makes G entries global, so
+ * the global mark must match too (SDM Vol 3 4.10.2.4).
  */
-static bool unchanged(const struct shadow_page *sp, unsigned int i,
-		      uint64_t g)
+static bool unchanged(const struct shadow_mmu *s,
+		      const struct shadow_page *sp, unsigned int i, uint64_t g)
 {
 	uint64_t diff = g ^ sp->gptes[i];
+	bool global = (g & PTE_G) && (s->vc.cpu.cr4 & SH_CR4_PGE);
 
 	if (MUTANT(shadow_sync_skip_rw))
 		diff &= ~(uint64_t)PTE_RW;
-	return !diff;
+	return !diff && global == !!(sp->spt[i] & SPTE_GLOBAL);
 }
 
 /*
@@ -129,7 +132,7 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	if (!spte_present(sp->spt[i])) {
 		if (!prefetch)
 			return;
-	} else if (unchanged(sp, i, g)) {
+	} else if (unchanged(s, sp, i, g)) {
 		s->st.sync_skipped++;
 		return;
 	}
