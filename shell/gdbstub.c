@@ -276,6 +276,38 @@ bool gdbstub_step_done(struct vcpu *v)
 }
 
 /*
+ * The guest's own INT3, INTO or INT n, stopped before it ran: run it as
+ * the CPU would (SDM Vol 2 "INT n/INTO/INT3/INT1"): RIP past it, then #BP,
+ * #OF when RFLAGS.OF is set, or the software interrupt.  INT n exits only
+ * on SVM (svm_intercept_bp()); a legacy prefix before the opcode is
+ * stepped over.
+ */
+static void guest_own_int(struct vcpu *v, uint64_t rip)
+{
+	uint8_t insn[6];
+	unsigned int n = 0;
+
+	if (copy_guest(v, rip, insn, sizeof(insn), false))
+		insn[0] = INT3;		/* a short page: the INT3 fits */
+	while (n < 4 && (insn[n] == 0x66 || insn[n] == 0x67 ||
+			 insn[n] == 0x26 || insn[n] == 0x2e || insn[n] == 0x36 ||
+			 insn[n] == 0x3e || insn[n] == 0x64 || insn[n] == 0x65))
+		n++;
+	if (insn[n] == 0xcd && v->ops->inject_soft_int) {
+		v->ops->set_reg(v, VCPU_RIP, rip + n + 2);
+		v->ops->inject_soft_int(v, insn[n + 1]);
+		return;
+	}
+	v->ops->set_reg(v, VCPU_RIP, rip + n + 1);
+	if (insn[n] == 0xce) {
+		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_OF)
+			v->ops->inject_exception(v, 4, false, 0);
+		return;
+	}
+	v->ops->inject_exception(v, 3, false, 0);
+}
+
+/*
  * The #BP intercept comes before delivery with RIP at the INT3 (APM Vol 2
  * 15.12; SDM Vol 3 25.2): at one of gdb's, the guest stops there (gdb
  * expects the PC of the breakpoint).  Any other INT3 is the guest's: RIP
@@ -293,6 +325,5 @@ void gdbstub_breakpoint(struct vcpu *v, const struct vcpu_exit *e)
 		serve(v, 5);
 		return;
 	}
-	vcpu_advance_rip(v, e, 1);
-	v->ops->inject_exception(v, 3, false, 0);
+	guest_own_int(v, rip);
 }

@@ -3,6 +3,12 @@
  * Where the emulators umbra is tested under depart from the APM (QEMU's
  * TCG, Bochs 2.7), and what the SVM back end does about it.  Each is
  * harmless on a CPU that follows the manual.
+ *
+ * One lives in svm.c: QEMU's TCG takes INT3 as a software interrupt, so
+ * the #BP exception intercept never sees it and only the INTn intercept
+ * does (its raise_interrupt2() checks SVM_EXIT_SWINT for every INT
+ * instruction).  svm_intercept_bp() sets both, and gdb's breakpoints stop
+ * the guest either way.
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/gmem.h"

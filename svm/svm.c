@@ -393,7 +393,12 @@ static void step_exception(struct svm_vcpu *s, struct vcpu_exit *e,
 		s->step.held |= EVENTINJ_EV | vmcb->ctl.exitinfo1 << 32;
 }
 
-/* #BP exits for gdb (APM Vol 2 15.12); a step keeps it (STEP_EXC lacks 3) */
+/*
+ * #BP exits for gdb (APM Vol 2 15.12); a step keeps it (STEP_EXC lacks 3).
+ * The INTn intercept too (APM Vol 2 15.9, Table 15-7): QEMU's TCG checks
+ * INT3 against it instead of the #BP exception intercept (svm/quirks.c).
+ * Both exit before the instruction runs, RIP at it.
+ */
 static void svm_intercept_bp(struct vcpu *v, bool on)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -402,6 +407,15 @@ static void svm_intercept_bp(struct vcpu *v, bool on)
 	s->vmcb->ctl.intercept_exc = on ? s->vmcb->ctl.intercept_exc | bit :
 					  s->vmcb->ctl.intercept_exc & ~bit;
 	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+	s->vmcb->ctl.intercept3 = on ? s->vmcb->ctl.intercept3 | INTERCEPT_INTN :
+				       s->vmcb->ctl.intercept3 & ~INTERCEPT_INTN;
+}
+
+/* INT n the guest's own, after an INTn exit (APM Vol 2 15.20 TYPE 4) */
+static void svm_inject_soft_int(struct vcpu *v, uint8_t vector)
+{
+	to_svm(v)->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_SOFT |
+					 EVENTINJ_VALID;
 }
 
 static void svm_set_tdp_root(struct vcpu *v, uint64_t root_pa)
@@ -521,6 +535,9 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_PF - 1:
 	case SVM_EXIT_PF + 1 ... SVM_EXIT_EXCP_BASE + 31:
 		step_exception(s, e, code - SVM_EXIT_EXCP_BASE);
+		return;
+	case SVM_EXIT_SWINT:	/* ops->intercept_bp: INT3 or INT n at RIP */
+		e->reason = EXIT_BREAKPOINT;
 		return;
 	case SVM_EXIT_NMI:	/* taken by umbra's IDT already (svm_run()) */
 	case SVM_EXIT_IRET:	/* track_nmi_blocking(); the IRET runs next */
@@ -758,4 +775,5 @@ const struct vcpu_ops svm_ops = {
 	.exit_name = svm_exit_name,
 	.single_step = svm_single_step,
 	.intercept_bp = svm_intercept_bp,
+	.inject_soft_int = svm_inject_soft_int,
 };

@@ -179,8 +179,13 @@ struct vcpu_ops {
 	 * off: disarm, and deliver what the step held back.
 	 */
 	void (*single_step)(struct vcpu *v, bool on);
-	/* Optional: #BP exits (EXIT_BREAKPOINT, RIP at the INT3): gdb's */
+	/*
+	 * Optional: #BP exits (EXIT_BREAKPOINT, RIP at the INT3): gdb's.
+	 * An SVM back end may also exit so on INT n (its INTn intercept):
+	 * inject_soft_int then delivers the guest's own INT n, RIP past it.
+	 */
 	void (*intercept_bp)(struct vcpu *v, bool on);
+	void (*inject_soft_int)(struct vcpu *v, uint8_t vector);
 };
 
 /* MSRs that route physical memory, never written to hardware (msr.c) */
