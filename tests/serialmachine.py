@@ -10,8 +10,10 @@ to a callback (a gdb connection, say).  The consoles are written to
 build/test-logs/PREFIX-NAME-LINE.log on close().
 """
 
+import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -174,3 +176,71 @@ def build_medium(mmu, hv_args, kernel, guest_args, runner_args):
     if p.returncode != 0:
         raise RuntimeError('umbra-run --build-only failed: %s' % p.stderr)
     return p.stdout.strip().splitlines()[-1]
+
+
+def umbra_run_module():
+    """tools/umbra-run as a module, for its Bochs configuration."""
+    import importlib.machinery
+    import importlib.util
+    path = os.path.join(ROOT, 'tools', 'umbra-run')
+    loader = importlib.machinery.SourceFileLoader('umbra_run', path)
+    spec = importlib.util.spec_from_loader('umbra_run', loader)
+    mod = importlib.util.module_from_spec(spec)
+    loader.exec_module(mod)
+    return mod
+
+
+class BochsMachine:
+    """Bochs running umbra and a kernel, with the bochsrc tools/umbra-run
+    writes: COM1 is a TCP connection Bochs makes to us (send1() writes
+    to it).  finish() returns None: Bochs has no exit port, the guest's
+    closing line says how it ended."""
+
+    def __init__(self, name, kernel, cpu, mmu='tdp', hv_args='',
+                 guest_args=(), prefix='shell'):
+        ur = umbra_run_module()
+        self.name = name
+        self.prefix = prefix
+        self.tmp = tempfile.mkdtemp(prefix='test-%s-' % prefix, dir=BUILD)
+        medium = build_medium(mmu, hv_args, kernel, guest_args,
+                              ['--emulator', 'bochs', '--cpu', cpu])
+        srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        srv.bind(('127.0.0.1', 0))
+        srv.listen(1)
+        opts = argparse.Namespace(memory=512, cpu=cpu, smp=1)
+        rc = os.path.join(self.tmp, 'bochsrc')
+        with open(rc, 'w') as f:
+            f.write(ur.bochsrc(opts, medium, srv.getsockname()[1],
+                               os.path.join(self.tmp, 'bochs.log')))
+        with open(os.path.join(self.tmp, 'cmds'), 'w') as f:
+            f.write('c\n')
+        self.proc = subprocess.Popen([ur.BOCHS, '-q', '-f', rc, '-rc',
+                                      os.path.join(self.tmp, 'cmds')],
+                                     stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, cwd=self.tmp)
+        srv.settimeout(60)
+        try:
+            self.sock, _ = srv.accept()
+        finally:
+            srv.close()
+        s = self.sock
+        self.com1 = Stream('com1', lambda: s.recv(65536))
+
+    def send1(self, data):
+        self.sock.sendall(data)
+
+    def finish(self, timeout=30):
+        return None
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        self.sock.close()
+        self.com1.thread.join(2)
+        os.makedirs(LOGS, exist_ok=True)
+        with open(os.path.join(LOGS, '%s-%s-com1.log' %
+                               (self.prefix, self.name)), 'w') as f:
+            f.write(self.com1.data)
+        shutil.rmtree(self.tmp, ignore_errors=True)

@@ -157,6 +157,21 @@ static void vmx_single_step(struct vcpu *v, bool on)
 	vmcs_write(PROC_BASED_CONTROLS, proc);
 }
 
+/*
+ * #BP exits for gdb: bit 3 of the exception bitmap (SDM Vol 3 24.6.3).
+ * INT3 exits as a software exception before it runs (27.1); a step
+ * without MTF keeps the bit (vmx_step_tf() restores step.exc).
+ */
+static void vmx_intercept_bp(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *s = to_vmx(v);
+	uint32_t bit = 1u << X86_TRAP_BP;
+	uint32_t bm = (uint32_t)vmcs_read(EXCEPTION_BITMAP);
+
+	vmcs_write(EXCEPTION_BITMAP, on ? bm | bit : bm & ~bit);
+	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+}
+
 /* SDM Vol 3 24.6.4: bitmap A for ports 0-7fff, B for 8000-ffff */
 static void vmx_intercept_io(struct vcpu *v, uint16_t port, bool on)
 {
@@ -760,6 +775,13 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 			unblock_nmi_fixup(intr);
 			return;
 		}
+		if (INTR_INFO_TYPE(intr) == INTR_TYPE_SW_EXC &&
+		    (intr & 0xff) == X86_TRAP_BP) {
+			/* ops->intercept_bp; 27.1: RIP at the INT3 */
+			e->reason = EXIT_BREAKPOINT;
+			e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
+			return;
+		}
 		if (vmx_step_exception(v, e, intr))
 			return;
 		if (INTR_INFO_TYPE(intr) != INTR_TYPE_NMI) {
@@ -997,4 +1019,5 @@ const struct vcpu_ops vmx_ops = {
 	.intercept_msr = vmx_intercept_msr,
 	.exit_name = vmx_exit_name,
 	.single_step = vmx_single_step,
+	.intercept_bp = vmx_intercept_bp,
 };

@@ -256,6 +256,7 @@ void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
 unsigned int vcpu_cpl(struct vcpu *v);
 
 #define X86_TRAP_NMI	2
+#define X86_TRAP_BP	3
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
 #define X86_TRAP_PF	14
