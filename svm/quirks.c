@@ -250,3 +250,23 @@ uint64_t svm_lost_nmi(struct vcpu *v)
 		 lin, vmcb->save.rip);
 	return X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
 }
+
+/*
+ * QEMU 7.2's TCG: VMRUN takes the guest's DR7 from the VMCB but does not
+ * arm the breakpoints it enables; only a MOV to DR7 does (fixed upstream
+ * in 2024, helper_vmrun() calling cpu_x86_update_dr7()).  So while gdb
+ * holds the debug registers (arch/x86/exit/dr.c) umbra writes the VMCB's
+ * DR7 to its own just before VMRUN and 400h right after the #VMEXIT.  On
+ * a CPU that follows the APM nothing changes: VMRUN loads the same DR7,
+ * and #VMEXIT gives the host its DR7 back with every breakpoint disabled
+ * (APM Vol 2 15.6); only the instructions up to VMRUN run with gdb's
+ * breakpoints armed, at umbra's own addresses.
+ */
+void svm_dr7_around_vmrun(struct vcpu *v, const struct svm_vcpu *s,
+			  bool before)
+{
+	uint64_t dr7 = before ? s->vmcb->save.dr7 : 0x400;
+
+	if (v->own_dr.held)
+		__asm__ volatile("mov %0, %%dr7" : : "r"(dr7));
+}

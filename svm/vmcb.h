@@ -128,6 +128,9 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define SVM_EXIT_CR15_READ	0x00f
 #define SVM_EXIT_CR0_WRITE	0x010
 #define SVM_EXIT_CR15_WRITE	0x01f
+#define SVM_EXIT_DR0_READ	0x020
+#define SVM_EXIT_DR0_WRITE	0x030
+#define SVM_EXIT_DR15_WRITE	0x03f
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_PF		0x04e
 #define SVM_EXIT_INTR		0x060

@@ -103,7 +103,7 @@ def gdb_commands(port):
     steps = [
         ('regs', 'info registers rip'),
         ('bp1', 'break *gdb_here'),
-        ('bp2', 'break *gdb_there'),
+        ('bp2', 'hbreak *gdb_there'),
         ('cont1', 'continue'),
         ('rip1', 'print/x $pc == (long)&gdb_here'),
         ('orig', 'x/1xb gdb_here'),
@@ -114,6 +114,9 @@ def gdb_commands(port):
         ('hole', 'x/1xw 0x%x' % HOLE_VA),
         ('step', 'stepi 10'),
         ('rip2', 'print $pc != (long)&gdb_here'),
+        ('watch', 'watch gdb_watched'),
+        ('contw', 'continue'),
+        ('delw', 'delete 3'),
         ('cont2', 'continue'),
         ('rip3', 'print/x $pc == (long)&gdb_there'),
         ('sum', 'print gdb_sum'),
@@ -153,7 +156,12 @@ def gdb_checks(name, a, out):
     want('hole', r'Cannot access memory',
          'an unmapped address (0x%x) is an error' % HOLE_VA)
     want('rip2', r'= 1$', 'stepi 10 moves the pc')
-    want('cont2', r'Breakpoint 2', 'continue stops at gdb_there')
+    want('watch', r'Hardware watchpoint 3: gdb_watched',
+         'a hardware watchpoint on gdb_watched (Z2)')
+    want('contw', r'Hardware watchpoint 3: gdb_watched\s+Old value = 0\s+'
+         r'New value = 7', 'the watchpoint fires with old and new value')
+    want('cont2', r'Breakpoint 2', 'continue stops at the hardware '
+         'breakpoint at gdb_there (Z1)')
     want('rip3', r'= 0x1$', 'the pc is gdb_there')
     want('sum', r'= %d$' % (LOOP_N * (LOOP_N - 1) // 2),
          'gdb_sum is the loop\'s sum')

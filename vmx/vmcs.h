@@ -72,6 +72,7 @@
 #define PROC_CR3_LOAD_EXITING		(1u << 15)
 #define PROC_CR3_STORE_EXITING		(1u << 16)
 #define PROC_NMI_WINDOW_EXITING		(1u << 22)
+#define PROC_MOV_DR_EXITING		(1u << 23)
 #define PROC_USE_IO_BITMAPS		(1u << 25)
 #define PROC_MONITOR_TRAP_FLAG		(1u << 27)
 #define PROC_USE_MSR_BITMAPS		(1u << 28)
@@ -240,6 +241,7 @@ enum vmx_exit {
 	VMX_EXIT_VMXOFF			= 26,
 	VMX_EXIT_VMXON			= 27,
 	VMX_EXIT_CR_ACCESS		= 28,
+	VMX_EXIT_DR_ACCESS		= 29,
 	VMX_EXIT_IO			= 30,
 	VMX_EXIT_RDMSR			= 31,
 	VMX_EXIT_WRMSR			= 32,

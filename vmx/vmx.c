@@ -172,6 +172,22 @@ static void vmx_intercept_bp(struct vcpu *v, bool on)
 	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
 }
 
+/*
+ * MOV-DR exiting (SDM Vol 3 24.6.2 Table 24-6 bit 23) and #DB in the
+ * exception bitmap, for gdb's debug registers (arch/x86/exit/dr.c).
+ */
+static void vmx_intercept_dr(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *s = to_vmx(v);
+	uint64_t proc = vmcs_read(PROC_BASED_CONTROLS);
+	uint32_t bm = (uint32_t)vmcs_read(EXCEPTION_BITMAP), bit = 1u << 1;
+
+	vmcs_write(PROC_BASED_CONTROLS, on ? proc | PROC_MOV_DR_EXITING :
+				       proc & ~(uint64_t)PROC_MOV_DR_EXITING);
+	vmcs_write(EXCEPTION_BITMAP, on ? bm | bit : bm & ~bit);
+	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+}
+
 /* SDM Vol 3 24.6.4: bitmap A for ports 0-7fff, B for 8000-ffff */
 static void vmx_intercept_io(struct vcpu *v, uint16_t port, bool on)
 {
@@ -740,6 +756,15 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
 		decode_cr_access(e);
 		return;
+	case VMX_EXIT_DR_ACCESS:
+		/* 27.2.1 Table 27-3: DR in 2:0, 1 = MOV from DR in bit 4,
+		   the GPR in 11:8 */
+		e->reason = EXIT_DR_ACCESS;
+		e->dr.n = (int)(e->info1 & 7);
+		e->dr.write = !(e->info1 & (1u << 4));
+		e->dr.gpr = (int)((e->info1 >> 8) & 15);
+		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
+		return;
 	case VMX_EXIT_INVLPG:
 		/* 27.2.1 Table 27-1: the qualification is the address */
 		e->reason = EXIT_INVLPG;
@@ -784,6 +809,14 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		}
 		if (vmx_step_exception(v, e, intr))
 			return;
+		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
+		    (intr & 0xff) == 1) {
+			/* ops->intercept_dr; 27.1: DR6 is not written, the
+			   qualification holds B0-B3, BD, BS (27.2.1) */
+			e->reason = EXIT_DEBUG;
+			e->debug.dr6 = e->info1;
+			return;
+		}
 		if (INTR_INFO_TYPE(intr) != INTR_TYPE_NMI) {
 			e->reason = EXIT_OTHER;
 			return;
@@ -982,6 +1015,7 @@ static const char *vmx_exit_name(uint64_t raw)
 	case VMX_EXIT_VMXOFF: return "VMXOFF";
 	case VMX_EXIT_VMXON: return "VMXON";
 	case VMX_EXIT_CR_ACCESS: return "CR access";
+	case VMX_EXIT_DR_ACCESS: return "MOV DR";
 	case VMX_EXIT_IO: return "I/O";
 	case VMX_EXIT_RDMSR: return "RDMSR";
 	case VMX_EXIT_WRMSR: return "WRMSR";
@@ -1020,4 +1054,5 @@ const struct vcpu_ops vmx_ops = {
 	.exit_name = vmx_exit_name,
 	.single_step = vmx_single_step,
 	.intercept_bp = vmx_intercept_bp,
+	.intercept_dr = vmx_intercept_dr,
 };

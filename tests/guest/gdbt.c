@@ -6,8 +6,10 @@
  *
  * It turns on 32-bit paging (4 MiB identity pages for the first GiB, one
  * 4 KiB page at ALIAS_VA holding ALIAS_MAGIC, nothing at HOLE_VA), then
- * calls gdb_here() and gdb_there(), where gdb puts its breakpoints; between
- * them a loop that gdb steps into.  Its own INT3 must reach its own #BP
+ * calls gdb_here() and gdb_there(), where gdb puts its breakpoints (a
+ * software one, then a hardware one); between them a loop that gdb steps
+ * into, a round trip through its own DR0 and DR7 while gdb holds the
+ * CPU's, and one write of gdb_watched, which gdb watches.  Its own INT3 must reach its own #BP
  * handler while gdb holds breakpoints elsewhere.  Checks at the end:
  * the loop's sum, gdb's write to gdb_var (with "gdb"), no INT3 byte left
  * at either function after gdb detached, the guest's own #BP.
@@ -36,6 +38,7 @@ static struct gate idt[256] __attribute__((aligned(8)));
 volatile uint32_t gdb_var = 41;
 volatile uint32_t gdb_sum;
 volatile uint32_t gdb_phase;
+volatile uint32_t gdb_watched;		/* written once: gdb's watchpoint */
 
 void gdb_here(void);
 void gdb_there(void);
@@ -77,6 +80,23 @@ static void own_int3(void)
 	      trap_vec, trap_count, trap_eip, at);
 }
 
+/*
+ * The guest's own debug registers while gdb may hold the CPU's: what it
+ * writes it reads back (DR0, and DR7 with only its fixed bit 10).
+ */
+static void own_debug_regs(void)
+{
+	uint32_t dr0, dr7;
+
+	asm volatile("mov %0, %%dr0" : : "r"(0x12345678u));
+	asm volatile("mov %0, %%dr7" : : "r"(0u));
+	asm volatile("mov %%dr0, %0" : "=r"(dr0));
+	asm volatile("mov %%dr7, %0" : "=r"(dr7));
+	check(dr0 == 0x12345678u && dr7 == 0x400u,
+	      "the guest reads back its own DR0 and DR7",
+	      "DR0 %#x DR7 %#x", dr0, dr7);
+}
+
 static void no_int3_left(const char *name, const void *fn)
 {
 	const uint8_t *p = fn;
@@ -101,6 +121,8 @@ void test_main(void)
 	gdb_here();
 	for (uint32_t i = 0; i < LOOP_N; i++)
 		gdb_sum += i;
+	own_debug_regs();
+	gdb_watched = 7;
 	gdb_there();
 	own_int3();
 	check(gdb_sum == LOOP_N * (LOOP_N - 1) / 2,
