@@ -451,6 +451,10 @@ static void report_aps(void)
 	if (back == nr_aps)	/* else they may still write there */
 		uefi_call_wrapper(BS->FreePages, 2, (EFI_PHYSICAL_ADDRESS)(UINTN)aps,
 				  aps_pages);
+	/* all released (none is umbra's guest): the core took no trampoline */
+	if (back == nr_aps && !ok && reserved[2].pages)
+		uefi_call_wrapper(BS->FreePages, 2, reserved[2].base, 1);
+	reserved[2].pages = 0;
 	aps = NULL;
 }
 
