@@ -345,6 +345,17 @@ static UINTN aps_back(UINTN ms)
 	}
 }
 
+/* No AP start-up in the core: the trampoline page goes back. */
+static void drop_tramp(struct boot_info *bi)
+{
+	if (!tramp)
+		return;
+	uefi_call_wrapper(BS->FreePages, 2, tramp, 1);
+	reserved[2].pages = 0;
+	add_busy(bi, tramp, tramp + EFI_PAGE);
+	tramp = 0;
+}
+
 /* All or nothing: one AP failed, every parked one returns to the firmware. */
 static void release_aps(struct boot_info *bi, UINTN cpu, const CHAR16 *why,
 			EFI_STATUS st)
@@ -357,10 +368,7 @@ static void release_aps(struct boot_info *bi, UINTN cpu, const CHAR16 *why,
 	     (UINT64)cpu, why, st, (UINT64)nr_aps);
 	aps_back(AP_WAIT_MS);
 	bi->nr_fw_aps = 0;
-	uefi_call_wrapper(BS->FreePages, 2, reserved[2].base, 1);
-	reserved[2].pages = 0;
-	add_busy(bi, tramp, tramp + EFI_PAGE);	/* no AP start-up in the core */
-	tramp = 0;
+	drop_tramp(bi);
 }
 
 /* Each AP into fw_ap_park(); bi->fw_aps says where they are. */
@@ -384,6 +392,7 @@ static void park_aps(struct boot_info *bi)
 		     (UINT64)nr_aps, !tramp ? L"no page below 1 MiB for umbra's AP start-up" :
 		     nr_aps > BI_MAX_FW_APS ? L"too many" : L"no memory for their state", st);
 		nr_aps = 0;
+		drop_tramp(bi);
 		return;
 	}
 	aps = (struct bi_fw_ap *)(UINTN)a;

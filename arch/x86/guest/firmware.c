@@ -172,8 +172,8 @@ bool firmware_aps_take(const struct boot_info *bi, const uint32_t *ids, unsigned
 		return false;		/* umbra.efi said why */
 	fw_aps = phys_to_virt(bi->fw_aps);
 	nr_fw_aps = bi->nr_fw_aps;
-	if (umbra_owns(bi->fw_aps, nr_fw_aps * sizeof(*fw_aps)))
-		why = "their states are in umbra's memory";
+	if (nr_fw_aps > BI_MAX_FW_APS || umbra_owns(bi->fw_aps, nr_fw_aps * sizeof(*fw_aps)))
+		why = "umbra.efi's list of them is bad";
 	else if (opts.mmu == MMU_SHADOW)
 		why = "shadow paging runs one vCPU (mmu=tdp takes them over)";
 	else if (n > MAX_CPUS)
@@ -203,8 +203,8 @@ bool firmware_ap_resume(struct vcpu *v)
 		if (fw_aps[i].apic_id != v->apic_id)
 			continue;
 		/* not in wait-for-SIPI: it goes on where it was (vcpu/smp.c) */
-		v->waiting = false;
-		v->requests = 0;
+		__atomic_store_n(&v->waiting, false, __ATOMIC_RELEASE);
+		__atomic_and_fetch(&v->requests, ~VCPU_REQ_INIT, __ATOMIC_SEQ_CST);
 		set_state(v, &fw_aps[i].st);
 		return true;
 	}
