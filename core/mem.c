@@ -60,6 +60,7 @@ static uint64_t pd_ident[MAX_IDENT_2M_GB][512] __attribute__((aligned(4096)));
 
 static uint64_t page_bitmap[MAX_POOL_PAGES / 64];
 static uint64_t pool_first, pool_pages, pool_free;
+static uint64_t pool_hint;	/* no free page in the bitmap words before it */
 static uint64_t low_bitmap;		/* LOW_POOL_PAGES bits */
 
 static const char *const type_names[] = {
@@ -246,6 +247,7 @@ static void pool_init(uint64_t image_size)
 	pool_pages = (umbra_mem_size - image_size) / PAGE_SIZE;
 	pool_free = pool_pages;
 	memset(page_bitmap, 0, sizeof(page_bitmap));
+	pool_hint = 0;
 	low_bitmap = 0;
 }
 
@@ -307,11 +309,39 @@ static void bits_set(uint64_t first, size_t n, bool v)
 
 static struct spinlock pool_lock;	/* the bitmaps, from every CPU */
 
-/* First fit; umbra allocates rarely (tables, VMCBs, staging). */
+/*
+ * One page, the lowest free one: a word at a time from the first word
+ * that may have one (the shadow MMU allocates a page per shadow table).
+ */
+static void *pool_alloc_one(void)
+{
+	uint64_t words = (pool_pages + 63) / 64;
+
+	for (uint64_t w = pool_hint; w < words; w++) {
+		uint64_t i;
+
+		if (page_bitmap[w] == ~0ull)
+			continue;
+		i = w * 64 + (uint64_t)__builtin_ctzll(~page_bitmap[w]);
+		pool_hint = w;
+		if (i >= pool_pages)
+			break;
+		page_bitmap[w] |= 1ull << (i % 64);
+		pool_free--;
+		return memset(phys_to_virt(pool_first + i * PAGE_SIZE), 0,
+			      PAGE_SIZE);
+	}
+	pool_hint = words;
+	return NULL;
+}
+
+/* First fit; runs of pages are rare (VMCBs, I/O bitmaps, staging). */
 static void *pool_alloc(size_t npages)
 {
 	uint64_t run = 0;
 
+	if (npages == 1)
+		return pool_alloc_one();
 	for (uint64_t i = 0; i < pool_pages; i++) {
 		run = bit_test(i) ? 0 : run + 1;
 		if (run == npages) {
@@ -383,6 +413,8 @@ static void pool_free_pages(void *p, size_t npages)
 		BUG_ON(!bit_test(i));
 	bits_set(first, npages, false);
 	pool_free += npages;
+	if (first / 64 < pool_hint)
+		pool_hint = first / 64;
 }
 
 void page_free(void *p, size_t npages)
