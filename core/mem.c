@@ -526,16 +526,32 @@ void guest_map_build(struct boot_info *bi)
 			 mem_type_name(guest_map.r[i].type));
 }
 
+static bool range_in(const struct bi_mem_range *m, uint64_t base,
+		     uint64_t size, bool acpi)
+{
+	bool ram = m->type == BI_MEM_USABLE || (acpi &&
+		(m->type == BI_MEM_ACPI_RECLAIM || m->type == BI_MEM_ACPI_NVS));
+
+	return ram && base >= m->base && base + size <= m->base + m->size &&
+	       base + size >= base;
+}
+
+/*
+ * The guest map is fixed once the guest runs; the range that answered
+ * last is asked first (the walks and the shadow MMU ask per PTE).
+ */
 static bool guest_range_in(uint64_t base, uint64_t size, bool acpi)
 {
-	for (uint32_t i = 0; i < guest_map.nr; i++) {
-		const struct bi_mem_range *m = &guest_map.r[i];
-		bool ram = m->type == BI_MEM_USABLE || (acpi &&
-			(m->type == BI_MEM_ACPI_RECLAIM || m->type == BI_MEM_ACPI_NVS));
+	static uint32_t last;
+	uint32_t hint = __atomic_load_n(&last, __ATOMIC_RELAXED);
 
-		if (ram && base >= m->base &&
-		    base + size <= m->base + m->size && base + size >= base)
+	if (hint < guest_map.nr && range_in(&guest_map.r[hint], base, size, acpi))
+		return true;
+	for (uint32_t i = 0; i < guest_map.nr; i++) {
+		if (range_in(&guest_map.r[i], base, size, acpi)) {
+			__atomic_store_n(&last, i, __ATOMIC_RELAXED);
 			return true;
+		}
 	}
 	return false;
 }
