@@ -279,6 +279,20 @@ static void remove_all(struct vcpu *v)
 }
 
 /*
+ * While gdb is attached and the guest runs, an exit at least every 10 ms
+ * so that gdb's Ctrl-C is seen even when the guest spins with interrupts
+ * off and makes no exit of its own (shell_poll() reads the port on
+ * exits).  Off again once gdb detaches.
+ */
+static void ctrl_c_timer(struct vcpu *v)
+{
+	uint64_t hz = clock_tsc_hz();
+
+	if (v->ops->exit_timer)
+		v->ops->exit_timer(v, attached ? (hz ? hz / 100 : 1ull << 24) : 0);
+}
+
+/*
  * The guest is stopped: gdb has the port until it resumes the guest.
  * key/addr: a watchpoint's hit for the stop reply, or NULL.
  */
@@ -310,6 +324,7 @@ static void serve_watch(struct vcpu *v, int sig, const char *key,
 	default:
 		break;
 	}
+	ctrl_c_timer(v);
 	clock_resume();
 }
 

@@ -64,6 +64,7 @@
 #define PIN_EXT_INTR_EXITING		(1u << 0)
 #define PIN_NMI_EXITING			(1u << 3)
 #define PIN_VIRTUAL_NMIS		(1u << 5)
+#define PIN_PREEMPTION_TIMER		(1u << 6)
 #define PIN_DEFAULT1			0x00000016u	/* A.3.1 */
 
 /* Primary processor-based controls, SDM Vol 3 24.6.2, Table 24-6 */
@@ -150,6 +151,7 @@ enum vmcs_field {
 	HOST_IA32_EFER			= 0x2c02,
 	/* 32-bit */
 	PIN_BASED_CONTROLS		= 0x4000,
+	PREEMPTION_TIMER_VALUE		= 0x482e,
 	PROC_BASED_CONTROLS		= 0x4002,
 	EXCEPTION_BITMAP		= 0x4004,
 	PF_ERROR_CODE_MASK		= 0x4006,
@@ -250,6 +252,7 @@ enum vmx_exit {
 	VMX_EXIT_MTF			= 37,
 	VMX_EXIT_MACHINE_CHECK		= 41,
 	VMX_EXIT_EPT_VIOLATION		= 48,
+	VMX_EXIT_PREEMPTION_TIMER	= 52,
 	VMX_EXIT_EPT_MISCONFIG		= 49,
 	VMX_EXIT_INVEPT			= 50,
 	VMX_EXIT_INVVPID		= 53,

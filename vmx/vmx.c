@@ -173,6 +173,27 @@ static void vmx_intercept_bp(struct vcpu *v, bool on)
 }
 
 /*
+ * ops->exit_timer: the VMX-preemption timer (SDM Vol 3 24.6.1 Table 24-5
+ * bit 6, 26.5.1) counts down at the TSC's rate shifted right by
+ * IA32_VMX_MISC[4:0] (A.6) from the value loaded at every VM entry
+ * (without "save VMX-preemption timer value" the field is not written
+ * back), and exits at 0 whatever the guest's RFLAGS.IF.
+ */
+static void vmx_exit_timer(struct vcpu *v, uint64_t tsc)
+{
+	uint64_t pin = vmcs_read(PIN_BASED_CONTROLS);
+	uint64_t ticks = tsc >> (rdmsr(MSR_VMX_MISC) & 0x1f);
+
+	if (!((rdmsr(MSR_VMX_PINBASED_CTLS) >> 32) & PIN_PREEMPTION_TIMER))
+		return;
+	if (ticks > 0xffffffffu)
+		ticks = 0xffffffffu;
+	vmcs_write(PREEMPTION_TIMER_VALUE, ticks ? ticks : 1);
+	vmcs_write(PIN_BASED_CONTROLS, tsc ? pin | PIN_PREEMPTION_TIMER :
+				       pin & ~(uint64_t)PIN_PREEMPTION_TIMER);
+}
+
+/*
  * MOV-DR exiting (SDM Vol 3 24.6.2 Table 24-6 bit 23) and #DB in the
  * exception bitmap, for gdb's debug registers (arch/x86/exit/dr.c).
  */
@@ -779,6 +800,7 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
 		return;
 	case VMX_EXIT_EXT_INTR:
+	case VMX_EXIT_PREEMPTION_TIMER:	/* ops->exit_timer: nothing to do */
 		e->reason = EXIT_INTR;
 		return;
 	case VMX_EXIT_MTF:
@@ -1020,6 +1042,7 @@ static const char *vmx_exit_name(uint64_t raw)
 	case VMX_EXIT_RDMSR: return "RDMSR";
 	case VMX_EXIT_WRMSR: return "WRMSR";
 	case VMX_EXIT_EPT_VIOLATION: return "EPT violation";
+	case VMX_EXIT_PREEMPTION_TIMER: return "preemption timer";
 	case VMX_EXIT_EPT_MISCONFIG: return "EPT misconfiguration";
 	case VMX_EXIT_INVEPT: return "INVEPT";
 	case VMX_EXIT_INVVPID: return "INVVPID";
@@ -1055,4 +1078,5 @@ const struct vcpu_ops vmx_ops = {
 	.single_step = vmx_single_step,
 	.intercept_bp = vmx_intercept_bp,
 	.intercept_dr = vmx_intercept_dr,
+	.exit_timer = vmx_exit_timer,
 };

@@ -9,7 +9,9 @@
  * calls gdb_here() and gdb_there(), where gdb puts its breakpoints (a
  * software one, then a hardware one); between them a loop that gdb steps
  * into, a round trip through its own DR0 and DR7 while gdb holds the
- * CPU's, and one write of gdb_watched, which gdb watches.  Its own INT3 must reach its own #BP
+ * CPU's, and one write of gdb_watched, which gdb watches.  With "spin"
+ * it then spins with interrupts off, making no exit, until gdb (after a
+ * Ctrl-C) sets gdb_release.  Its own INT3 must reach its own #BP
  * handler while gdb holds breakpoints elsewhere.  Checks at the end:
  * the loop's sum, gdb's write to gdb_var (with "gdb"), no INT3 byte left
  * at either function after gdb detached, the guest's own #BP.
@@ -39,6 +41,7 @@ volatile uint32_t gdb_var = 41;
 volatile uint32_t gdb_sum;
 volatile uint32_t gdb_phase;
 volatile uint32_t gdb_watched;		/* written once: gdb's watchpoint */
+volatile uint32_t gdb_release;		/* "spin": gdb sets it after Ctrl-C */
 
 void gdb_here(void);
 void gdb_there(void);
@@ -123,6 +126,13 @@ void test_main(void)
 		gdb_sum += i;
 	own_debug_regs();
 	gdb_watched = 7;
+	if (cmdline_has_word(boot.cmdline, "spin")) {
+		printf("info: spinning with interrupts off until gdb_release\n");
+		asm volatile("cli");
+		while (!gdb_release)
+			;
+		check(1, "gdb stopped the spinning guest and released it", NULL);
+	}
 	gdb_there();
 	own_int3();
 	check(gdb_sum == LOOP_N * (LOOP_N - 1) / 2,

@@ -202,6 +202,12 @@ struct vcpu_ops {
 	 * the debug registers (arch/x86/exit/dr.c).
 	 */
 	void (*intercept_dr)(struct vcpu *v, bool on);
+	/*
+	 * Optional: an exit (EXIT_INTR) at least every tsc TSC ticks of
+	 * guest time, whatever the guest does; 0 turns it off.  gdb's Ctrl-C
+	 * reaches umbra on exits only.
+	 */
+	void (*exit_timer)(struct vcpu *v, uint64_t tsc);
 };
 
 /* MSRs that route physical memory, never written to hardware (msr.c) */
