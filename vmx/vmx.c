@@ -366,19 +366,6 @@ static void vmx_set_seg(struct vcpu *v, enum vcpu_seg s, const struct segment *i
 	vmcs_write(GUEST_SEG_FIELD(GUEST_ES_BASE, s), in->base);
 }
 
-static uint64_t read_dr6(void)
-{
-	uint64_t val;
-
-	__asm__ volatile("mov %%dr6, %0" : "=r"(val));
-	return val;
-}
-
-static void write_dr6(uint64_t val)
-{
-	__asm__ volatile("mov %0, %%dr6" : : "r"(val));
-}
-
 /* The guest's view of a control register: the shadow for umbra's bits. */
 static uint64_t guest_cr(uint32_t real, uint32_t shadow, uint64_t mask)
 {

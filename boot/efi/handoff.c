@@ -161,7 +161,7 @@ static void __attribute__((noreturn)) enter_core(const struct handoff *h)
 
 	__asm__ __volatile__("cli" : : : "memory");
 	handoff_build_tables(h);
-	__asm__ __volatile__("mov %0, %%cr3" : : "r"(h->pt_base) : "memory");
+	write_cr3(h->pt_base);
 	/* Drop global TLB entries the firmware may have left, too. */
 	cr4 = read_cr4();
 	if (cr4 & CR4_PGE) {

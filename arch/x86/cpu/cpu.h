@@ -10,7 +10,6 @@
 #define MSR_EFER		0xc0000080
 #define MSR_VM_CR		0xc0010114
 #define MSR_VM_HSAVE_PA		0xc0010117
-#define MSR_SVM_KEY		0xc0010118
 #define MSR_FEATURE_CONTROL	0x0000003a
 #define MSR_APIC_BASE		0x0000001b
 #define MSR_FS_BASE		0xc0000100
@@ -104,30 +103,24 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-#define DEFINE_CR(n)							\
-static inline uint64_t read_cr##n(void)					\
+/* read_cr0() ... write_dr6(): mov from and to a control or debug register */
+#define DEFINE_CTL_REG(r)						\
+static inline uint64_t read_##r(void)					\
 {									\
 	uint64_t v;							\
-	__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));		\
+	__asm__ volatile("mov %%" #r ", %0" : "=r"(v));		\
 	return v;							\
 }									\
-static inline void write_cr##n(uint64_t v)				\
+static inline void write_##r(uint64_t v)				\
 {									\
-	__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");	\
+	__asm__ volatile("mov %0, %%" #r : : "r"(v) : "memory");	\
 }
-DEFINE_CR(0)
-DEFINE_CR(2)
-DEFINE_CR(3)
-DEFINE_CR(4)
-#undef DEFINE_CR
-
-static inline uint64_t read_rflags(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("pushfq; popq %0" : "=r"(v));
-	return v;
-}
+DEFINE_CTL_REG(cr0)
+DEFINE_CTL_REG(cr2)
+DEFINE_CTL_REG(cr3)
+DEFINE_CTL_REG(cr4)
+DEFINE_CTL_REG(dr6)
+#undef DEFINE_CTL_REG
 
 static inline void cpu_pause(void)
 {

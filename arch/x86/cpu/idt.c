@@ -126,14 +126,6 @@ void host_nmi_unblock(void)
 			 : "=&r"(tmp) : : "memory", "cc");
 }
 
-static uint64_t read_dr6(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
-}
-
 /*
  * A single-step trap (DR6.BS, SDM Vol 3 18.2.3) that umbra's own
  * RFLAGS.TF did not ask for is the guest's: Bochs 2.7 (SVM) keeps the
