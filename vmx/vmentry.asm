@@ -27,7 +27,7 @@ vmx_enter:
 
 	mov eax, HOST_RSP
 	vmwrite rax, rsp
-	jbe .fail_early
+	jbe .fail			; the same CF/ZF as a failed entry
 
 	test esi, esi			; flags survive the moves below
 	mov rax, [rdi + gprs.rax]
@@ -41,11 +41,6 @@ vmx_enter:
 	mov eax, 2			; CF: VMfailInvalid
 	jc vmx_enter_done
 	mov eax, 1			; ZF: VMfailValid
-	jmp vmx_enter_done
-.fail_early:
-	mov eax, 2
-	jc vmx_enter_done
-	mov eax, 1
 	jmp vmx_enter_done
 
 vmx_exit_point:

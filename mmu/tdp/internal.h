@@ -18,7 +18,6 @@ struct tdp_pending {
 
 const struct mmu_map_range *tdp_find_range(const struct mmu_tdp *mmu,
 					   uint64_t gpa);
-unsigned int tdp_range_perm(const struct mmu_map_range *r);
 bool tdp_block_fits(const struct mmu_tdp *mmu, const struct mmu_map_range *r,
 		    uint64_t gpa, int level);
 uint64_t tdp_make_leaf(const struct mmu_tdp *mmu,

@@ -30,7 +30,7 @@ const struct mmu_map_range *tdp_find_range(const struct mmu_tdp *mmu,
 	return NULL;
 }
 
-unsigned int tdp_range_perm(const struct mmu_map_range *r)
+static unsigned int tdp_range_perm(const struct mmu_map_range *r)
 {
 	unsigned int perm = PT_RWX;
 
