@@ -514,15 +514,31 @@ static void vmx_flush_tlb(struct vcpu *v)
 }
 
 /*
+ * SDM Vol 3 30.3 INVEPT, INVVPID: drop the mappings the descriptor {a, b}
+ * names for the type; a VMfail is a bug in umbra.
+ */
+static void invalidate(bool ept, uint64_t type, uint64_t a, uint64_t b)
+{
+	struct { uint64_t a, b; } desc = { a, b };
+	bool fail;
+
+	if (ept)
+		__asm__ volatile("invept %1, %2" : "=@ccbe"(fail)
+				 : "m"(desc), "r"(type) : "cc", "memory");
+	else
+		__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
+				 : "m"(desc), "r"(type) : "cc", "memory");
+	if (fail)
+		panic("vmx: %s type %lu failed", ept ? "INVEPT" : "INVVPID", type);
+}
+
+/*
  * SDM Vol 3 28.4.3.3 (INVVPID type 0): the linear page of va in the VPID,
  * if IA32_VMX_EPT_VPID_CAP[40] allows it and va is canonical (else a
  * VMfail); otherwise the whole VPID before the next entry.
  */
 static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
 {
-	struct { uint64_t a, b; } desc = { GUEST_VPID, va };
-	bool fail;
-
 	if (!vmx_caps.invvpid_type)
 		return;		/* every entry flushes VPID 0000H */
 	if (!(rdmsr(MSR_VMX_EPT_VPID_CAP) & (1ull << 40)) ||
@@ -530,10 +546,7 @@ static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
 		to_vmx(v)->flush = true;
 		return;
 	}
-	__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
-			 : "m"(desc), "r"(0ull) : "cc", "memory");
-	if (fail)
-		panic("vmx: INVVPID type 0 failed");
+	invalidate(false, 0, GUEST_VPID, va);
 }
 
 /*
@@ -542,28 +555,11 @@ static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
  */
 static void flush_now(struct vcpu *v)
 {
-	struct { uint64_t a, b; } desc;
-	bool fail;
-
-	if (!v->mmu->nested)		/* no EPT: only the VPID's linear mappings */
-		goto vpid;
-	desc.a = vmcs_read(EPT_POINTER);
-	desc.b = 0;
-	__asm__ volatile("invept %1, %2" : "=@ccbe"(fail)
-			 : "m"(desc), "r"((uint64_t)vmx_caps.invept_type)
-			 : "cc", "memory");
-	if (fail)
-		panic("vmx: INVEPT type %d failed", vmx_caps.invept_type);
-vpid:
+	if (v->mmu->nested)	/* without EPT only the VPID's linear mappings */
+		invalidate(true, vmx_caps.invept_type, vmcs_read(EPT_POINTER), 0);
 	/* without VPID every VM entry flushes VPID 0000H (28.3.3.3) */
-	if (!vmx_caps.invvpid_type)
-		return;
-	desc.a = GUEST_VPID;
-	__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
-			 : "m"(desc), "r"((uint64_t)vmx_caps.invvpid_type)
-			 : "cc", "memory");
-	if (fail)
-		panic("vmx: INVVPID type %d failed", vmx_caps.invvpid_type);
+	if (vmx_caps.invvpid_type)
+		invalidate(false, vmx_caps.invvpid_type, GUEST_VPID, 0);
 }
 
 /*
