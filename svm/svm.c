@@ -29,8 +29,6 @@
 #define SVM_FEAT_NRIPS		(1u << 3)
 #define SVM_FEAT_FLUSH_ASID	(1u << 6)
 #define SVM_FEAT_DECODE_ASSIST	(1u << 7)
-#define VM_CR_LOCK		(1u << 3)
-#define VM_CR_SVMDIS		(1u << 4)
 
 #define IOPM_PAGES		3
 #define MSRPM_PAGES		2
@@ -340,7 +338,6 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
  * the trap by one instruction.
  */
 #define VINTR_MASKING		(1ull << 24)	/* APM Vol 2 Table B-1, 60h */
-#define DR6_BS			(1ull << 14)
 #define STEP_EXC		(~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 18)))
 #define EXC_HAS_ERROR		((1u << 8) | (1u << 10) | (1u << 11) | \
 				 (1u << 12) | (1u << 13) | (1u << 14) | \

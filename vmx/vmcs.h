@@ -29,7 +29,6 @@
 #define MSR_IA32_PAT			0x277
 
 /* IA32_FEATURE_CONTROL, SDM Vol 3 23.7 */
-#define FEATURE_CONTROL_LOCK		(1ull << 0)
 #define FEATURE_CONTROL_VMX		(1ull << 2)
 
 /* IA32_VMX_BASIC, SDM Vol 3 A.1 */

@@ -5,11 +5,9 @@
  * them and call the core.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "mmu/pt.h"
 #include "loader.h"
 
-#define PTE_P		(1ull << 0)
-#define PTE_RW		(1ull << 1)
-#define PTE_PS		(1ull << 7)
 #define PTE_ADDR	0x000ffffffffff000ull
 
 #define STACK_PAGES	4	/* the core switches to its own stack at once */

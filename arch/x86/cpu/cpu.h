@@ -9,8 +9,11 @@
 
 #define MSR_EFER		0xc0000080
 #define MSR_VM_CR		0xc0010114
+#define VM_CR_LOCK		(1u << 3)
+#define VM_CR_SVMDIS		(1u << 4)
 #define MSR_VM_HSAVE_PA		0xc0010117
 #define MSR_FEATURE_CONTROL	0x0000003a
+#define FEATURE_CONTROL_LOCK	(1ull << 0)
 #define MSR_APIC_BASE		0x0000001b
 #define MSR_FS_BASE		0xc0000100
 #define MSR_GS_BASE		0xc0000101
