@@ -33,6 +33,5 @@ void tdp_pending_drain(struct mmu_tdp *mmu, struct tdp_pending *p);
 bool tdp_logged(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
 void tdp_mark_dirty(struct mmu_tdp *mmu, uint64_t gfn);
 void tdp_recover_locked(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
-void tdp_free_log(struct mmu_tdp *mmu);
 
 #endif

@@ -523,20 +523,6 @@ int mmu_tdp_init(struct mmu_tdp *mmu, const struct mmu_tdp_config *cfg)
 	return 0;
 }
 
-void mmu_tdp_destroy(struct mmu_tdp *mmu)
-{
-	if (!mmu->root)
-		return;
-	write_lock(&mmu->lock);
-	zap_locked(mmu, 0, 1ull << PT_VA_BITS);
-	epoch_sync(&mmu->epoch);
-	tdp_free_log(mmu);
-	free_table(mmu, mmu->root);
-	mmu->root = NULL;
-	mmu->root_pa = 0;
-	write_unlock(&mmu->lock);
-}
-
 uint64_t mmu_tdp_root_pa(const struct mmu_tdp *mmu)
 {
 	return mmu->root_pa;
