@@ -36,14 +36,6 @@ extern char boot_stack_bottom[];
 static volatile uint64_t canary_data[CANARY_DATA_WORDS] = { 1 };
 static uint64_t canary_value;
 
-static uint64_t rdtsc_raw(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
-}
-
 static bool rdrand64(uint64_t *v)
 {
 	uint8_t ok;
@@ -72,10 +64,10 @@ static uint64_t draw(void)
 
 	if ((cpuid(1).ecx & (1u << 30)) && rdrand64(&v))
 		r = v;
-	v = rdtsc_raw();
+	v = rdtsc();
 	r = mix64(r ^ v);
 	for (int i = 0; i < 4; i++)
-		r = mix64(r ^ rdtsc_raw());
+		r = mix64(r ^ rdtsc());
 	return r;
 }
 

@@ -29,6 +29,14 @@ int log_level_parse(const char *s)
 	return -1;
 }
 
+int rules_broken;
+
+void rule_broken(const char *who, const char *what, uint64_t a, uint64_t b)
+{
+	rules_broken++;
+	pr_err("%s:   %s (%lx, %lx)", who, what, a, b);
+}
+
 /* One line at a time from all CPUs; a CPU that cannot get the lock
    (it panicked holding it) writes anyway after a while */
 static struct spinlock console_lock;

@@ -17,15 +17,10 @@
 #include "arch/x86/cpu/features.h"
 #include "core/mem.h"
 #include "lib/string.h"
+#include "mmu/pt.h"
 #include "mmu/sync.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
-
-#define PTE_P		(1ull << 0)
-#define PTE_W		(1ull << 1)
-#define PTE_PS		(1ull << 7)
-#define PTE_G		(1ull << 8)
-#define PTE_NX		(1ull << 63)
 
 #define MAX_IDENT_2M_GB	64		/* without 1 GiB pages */
 #define MAX_IDENT_GB	512		/* one PML4 entry */
@@ -200,7 +195,7 @@ static void fill_ident_pds(uint64_t gbs)
 {
 	for (uint64_t g = 0; g < gbs && !cpu_gbpages(); g++)
 		for (int i = 0; i < 512; i++)
-			pd_ident[g][i] = (g * SZ_1G + i * SZ_2M) | PTE_P | PTE_W | PTE_PS;
+			pd_ident[g][i] = (g * SZ_1G + i * SZ_2M) | PTE_P | PTE_RW | PTE_PS;
 }
 
 /* Link `t` for an image at `image_pa`: identity to ident_top, the image at UMBRA_VBASE. */
@@ -211,15 +206,15 @@ static void link_tables(struct host_tables *t, uint64_t image_pa,
 
 	for (uint64_t g = 0; g < gbs; g++) {
 		if (cpu_gbpages())
-			t->pdpt_ident[g] = (g * SZ_1G) | PTE_P | PTE_W | PTE_PS;
+			t->pdpt_ident[g] = (g * SZ_1G) | PTE_P | PTE_RW | PTE_PS;
 		else
-			t->pdpt_ident[g] = phys_of(pd_ident[g], image_pa) | PTE_P | PTE_W;
+			t->pdpt_ident[g] = phys_of(pd_ident[g], image_pa) | PTE_P | PTE_RW;
 	}
 	for (uint64_t off = 0; off < image_size; off += SZ_2M)
-		t->pd_high[off / SZ_2M] = (image_pa + off) | PTE_P | PTE_W | PTE_PS | global;
-	t->pdpt_high[510] = phys_of(t->pd_high, image_pa) | PTE_P | PTE_W;
-	t->pml4[0] = phys_of(t->pdpt_ident, image_pa) | PTE_P | PTE_W;
-	t->pml4[511] = phys_of(t->pdpt_high, image_pa) | PTE_P | PTE_W;
+		t->pd_high[off / SZ_2M] = (image_pa + off) | PTE_P | PTE_RW | PTE_PS | global;
+	t->pdpt_high[510] = phys_of(t->pd_high, image_pa) | PTE_P | PTE_RW;
+	t->pml4[0] = phys_of(t->pdpt_ident, image_pa) | PTE_P | PTE_RW;
+	t->pml4[511] = phys_of(t->pdpt_high, image_pa) | PTE_P | PTE_RW;
 }
 
 /*

@@ -129,6 +129,7 @@ static const char *const selftest_names[] = { "off", "ud", "entry", "oom", NULL 
 static const char *const mmu_names[] = { "tdp", "shadow", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
 static const char *const on_off[] = { "on", "off", NULL };	/* iommu_off */
+static const char *const off_wait[] = { "off", "wait", NULL };	/* gdb_wait */
 
 static int choice_of(const char *const *names, const char *val)
 {
@@ -168,20 +169,6 @@ static void show_canary(char *buf, size_t len)
 		snprintf(buf, len, "0x%016lx", (unsigned long)opts.canary);
 	else
 		snprintf(buf, len, "random");
-}
-
-/* gdb=wait: gdb attaches before the guest's first instruction */
-static bool set_gdb(const char *val)
-{
-	if (strcmp(val, "wait") && strcmp(val, "off"))
-		return false;
-	opts.gdb_wait = !strcmp(val, "wait");
-	return true;
-}
-
-static void show_gdb(char *buf, size_t len)
-{
-	snprintf(buf, len, "%s", opts.gdb_wait ? "wait" : "off");
 }
 
 struct option_desc {
@@ -228,7 +215,7 @@ static const struct option_desc options[] = {
 	  PARSED(set_canary, show_canary) },
 	{ "gdb", "off, wait", "off",
 	  "wait for gdb on the console port before the guest starts (docs/gdb.md)",
-	  PARSED(set_gdb, show_gdb) },
+	  ONE_OF(off_wait, opts.gdb_wait) },
 };
 
 static bool set(const struct option_desc *o, const char *val)

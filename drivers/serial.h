@@ -6,7 +6,6 @@
 #include <stdint.h>
 
 #define COM1_PORT	0x3f8
-#define COM2_PORT	0x2f8
 #define SERIAL_NR_PORTS	8
 
 /* 8250 registers (offsets from the port) and bits the debug shell reads too */

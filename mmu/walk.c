@@ -6,15 +6,8 @@
  *   4.7    the #PF error code
  *   4.8    accessed and dirty flags
  */
+#include "mmu/pt.h"
 #include "mmu/walk.h"
-
-#define PTE_P	(1ull << 0)
-#define PTE_RW	(1ull << 1)
-#define PTE_US	(1ull << 2)
-#define PTE_A	(1ull << 5)
-#define PTE_D	(1ull << 6)
-#define PTE_PS	(1ull << 7)
-#define PTE_XD	(1ull << 63)
 
 /* bits hi:lo set */
 static uint64_t bits(unsigned int hi, unsigned int lo)
@@ -53,7 +46,7 @@ static uint64_t rsvd_common(const struct gw_ctx *ctx, enum gw_mode mode)
 	uint64_t r = bits(mode == GW_MODE_PAE ? 62 : 51, ctx->maxphyaddr);
 
 	if (!(ctx->efer & GW_EFER_NXE))
-		r |= PTE_XD;
+		r |= PTE_NX;
 	return r;
 }
 
@@ -254,7 +247,7 @@ static enum gw_status translate(const struct gw_ctx *ctx, enum gw_mode mode,
 			perm &= ~GW_PERM_W;
 		if (!(e & PTE_US))
 			perm &= ~GW_PERM_U;
-		if ((e & PTE_XD) && nx_active(ctx, mode))
+		if ((e & PTE_NX) && nx_active(ctx, mode))
 			perm &= ~GW_PERM_X;
 		if (is_leaf(ctx, mode, e, level))
 			break;

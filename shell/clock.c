@@ -9,12 +9,8 @@ static uint64_t resumed_at;		/* TSC when the shell last ended */
 
 uint64_t clock_now(void)
 {
-	uint32_t lo, hi;
-
-	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi));
-	return ((uint64_t)hi << 32) | lo;
+	return rdtsc();
 }
-
 
 /*
  * TSC frequency: CPUID 15h (TSC/crystal ratio and crystal Hz) or 16h (base

@@ -21,19 +21,7 @@
 			 EFER_LMSLE | EFER_FFXSR | EFER_TCE | (1ull << 17) | \
 			 (1ull << 18) | (1ull << 20) | (1ull << 21))
 
-static int nr_broken;
-
-static void broken(const char *what, uint64_t a, uint64_t b)
-{
-	nr_broken++;
-	pr_err("svm:   %s (%lx, %lx)", what, a, b);
-}
-
-#define RULE(cond, what, a, b)			\
-	do {					\
-		if (!(cond))			\
-			broken(what, a, b);	\
-	} while (0)
+#define RULE_WHO	"svm"
 
 /* APM Vol 2 15.20: what EVENTINJ may hold */
 static void check_event_inj(uint64_t inj)
@@ -57,7 +45,7 @@ void svm_diag_invalid(struct vcpu *v, const struct vmcb *vmcb, uint64_t cr4_ok)
 	uint64_t phys_mbz = ~0ull << cpu_maxphyaddr();
 	bool lm = g->efer & EFER_LME, pg = g->cr0 & CR0_PG;
 
-	nr_broken = 0;
+	rules_broken = 0;
 	pr_err("svm: VMRUN refused the VMCB (VMEXIT_INVALID); the checks of APM Vol 2 15.5.1 it breaks:");
 	RULE(g->efer & EFER_SVME, "EFER.SVME clear", g->efer, 0);
 	RULE(!(g->cr0 & CR0_NW) || (g->cr0 & CR0_CD), "CR0.NW set with CR0.CD clear",
@@ -88,6 +76,6 @@ void svm_diag_invalid(struct vcpu *v, const struct vmcb *vmcb, uint64_t cr4_ok)
 	     "MSRPM or IOPM beyond MAXPHYADDR", c->msrpm_base_pa, c->iopm_base_pa);
 	RULE(c->asid != 0, "ASID 0", c->asid, 0);
 	check_event_inj(c->event_inj);
-	if (!nr_broken)
+	if (!rules_broken)
 		pr_err("svm:   (none of the rules umbra checks is broken)");
 }

@@ -29,8 +29,6 @@
 #define SVM_FEAT_NRIPS		(1u << 3)
 #define SVM_FEAT_FLUSH_ASID	(1u << 6)
 #define SVM_FEAT_DECODE_ASSIST	(1u << 7)
-#define VM_CR_LOCK		(1u << 3)
-#define VM_CR_SVMDIS		(1u << 4)
 
 #define IOPM_PAGES		3
 #define MSRPM_PAGES		2
@@ -340,7 +338,6 @@ static void svm_inject_exception(struct vcpu *v, uint8_t vector, bool has_error,
  * the trap by one instruction.
  */
 #define VINTR_MASKING		(1ull << 24)	/* APM Vol 2 Table B-1, 60h */
-#define DR6_BS			(1ull << 14)
 #define STEP_EXC		(~((1u << 2) | (1u << 3) | (1u << 4) | (1u << 18)))
 #define EXC_HAS_ERROR		((1u << 8) | (1u << 10) | (1u << 11) | \
 				 (1u << 12) | (1u << 13) | (1u << 14) | \
@@ -469,16 +466,62 @@ static void decode_io(struct vcpu_exit *e, uint64_t info1)
 	e->io.port = (uint16_t)(info1 >> 16);
 }
 
+/*
+ * Every exit's name, and for those whose decoding is the reason alone the
+ * reason and the instruction's length without prefixes (0: none); with
+ * next-RIP save the real length.  An exit not named here is EXIT_OTHER.
+ */
+static const struct exit_desc {
+	const char *name;
+	enum exit_reason reason;
+	uint8_t len;
+} svm_exits[] = {
+	[SVM_EXIT_PF] = { "#PF", EXIT_PAGE_FAULT, 0 },
+	[SVM_EXIT_INTR] = { "INTR", EXIT_INTR, 0 },
+	/* taken by umbra's IDT already (svm_run()) */
+	[SVM_EXIT_NMI] = { "NMI", EXIT_INTR, 0 },
+	[SVM_EXIT_INIT] = { "INIT", EXIT_INIT, 0 },
+	[SVM_EXIT_CPUID] = { "CPUID", EXIT_CPUID, 2 },
+	/* track_nmi_blocking(); the IRET runs next */
+	[SVM_EXIT_IRET] = { "IRET", EXIT_INTR, 0 },
+	/* ops->intercept_bp: INT3 or INT n at RIP */
+	[SVM_EXIT_SWINT] = { "INTn", EXIT_BREAKPOINT, 0 },
+	[SVM_EXIT_INVD] = { "INVD", EXIT_INVD, 2 },
+	[SVM_EXIT_HLT] = { "HLT", EXIT_HLT, 1 },
+	[SVM_EXIT_INVLPG] = { "INVLPG", EXIT_INVLPG, 0 },
+	[SVM_EXIT_INVLPGA] = { "INVLPGA", EXIT_VIRT_INSN, 3 },
+	[SVM_EXIT_IOIO] = { "IOIO", EXIT_IO, 0 },
+	[SVM_EXIT_MSR] = { "MSR", EXIT_MSR_READ, 2 },
+	[SVM_EXIT_TASK_SWITCH] = { "task switch", EXIT_TASK_SWITCH, 0 },
+	[SVM_EXIT_SHUTDOWN] = { "SHUTDOWN", EXIT_TRIPLE_FAULT, 0 },
+	[SVM_EXIT_VMRUN] = { "VMRUN", EXIT_VIRT_INSN, 3 },
+	[SVM_EXIT_VMMCALL] = { "VMMCALL", EXIT_HYPERCALL, 3 },
+	[SVM_EXIT_VMLOAD] = { "VMLOAD", EXIT_VIRT_INSN, 3 },
+	[SVM_EXIT_VMSAVE] = { "VMSAVE", EXIT_VIRT_INSN, 3 },
+	[SVM_EXIT_STGI] = { "STGI", EXIT_VIRT_INSN, 3 },
+	[SVM_EXIT_CLGI] = { "CLGI", EXIT_VIRT_INSN, 3 },
+	[SVM_EXIT_SKINIT] = { "SKINIT", EXIT_VIRT_INSN, 3 },
+};
+
+static const struct exit_desc *svm_exit_of(uint32_t code)
+{
+	if (code >= ARRAY_SIZE(svm_exits) || !svm_exits[code].name)
+		return NULL;
+	return &svm_exits[code];
+}
+
 static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 {
 	struct vmcb *vmcb = s->vmcb;
 	uint32_t code = (uint32_t)vmcb->ctl.exitcode;
+	const struct exit_desc *x = svm_exit_of(code);
 	bool nrips = (svm.features & SVM_FEAT_NRIPS) && vmcb->ctl.next_rip;
 
 	e->raw = vmcb->ctl.exitcode;
 	e->info1 = vmcb->ctl.exitinfo1;
 	e->info2 = vmcb->ctl.exitinfo2;
-	e->insn_len = 0;
+	e->reason = x ? x->reason : EXIT_OTHER;
+	e->insn_len = x ? x->len : 0;
 	if (code <= SVM_EXIT_CR15_WRITE) {
 		/* APM Vol 2 15.8.1: with decode assists EXITINFO1[63] says
 		   MOV CRn, and bits 3:0 name its register */
@@ -506,18 +549,12 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		return;
 	}
 	switch (code) {
-	case SVM_EXIT_CPUID:
-		e->reason = EXIT_CPUID;
-		e->insn_len = 2;
-		break;
 	case SVM_EXIT_IOIO:
-		e->reason = EXIT_IO;
 		decode_io(e, e->info1);
 		e->insn_len = (uint8_t)(e->info2 - vmcb->save.rip);	/* next RIP */
 		return;
 	case SVM_EXIT_MSR:
 		e->reason = e->info1 ? EXIT_MSR_WRITE : EXIT_MSR_READ;
-		e->insn_len = 2;
 		break;
 	case SVM_EXIT_NPF:
 		/* APM 15.25.6: EXITINFO1 is a #PF error code, EXITINFO2 the GPA */
@@ -530,71 +567,29 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	case SVM_EXIT_PF:
 		/* APM Vol 2 15.12: EXITINFO1 the error code, EXITINFO2 the
 		   address; the guest's CR2 is not written */
-		e->reason = EXIT_PAGE_FAULT;
 		e->pf.error_code = (uint32_t)e->info1;
 		e->pf.addr = e->info2;
 		return;
 	case SVM_EXIT_INVLPG:
 		/* APM Vol 2 15.8.2: EXITINFO1 is the address with decode assists */
-		e->reason = EXIT_INVLPG;
 		e->invlpg.valid = svm.features & SVM_FEAT_DECODE_ASSIST;
 		e->invlpg.gva = e->info1;
 		if (nrips)
 			e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
 		return;
-	case SVM_EXIT_TASK_SWITCH:
-		e->reason = EXIT_TASK_SWITCH;
-		return;
-	case SVM_EXIT_SHUTDOWN:
-		e->reason = EXIT_TRIPLE_FAULT;
-		return;
-	case SVM_EXIT_INIT:
-		e->reason = EXIT_INIT;
-		return;
-	case SVM_EXIT_VMMCALL:
-		e->reason = EXIT_HYPERCALL;
-		e->insn_len = 3;
-		break;
-	case SVM_EXIT_VMRUN: case SVM_EXIT_VMLOAD: case SVM_EXIT_VMSAVE:
-	case SVM_EXIT_STGI: case SVM_EXIT_CLGI: case SVM_EXIT_SKINIT:
-	case SVM_EXIT_INVLPGA:
-		e->reason = EXIT_VIRT_INSN;
-		e->insn_len = 3;
-		break;
-	case SVM_EXIT_INTR:
-		e->reason = EXIT_INTR;
-		return;
 	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_PF - 1:
 	case SVM_EXIT_PF + 1 ... SVM_EXIT_EXCP_BASE + 31:
 		step_exception(s, e, code - SVM_EXIT_EXCP_BASE);
 		return;
-	case SVM_EXIT_SWINT:	/* ops->intercept_bp: INT3 or INT n at RIP */
-		e->reason = EXIT_BREAKPOINT;
-		return;
-	case SVM_EXIT_NMI:	/* taken by umbra's IDT already (svm_run()) */
-	case SVM_EXIT_IRET:	/* track_nmi_blocking(); the IRET runs next */
-		e->reason = EXIT_INTR;
-		return;
-	case SVM_EXIT_HLT:
-		e->reason = EXIT_HLT;
-		e->insn_len = 1;
-		break;
-	case SVM_EXIT_INVD:
-		e->reason = EXIT_INVD;
-		e->insn_len = 2;
-		break;
 	case SVM_EXIT_INVALID:
 		e->reason = EXIT_FAILED_ENTRY;
 		pr_err("svm: VMRUN refused the VMCB: EVENTINJ %lx, CR0 %lx CR3 %lx CR4 %lx EFER %lx",
 		       s->injected, vmcb->save.cr0, vmcb->save.cr3, vmcb->save.cr4,
 		       vmcb->save.efer);
 		return;
-	default:
-		e->reason = EXIT_OTHER;
-		return;
 	}
 	/* without next-RIP save the lengths above assume no prefixes */
-	if (nrips)
+	if (e->insn_len && nrips)
 		e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
 }
 
@@ -759,31 +754,13 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 
 static const char *svm_exit_name(uint64_t raw)
 {
-	switch ((uint32_t)raw) {
-	case SVM_EXIT_CPUID: return "CPUID";
-	case SVM_EXIT_IOIO: return "IOIO";
-	case SVM_EXIT_MSR: return "MSR";
-	case SVM_EXIT_NPF: return "NPF";
-	case SVM_EXIT_PF: return "#PF";
-	case SVM_EXIT_INVLPG: return "INVLPG";
-	case SVM_EXIT_TASK_SWITCH: return "task switch";
-	case SVM_EXIT_SHUTDOWN: return "SHUTDOWN";
-	case SVM_EXIT_INIT: return "INIT";
-	case SVM_EXIT_VMMCALL: return "VMMCALL";
-	case SVM_EXIT_VMRUN: return "VMRUN";
-	case SVM_EXIT_VMLOAD: return "VMLOAD";
-	case SVM_EXIT_VMSAVE: return "VMSAVE";
-	case SVM_EXIT_STGI: return "STGI";
-	case SVM_EXIT_CLGI: return "CLGI";
-	case SVM_EXIT_SKINIT: return "SKINIT";
-	case SVM_EXIT_INVLPGA: return "INVLPGA";
-	case SVM_EXIT_INVD: return "INVD";
-	case SVM_EXIT_HLT: return "HLT";
-	case SVM_EXIT_INTR: return "INTR";
-	case SVM_EXIT_NMI: return "NMI";
-	case SVM_EXIT_INVALID: return "INVALID";
-	default: return "?";
-	}
+	const struct exit_desc *x = svm_exit_of((uint32_t)raw);
+
+	if ((uint32_t)raw == SVM_EXIT_NPF)
+		return "NPF";
+	if ((uint32_t)raw == SVM_EXIT_INVALID)
+		return "INVALID";
+	return x ? x->name : "?";
 }
 
 const struct vcpu_ops svm_ops = {

@@ -96,7 +96,6 @@ _Static_assert(__builtin_offsetof(struct vmcb, save.g_pat) == 0x668, "VMCB PAT")
 _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 
 /* intercept vector 3 (offset 0x00c) */
-#define INTERCEPT_INTR		(1u << 0)
 #define INTERCEPT_NMI		(1u << 1)
 #define INTERCEPT_INIT		(1u << 3)
 #define INTERCEPT_CPUID		(1u << 18)

@@ -8,16 +8,12 @@
 ; and interrupts wait for the guest (umbra passes them through).
 
 %include "arch/x86/vcpu/gprs.inc"
+%include "arch/x86/cpu/callee.inc"
 
 section .text
 global svm_vmrun
 svm_vmrun:
-	push rbp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE_SAVED
 	push rsi
 	push rdi
 
@@ -32,10 +28,5 @@ svm_vmrun:
 	GPRS_SAVE
 
 	add rsp, 16
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
+	POP_CALLEE_SAVED
 	ret

@@ -218,7 +218,7 @@ static int check_ept_vpid(char *why, size_t len)
 int vmx_caps_probe(char *why, size_t len)
 {
 	uint64_t fc, b;
-	uint32_t p2;
+	uint32_t p2, proc1;
 
 	if (!(cpuid(1).ecx & CPUID_VMX_ECX)) {
 		snprintf(why, len, "no VMX: CPUID.1:ECX[5] is clear (not a VT-x CPU, or the hypervisor below umbra does not expose VMX)");
@@ -240,25 +240,22 @@ int vmx_caps_probe(char *why, size_t len)
 			 b);
 		return -UMBRA_ENODEV;
 	}
-	/* SDM Vol 3 A.3.3: IA32_VMX_PROCBASED_CTLS2 exists only with bit 63 */
-	if (!(rdmsr(b & VMX_BASIC_TRUE_CTLS ? MSR_VMX_TRUE_PROCBASED_CTLS :
-		   MSR_VMX_PROCBASED_CTLS) >> 32 & PROC_SECONDARY)) {
-		snprintf(why, len, "VMX without secondary controls, so without EPT: umbra needs EPT");
+	/*
+	 * SDM Vol 3 A.3.3: IA32_VMX_PROCBASED_CTLS2 exists only where
+	 * "activate secondary controls" may be 1, which proc_word requires.
+	 */
+	if (adjust(&pin_word, &vmx_caps.pin, NULL, why, len) ||
+	    adjust(&proc_word, &vmx_caps.proc, &proc1, why, len))
+		return -UMBRA_ENODEV;
+	/* A.3.2: NMI-window exiting, set while an NMI waits (vmx.c) */
+	if (!(proc1 & PROC_NMI_WINDOW_EXITING)) {
+		snprintf(why, len, "VMX without NMI-window exiting: umbra needs it to deliver an NMI the guest blocks");
 		return -UMBRA_ENODEV;
 	}
 	p2 = rdmsr(MSR_VMX_PROCBASED_CTLS2) >> 32;
 	if (!(p2 & PROC2_ENABLE_EPT) || !(p2 & PROC2_UNRESTRICTED_GUEST)) {
 		snprintf(why, len, "VMX without %s (IA32_VMX_PROCBASED_CTLS2 allows %08x): umbra needs EPT and unrestricted guest",
 			 p2 & PROC2_ENABLE_EPT ? "unrestricted guest" : "EPT", p2);
-		return -UMBRA_ENODEV;
-	}
-	if (adjust(&pin_word, &vmx_caps.pin, NULL, why, len) ||
-	    adjust(&proc_word, &vmx_caps.proc, NULL, why, len))
-		return -UMBRA_ENODEV;
-	/* A.3.2: NMI-window exiting, set while an NMI waits (vmx.c) */
-	if (!(rdmsr(b & VMX_BASIC_TRUE_CTLS ? MSR_VMX_TRUE_PROCBASED_CTLS :
-		    MSR_VMX_PROCBASED_CTLS) >> 32 & PROC_NMI_WINDOW_EXITING)) {
-		snprintf(why, len, "VMX without NMI-window exiting: umbra needs it to deliver an NMI the guest blocks");
 		return -UMBRA_ENODEV;
 	}
 	if (adjust(&proc2_word, &vmx_caps.proc2, NULL, why, len) ||

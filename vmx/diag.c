@@ -36,19 +36,7 @@ static const char *const insn_errors[] = {
 };
 
 
-static int nr_broken;
-
-static void broken(const char *fmt, uint64_t a, uint64_t b)
-{
-	nr_broken++;
-	pr_err("vmx:   %s (%lx, %lx)", fmt, a, b);
-}
-
-#define RULE(cond, what, a, b)			\
-	do {					\
-		if (!(cond))			\
-			broken(what, a, b);	\
-	} while (0)
+#define RULE_WHO	"vmx"
 
 static uint64_t rd(uint32_t field)
 {
@@ -161,14 +149,14 @@ void vmx_diag_failed_entry(struct vcpu *v, uint32_t reason, uint64_t qual)
 {
 	uint32_t basic = VMX_EXIT_REASON_BASIC(reason);
 
-	nr_broken = 0;
+	rules_broken = 0;
 	switch (basic) {
 	case VMX_EXIT_INVALID_GUEST_STATE:
 		pr_err("vmx: VM entry failed: invalid guest state, exit qualification %lu: %s",
 		       qual, qual < ARRAY_SIZE(guest_state_quals) &&
 		       guest_state_quals[qual] ? guest_state_quals[qual] : "unknown");
 		check_guest_state();
-		if (!nr_broken)
+		if (!rules_broken)
 			pr_err("vmx:   (none of the rules umbra checks is broken)");
 		break;
 	case VMX_EXIT_MSR_LOADING:

@@ -16,7 +16,6 @@
 #define MSR_VMX_PROCBASED_CTLS		0x482
 #define MSR_VMX_EXIT_CTLS		0x483
 #define MSR_VMX_ENTRY_CTLS		0x484
-#define MSR_VMX_MISC			0x485
 #define MSR_VMX_CR0_FIXED0		0x486
 #define MSR_VMX_CR0_FIXED1		0x487
 #define MSR_VMX_CR4_FIXED0		0x488
@@ -28,11 +27,8 @@
 #define MSR_VMX_TRUE_EXIT_CTLS		0x48f
 #define MSR_VMX_TRUE_ENTRY_CTLS		0x490
 #define MSR_IA32_PAT			0x277
-#define MSR_IA32_DEBUGCTL		0x1d9
 
 /* IA32_FEATURE_CONTROL, SDM Vol 3 23.7 */
-#define FEATURE_CONTROL_LOCK		(1ull << 0)
-#define FEATURE_CONTROL_VMX_SMX		(1ull << 1)
 #define FEATURE_CONTROL_VMX		(1ull << 2)
 
 /* IA32_VMX_BASIC, SDM Vol 3 A.1 */
@@ -48,7 +44,6 @@
 #define EPT_CAP_2M			(1ull << 16)
 #define EPT_CAP_1G			(1ull << 17)
 #define EPT_CAP_INVEPT			(1ull << 20)
-#define EPT_CAP_AD			(1ull << 21)
 #define EPT_CAP_INVEPT_SINGLE		(1ull << 25)
 #define EPT_CAP_INVEPT_ALL		(1ull << 26)
 #define VPID_CAP_INVVPID		(1ull << 32)

@@ -13,21 +13,17 @@
 HOST_RSP	equ 0x6c14
 
 %include "arch/x86/vcpu/gprs.inc"
+%include "arch/x86/cpu/callee.inc"
 
 section .text
 global vmx_enter, vmx_exit_point
 vmx_enter:
-	push rbp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE_SAVED
 	push rdi			; the gprs pointer, at [rsp] on exit
 
 	mov eax, HOST_RSP
 	vmwrite rax, rsp
-	jbe .fail_early
+	jbe .fail			; the same CF/ZF as a failed entry
 
 	test esi, esi			; flags survive the moves below
 	mov rax, [rdi + gprs.rax]
@@ -42,11 +38,6 @@ vmx_enter:
 	jc vmx_enter_done
 	mov eax, 1			; ZF: VMfailValid
 	jmp vmx_enter_done
-.fail_early:
-	mov eax, 2
-	jc vmx_enter_done
-	mov eax, 1
-	jmp vmx_enter_done
 
 vmx_exit_point:
 	push rax
@@ -56,10 +47,5 @@ vmx_exit_point:
 	xor eax, eax
 vmx_enter_done:
 	pop rdi
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
+	POP_CALLEE_SAVED
 	ret

@@ -418,19 +418,6 @@ static void vmx_set_seg(struct vcpu *v, enum vcpu_seg s, const struct segment *i
 	vmcs_write(GUEST_SEG_FIELD(GUEST_ES_BASE, s), in->base);
 }
 
-static uint64_t read_dr6(void)
-{
-	uint64_t val;
-
-	__asm__ volatile("mov %%dr6, %0" : "=r"(val));
-	return val;
-}
-
-static void write_dr6(uint64_t val)
-{
-	__asm__ volatile("mov %0, %%dr6" : : "r"(val));
-}
-
 /* The guest's view of a control register: the shadow for umbra's bits. */
 static uint64_t guest_cr(uint32_t real, uint32_t shadow, uint64_t mask)
 {
@@ -579,15 +566,31 @@ static void vmx_flush_tlb(struct vcpu *v)
 }
 
 /*
+ * SDM Vol 3 30.3 INVEPT, INVVPID: drop the mappings the descriptor {a, b}
+ * names for the type; a VMfail is a bug in umbra.
+ */
+static void invalidate(bool ept, uint64_t type, uint64_t a, uint64_t b)
+{
+	struct { uint64_t a, b; } desc = { a, b };
+	bool fail;
+
+	if (ept)
+		__asm__ volatile("invept %1, %2" : "=@ccbe"(fail)
+				 : "m"(desc), "r"(type) : "cc", "memory");
+	else
+		__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
+				 : "m"(desc), "r"(type) : "cc", "memory");
+	if (fail)
+		panic("vmx: %s type %lu failed", ept ? "INVEPT" : "INVVPID", type);
+}
+
+/*
  * SDM Vol 3 28.4.3.3 (INVVPID type 0): the linear page of va in the VPID,
  * if IA32_VMX_EPT_VPID_CAP[40] allows it and va is canonical (else a
  * VMfail); otherwise the whole VPID before the next entry.
  */
 static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
 {
-	struct { uint64_t a, b; } desc = { GUEST_VPID, va };
-	bool fail;
-
 	if (!vmx_caps.invvpid_type)
 		return;		/* every entry flushes VPID 0000H */
 	if (!(rdmsr(MSR_VMX_EPT_VPID_CAP) & (1ull << 40)) ||
@@ -595,10 +598,7 @@ static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
 		to_vmx(v)->flush = true;
 		return;
 	}
-	__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
-			 : "m"(desc), "r"(0ull) : "cc", "memory");
-	if (fail)
-		panic("vmx: INVVPID type 0 failed");
+	invalidate(false, 0, GUEST_VPID, va);
 }
 
 /*
@@ -607,28 +607,11 @@ static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
  */
 static void flush_now(struct vcpu *v)
 {
-	struct { uint64_t a, b; } desc;
-	bool fail;
-
-	if (!v->mmu->nested)		/* no EPT: only the VPID's linear mappings */
-		goto vpid;
-	desc.a = vmcs_read(EPT_POINTER);
-	desc.b = 0;
-	__asm__ volatile("invept %1, %2" : "=@ccbe"(fail)
-			 : "m"(desc), "r"((uint64_t)vmx_caps.invept_type)
-			 : "cc", "memory");
-	if (fail)
-		panic("vmx: INVEPT type %d failed", vmx_caps.invept_type);
-vpid:
+	if (v->mmu->nested)	/* without EPT only the VPID's linear mappings */
+		invalidate(true, vmx_caps.invept_type, vmcs_read(EPT_POINTER), 0);
 	/* without VPID every VM entry flushes VPID 0000H (28.3.3.3) */
-	if (!vmx_caps.invvpid_type)
-		return;
-	desc.a = GUEST_VPID;
-	__asm__ volatile("invvpid %1, %2" : "=@ccbe"(fail)
-			 : "m"(desc), "r"((uint64_t)vmx_caps.invvpid_type)
-			 : "cc", "memory");
-	if (fail)
-		panic("vmx: INVVPID type %d failed", vmx_caps.invvpid_type);
+	if (vmx_caps.invvpid_type)
+		invalidate(false, vmx_caps.invvpid_type, GUEST_VPID, 0);
 }
 
 /*
@@ -662,25 +645,6 @@ static void decode_io(struct vcpu_exit *e)
 	e->io.port = (uint16_t)(q >> 16);
 }
 
-/* SDM Vol 3 27.2.1, Table 27-7 */
-static void decode_ept_violation(struct vcpu_exit *e)
-{
-	e->reason = EXIT_TDP_FAULT;
-	e->tdp.gpa = e->info2;
-	e->tdp.read = e->info1 & (1u << 0);
-	e->tdp.write = e->info1 & (1u << 1);
-	e->tdp.exec = e->info1 & (1u << 2);
-	/*
-	 * 27.2.3: a fault inside an IRET that unblocked NMIs; with virtual
-	 * NMIs the bit is virtual-NMI blocking (24.4.2 Table 24-3): set it
-	 * again, so that the IRET run again ends it.
-	 */
-	if ((e->info1 & (1u << 12)) &&
-	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID))
-		vmcs_write(GUEST_INTERRUPTIBILITY,
-			   vmcs_read(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
-}
-
 /*
  * SDM Vol 3 27.2.2, 27.2.3: a fault inside an IRET that cleared
  * virtual-NMI blocking (the guest's NMI blocking under virtual NMIs,
@@ -693,6 +657,17 @@ static void unblock_nmi_fixup(uint32_t intr)
 	    !(vmcs_read(IDT_VECTORING_INFO) & INTR_INFO_VALID))
 		vmcs_write(GUEST_INTERRUPTIBILITY,
 			   vmcs_read(GUEST_INTERRUPTIBILITY) | INTERRUPTIBILITY_NMI);
+}
+
+/* SDM Vol 3 27.2.1, Table 27-7; bit 12 as in unblock_nmi_fixup() (27.2.3) */
+static void decode_ept_violation(struct vcpu_exit *e)
+{
+	e->reason = EXIT_TDP_FAULT;
+	e->tdp.gpa = e->info2;
+	e->tdp.read = e->info1 & (1u << 0);
+	e->tdp.write = e->info1 & (1u << 1);
+	e->tdp.exec = e->info1 & (1u << 2);
+	unblock_nmi_fixup((uint32_t)e->info1);
 }
 
 /*
@@ -724,9 +699,74 @@ static void __attribute__((noreturn)) ept_misconfig(struct vcpu *v, struct vcpu_
 	panic("vmx: EPT misconfiguration at guest-physical %lx", e->info2);
 }
 
+/*
+ * Every exit's name, and for those whose decoding is the reason alone the
+ * reason; insn: the exit gives the instruction's length (27.2.5).  An exit
+ * not named here is EXIT_OTHER.
+ */
+static const struct exit_desc {
+	const char *name;
+	enum exit_reason reason;
+	bool insn;
+} vmx_exits[] = {
+	[VMX_EXIT_EXCEPTION_NMI] = { "exception or NMI", EXIT_OTHER, false },
+	[VMX_EXIT_EXT_INTR] = { "external interrupt", EXIT_INTR, false },
+	[VMX_EXIT_TRIPLE_FAULT] = { "triple fault", EXIT_TRIPLE_FAULT, false },
+	[VMX_EXIT_INIT] = { "INIT", EXIT_INIT, false },
+	[VMX_EXIT_SIPI] = { "SIPI", EXIT_OTHER, false },
+	/* 25.2: the guest can take an NMI now; vmx_run() injects it */
+	[VMX_EXIT_NMI_WINDOW] = { "NMI window", EXIT_NMI_WINDOW, false },
+	[VMX_EXIT_TASK_SWITCH] = { "task switch", EXIT_TASK_SWITCH, false },
+	[VMX_EXIT_CPUID] = { "CPUID", EXIT_CPUID, true },
+	/*
+	 * 25.1.2: GETSEC exits only with CR4.SMXE set, which the guest
+	 * cannot set (CPUID hides SMX, arch/x86/exit/cr.c); without it
+	 * GETSEC is #UD (SDM Vol 2 GETSEC), as injected for EXIT_VIRT_INSN.
+	 */
+	[VMX_EXIT_GETSEC] = { "GETSEC", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_HLT] = { "HLT", EXIT_HLT, true },
+	[VMX_EXIT_INVD] = { "INVD", EXIT_INVD, true },
+	[VMX_EXIT_INVLPG] = { "INVLPG", EXIT_INVLPG, true },
+	[VMX_EXIT_VMCALL] = { "VMCALL", EXIT_HYPERCALL, true },
+	[VMX_EXIT_VMCLEAR] = { "VMCLEAR", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMLAUNCH] = { "VMLAUNCH", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMPTRLD] = { "VMPTRLD", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMPTRST] = { "VMPTRST", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMREAD] = { "VMREAD", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMRESUME] = { "VMRESUME", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMWRITE] = { "VMWRITE", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMXOFF] = { "VMXOFF", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_VMXON] = { "VMXON", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_CR_ACCESS] = { "CR access", EXIT_OTHER, false },
+	[VMX_EXIT_DR_ACCESS] = { "MOV DR", EXIT_OTHER, false },
+	[VMX_EXIT_IO] = { "I/O", EXIT_IO, true },
+	[VMX_EXIT_RDMSR] = { "RDMSR", EXIT_MSR_READ, true },
+	[VMX_EXIT_WRMSR] = { "WRMSR", EXIT_MSR_WRITE, true },
+	[VMX_EXIT_MTF] = { "monitor trap flag", EXIT_SINGLE_STEP, false },
+	[VMX_EXIT_EPT_VIOLATION] = { "EPT violation", EXIT_OTHER, false },
+	[VMX_EXIT_EPT_MISCONFIG] = { "EPT misconfiguration", EXIT_OTHER, false },
+	/* ops->exit_timer: nothing to do but look at the port */
+	[VMX_EXIT_PREEMPTION_TIMER] = { "preemption timer", EXIT_INTR, false },
+	[VMX_EXIT_INVEPT] = { "INVEPT", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_INVVPID] = { "INVVPID", EXIT_VIRT_INSN, true },
+	[VMX_EXIT_WBINVD] = { "WBINVD", EXIT_OTHER, false },
+	[VMX_EXIT_XSETBV] = { "XSETBV", EXIT_XSETBV, true },
+	[VMX_EXIT_VMFUNC] = { "VMFUNC", EXIT_VIRT_INSN, true },
+};
+
+static const struct exit_desc *vmx_exit_of(uint64_t raw)
+{
+	uint32_t basic = VMX_EXIT_REASON_BASIC(raw);
+
+	if (basic >= ARRAY_SIZE(vmx_exits) || !vmx_exits[basic].name)
+		return NULL;
+	return &vmx_exits[basic];
+}
+
 static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 {
 	uint32_t raw = (uint32_t)vmcs_read(EXIT_REASON);
+	const struct exit_desc *x = vmx_exit_of(raw);
 	uint32_t intr;
 
 	e->raw = raw;
@@ -739,39 +779,14 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		return;
 	}
 	switch (VMX_EXIT_REASON_BASIC(raw)) {
-	case VMX_EXIT_CPUID:
-		e->reason = EXIT_CPUID;
-		break;
 	case VMX_EXIT_IO:
-		e->reason = EXIT_IO;
 		decode_io(e);
-		break;
-	case VMX_EXIT_RDMSR:
-		e->reason = EXIT_MSR_READ;
-		break;
-	case VMX_EXIT_WRMSR:
-		e->reason = EXIT_MSR_WRITE;
 		break;
 	case VMX_EXIT_EPT_VIOLATION:
 		decode_ept_violation(e);
 		return;
 	case VMX_EXIT_EPT_MISCONFIG:
 		ept_misconfig(v, e);
-	case VMX_EXIT_TRIPLE_FAULT:
-		e->reason = EXIT_TRIPLE_FAULT;
-		return;
-	case VMX_EXIT_INIT:
-		e->reason = EXIT_INIT;
-		return;
-	case VMX_EXIT_VMCALL:
-		e->reason = EXIT_HYPERCALL;
-		break;
-	case VMX_EXIT_VMCLEAR: case VMX_EXIT_VMLAUNCH: case VMX_EXIT_VMPTRLD:
-	case VMX_EXIT_VMPTRST: case VMX_EXIT_VMREAD: case VMX_EXIT_VMRESUME:
-	case VMX_EXIT_VMWRITE: case VMX_EXIT_VMXOFF: case VMX_EXIT_VMXON:
-	case VMX_EXIT_INVEPT: case VMX_EXIT_INVVPID: case VMX_EXIT_VMFUNC:
-		e->reason = EXIT_VIRT_INSN;
-		break;
 	case VMX_EXIT_CR_ACCESS:
 		/* arch/x86/exit/cr.c checks and emulates it, EPT or shadow */
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
@@ -788,28 +803,9 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		return;
 	case VMX_EXIT_INVLPG:
 		/* 27.2.1 Table 27-1: the qualification is the address */
-		e->reason = EXIT_INVLPG;
 		e->invlpg.gva = e->info1;
 		e->invlpg.valid = true;
 		break;
-	case VMX_EXIT_TASK_SWITCH:
-		e->reason = EXIT_TASK_SWITCH;
-		return;
-	case VMX_EXIT_XSETBV:
-		e->reason = EXIT_XSETBV;
-		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
-		return;
-	case VMX_EXIT_EXT_INTR:
-	case VMX_EXIT_PREEMPTION_TIMER:	/* ops->exit_timer: nothing to do */
-		e->reason = EXIT_INTR;
-		return;
-	case VMX_EXIT_MTF:
-		e->reason = EXIT_SINGLE_STEP;
-		return;
-	case VMX_EXIT_NMI_WINDOW:
-		/* 25.2: the guest can take an NMI now; vmx_run() injects it */
-		e->reason = EXIT_NMI_WINDOW;
-		return;
 	case VMX_EXIT_EXCEPTION_NMI:
 		intr = (uint32_t)vmcs_read(EXIT_INTR_INFO);
 		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
@@ -847,26 +843,10 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		host_nmi_unblock();
 		e->reason = EXIT_NMI;
 		return;
-	case VMX_EXIT_HLT:
-		e->reason = EXIT_HLT;
-		break;
-	case VMX_EXIT_INVD:
-		e->reason = EXIT_INVD;
-		break;
-	case VMX_EXIT_GETSEC:
-		/*
-		 * 25.1.2: GETSEC exits only with CR4.SMXE set, which the
-		 * guest cannot set (CPUID hides SMX, arch/x86/exit/cr.c); without
-		 * it GETSEC is #UD (SDM Vol 2 GETSEC), as injected here.
-		 */
-		e->reason = EXIT_VIRT_INSN;
-		break;
-	default:
-		e->reason = EXIT_OTHER;
-		return;
 	}
-	/* 27.2.5: the length of the instruction that caused the exit */
-	e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
+	e->reason = x ? x->reason : EXIT_OTHER;
+	if (x && x->insn)
+		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
 }
 
 /*
@@ -1011,45 +991,11 @@ static void vmx_run(struct vcpu *v, struct vcpu_exit *e)
 
 static const char *vmx_exit_name(uint64_t raw)
 {
+	const struct exit_desc *x = vmx_exit_of(raw);
+
 	if (raw & VMX_EXIT_REASON_FAILED_ENTRY)
 		return "VM-entry failure";
-	switch (VMX_EXIT_REASON_BASIC(raw)) {
-	case VMX_EXIT_EXCEPTION_NMI: return "exception or NMI";
-	case VMX_EXIT_EXT_INTR: return "external interrupt";
-	case VMX_EXIT_TRIPLE_FAULT: return "triple fault";
-	case VMX_EXIT_INIT: return "INIT";
-	case VMX_EXIT_SIPI: return "SIPI";
-	case VMX_EXIT_CPUID: return "CPUID";
-	case VMX_EXIT_HLT: return "HLT";
-	case VMX_EXIT_INVD: return "INVD";
-	case VMX_EXIT_GETSEC: return "GETSEC";
-	case VMX_EXIT_WBINVD: return "WBINVD";
-	case VMX_EXIT_INVLPG: return "INVLPG";
-	case VMX_EXIT_TASK_SWITCH: return "task switch";
-	case VMX_EXIT_VMCALL: return "VMCALL";
-	case VMX_EXIT_VMCLEAR: return "VMCLEAR";
-	case VMX_EXIT_VMLAUNCH: return "VMLAUNCH";
-	case VMX_EXIT_VMPTRLD: return "VMPTRLD";
-	case VMX_EXIT_VMPTRST: return "VMPTRST";
-	case VMX_EXIT_VMREAD: return "VMREAD";
-	case VMX_EXIT_VMRESUME: return "VMRESUME";
-	case VMX_EXIT_VMWRITE: return "VMWRITE";
-	case VMX_EXIT_VMXOFF: return "VMXOFF";
-	case VMX_EXIT_VMXON: return "VMXON";
-	case VMX_EXIT_CR_ACCESS: return "CR access";
-	case VMX_EXIT_DR_ACCESS: return "MOV DR";
-	case VMX_EXIT_IO: return "I/O";
-	case VMX_EXIT_RDMSR: return "RDMSR";
-	case VMX_EXIT_WRMSR: return "WRMSR";
-	case VMX_EXIT_EPT_VIOLATION: return "EPT violation";
-	case VMX_EXIT_PREEMPTION_TIMER: return "preemption timer";
-	case VMX_EXIT_EPT_MISCONFIG: return "EPT misconfiguration";
-	case VMX_EXIT_INVEPT: return "INVEPT";
-	case VMX_EXIT_INVVPID: return "INVVPID";
-	case VMX_EXIT_VMFUNC: return "VMFUNC";
-	case VMX_EXIT_XSETBV: return "XSETBV";
-	default: return "?";
-	}
+	return x ? x->name : "?";
 }
 
 const struct vcpu_ops vmx_ops = {

@@ -150,41 +150,32 @@ static CHAR16 lower(CHAR16 c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-/* Does [s, s + n) equal the NUL-terminated t, ignoring ASCII case? */
-static bool word_eq(const CHAR16 *s, UINTN n, const CHAR16 *t)
+/* Are [s, s + n) and [t, t + n) equal, ignoring ASCII case? */
+static bool same_ci(const CHAR16 *s, const CHAR16 *t, UINTN n)
 {
-	UINTN i;
-
-	for (i = 0; i < n; i++)
-		if (!t[i] || lower(s[i]) != lower(t[i]))
+	for (UINTN i = 0; i < n; i++)
+		if (lower(s[i]) != lower(t[i]))
 			return false;
-	return !t[i];
+	return true;
 }
 
 static bool ends_with_efi(const CHAR16 *s, UINTN n)
 {
-	return n > 4 && word_eq(s + n - 4, 4, L".efi");
+	return n > 4 && same_ci(s + n - 4, L".efi", 4);
 }
 
 static bool names_image(const CHAR16 *s, UINTN n, const CHAR16 *image)
 {
-	UINTN k, i;
+	UINTN k = image ? StrLen(image) : 0;
 
 	if (ends_with_efi(s, n))
 		return true;
 	if (!image)
 		return false;
-	if (word_eq(s, n, image))
-		return true;
-	/* "umbra" for "umbra.efi": the shell adds the extension itself. */
-	for (k = 0; image[k]; k++)
-		;
-	if (!ends_with_efi(image, k) || n != k - 4)
-		return false;
-	for (i = 0; i < n; i++)
-		if (lower(s[i]) != lower(image[i]))
-			return false;
-	return true;
+	/* the image's name, or "umbra" for "umbra.efi": the shell adds the
+	   extension itself */
+	return (n == k || (n == k - 4 && ends_with_efi(image, k))) &&
+	       same_ci(s, image, n);
 }
 
 /*

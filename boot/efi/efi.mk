@@ -42,7 +42,7 @@ $(BUILD)/efi/%.o: boot/efi/%.c
 
 $(BUILD)/efi/takeover.o: boot/efi/takeover.asm
 	@mkdir -p $(@D)
-	$(NASM) -f elf64 $< -o $@
+	$(NASM) -f elf64 -I./ $< -o $@
 
 $(BUILD)/efi/lib/%.o: lib/%.c
 	@mkdir -p $(@D)

@@ -5,11 +5,9 @@
  * them and call the core.
  */
 #include "arch/x86/cpu/cpu.h"
+#include "mmu/pt.h"
 #include "loader.h"
 
-#define PTE_P		(1ull << 0)
-#define PTE_RW		(1ull << 1)
-#define PTE_PS		(1ull << 7)
 #define PTE_ADDR	0x000ffffffffff000ull
 
 #define STACK_PAGES	4	/* the core switches to its own stack at once */
@@ -161,7 +159,7 @@ static void __attribute__((noreturn)) enter_core(const struct handoff *h)
 
 	__asm__ __volatile__("cli" : : : "memory");
 	handoff_build_tables(h);
-	__asm__ __volatile__("mov %0, %%cr3" : : "r"(h->pt_base) : "memory");
+	write_cr3(h->pt_base);
 	/* Drop global TLB entries the firmware may have left, too. */
 	cr4 = read_cr4();
 	if (cr4 & CR4_PGE) {

@@ -37,10 +37,11 @@
 #define PATH_MAX_CHARS		256
 #define VOL_PATH_CHARS		(2 * PATH_MAX_CHARS)
 
-/* Messages, all prefixed with "umbra-efi: " (main.c). */
-void msg(const CHAR16 *fmt, ...);
-void warn(const CHAR16 *fmt, ...);
-void err(const CHAR16 *fmt, ...);
+/* Messages, all prefixed with "umbra-efi: " and the level (main.c). */
+void say(const CHAR16 *level, const CHAR16 *fmt, ...);
+#define msg(...)	say(L"", __VA_ARGS__)
+#define warn(...)	say(L"warning: ", __VA_ARGS__)
+#define err(...)	say(L"error: ", __VA_ARGS__)
 
 /* Page allocations, remembered so that an error path can give them back. */
 EFI_STATUS alloc_pages(UINTN pages, EFI_PHYSICAL_ADDRESS *out);

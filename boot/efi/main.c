@@ -16,36 +16,13 @@ static struct loader_alloc {
 static UINTN nr_allocs;
 static struct volume the_vol;
 
-static void say(const CHAR16 *level, const CHAR16 *fmt, va_list ap)
+void say(const CHAR16 *level, const CHAR16 *fmt, ...)
 {
+	va_list ap;
+
+	va_start(ap, fmt);
 	Print(L"umbra-efi: %s", level);
 	VPrint(fmt, ap);
-}
-
-void msg(const CHAR16 *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(L"", fmt, ap);
-	va_end(ap);
-}
-
-void warn(const CHAR16 *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(L"warning: ", fmt, ap);
-	va_end(ap);
-}
-
-void err(const CHAR16 *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	say(L"error: ", fmt, ap);
 	va_end(ap);
 }
 

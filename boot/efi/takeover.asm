@@ -10,6 +10,8 @@
 ;                 u64 entry, u64 cr3, u64 stack_top)
 ; System V: RDI, RSI, RDX, RCX, R8.  Offsets: include/umbra/bootinfo.h.
 
+%include "arch/x86/cpu/callee.inc"
+
 bits 64
 default rel
 section .text
@@ -111,12 +113,7 @@ section .text
 
 global fw_takeover
 fw_takeover:
-	push rbp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
+	PUSH_CALLEE_SAVED
 	mov r12, rsi			; bi
 	mov r13, rdx			; entry
 	mov r14, rcx			; umbra.efi's page tables
@@ -142,12 +139,7 @@ fw_takeover:
 	; The guest's first instruction: RSP, flags and the callee-saved
 	; registers are back as captured, RAX is 0.
 resume:
-	pop r15
-	pop r14
-	pop r13
-	pop r12
-	pop rbx
-	pop rbp
+	POP_CALLEE_SAVED
 	ret
 
 ; void fw_ap_park(struct bi_fw_ap *ap): an EFI_AP_PROCEDURE (PI 1.7 Vol 2

@@ -36,15 +36,6 @@ static uint64_t dma_top(const struct boot_info *bi)
 	return top;
 }
 
-static void claim_units(void)
-{
-	for (uint32_t i = 0; i < dmar.nr_units; i++) {
-		const struct dmar_unit *u = &dmar.unit[i];
-
-		umbra_claim(u->base, vtd_reg_span(u));
-	}
-}
-
 /* The guest must not find the IOMMU and reprogram it. */
 static void hide(const struct boot_info *bi, struct acpi_header *h,
 		 const char *who)
@@ -83,7 +74,8 @@ static void vtd_init(struct boot_info *bi, struct acpi_header *h)
 	pr_info("VT-d: ACPI DMAR at %lx: %u unit%s, %u RMRR%s, host address width %u",
 		(uint64_t)h, dmar.nr_units, dmar.nr_units == 1 ? "" : "s",
 		dmar.nr_rmrr, dmar.nr_rmrr == 1 ? "" : "s", dmar.haw);
-	claim_units();
+	for (uint32_t i = 0; i < dmar.nr_units; i++)
+		umbra_claim(dmar.unit[i].base, vtd_reg_span(&dmar.unit[i]));
 	if (vtd_enable(&dmar, dma_top(bi)))
 		enable_failed("VT-d");
 	vtd_on = true;

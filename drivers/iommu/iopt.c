@@ -32,7 +32,8 @@ static unsigned int index_of(uint64_t pa, int level)
 	return (pa >> (12 + 9 * (level - 1))) & 511;
 }
 
-void iopt_map(struct iopt *pt, uint64_t pa, int level)
+/* Install a leaf for pa at `level` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB). */
+static void iopt_map(struct iopt *pt, uint64_t pa, int level)
 {
 	uint64_t *t = pt->root;
 

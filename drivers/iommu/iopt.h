@@ -28,8 +28,6 @@ struct iopt {
 void *iopt_pages(const char *who, size_t n);
 /* Allocate the root; halts (no-memory) when umbra is out of pages. */
 void iopt_init(struct iopt *pt);
-/* Install a leaf for pa at `level` (1: 4 KiB, 2: 2 MiB, 3: 1 GiB). */
-void iopt_map(struct iopt *pt, uint64_t pa, int level);
 /* Identity-map [0, top) in the largest leaves, minus umbra_owns(). */
 void iopt_map_identity(struct iopt *pt, uint64_t top);
 /* Identity-map a firmware range `what` (RMRR, IVMD) [base, end) above top. */

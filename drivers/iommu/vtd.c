@@ -32,7 +32,6 @@
 #define VTD_FECTL	0x38
 
 /* 10.4.2 CAP_REG */
-#define CAP_ND(c)	((c) & 7)
 #define CAP_RWBF	(1ull << 4)
 #define CAP_CM		(1ull << 7)
 #define CAP_SAGAW(c)	(((c) >> 8) & 0x1f)

@@ -33,7 +33,7 @@ struct umbra_options {
 	int iommu_off;			/* iommu=off: DMA left unprotected */
 	bool canary_set;		/* canary= given (tests) */
 	uint64_t canary;		/* the leak canary (core/canary.c) */
-	bool gdb_wait;			/* gdb=wait (shell/gdbstub.c) */
+	int gdb_wait;			/* gdb=wait (0 or 1, shell/gdbstub.c) */
 };
 
 /* mmu=: how the guest's paging is virtualized. */

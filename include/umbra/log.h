@@ -32,6 +32,17 @@ void panic_frame(struct exc_frame *f, const char *fmt, ...)
 /* Stop the machine cleanly: "umbra: halt: REASON", then hlt forever. */
 void halt(const char *reason) __attribute__((noreturn));
 
+/* svm/diag.c, vmx/diag.c: an error line for each consistency rule broken,
+   counted in rules_broken; RULE_WHO names the caller */
+extern int rules_broken;
+void rule_broken(const char *who, const char *what, uint64_t a, uint64_t b);
+
+#define RULE(cond, what, a, b)					\
+	do {							\
+		if (!(cond))					\
+			rule_broken(RULE_WHO, what, a, b);	\
+	} while (0)
+
 #define BUG_ON(cond)							\
 	do {								\
 		if (cond)						\

@@ -37,17 +37,6 @@ void tdp_mark_dirty(struct mmu_tdp *mmu, uint64_t gfn)
 		tdp_stat(mmu, dirty_marks, 1);
 }
 
-/* Write lock held, lockless walkers gone (epoch synced by the caller). */
-void tdp_free_log(struct mmu_tdp *mmu)
-{
-	uint64_t **dir = mmu->log.dir;
-
-	if (!dir)
-		return;
-	__atomic_store_n(&mmu->log.dir, NULL, __ATOMIC_RELEASE);
-	dirty_log_free(dir);
-}
-
 /* Clear W of a leaf (compare-and-exchange: the fast path may race). */
 static bool wp_spte(struct mmu_tdp *mmu, uint64_t *sptep, uint64_t spte)
 {

@@ -18,7 +18,6 @@ struct tdp_pending {
 
 const struct mmu_map_range *tdp_find_range(const struct mmu_tdp *mmu,
 					   uint64_t gpa);
-unsigned int tdp_range_perm(const struct mmu_map_range *r);
 bool tdp_block_fits(const struct mmu_tdp *mmu, const struct mmu_map_range *r,
 		    uint64_t gpa, int level);
 uint64_t tdp_make_leaf(const struct mmu_tdp *mmu,
@@ -34,6 +33,5 @@ void tdp_pending_drain(struct mmu_tdp *mmu, struct tdp_pending *p);
 bool tdp_logged(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
 void tdp_mark_dirty(struct mmu_tdp *mmu, uint64_t gfn);
 void tdp_recover_locked(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
-void tdp_free_log(struct mmu_tdp *mmu);
 
 #endif

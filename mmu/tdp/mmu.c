@@ -30,7 +30,7 @@ const struct mmu_map_range *tdp_find_range(const struct mmu_tdp *mmu,
 	return NULL;
 }
 
-unsigned int tdp_range_perm(const struct mmu_map_range *r)
+static unsigned int tdp_range_perm(const struct mmu_map_range *r)
 {
 	unsigned int perm = PT_RWX;
 
@@ -521,20 +521,6 @@ int mmu_tdp_init(struct mmu_tdp *mmu, const struct mmu_tdp_config *cfg)
 		return -MMU_ENOMEM;
 	mmu->root_pa = mmu_virt_to_phys(mmu->root);
 	return 0;
-}
-
-void mmu_tdp_destroy(struct mmu_tdp *mmu)
-{
-	if (!mmu->root)
-		return;
-	write_lock(&mmu->lock);
-	zap_locked(mmu, 0, 1ull << PT_VA_BITS);
-	epoch_sync(&mmu->epoch);
-	tdp_free_log(mmu);
-	free_table(mmu, mmu->root);
-	mmu->root = NULL;
-	mmu->root_pa = 0;
-	write_unlock(&mmu->lock);
 }
 
 uint64_t mmu_tdp_root_pa(const struct mmu_tdp *mmu)

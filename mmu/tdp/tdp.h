@@ -125,9 +125,6 @@ struct mmu_tdp {
 /* Set up an empty MMU for the map (copied); 0 or -MMU_EINVAL/-MMU_ENOMEM. */
 int mmu_tdp_init(struct mmu_tdp *mmu, const struct mmu_tdp_config *cfg);
 
-/* Zap everything and free every page the MMU holds. */
-void mmu_tdp_destroy(struct mmu_tdp *mmu);
-
 /* nCR3 (APM Vol 2 15.25.3) / EPTP (SDM Vol 3 24.6.11: WB, 4 levels). */
 uint64_t mmu_tdp_root_pa(const struct mmu_tdp *mmu);
 uint64_t mmu_tdp_eptp(const struct mmu_tdp *mmu);

@@ -4,6 +4,7 @@
  * demand and recovers large leaves when dirty logging stops), built on the
  * MMU's own interface.
  */
+#include "mmu/dirty.h"
 #include "mmu/env.h"
 #include "mmu/tdp/internal.h"
 #include "tests/host/tdp_extra.h"
@@ -40,3 +41,22 @@ void mmu_tdp_recover_huge(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size)
 	write_unlock(&mmu->lock);
 }
 
+void mmu_tdp_destroy(struct mmu_tdp *mmu)
+{
+	uint64_t **dir = mmu->log.dir;
+
+	if (!mmu->root)
+		return;
+	mmu_tdp_zap(mmu, 0, 1ull << PT_VA_BITS);
+	write_lock(&mmu->lock);
+	epoch_sync(&mmu->epoch);
+	if (dir) {
+		__atomic_store_n(&mmu->log.dir, NULL, __ATOMIC_RELEASE);
+		dirty_log_free(dir);
+	}
+	mmu_free_page(mmu->root);
+	tdp_stat(mmu, tables_freed, 1);
+	mmu->root = NULL;
+	mmu->root_pa = 0;
+	write_unlock(&mmu->lock);
+}

@@ -16,4 +16,8 @@ int mmu_tdp_prefault(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size,
  * the large leaf goes in first, the old table is freed after the flush. */
 void mmu_tdp_recover_huge(struct mmu_tdp *mmu, uint64_t gpa, uint64_t size);
 
+/* Zap everything and free every page the MMU holds (umbra never tears its
+ * MMU down; the tests check that nothing leaks). */
+void mmu_tdp_destroy(struct mmu_tdp *mmu);
+
 #endif

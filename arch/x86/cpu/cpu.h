@@ -9,9 +9,11 @@
 
 #define MSR_EFER		0xc0000080
 #define MSR_VM_CR		0xc0010114
+#define VM_CR_LOCK		(1u << 3)
+#define VM_CR_SVMDIS		(1u << 4)
 #define MSR_VM_HSAVE_PA		0xc0010117
-#define MSR_SVM_KEY		0xc0010118
 #define MSR_FEATURE_CONTROL	0x0000003a
+#define FEATURE_CONTROL_LOCK	(1ull << 0)
 #define MSR_APIC_BASE		0x0000001b
 #define MSR_FS_BASE		0xc0000100
 #define MSR_GS_BASE		0xc0000101
@@ -19,44 +21,22 @@
 
 
 
-static inline void outb(uint16_t port, uint8_t v)
-{
-	__asm__ volatile("outb %0, %1" : : "a"(v), "Nd"(port));
+/* outb()/inb(), outw()/inw(), outl()/inl(): port I/O of one size */
+#define DEFINE_PORT_IO(sfx, type)					\
+static inline void out##sfx(uint16_t port, type v)			\
+{									\
+	__asm__ volatile("out" #sfx " %0, %1" : : "a"(v), "Nd"(port));	\
+}									\
+static inline type in##sfx(uint16_t port)				\
+{									\
+	type v;								\
+	__asm__ volatile("in" #sfx " %1, %0" : "=a"(v) : "Nd"(port));	\
+	return v;							\
 }
-
-static inline void outw(uint16_t port, uint16_t v)
-{
-	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline void outl(uint16_t port, uint32_t v)
-{
-	__asm__ volatile("outl %0, %1" : : "a"(v), "Nd"(port));
-}
-
-static inline uint8_t inb(uint16_t port)
-{
-	uint8_t v;
-
-	__asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint16_t inw(uint16_t port)
-{
-	uint16_t v;
-
-	__asm__ volatile("inw %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
-
-static inline uint32_t inl(uint16_t port)
-{
-	uint32_t v;
-
-	__asm__ volatile("inl %1, %0" : "=a"(v) : "Nd"(port));
-	return v;
-}
+DEFINE_PORT_IO(b, uint8_t)
+DEFINE_PORT_IO(w, uint16_t)
+DEFINE_PORT_IO(l, uint32_t)
+#undef DEFINE_PORT_IO
 
 static inline uint64_t rdmsr(uint32_t msr)
 {
@@ -104,30 +84,24 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-#define DEFINE_CR(n)							\
-static inline uint64_t read_cr##n(void)					\
+/* read_cr0() ... write_dr6(): mov from and to a control or debug register */
+#define DEFINE_CTL_REG(r)						\
+static inline uint64_t read_##r(void)					\
 {									\
 	uint64_t v;							\
-	__asm__ volatile("mov %%cr" #n ", %0" : "=r"(v));		\
+	__asm__ volatile("mov %%" #r ", %0" : "=r"(v));		\
 	return v;							\
 }									\
-static inline void write_cr##n(uint64_t v)				\
+static inline void write_##r(uint64_t v)				\
 {									\
-	__asm__ volatile("mov %0, %%cr" #n : : "r"(v) : "memory");	\
+	__asm__ volatile("mov %0, %%" #r : : "r"(v) : "memory");	\
 }
-DEFINE_CR(0)
-DEFINE_CR(2)
-DEFINE_CR(3)
-DEFINE_CR(4)
-#undef DEFINE_CR
-
-static inline uint64_t read_rflags(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("pushfq; popq %0" : "=r"(v));
-	return v;
-}
+DEFINE_CTL_REG(cr0)
+DEFINE_CTL_REG(cr2)
+DEFINE_CTL_REG(cr3)
+DEFINE_CTL_REG(cr4)
+DEFINE_CTL_REG(dr6)
+#undef DEFINE_CTL_REG
 
 static inline void cpu_pause(void)
 {

@@ -11,11 +11,6 @@
 #include "umbra/log.h"
 
 #define GDT_CODE64	0x08
-#define X86_TRAP_DB	1
-#define X86_TRAP_NMI	2
-#define RFLAGS_TF	(1ull << 8)
-#define DR6_BS		(1ull << 14)
-#define X86_TRAP_GP	13
 
 struct idt_entry {
 	uint16_t off_lo;
@@ -124,14 +119,6 @@ void host_nmi_unblock(void)
 			 "iretq\n"
 			 "1:"
 			 : "=&r"(tmp) : : "memory", "cc");
-}
-
-static uint64_t read_dr6(void)
-{
-	uint64_t v;
-
-	__asm__ volatile("mov %%dr6, %0" : "=r"(v));
-	return v;
 }
 
 /*

@@ -55,6 +55,17 @@
 #define RFLAGS_DF	(1ull << 10)
 #define RFLAGS_OF	(1ull << 11)
 #define RFLAGS_RF	(1ull << 16)
+
+#define DR6_BS		(1ull << 14)	/* single step (SDM Vol 3 18.2.3) */
+
+/* exception vectors (SDM Vol 3 6.3.1) */
+#define X86_TRAP_DB	1
+#define X86_TRAP_NMI	2
+#define X86_TRAP_BP	3
+#define X86_TRAP_UD	6
+#define X86_TRAP_DF	8
+#define X86_TRAP_GP	13
+#define X86_TRAP_PF	14
 #define RFLAGS_VM	(1ull << 17)
 #define RFLAGS_AC	(1ull << 18)
 

@@ -17,8 +17,6 @@
 #include "umbra/core.h"
 #include "umbra/log.h"
 
-#define DR6_BS		(1ull << 14)
-#define X86_TRAP_DB	1
 #define RFLAGS_ARITH	(RFLAGS_CF | RFLAGS_PF | RFLAGS_AF | RFLAGS_ZF | \
 			 RFLAGS_SF | RFLAGS_OF)
 

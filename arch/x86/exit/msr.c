@@ -46,9 +46,6 @@
 #include "umbra/core.h"
 #include "umbra/log.h"
 
-#define VM_CR_LOCK	(1u << 3)
-#define VM_CR_SVMDIS	(1u << 4)
-#define FEATURE_CONTROL_LOCK	(1ull << 0)
 #define MSR_VMX_FIRST	0x480
 #define MSR_VMX_LAST	0x491
 

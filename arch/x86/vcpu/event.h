@@ -22,8 +22,6 @@
 
 #include "arch/x86/cpu/regs.h"
 
-#define X86_TRAP_DF		8
-
 enum x86_event_merge {
 	X86_EVENT_SERIAL,	/* deliver the second exception */
 	X86_EVENT_DOUBLE,	/* deliver #DF with error code 0 */

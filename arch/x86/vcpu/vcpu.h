@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "arch/x86/cpu/regs.h"
 
 enum vcpu_reg {
 	VCPU_RIP, VCPU_RSP, VCPU_RFLAGS,
@@ -280,11 +281,5 @@ uint64_t vcpu_gpr_read(struct vcpu *v, unsigned int n);
 void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
 /* the guest's current privilege level (SS.DPL, APM 15.5.1, SDM 5.5) */
 unsigned int vcpu_cpl(struct vcpu *v);
-
-#define X86_TRAP_NMI	2
-#define X86_TRAP_BP	3
-#define X86_TRAP_UD	6
-#define X86_TRAP_GP	13
-#define X86_TRAP_PF	14
 
 #endif
