@@ -382,7 +382,38 @@ static void cmd_write_mem(struct gdb *g, const char *p, struct reply *r)
 	rput(r, g->t->write_mem(g->t->ctx, addr, buf, len) < 0 ? E_FAULT : "OK");
 }
 
-/* Z0,ADDR,KIND / z0,ADDR,KIND (E.2); other types are not supported ("") */
+/*
+ * X ADDR,LEN:DATA (E.2): DATA is binary, 0x7d escaping the byte after it
+ * (XORed with 0x20, E.1); gdb tries it with LEN 0 and uses M without it.
+ */
+static void cmd_write_bin(struct gdb *g, const char *p, struct reply *r)
+{
+	uint8_t buf[GDB_PKT_MAX];
+	const char *end = g->in + g->in_len;
+	uint64_t addr, len, n = 0;
+
+	if (!parse_addr_len(&p, &addr, &len, ':') || len > sizeof(buf)) {
+		rput(r, E_INVAL);
+		return;
+	}
+	while (p < end && n < len) {
+		uint8_t c = (uint8_t)*p++;
+
+		if (c == 0x7d) {
+			if (p == end)
+				break;
+			c = (uint8_t)*p++ ^ 0x20;
+		}
+		buf[n++] = c;
+	}
+	if (n != len || p != end) {
+		rput(r, E_INVAL);
+		return;
+	}
+	rput(r, !len || g->t->write_mem(g->t->ctx, addr, buf, len) >= 0 ?
+		"OK" : E_FAULT);
+}
+
 /*
  * Z/z TYPE,ADDR,KIND (E.2): 0 software breakpoint, 1 hardware breakpoint,
  * 2 write and 4 access watchpoint of KIND bytes; 3 (read) gets the empty
@@ -487,6 +518,9 @@ static int dispatch(struct gdb *g, const char *p, struct reply *r)
 	case 'M':
 		cmd_write_mem(g, p, r);
 		return -1;
+	case 'X':
+		cmd_write_bin(g, p, r);
+		return -1;
 	case 'Z':
 	case 'z':
 		cmd_breakpoint(g, p, c == 'Z', r);
@@ -553,10 +587,11 @@ enum gdb_resume gdb_serve_watch(struct gdb *g, int stop, const char *key,
 		return GDB_CLOSED;
 	for (;;) {
 		struct reply r = { g->out, 0 };
-		int how;
+		int how, n = recv_packet(g);
 
-		if (recv_packet(g) < 0)
+		if (n < 0)
 			return GDB_CLOSED;
+		g->in_len = (size_t)n;
 		how = dispatch(g, g->in, &r);
 		if (how == GDB_KILLED) {
 			g->t->kill(g->t->ctx);

@@ -50,6 +50,7 @@ struct gdb {
 	const struct gdb_target *t;
 	bool noack;			/* QStartNoAckMode */
 	char in[GDB_PKT_MAX + 1];
+	size_t in_len;			/* X's data may hold a NUL */
 	char out[GDB_PKT_MAX + 8];
 };
 

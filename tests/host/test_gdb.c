@@ -230,6 +230,13 @@ static void test_memory(void)
 	expect("M10002,2:5a", "E22", "M short data");
 	expect("M10002,1:zz", "E22", "M bad hex");
 	expect("M0,1:00", "E14", "M unmapped: E14");
+	expect("X10002,0:", "OK", "X probe (length 0)");
+	expect("X10002,3:a}\x03" "b", "OK", "X with an escaped byte");
+	check(mem[2] == 'a' && mem[3] == 0x23 && mem[4] == 'b',
+	      "X writes the bytes, 0x7d 0x03 as 0x23", "%x %x %x", mem[2],
+	      mem[3], mem[4]);
+	expect("X10002,2:a", "E22", "X short data");
+	expect("X0,1:a", "E14", "X unmapped: E14");
 	ask("m10000,2000");
 	check(strlen(reply) == 2 * (GDB_PKT_MAX / 2) || !strcmp(reply, "E14"),
 	      "m longer than a packet: clipped", "%zu", strlen(reply));
