@@ -57,6 +57,7 @@ struct model_log {
 struct model {
 	struct gmem mem;
 	struct shadow_mmu *mmu;
+	struct shadow_vcpu *vc;
 	struct shadow_cpu cpu;
 	uint64_t pdpte[4];
 	uint64_t as_cr3[M_NAS];

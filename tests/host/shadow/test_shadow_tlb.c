@@ -205,12 +205,12 @@ static void hw_flush_cb(void *arg)
  * the tag when umbra asks (shadow_flush_pending()) or the root changed. */
 static void vm_entry(void)
 {
-	uint64_t root = shadow_root_hpa(M.mmu), va;
+	uint64_t root = shadow_root_hpa(M.vc), va;
 	int vi;
 
-	if (shadow_flush_pending(M.mmu) || root != M.hw_root) {
+	if (shadow_flush_pending(M.vc) || root != M.hw_root) {
 		hw_flush();
-	} else if (shadow_flush_va_pending(M.mmu, &va)) {
+	} else if (shadow_flush_va_pending(M.vc, &va)) {
 		/* INVLPGA / individual-address INVVPID: that page only */
 		for (vi = 0; vi < M_NVA; vi++)
 			if (!((M.va[vi] ^ va) & ~0xfffull & (mode() ==
@@ -218,7 +218,7 @@ static void vm_entry(void)
 				M.nhw[vi] = 0;
 		M.ev.hw_flushes_one++;
 	}
-	shadow_flush_va_pending(M.mmu, &va);
+	shadow_flush_va_pending(M.vc, &va);
 	M.hw_root = root;
 }
 
@@ -242,8 +242,8 @@ static void hw_fill(int vi, uint64_t pfn, unsigned int perm)
  * a present leaf denied it (for the error code). */
 static int shadow_walk(uint64_t va, uint64_t *pfn, unsigned int *perm)
 {
-	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(M.mmu));
-	int level = shadow_root_level(M.mmu);
+	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(M.vc));
+	int level = shadow_root_level(M.vc);
 	unsigned int p = GW_PERM_W | GW_PERM_U | GW_PERM_X;
 	uint64_t e;
 
@@ -454,7 +454,7 @@ static int guest_access(int vi, uint64_t off, unsigned int acc, bool ac,
 		     (acc & GW_USER ? PFERR_U : 0) |
 		     (acc & GW_FETCH ? PFERR_ID : 0) | (present ? PFERR_P : 0);
 		M.faults_via_mmu++;
-		res = shadow_page_fault(M.mmu, va, ec, ac, &f);
+		res = shadow_page_fault(M.vc, va, ec, ac, &f);
 		vm_entry();
 		switch (res) {
 		case SHADOW_FIXED:
@@ -688,7 +688,7 @@ static void load_pdptes(void)
 static void hv_write(uint64_t gpa, unsigned int size, uint64_t v)
 {
 	guest_mem_put(gpa, size, v);
-	shadow_emulated_write(M.mmu, gpa, &v, size);
+	shadow_emulated_write(M.vc, gpa, &v, size);
 	vm_entry();
 }
 
@@ -809,7 +809,7 @@ static void mutate(void)
 static void set_cr(void)
 {
 	load_pdptes();
-	shadow_set_cr(M.mmu, M.cpu.cr0, M.cpu.cr4, M.cpu.efer, M.pdpte);
+	shadow_set_cr(M.vc, M.cpu.cr0, M.cpu.cr4, M.cpu.efer, M.pdpte);
 	vm_entry();
 	tlb_flush(-1, false);
 }
@@ -983,7 +983,7 @@ static void load_cr3(int as)
 	M.cpu.cr3 = M.as_cr3[as];
 	load_pdptes();
 	ref_sync();
-	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
+	shadow_load_cr3(M.vc, M.cpu.cr3, M.pdpte);
 	vm_entry();
 	tlb_flush(-1, true);
 	check_invariant("CR3 load");
@@ -1014,7 +1014,7 @@ static const char *step_invlpg(void)
 	if (away)
 		load_cr3((as + 1 + (int)below(M_NAS - 1)) % M_NAS);
 	ref_sync();
-	shadow_invlpg(M.mmu, M.va[vi]);
+	shadow_invlpg(M.vc, M.va[vi]);
 	vm_entry();
 	tlb_flush(vi, false);
 	if (!away)
@@ -1054,7 +1054,7 @@ static const char *step_paging_off(void)
 	for (i = 0; i < 4; i++)
 		guest_access((int)below(M_NVA), 0, accs[below(6)], false,
 			     &gpa);
-	shadow_invlpg(M.mmu, M.va[0]);
+	shadow_invlpg(M.vc, M.va[0]);
 	vm_entry();
 	tlb_flush(0, false);
 	check_invariant("paging off");
@@ -1215,7 +1215,9 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	build();
 	load_pdptes();
 	host_pages_peak_reset();
-	ret = shadow_init(&M.mmu, &cfg, &M.cpu);
+	ret = shadow_init(&M.mmu, &cfg);
+	if (!ret)
+		ret = shadow_vcpu_add(M.mmu, &M.cpu, NULL, &M.vc);
 	if (ret) {
 		check(false, rc->name, "shadow_init: %d", ret);
 		return;
@@ -1225,7 +1227,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	M.log.on = false;
 	M.hw_root = 0;
 	M.ref_stale = false;
-	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
+	shadow_load_cr3(M.vc, M.cpu.cr3, M.pdpte);
 	vm_entry();
 	observe();
 	for (step = 0; step < rc->steps; step++) {
