@@ -374,8 +374,8 @@ void sh_flush_others(struct shadow_mmu *s)
 	unsigned int i;
 	bool any = false;
 
-	if (MUTANT(shadow_no_remote_flush))
-		return;
+	if (s->cur && MUTANT(shadow_no_remote_flush))
+		return;		/* (a VM-wide call's flushes stay) */
 	for (i = 0; i < SHADOW_MAX_VCPUS; i++) {
 		struct shadow_vcpu *vc = &s->vcpus[i];
 

@@ -284,6 +284,22 @@ bool try_unsync(struct shadow_mmu *s, uint64_t gfn)
 }
 
 /*
+ * A CR3 load may leave an unsync page of global entries alone: a TLB
+ * keeps global translations across it (SDM Vol 3 4.10.4.1), so the stale
+ * ones the page holds are ones this CPU's TLB could hold too; an INVLPG
+ * that may have meant it takes the pass away (gstale).  Only with one
+ * vCPU: another vCPU may have made those entries, and this one never
+ * cached them (nor does it keep globals with its CR4.PGE clear).
+ */
+static bool global_pass(const struct shadow_mmu *s,
+			const struct shadow_page *sp)
+{
+	return sp_global(sp) && !sp->gstale &&
+	       s->nr_vcpus == 1 &&
+	       (s->cur->cpu.cr4 & SH_CR4_PGE);
+}
+
+/*
  * Visit what the unsync_children bits lead to and sync it.  A CR3 load
  * passes over unsync pages that hold only global entries (the TLB keeps
  * those) unless an INVLPG may have meant them.  Bits found false are
@@ -310,8 +326,7 @@ void sync_children(struct shadow_mmu *s, struct shadow_page *sp,
 			}
 			child = sp_by_pa(s, sp->spt[i]);
 			if (child->unsync) {
-				if (why == SYNC_CR3 && sp_global(child) &&
-				    !child->gstale)
+				if (why == SYNC_CR3 && global_pass(s, child))
 					keep = true;
 				else
 					sync_gfn(s, child->gfn, why);
