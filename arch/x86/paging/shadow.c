@@ -521,9 +521,9 @@ static void shadow_print_stats(struct vcpu *v)
 	shadow_get_stats(v->sh->mmu, &s);
 	pr_info("  shadow: %lu pages (%lu direct), %lu unsync now (%lu made unsync), %lu global",
 		s.pages, s.direct_pages, s.unsync, s.mmu_unsync, s.global);
-	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu (entries unchanged %lu), invlpg %lu, flushes %lu",
+	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu (entries unchanged %lu), invlpg %lu, flushes %lu (of the other vCPUs %lu)",
 		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link,
-		s.sync_skipped, s.invlpg, s.flushes);
+		s.sync_skipped, s.invlpg, s.flushes, s.remote_flushes);
 	pr_info("  shadow: faults %lu: fixed %lu, injected %lu, emulated %lu; write-protect faults %lu, pte writes %lu (updated %lu), flooded %lu",
 		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
 		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);
