@@ -271,7 +271,7 @@ void zap_page(struct shadow_mmu *s, struct shadow_page *sp);
 void make_room(struct shadow_mmu *s, unsigned int need);
 bool role_indirect(union shadow_role r);
 void sh_flush_others(struct shadow_mmu *s);
-void sh_commit(struct shadow_mmu *s);
+void sh_commit_slow(struct shadow_mmu *s);
 void sh_release_zapped(struct shadow_mmu *s);
 
 /* root.c */
@@ -426,6 +426,14 @@ static inline void sh_unlock(struct shadow_mmu *s)
 {
 	s->cur = NULL;
 	write_unlock(&s->lock);
+}
+
+/* What the operation so far asked of the vCPUs' TLBs, and the pages it
+ * freed (mmu.c). */
+static inline void sh_commit(struct shadow_mmu *s)
+{
+	if (s->flush_all || s->page_zapped)
+		sh_commit_slow(s);
 }
 
 /* The end of an entry point, under the lock: a zapped root reloaded, the

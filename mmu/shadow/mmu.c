@@ -202,14 +202,10 @@ void unpin(struct shadow_mmu *s, struct shadow_page *sp)
 		zap_page(s, sp);	/* nothing else can find it */
 }
 
-/* Cached roots other than the current one, oldest first. */
-static bool evict_cached_root(struct shadow_mmu *s)
+static bool evict_from(struct shadow_mmu *s, struct shadow_vcpu *vc)
 {
-	struct shadow_vcpu *vc = s->cur;
 	int k;
 
-	if (!vc)
-		return false;
 	for (k = SH_ROOTS - 1; k >= 1; k--) {
 		if (vc->roots[k].sp) {
 			struct shadow_page *sp = vc->roots[k].sp;
@@ -219,6 +215,26 @@ static bool evict_cached_root(struct shadow_mmu *s)
 			return true;
 		}
 	}
+	return false;
+}
+
+/*
+ * Cached roots other than a current one, oldest first: the caller's, then
+ * the other vCPUs' (no CPU walks a cached root that is not its current
+ * one, and its owner looks at its cache only under the lock).
+ */
+static bool evict_cached_root(struct shadow_mmu *s)
+{
+	unsigned int i;
+
+	if (!s->cur)
+		return false;
+	if (evict_from(s, s->cur))
+		return true;
+	for (i = 0; i < SHADOW_MAX_VCPUS && s->nr_vcpus > 1; i++)
+		if (s->vcpus[i].used && &s->vcpus[i] != s->cur &&
+		    evict_from(s, &s->vcpus[i]))
+			return true;
 	return false;
 }
 
@@ -412,7 +428,7 @@ void sh_release_zapped(struct shadow_mmu *s)
  * zapped reused (a vCPU's paging-structure cache could still point into
  * them, SDM Vol 3 4.10.3; KVM's kvm_mmu_commit_zap_page()).
  */
-void sh_commit(struct shadow_mmu *s)
+void sh_commit_slow(struct shadow_mmu *s)
 {
 	struct shadow_vcpu *vc = s->cur;
 
@@ -420,7 +436,9 @@ void sh_commit(struct shadow_mmu *s)
 		s->flush_all = false;
 		if (vc)
 			vc->flush = true;
-		sh_flush_others(s);
+		/* one vCPU: the others are none, unless a VM-wide call */
+		if (s->nr_vcpus > 1 || !vc)
+			sh_flush_others(s);
 	}
 	if (s->page_zapped)
 		sh_release_zapped(s);

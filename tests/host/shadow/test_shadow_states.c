@@ -182,7 +182,7 @@ int main(void)
 	      "an INVLPG outside every 2 MiB a global unsync page is linked "
 	      "at leaves its CR3 pass", "unsync %lu, %ld",
 	      (unsigned long)stats().unsync, xlate(0x200000, &w));
-	shadow_invlpg(vc, 0x205000);		/* may be meant for it elsewhere */
+	shadow_invlpg(vc, 0x205000);	/* may be meant for it elsewhere */
 	shadow_load_cr3(vc, 0x6000, NULL);
 	shadow_load_cr3(vc, 0x1000, NULL);
 	check(stats().unsync == 0 && xlate(0x200000, &w) == 250,

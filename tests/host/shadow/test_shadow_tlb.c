@@ -222,7 +222,8 @@ static void hw_flush(void)
 static void hw_flush_cb(void *arg)
 {
 	group_expect(M.inv, arg == C, "cfg.flush for vCPU %d from vCPU %d",
-		     (int)((struct model_cpu *)arg - M.cpus), (int)(C - M.cpus));
+		     (int)((struct model_cpu *)arg - M.cpus),
+		     (int)(C - M.cpus));
 	hw_flush();
 }
 
@@ -372,7 +373,8 @@ static void dbg_entry(int vi, int k)
 			(unsigned long)w.pte_gpa[j]);
 	fprintf(stderr, "\nDBG reference:");
 	for (j = 0; j < C->ntlb[vi]; j++)
-		fprintf(stderr, " %#lx/%u%s", (unsigned long)C->tlb[vi][j].frame,
+		fprintf(stderr, " %#lx/%u%s",
+			(unsigned long)C->tlb[vi][j].frame,
 			C->tlb[vi][j].perm, C->tlb[vi][j].global ? "g" : "");
 	fprintf(stderr, "\n");
 }
@@ -751,7 +753,8 @@ static void load_pdptes(void)
 	int i;
 
 	for (i = 0; i < 4 && mode() == GW_MODE_PAE; i++)
-		C->pdpte[i] = gmem_get(&M.mem, (C->cpu.cr3 & ~31ull) + 8 * i, 8);
+		C->pdpte[i] = gmem_get(&M.mem, (C->cpu.cr3 & ~31ull) + 8 * i,
+				       8);
 }
 
 /* The hypervisor wrote guest memory on the guest's behalf. */
@@ -1474,12 +1477,13 @@ int main(int argc, char **argv)
 			    (getenv("FAILFAST") && check_failures()))
 				continue;
 
-			snprintf(name, sizeof(name), "%d %s, OOS %s, %s pool%s%s",
-				 id, mname[modes[mi]], rc.oos ? "on" : "off",
+			snprintf(name, sizeof(name),
+				 "%d %s, OOS %s, %s pool%s%s", id,
+				 mname[modes[mi]], rc.oos ? "on" : "off",
 				 rc.pool < 100 ? "tiny" : "large",
 				 rc.smep_smap ? ", SMEP+SMAP" : "",
-				 rc.ncpu == 1 ? "" : rc.ncpu == 2 ? ", 2 vCPUs" :
-				 ", 3 vCPUs");
+				 rc.ncpu == 1 ? "" :
+				 rc.ncpu == 2 ? ", 2 vCPUs" : ", 3 vCPUs");
 			rc.name = name;
 			run(&rc, seed + (uint64_t)id * 7919);
 		}
