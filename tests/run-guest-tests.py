@@ -54,9 +54,10 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
 Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
---smp 2 (bare, NPT, Bochs VMX and SVM, QEMU SVM under shadow paging with
-OOS on and off; under VMX shadow paging, which keeps the APs parked, with
-"parked": no AP may start); --smp 4 in umbra-bios-grub-smp4, and
+--smp 2 (bare, NPT, Bochs VMX and SVM, SVM under shadow paging in QEMU
+with OOS on and off and in Bochs; under VMX shadow paging in Bochs, which
+keeps the APs parked, with "parked": no AP may start); --smp 4 in
+umbra-bios-grub-smp4, and
 Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
@@ -315,7 +316,8 @@ KERNEL_RUN = {
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
                     'bare-bochs-ryzen', 'umbra-bochs-svm',
                     'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub',
-                    'umbra-shadow-nooos-bios-grub'),
+                    'umbra-shadow-nooos-bios-grub', 'umbra-bochs-svm-shadow',
+                    'umbra-bochs-vmx-shadow'),
     },
     # issue 21, item 6: real mode; under shadow paging umbra runs it on
     # SVM only (paged real mode), VMX stops it with guest-error (no
