@@ -32,18 +32,16 @@ static void guest_ctx(struct shadow_mmu *s, struct shadow_vcpu *vc,
 
 /* The guest entry at guest level `level' on the walk (PDPTE: index 0 of a
  * PAE walk). */
-static uint64_t walk_pte(const struct shadow_mmu *s,
+static uint64_t walk_pte(const struct shadow_vcpu *vc,
 			 const struct gw_result *w, int level)
 {
-	struct shadow_vcpu *vc = s->cur;
 	int top = vc->mode == GW_MODE_LM ? 4 : vc->mode == GW_MODE_PAE ? 3 : 2;
 
 	return w->pte[top - level];
 }
 
-static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
+static unsigned int table_perm(const struct shadow_vcpu *vc, uint64_t e)
 {
-	struct shadow_vcpu *vc = s->cur;
 	unsigned int p = 0;
 
 	p |= (e & PTE_RW) ? SH_ACC_W : 0;
@@ -57,11 +55,11 @@ static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
  * link to: the shadow page of the guest table at level-1, or a direct page
  * under a guest large page (or with paging off).
  */
-static void child_for(struct shadow_mmu *s, const struct gw_result *w,
-		      struct shadow_page *sp, int level, uint64_t va,
-		      bool dirty, uint64_t *gfn, union shadow_role *role)
+static void child_for(struct shadow_mmu *s, struct shadow_vcpu *vc,
+		      const struct gw_result *w, struct shadow_page *sp,
+		      int level, uint64_t va, bool dirty, uint64_t *gfn,
+		      union shadow_role *role)
 {
-	struct shadow_vcpu *vc = s->cur;
 	union shadow_role r = vc->base_role;
 	int gl = vc->mode == GW_MODE_OFF ? 4 : w->level;
 
@@ -76,17 +74,17 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
 		*gfn = (vc->cpu.cr3 & 0xfffff000ull) >> 12;
 	} else if (vc->mode == GW_MODE_32) {
-		uint64_t pde = walk_pte(s, w, 2);
+		uint64_t pde = walk_pte(vc, w, 2);
 
-		r.access = sp->role.access & table_perm(s, pde & ~PTE_NX);
+		r.access = sp->role.access & table_perm(vc, pde & ~PTE_NX);
 		r.quadrant = (va >> 21) & 1;
 		*gfn = (pde & 0xfffff000ull) >> 12;
 	} else {
-		uint64_t e = walk_pte(s, w, level);
+		uint64_t e = walk_pte(vc, w, level);
 
 		r.access = sp->role.access;
 		if (!(vc->mode == GW_MODE_PAE && level == 3))
-			r.access &= table_perm(s, e);
+			r.access &= table_perm(vc, e);
 		*gfn = (e & addr_mask(s)) >> 12;
 	}
 	*role = r;
@@ -213,7 +211,7 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		struct shadow_page *child;
 		uint64_t cgfn;
 
-		child_for(s, &w, sp, level, gva, dirty, &cgfn, &r);
+		child_for(s, vc, &w, sp, level, gva, dirty, &cgfn, &r);
 		if (spte_present(sp->spt[idx])) {
 			child = sp_by_pa(s, sp->spt[idx]);
 			if (child->gfn == cgfn && child->role.word == r.word) {
