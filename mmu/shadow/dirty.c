@@ -88,7 +88,7 @@ static void walk_leaves(struct shadow_mmu *s, uint64_t first, uint64_t last,
 
 static void dirty_finish(struct shadow_mmu *s)
 {
-	finish(s);
+	sh_commit(s);	/* every vCPU flushes: none holds the lock */
 	sh_unlock(s);
 }
 

@@ -483,7 +483,10 @@ void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva)
 	}
 	if (s->flush_all) {
 		s->flush_all = false;
-		sh_flush_others(s);
+		if (s->nr_vcpus > 1) {
+			sh_flush_others(s);
+			sh_release_zapped(s);
+		}
 	}
 	vc->flush = wide;
 	vc->flush_one = !wide;

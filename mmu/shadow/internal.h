@@ -432,20 +432,21 @@ static inline void sh_unlock(struct shadow_mmu *s)
  * freed (mmu.c). */
 static inline void sh_commit(struct shadow_mmu *s)
 {
-	if (s->flush_all || s->page_zapped)
+	if (s->flush_all)	/* also set when a page waits in page_zapped */
 		sh_commit_slow(s);
 }
 
-/* The end of an entry point, under the lock: a zapped root reloaded, the
- * flushes requested (the others' by sh_commit(), the caller's now). */
+/* The end of a vCPU's entry point, under the lock: a zapped root
+ * reloaded, the flushes requested (the others' by sh_commit(), the
+ * caller's now).  A VM-wide one (s->cur NULL) ends with sh_commit(). */
 static inline void finish(struct shadow_mmu *s)
 {
 	struct shadow_vcpu *vc = s->cur;
 
-	if (vc)
-		ensure_root(s);
+	if (vc->root && vc->root->invalid)	/* ensure_root() */
+		reload_root(s);
 	sh_commit(s);
-	if (vc && vc->flush) {
+	if (vc->flush) {
 		s->st.flushes++;
 		if (s->cfg.flush)
 			s->cfg.flush(vc->arg);

@@ -251,6 +251,8 @@ static bool evict_cached_root(struct shadow_mmu *s)
  */
 void make_room(struct shadow_mmu *s, unsigned int need)
 {
+	if (s->mem_pages + need <= s->cfg.max_pages)
+		return;		/* the common case; zapped pages are free */
 	while (s->mem_pages - s->nr_zapped + need > s->cfg.max_pages) {
 		struct sh_list *n;
 		struct shadow_page *victim = NULL;
@@ -271,8 +273,7 @@ void make_room(struct shadow_mmu *s, unsigned int need)
 			break;
 		}
 	}
-	if (s->nr_zapped)
-		sh_commit(s);	/* the room, once no vCPU can walk it */
+	sh_commit(s);	/* the room, once no vCPU can walk it */
 }
 
 /*
@@ -458,14 +459,13 @@ int shadow_root_level(struct shadow_vcpu *vc)
  * may be set at any time by a vCPU that holds the lock). */
 bool shadow_flush_pending(struct shadow_vcpu *vc)
 {
-	bool f = vc->flush;
-
-	if (__atomic_load_n(&vc->remote_flush, __ATOMIC_SEQ_CST))
-		f |= __atomic_exchange_n(&vc->remote_flush, 0,
-					 __ATOMIC_SEQ_CST);
+	if (!vc->flush &&
+	    !__atomic_load_n(&vc->remote_flush, __ATOMIC_ACQUIRE))
+		return false;	/* before every entry: the common case */
+	__atomic_store_n(&vc->remote_flush, 0, __ATOMIC_SEQ_CST);
 	vc->flush = false;
-	vc->flush_one &= !f;
-	return f;
+	vc->flush_one = false;
+	return true;
 }
 
 bool shadow_flush_va_pending(struct shadow_vcpu *vc, uint64_t *va)

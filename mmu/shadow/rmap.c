@@ -97,6 +97,7 @@ void sh_page_free(struct shadow_mmu *s, void *p)
 		*(void **)p = s->page_zapped;
 		s->page_zapped = p;
 		s->nr_zapped++;
+		s->flush_all = true;	/* sh_commit() releases it */
 		return;
 	}
 	*(void **)p = *list;
