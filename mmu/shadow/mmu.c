@@ -549,15 +549,20 @@ int shadow_vcpu_add(struct shadow_mmu *s, const struct shadow_cpu *st,
 	vc->s = s;
 	vc->arg = arg;
 	vc->cpu = *st;
+	/* counted before its first root: what that load zaps, the vCPUs
+	 * already running flush (and its pages wait for them) */
+	vc->used = true;
+	s->nr_vcpus++;
 	s->cur = vc;
 	compute_base_role(s);
 	ret = load_root(s);
-	if (!ret) {
-		vc->used = true;
-		s->nr_vcpus++;
+	finish(s);
+	if (ret) {
+		vc->used = false;
+		s->nr_vcpus--;
+	} else {
 		*out = vc;
 	}
-	finish(s);
 	sh_unlock(s);
 	return ret;
 }
