@@ -65,6 +65,7 @@ TEST_PARTS	= --part "efi loader=tests/efi/test-loader.sh $(BUILD)/efi-fake" \
 		  --part "make run=$(PYTHON) tests/test-run.py" \
 		  --part "docs=$(PYTHON) tests/test-docs.py" \
 		  --part "debug shell=$(PYTHON) tests/test-shell.py" \
+		  --part "gdb stub=$(PYTHON) tests/test-gdb.py" \
 		  --part "include graph=$(PYTHON) tests/check-includes.py" \
 		  --part "size budget=$(PYTHON) tests/check-size.py" \
 		  --part "mmu mutants=$(PYTHON) tests/host/mutants.py $(MUTANT_OBJ)"

@@ -9,7 +9,7 @@ CORE_SRCS += boot/multiboot2.asm boot/multiboot2.c \
 	arch/x86/cpu/smp.c arch/x86/cpu/trampoline.asm \
 	arch/x86/vcpu/vcpu.c arch/x86/vcpu/run.c arch/x86/vcpu/smp.c \
 	arch/x86/exit/cpuid.c arch/x86/exit/msr.c arch/x86/exit/io.c \
-	arch/x86/exit/cr.c arch/x86/exit/apic.c \
+	arch/x86/exit/cr.c arch/x86/exit/apic.c arch/x86/exit/dr.c \
 	arch/x86/emul/decode.c arch/x86/emul/operand.c arch/x86/emul/emulate.c arch/x86/emul/gmem.c \
 	arch/x86/paging/tdp.c arch/x86/paging/shadow.c arch/x86/paging/mmu_env.c \
 	arch/x86/guest/load.c arch/x86/guest/multiboot.c arch/x86/guest/linux.c \

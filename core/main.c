@@ -141,8 +141,10 @@ static void ap_main(unsigned int id)
 		err = TRY(v->ops->create(v));
 	if (err)
 		pr_err("cpu %u: no vCPU (%s): this CPU stays parked", id, err_name(err));
-	else if (ap_runs(v))
+	else if (ap_runs(v)) {
 		vcpu_smp_add(v);
+		firmware_ap_resume(v);	/* guest=firmware: where umbra.efi parked it */
+	}
 	smp_ap_ready();
 	while (!aps_go || err || !ap_runs(v)) {
 		percpu_check_stop();
@@ -179,8 +181,9 @@ static void start_aps(const struct vcpu_ops *ops)
 			continue;
 		}
 		pr_info("cpu %u: APIC ID %x up, %s enabled, %s", next, ids[i], ops->name,
-			ap_runs(&vcpus[next]) ? "vCPU waits for the guest's SIPI" :
-			"parked: shadow paging on VMX runs the boot CPU only");
+			!ap_runs(&vcpus[next]) ? "parked: shadow paging on VMX runs the boot CPU only" :
+			vcpus[next].waiting ? "vCPU waits for the guest's SIPI" :
+			"vCPU resumes the firmware's AP where umbra.efi parked it");
 		next++;
 	}
 	smp_start_done();
@@ -204,6 +207,8 @@ void core_main(struct boot_info *bi)
 	canary_init();
 	iommu_init(bi);		/* claims the IOMMU's registers: before the map */
 	nr_cpu_ids = acpi_cpus(bi->acpi_rsdp, cpu_ids, ARRAY_SIZE(cpu_ids));
+	if (bi->fw_state && !firmware_aps_take(bi, cpu_ids, MIN(nr_cpu_ids, ARRAY_SIZE(cpu_ids))))
+		nr_cpu_ids = MIN(nr_cpu_ids, 1);	/* the firmware keeps its APs */
 	if (nr_cpu_ids > 1)
 		smp_reserve_trampoline(bi);	/* before the map: it is umbra's */
 	guest_map_build(bi);

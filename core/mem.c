@@ -60,6 +60,7 @@ static uint64_t pd_ident[MAX_IDENT_2M_GB][512] __attribute__((aligned(4096)));
 
 static uint64_t page_bitmap[MAX_POOL_PAGES / 64];
 static uint64_t pool_first, pool_pages, pool_free;
+static uint64_t pool_hint;	/* no free page in the bitmap words before it */
 static uint64_t low_bitmap;		/* LOW_POOL_PAGES bits */
 
 static const char *const type_names[] = {
@@ -246,6 +247,7 @@ static void pool_init(uint64_t image_size)
 	pool_pages = (umbra_mem_size - image_size) / PAGE_SIZE;
 	pool_free = pool_pages;
 	memset(page_bitmap, 0, sizeof(page_bitmap));
+	pool_hint = 0;
 	low_bitmap = 0;
 }
 
@@ -307,11 +309,39 @@ static void bits_set(uint64_t first, size_t n, bool v)
 
 static struct spinlock pool_lock;	/* the bitmaps, from every CPU */
 
-/* First fit; umbra allocates rarely (tables, VMCBs, staging). */
+/*
+ * One page, the lowest free one: a word at a time from the first word
+ * that may have one (the shadow MMU allocates a page per shadow table).
+ */
+static void *pool_alloc_one(void)
+{
+	uint64_t words = (pool_pages + 63) / 64;
+
+	for (uint64_t w = pool_hint; w < words; w++) {
+		uint64_t i;
+
+		if (page_bitmap[w] == ~0ull)
+			continue;
+		i = w * 64 + (uint64_t)__builtin_ctzll(~page_bitmap[w]);
+		pool_hint = w;
+		if (i >= pool_pages)
+			break;
+		page_bitmap[w] |= 1ull << (i % 64);
+		pool_free--;
+		return memset(phys_to_virt(pool_first + i * PAGE_SIZE), 0,
+			      PAGE_SIZE);
+	}
+	pool_hint = words;
+	return NULL;
+}
+
+/* First fit; runs of pages are rare (VMCBs, I/O bitmaps, staging). */
 static void *pool_alloc(size_t npages)
 {
 	uint64_t run = 0;
 
+	if (npages == 1)
+		return pool_alloc_one();
 	for (uint64_t i = 0; i < pool_pages; i++) {
 		run = bit_test(i) ? 0 : run + 1;
 		if (run == npages) {
@@ -383,6 +413,8 @@ static void pool_free_pages(void *p, size_t npages)
 		BUG_ON(!bit_test(i));
 	bits_set(first, npages, false);
 	pool_free += npages;
+	if (first / 64 < pool_hint)
+		pool_hint = first / 64;
 }
 
 void page_free(void *p, size_t npages)
@@ -494,16 +526,32 @@ void guest_map_build(struct boot_info *bi)
 			 mem_type_name(guest_map.r[i].type));
 }
 
+static bool range_in(const struct bi_mem_range *m, uint64_t base,
+		     uint64_t size, bool acpi)
+{
+	bool ram = m->type == BI_MEM_USABLE || (acpi &&
+		(m->type == BI_MEM_ACPI_RECLAIM || m->type == BI_MEM_ACPI_NVS));
+
+	return ram && base >= m->base && base + size <= m->base + m->size &&
+	       base + size >= base;
+}
+
+/*
+ * The guest map is fixed once the guest runs; the range that answered
+ * last is asked first (the walks and the shadow MMU ask per PTE).
+ */
 static bool guest_range_in(uint64_t base, uint64_t size, bool acpi)
 {
-	for (uint32_t i = 0; i < guest_map.nr; i++) {
-		const struct bi_mem_range *m = &guest_map.r[i];
-		bool ram = m->type == BI_MEM_USABLE || (acpi &&
-			(m->type == BI_MEM_ACPI_RECLAIM || m->type == BI_MEM_ACPI_NVS));
+	static uint32_t last;
+	uint32_t hint = __atomic_load_n(&last, __ATOMIC_RELAXED);
 
-		if (ram && base >= m->base &&
-		    base + size <= m->base + m->size && base + size >= base)
+	if (hint < guest_map.nr && range_in(&guest_map.r[hint], base, size, acpi))
+		return true;
+	for (uint32_t i = 0; i < guest_map.nr; i++) {
+		if (range_in(&guest_map.r[i], base, size, acpi)) {
+			__atomic_store_n(&last, i, __ATOMIC_RELAXED);
 			return true;
+		}
 	}
 	return false;
 }

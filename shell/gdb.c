@@ -383,19 +383,31 @@ static void cmd_write_mem(struct gdb *g, const char *p, struct reply *r)
 }
 
 /* Z0,ADDR,KIND / z0,ADDR,KIND (E.2); other types are not supported ("") */
+/*
+ * Z/z TYPE,ADDR,KIND (E.2): 0 software breakpoint, 1 hardware breakpoint,
+ * 2 write and 4 access watchpoint of KIND bytes; 3 (read) gets the empty
+ * reply, x86 has no read-only watchpoint (SDM Vol 3 18.2.4).
+ */
 static void cmd_breakpoint(struct gdb *g, const char *p, bool insert,
 			   struct reply *r)
 {
 	uint64_t addr, kind;
+	int type = *p++ - '0';
 	int ret;
 
-	if (*p++ != '0' || *p++ != ',')
+	if ((type != 0 && type != 1 && type != 2 && type != 4) || *p++ != ',')
 		return;
 	if (!parse_hex(&p, &addr) || *p++ != ',' || !parse_hex(&p, &kind)) {
 		rput(r, E_INVAL);
 		return;
 	}
-	ret = g->t->breakpoint(g->t->ctx, addr, insert);
+	if (!type)
+		ret = g->t->breakpoint(g->t->ctx, addr, insert);
+	else if (!g->t->hw_point)
+		return;
+	else
+		ret = g->t->hw_point(g->t->ctx, (unsigned int)type, addr, kind,
+				     insert);
 	if (!ret)
 		rput(r, "OK");
 	else if (ret < 0)
@@ -512,12 +524,33 @@ void gdb_init(struct gdb *g, const struct gdb_target *t)
 
 enum gdb_resume gdb_serve(struct gdb *g, int stop)
 {
-	if (stop >= 0) {
-		char s[3] = { 'S', hexdig[(stop >> 4) & 0xf], hexdig[stop & 0xf] };
+	return gdb_serve_watch(g, stop, NULL, 0);
+}
 
-		if (!send_packet(g, s, 3))
-			return GDB_CLOSED;
+/* The stop reply (E.3): SNN, or TNN;watch:ADDR; for a watchpoint's hit */
+static bool send_stop(struct gdb *g, int sig, const char *key, uint64_t addr)
+{
+	struct reply r = { g->out, 0 };
+	char sn[4] = { key ? 'T' : 'S', hexdig[(sig >> 4) & 0xf],
+		       hexdig[sig & 0xf] };
+
+	rput(&r, sn);
+	if (key) {
+		rput(&r, key);
+		rput(&r, ":");
+		for (int shift = 60; shift >= 0; shift -= 4)
+			if (addr >> shift || !shift)
+				r.buf[r.len++] = hexdig[(addr >> shift) & 0xf];
+		rput(&r, ";");
 	}
+	return send_packet(g, r.buf, r.len);
+}
+
+enum gdb_resume gdb_serve_watch(struct gdb *g, int stop, const char *key,
+				uint64_t addr)
+{
+	if (stop >= 0 && !send_stop(g, stop, key, addr))
+		return GDB_CLOSED;
 	for (;;) {
 		struct reply r = { g->out, 0 };
 		int how;

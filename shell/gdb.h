@@ -36,6 +36,12 @@ struct gdb_target {
 	/* a software breakpoint: 0, < 0 failed, > 0 not supported */
 	int (*breakpoint)(void *ctx, uint64_t addr, bool insert);
 	void (*kill)(void *ctx);	/* may return (host tests) */
+	/*
+	 * Optional: a debug-register point, type as Z's (1 execute, 2 write,
+	 * 4 access), len bytes; 0, < 0 failed, > 0 not supported.
+	 */
+	int (*hw_point)(void *ctx, unsigned int type, uint64_t addr,
+			uint64_t len, bool insert);
 };
 
 enum gdb_resume { GDB_CONTINUE, GDB_STEP, GDB_DETACH, GDB_KILLED, GDB_CLOSED };
@@ -54,5 +60,8 @@ void gdb_init(struct gdb *g, const struct gdb_target *t);
  * answer to the c or s that resumed it.
  */
 enum gdb_resume gdb_serve(struct gdb *g, int stop);
+/* the same with a stop reply naming why: key "watch" or "awatch", addr */
+enum gdb_resume gdb_serve_watch(struct gdb *g, int stop, const char *key,
+				uint64_t addr);
 
 #endif

@@ -12,6 +12,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/regs.h"
 #include "arch/x86/emul/gmem.h"
+#include "arch/x86/exit/dr.h"
 #include "arch/x86/paging/mmu.h"
 #include "core/mem.h"
 #include "drivers/serial.h"
@@ -33,6 +34,12 @@ static struct bp {
 	uint8_t orig;
 	bool used;
 } bps[NR_BPS];
+static struct hw {		/* Z1, Z2, Z4: DR0-DR3 (arch/x86/exit/dr.c) */
+	uint64_t addr;
+	uint8_t type;		/* Z's: 1 execute, 2 write, 4 access */
+	uint8_t len;
+	bool used;
+} hws[4];
 
 /* gdb's register order (gdb.h) as the CPU's encoding (SDM Vol 2 2.1.5) */
 static const uint8_t gpr_enc[16] = { 0, 3, 1, 2, 6, 7, 5, 4,
@@ -194,6 +201,66 @@ static int t_breakpoint(void *ctx, uint64_t addr, bool insert)
 	return 0;
 }
 
+/*
+ * gdb's points as DR7 (SDM Vol 3 18.2.4): Ln enables DRn, R/Wn 00
+ * execute, 01 write, 11 read or write; LENn 00 1 byte, 01 2, 11 4, 10 8
+ * (IA-32e mode only); the address aligned to the length.
+ */
+static void hw_load(struct vcpu *v)
+{
+	static const uint8_t len_bits[9] = { [1] = 0, [2] = 1, [4] = 3, [8] = 2 };
+	uint64_t addr[4] = { 0 }, dr7 = 0;
+
+	for (int i = 0; i < 4; i++) {
+		const struct hw *h = &hws[i];
+		uint64_t rw = h->type == 1 ? 0 : h->type == 2 ? 1 : 3;
+
+		if (!h->used)
+			continue;
+		addr[i] = h->addr;
+		dr7 |= 1ull << (2 * i);
+		dr7 |= (rw | (uint64_t)len_bits[h->len] << 2) << (16 + 4 * i);
+	}
+	dr_set(v, addr, dr7);
+}
+
+static int t_hw_point(void *ctx, unsigned int type, uint64_t addr,
+		      uint64_t len, bool insert)
+{
+	struct vcpu *v = ctx;
+	bool lma = v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
+	struct hw *free = NULL;
+
+	if (!v->ops->intercept_dr)
+		return 1;
+	if (type == 1)
+		len = 1;
+	if ((len != 1 && len != 2 && len != 4 && !(len == 8 && lma)) ||
+	    (addr & (len - 1)))
+		return -1;
+	for (int i = 0; i < 4; i++) {
+		struct hw *h = &hws[i];
+
+		if (h->used && h->addr == addr && h->type == type &&
+		    h->len == len) {
+			if (!insert) {
+				h->used = false;
+				hw_load(v);
+			}
+			return 0;
+		}
+		if (!h->used && !free)
+			free = h;
+	}
+	if (!insert)
+		return 0;
+	if (!free)
+		return -1;	/* gdb: too many hardware points */
+	*free = (struct hw){ addr, (uint8_t)type, (uint8_t)len, true };
+	hw_load(v);
+	return 0;
+}
+
 static void t_kill(void *ctx)
 {
 	reset();
@@ -206,10 +273,31 @@ static void remove_all(struct vcpu *v)
 			t_breakpoint(v, bps[i].addr, false);
 	if (v->ops->intercept_bp)
 		v->ops->intercept_bp(v, false);
+	for (int i = 0; i < 4; i++)
+		hws[i].used = false;
+	hw_load(v);
 }
 
-/* The guest is stopped: gdb has the port until it resumes the guest. */
-static void serve(struct vcpu *v, int sig)
+/*
+ * While gdb is attached and the guest runs, an exit at least every 10 ms
+ * so that gdb's Ctrl-C is seen even when the guest spins with interrupts
+ * off and makes no exit of its own (shell_poll() reads the port on
+ * exits).  Off again once gdb detaches.
+ */
+static void ctrl_c_timer(struct vcpu *v)
+{
+	uint64_t hz = clock_tsc_hz();
+
+	if (v->ops->exit_timer)
+		v->ops->exit_timer(v, attached ? (hz ? hz / 100 : 1ull << 24) : 0);
+}
+
+/*
+ * The guest is stopped: gdb has the port until it resumes the guest.
+ * key/addr: a watchpoint's hit for the stop reply, or NULL.
+ */
+static void serve_watch(struct vcpu *v, int sig, const char *key,
+			uint64_t addr)
 {
 	static struct gdb_target t;
 
@@ -217,13 +305,13 @@ static void serve(struct vcpu *v, int sig)
 		.ctx = v, .getc = t_getc, .put = t_put, .get_reg = t_get_reg,
 		.set_reg = t_set_reg, .read_mem = t_read_mem,
 		.write_mem = t_write_mem, .breakpoint = t_breakpoint,
-		.kill = t_kill,
+		.kill = t_kill, .hw_point = t_hw_point,
 	};
 	if (!attached)
 		gdb_init(&gdb, &t);
 	attached = true;
 	clock_pause();
-	switch (gdb_serve(&gdb, sig)) {
+	switch (gdb_serve_watch(&gdb, sig, key, addr)) {
 	case GDB_STEP:
 		stepping = true;
 		v->ops->single_step(v, true);
@@ -236,7 +324,13 @@ static void serve(struct vcpu *v, int sig)
 	default:
 		break;
 	}
+	ctrl_c_timer(v);
 	clock_resume();
+}
+
+static void serve(struct vcpu *v, int sig)
+{
+	serve_watch(v, sig, NULL, 0);
 }
 
 void gdbstub_init(struct vcpu *v, void (*reset_fn)(void))
@@ -276,6 +370,38 @@ bool gdbstub_step_done(struct vcpu *v)
 }
 
 /*
+ * The guest's own INT3, INTO or INT n, stopped before it ran: run it as
+ * the CPU would (SDM Vol 2 "INT n/INTO/INT3/INT1"): RIP past it, then #BP,
+ * #OF when RFLAGS.OF is set, or the software interrupt.  INT n exits only
+ * on SVM (svm_intercept_bp()); a legacy prefix before the opcode is
+ * stepped over.
+ */
+static void guest_own_int(struct vcpu *v, uint64_t rip)
+{
+	uint8_t insn[6];
+	unsigned int n = 0;
+
+	if (copy_guest(v, rip, insn, sizeof(insn), false))
+		insn[0] = INT3;		/* a short page: the INT3 fits */
+	while (n < 4 && (insn[n] == 0x66 || insn[n] == 0x67 ||
+			 insn[n] == 0x26 || insn[n] == 0x2e || insn[n] == 0x36 ||
+			 insn[n] == 0x3e || insn[n] == 0x64 || insn[n] == 0x65))
+		n++;
+	if (insn[n] == 0xcd && v->ops->inject_soft_int) {
+		v->ops->set_reg(v, VCPU_RIP, rip + n + 2);
+		v->ops->inject_soft_int(v, insn[n + 1]);
+		return;
+	}
+	v->ops->set_reg(v, VCPU_RIP, rip + n + 1);
+	if (insn[n] == 0xce) {
+		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_OF)
+			v->ops->inject_exception(v, 4, false, 0);
+		return;
+	}
+	v->ops->inject_exception(v, 3, false, 0);
+}
+
+/*
  * The #BP intercept comes before delivery with RIP at the INT3 (APM Vol 2
  * 15.12; SDM Vol 3 25.2): at one of gdb's, the guest stops there (gdb
  * expects the PC of the breakpoint).  Any other INT3 is the guest's: RIP
@@ -293,6 +419,31 @@ void gdbstub_breakpoint(struct vcpu *v, const struct vcpu_exit *e)
 		serve(v, 5);
 		return;
 	}
-	vcpu_advance_rip(v, e, 1);
-	v->ops->inject_exception(v, 3, false, 0);
+	guest_own_int(v, rip);
+}
+
+/*
+ * A #DB while gdb holds the debug registers: the guest's own is
+ * delivered (dr_debug()); at one of gdb's points the guest stops.  An
+ * execute breakpoint is a fault, RIP at the instruction: RF lets it run
+ * once on resume (SDM Vol 3 17.3.1.1, 18.3.1.1); a data breakpoint is a
+ * trap after the access.
+ */
+void gdbstub_debug(struct vcpu *v, const struct vcpu_exit *e)
+{
+	unsigned int hit = dr_debug(v, e->debug.dr6);
+	const struct hw *h = NULL;
+
+	for (int i = 0; i < 4 && !h; i++)
+		if (hit & (1u << i))
+			h = &hws[i];
+	if (!h || !h->used)
+		return;
+	if (h->type == 1) {
+		v->ops->set_reg(v, VCPU_RFLAGS,
+				v->ops->get_reg(v, VCPU_RFLAGS) | RFLAGS_RF);
+		serve(v, 5);
+		return;
+	}
+	serve_watch(v, 5, h->type == 2 ? "watch" : "awatch", h->addr);
 }

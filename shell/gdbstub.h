@@ -24,5 +24,6 @@ void gdbstub_interrupt(struct vcpu *v);
 bool gdbstub_step_done(struct vcpu *v);
 /* EXIT_BREAKPOINT: gdb's INT3 stops; the guest's own is delivered to it. */
 void gdbstub_breakpoint(struct vcpu *v, const struct vcpu_exit *e);
+void gdbstub_debug(struct vcpu *v, const struct vcpu_exit *e);
 
 #endif

@@ -114,7 +114,8 @@ void shell_poll(struct vcpu *v)
 	uint64_t now;
 	char c;
 
-	if (mode != SHELL_DEDICATED)
+	/* while gdb is attached the shared port is gdb's, not the guest's */
+	if (mode != SHELL_DEDICATED && !gdbstub_attached())
 		return;
 	now = clock_now();
 	if (now - last_poll < poll_cycles)

@@ -3,6 +3,12 @@
  * Where the emulators umbra is tested under depart from the APM (QEMU's
  * TCG, Bochs 2.7), and what the SVM back end does about it.  Each is
  * harmless on a CPU that follows the manual.
+ *
+ * One lives in svm.c: QEMU's TCG takes INT3 as a software interrupt, so
+ * the #BP exception intercept never sees it and only the INTn intercept
+ * does (its raise_interrupt2() checks SVM_EXIT_SWINT for every INT
+ * instruction).  svm_intercept_bp() sets both, and gdb's breakpoints stop
+ * the guest either way.
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/gmem.h"
@@ -243,4 +249,24 @@ uint64_t svm_lost_nmi(struct vcpu *v)
 	pr_debug("svm: fetch fault at the NMI handler %lx with rip %lx: the NMI is injected again",
 		 lin, vmcb->save.rip);
 	return X86_TRAP_NMI | EVENTINJ_TYPE_NMI | EVENTINJ_VALID;
+}
+
+/*
+ * QEMU 7.2's TCG: VMRUN takes the guest's DR7 from the VMCB but does not
+ * arm the breakpoints it enables; only a MOV to DR7 does (fixed upstream
+ * in 2024, helper_vmrun() calling cpu_x86_update_dr7()).  So while gdb
+ * holds the debug registers (arch/x86/exit/dr.c) umbra writes the VMCB's
+ * DR7 to its own just before VMRUN and 400h right after the #VMEXIT.  On
+ * a CPU that follows the APM nothing changes: VMRUN loads the same DR7,
+ * and #VMEXIT gives the host its DR7 back with every breakpoint disabled
+ * (APM Vol 2 15.6); only the instructions up to VMRUN run with gdb's
+ * breakpoints armed, at umbra's own addresses.
+ */
+void svm_dr7_around_vmrun(struct vcpu *v, const struct svm_vcpu *s,
+			  bool before)
+{
+	uint64_t dr7 = before ? s->vmcb->save.dr7 : 0x400;
+
+	if (v->own_dr.held)
+		__asm__ volatile("mov %0, %%dr7" : : "r"(dr7));
 }

@@ -16,6 +16,9 @@ void svm_sync_deferred_lme(struct vcpu *v, struct svm_vcpu *s);
 uint64_t svm_lost_interrupt(struct vcpu *v, bool in_delivery);
 /* Bochs's lost NMI (its handler's first fetch exited): inject it again */
 uint64_t svm_lost_nmi(struct vcpu *v);
+/* QEMU 7.2 arms gdb's breakpoints on a MOV to DR7 only */
+void svm_dr7_around_vmrun(struct vcpu *v, const struct svm_vcpu *s,
+			  bool before);
 
 /*
  * Under shadow paging every #PF of the guest is intercepted (APM Vol 2

@@ -381,6 +381,12 @@ static void step_exception(struct svm_vcpu *s, struct vcpu_exit *e,
 		e->reason = EXIT_BREAKPOINT;
 		return;
 	}
+	if (vector == 1 && !s->step.on) {	/* ops->intercept_dr */
+		e->reason = EXIT_DEBUG;
+		e->debug.dr6 = vmcb->save.dr6;
+		vmcb->save.dr6 = 0xffff0ff0;	/* gdb's now: status read */
+		return;
+	}
 	e->reason = s->step.on ? EXIT_SINGLE_STEP : EXIT_OTHER;
 	if (!s->step.on)
 		return;
@@ -393,7 +399,12 @@ static void step_exception(struct svm_vcpu *s, struct vcpu_exit *e,
 		s->step.held |= EVENTINJ_EV | vmcb->ctl.exitinfo1 << 32;
 }
 
-/* #BP exits for gdb (APM Vol 2 15.12); a step keeps it (STEP_EXC lacks 3) */
+/*
+ * #BP exits for gdb (APM Vol 2 15.12); a step keeps it (STEP_EXC lacks 3).
+ * The INTn intercept too (APM Vol 2 15.9, Table 15-7): QEMU's TCG checks
+ * INT3 against it instead of the #BP exception intercept (svm/quirks.c).
+ * Both exit before the instruction runs, RIP at it.
+ */
 static void svm_intercept_bp(struct vcpu *v, bool on)
 {
 	struct svm_vcpu *s = to_svm(v);
@@ -402,6 +413,30 @@ static void svm_intercept_bp(struct vcpu *v, bool on)
 	s->vmcb->ctl.intercept_exc = on ? s->vmcb->ctl.intercept_exc | bit :
 					  s->vmcb->ctl.intercept_exc & ~bit;
 	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+	s->vmcb->ctl.intercept3 = on ? s->vmcb->ctl.intercept3 | INTERCEPT_INTN :
+				       s->vmcb->ctl.intercept3 & ~INTERCEPT_INTN;
+}
+
+/*
+ * MOV DR0-DR7 exits (APM Vol 2 15.11; the exit codes 20h-3Fh, Appendix C)
+ * and #DB exits (15.12) for gdb's debug registers (arch/x86/exit/dr.c).
+ */
+static void svm_intercept_dr(struct vcpu *v, bool on)
+{
+	struct svm_vcpu *s = to_svm(v);
+	uint32_t bit = 1u << 1;
+
+	s->vmcb->ctl.intercept_dr = on ? 0x00ff00ffu : 0;
+	s->vmcb->ctl.intercept_exc = on ? s->vmcb->ctl.intercept_exc | bit :
+					  s->vmcb->ctl.intercept_exc & ~bit;
+	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+}
+
+/* INT n the guest's own, after an INTn exit (APM Vol 2 15.20 TYPE 4) */
+static void svm_inject_soft_int(struct vcpu *v, uint8_t vector)
+{
+	to_svm(v)->vmcb->ctl.event_inj = vector | EVENTINJ_TYPE_SOFT |
+					 EVENTINJ_VALID;
 }
 
 static void svm_set_tdp_root(struct vcpu *v, uint64_t root_pa)
@@ -455,6 +490,17 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 		e->cr.type = mov ? CR_ACCESS_MOV : CR_ACCESS_UNKNOWN;
 		e->cr.gpr = mov ? (int)(e->info1 & 15) : -1;
 		e->cr.lmsw = 0;
+		if (nrips)
+			e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
+		return;
+	}
+	if (code >= SVM_EXIT_DR0_READ && code <= SVM_EXIT_DR15_WRITE) {
+		/* decode assists: EXITINFO1[3:0] is the GPR (15.33.1) */
+		e->reason = EXIT_DR_ACCESS;
+		e->dr.n = (int)(code & 15);
+		e->dr.write = code >= SVM_EXIT_DR0_WRITE;
+		e->dr.gpr = (svm.features & SVM_FEAT_DECODE_ASSIST) ?
+			    (int)(e->info1 & 15) : -1;
 		if (nrips)
 			e->insn_len = (uint8_t)(vmcb->ctl.next_rip - vmcb->save.rip);
 		return;
@@ -521,6 +567,9 @@ static void decode_exit(struct svm_vcpu *s, struct vcpu_exit *e)
 	case SVM_EXIT_EXCP_BASE ... SVM_EXIT_PF - 1:
 	case SVM_EXIT_PF + 1 ... SVM_EXIT_EXCP_BASE + 31:
 		step_exception(s, e, code - SVM_EXIT_EXCP_BASE);
+		return;
+	case SVM_EXIT_SWINT:	/* ops->intercept_bp: INT3 or INT n at RIP */
+		e->reason = EXIT_BREAKPOINT;
 		return;
 	case SVM_EXIT_NMI:	/* taken by umbra's IDT already (svm_run()) */
 	case SVM_EXIT_IRET:	/* track_nmi_blocking(); the IRET runs next */
@@ -671,7 +720,9 @@ static void svm_run(struct vcpu *v, struct vcpu_exit *e)
 	if (nr_vcpus > 1)	/* kicks (arch/x86/vcpu/smp.c) */
 		vmcb->ctl.intercept3 |= INTERCEPT_NMI;
 	vmcb->save.rax = v->gprs.rax;
+	svm_dr7_around_vmrun(v, s, true);
 	svm_vmrun(virt_to_phys(vmcb), &v->gprs);
+	svm_dr7_around_vmrun(v, s, false);
 	percpu_reload(pc);
 	/*
 	 * An intercepted NMI is still pending (APM Vol 2 15.17.1: held while
@@ -758,4 +809,6 @@ const struct vcpu_ops svm_ops = {
 	.exit_name = svm_exit_name,
 	.single_step = svm_single_step,
 	.intercept_bp = svm_intercept_bp,
+	.inject_soft_int = svm_inject_soft_int,
+	.intercept_dr = svm_intercept_dr,
 };

@@ -101,6 +101,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define INTERCEPT_INIT		(1u << 3)
 #define INTERCEPT_CPUID		(1u << 18)
 #define INTERCEPT_IRET		(1u << 20)
+#define INTERCEPT_INTN		(1u << 21)
 #define INTERCEPT_INVD		(1u << 22)
 #define INTERCEPT_HLT		(1u << 24)
 #define INTERCEPT_INVLPG	(1u << 25)
@@ -127,6 +128,9 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define SVM_EXIT_CR15_READ	0x00f
 #define SVM_EXIT_CR0_WRITE	0x010
 #define SVM_EXIT_CR15_WRITE	0x01f
+#define SVM_EXIT_DR0_READ	0x020
+#define SVM_EXIT_DR0_WRITE	0x030
+#define SVM_EXIT_DR15_WRITE	0x03f
 #define SVM_EXIT_EXCP_BASE	0x040
 #define SVM_EXIT_PF		0x04e
 #define SVM_EXIT_INTR		0x060
@@ -134,6 +138,7 @@ _Static_assert(sizeof(struct vmcb) == 0x1000, "VMCB size");
 #define SVM_EXIT_INIT		0x063
 #define SVM_EXIT_CPUID		0x072
 #define SVM_EXIT_IRET		0x074
+#define SVM_EXIT_SWINT		0x075
 #define SVM_EXIT_INVD		0x076
 #define SVM_EXIT_HLT		0x078
 #define SVM_EXIT_INVLPG		0x079

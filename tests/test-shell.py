@@ -33,19 +33,13 @@ build/test-logs/shell-*.log.
 import argparse
 import os
 import re
-import socket
-import subprocess
 import sys
-import tempfile
-import threading
-import time
 
+import serialmachine
 from checks import result, summary
+from serialmachine import BUILD, ROOT, Machine
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, 'build')
 KERNEL = os.path.join(BUILD, 'tests', 'guest', 'interactive', 'shell.elf')
-LOGS = os.path.join(BUILD, 'test-logs')
 ESC = b'\x1d\x1d'
 PROMPT = 'umbra> '
 LINUX_KERNEL = os.path.join(BUILD, 'linux', 'vmlinuz')
@@ -54,147 +48,6 @@ BOOT_TIMEOUT = 60
 LINUX_BOOT_TIMEOUT = 120
 LINUX_PROMPT = r':/# '		# busybox's, then maybe ESC [6n
 CMD_TIMEOUT = 20
-
-verbose = False
-
-
-class Stream:
-    """Everything read from one serial line, with waiting for patterns."""
-
-    def __init__(self, name, read):
-        self.name = name
-        self.data = ''
-        self.cond = threading.Condition()
-        self.closed = False
-        self.thread = threading.Thread(target=self._pump, args=(read,),
-                                       daemon=True)
-        self.thread.start()
-
-    def _pump(self, read):
-        while True:
-            try:
-                chunk = read()
-            except OSError:
-                chunk = b''
-            with self.cond:
-                if not chunk:
-                    self.closed = True
-                    self.cond.notify_all()
-                    return
-                text = chunk.decode('utf-8', 'replace').replace('\r', '')
-                self.data += text
-                if verbose:
-                    sys.stderr.write(text)
-                self.cond.notify_all()
-
-    def wait(self, pattern, start, timeout):
-        """Position just after the first match of pattern at or after start,
-        or None on timeout or end of stream."""
-        rx = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                m = rx.search(self.data, start)
-                if m:
-                    return m.end()
-                left = deadline - time.monotonic()
-                if left <= 0 or self.closed:
-                    return None
-                self.cond.wait(left)
-
-    def mark(self):
-        with self.cond:
-            return len(self.data)
-
-
-class Machine:
-    """QEMU running umbra and the shell guest; COM1 on stdin/stdout, with
-    dedicated=True COM2 on a unix socket as well."""
-
-    def __init__(self, name, mmu='tdp', hv_args='', dedicated=False,
-                 guest_args=(), kernel=KERNEL, runner_args=()):
-        self.name = name
-        self.tmp = tempfile.mkdtemp(prefix='test-shell-', dir=BUILD)
-        medium = build_medium(mmu, hv_args, kernel, guest_args, runner_args)
-        cmd = ['qemu-system-x86_64', '-machine', 'q35', '-m', '512',
-               '-display', 'none', '-no-reboot', '-monitor', 'none',
-               '-nic', 'none', '-device', 'isa-debug-exit,iobase=0xf4,iosize=4',
-               '-accel', 'tcg', '-cpu', 'qemu64,+svm,+npt',
-               '-cdrom', medium, '-boot', 'd', '-serial', 'stdio']
-        sock_path = os.path.join(self.tmp, 'com2')
-        if dedicated:
-            cmd += ['-serial', 'unix:%s,server=on,wait=off' % sock_path]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE,
-                                     stdout=subprocess.PIPE,
-                                     stderr=subprocess.DEVNULL)
-        out = self.proc.stdout
-        self.com1 = Stream('com1', lambda: os.read(out.fileno(), 65536))
-        self.com2 = None
-        self.sock = None
-        if dedicated:
-            self.sock = connect(sock_path)
-            s = self.sock
-            self.com2 = Stream('com2', lambda: s.recv(65536))
-
-    def send1(self, data):
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def send2(self, data):
-        self.sock.sendall(data)
-
-    def finish(self, timeout=30):
-        try:
-            return self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
-
-    def close(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-        if self.sock:
-            self.sock.close()
-        os.makedirs(LOGS, exist_ok=True)
-        for st in (self.com1, self.com2):
-            if st:
-                st.thread.join(2)
-                with open(os.path.join(LOGS, 'shell-%s-%s.log' %
-                                       (self.name, st.name)), 'w') as f:
-                    f.write(st.data)
-        try:
-            os.unlink(os.path.join(self.tmp, 'com2'))
-        except OSError:
-            pass
-        os.rmdir(self.tmp)
-
-
-def connect(path):
-    for _ in range(200):
-        try:
-            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            s.connect(path)
-            return s
-        except OSError:
-            s.close()
-            time.sleep(0.05)
-    raise RuntimeError('cannot connect to QEMU socket %s' % path)
-
-
-def build_medium(mmu, hv_args, kernel, guest_args, runner_args):
-    cmd = [os.path.join(ROOT, 'tools', 'umbra-run'), '--build-only',
-           '--firmware', 'bios', '--mmu', mmu] + list(runner_args)
-    if hv_args:
-        cmd += ['--hv-args', hv_args]
-    cmd.append(kernel)
-    cmd += list(guest_args)
-    p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       universal_newlines=True)
-    if p.returncode != 0:
-        raise RuntimeError('umbra-run --build-only failed: %s' % p.stderr)
-    return p.stdout.strip().splitlines()[-1]
 
 
 class Shell:
@@ -365,7 +218,7 @@ def session(name, sh, m, send_guest, mmu):
 
 
 def shared(name, mmu):
-    m = Machine(name, mmu=mmu)
+    m = Machine(name, KERNEL, mmu=mmu)
     try:
         if not wait_ready(m, name):
             return
@@ -377,7 +230,7 @@ def shared(name, mmu):
 
 
 def dedicated(name):
-    m = Machine(name, hv_args='serial=com2', dedicated=True,
+    m = Machine(name, KERNEL, hv_args='serial=com2', dedicated=True,
                 guest_args=['hlt'])
     try:
         if not wait_ready(m, name):
@@ -404,7 +257,7 @@ def dedicated(name):
 
 
 def reboot(name):
-    m = Machine(name)
+    m = Machine(name, KERNEL)
     try:
         if not wait_ready(m, name):
             return
@@ -434,7 +287,7 @@ def linux_command(m, name, text, expect):
 
 def linux(name, mmu='tdp'):
     """Linux's 8250 driver reads the shared COM1 on receive interrupts."""
-    m = Machine(name, mmu=mmu, kernel=LINUX_KERNEL,
+    m = Machine(name, LINUX_KERNEL, mmu=mmu,
                 guest_args=['console=ttyS0', 'quiet'],
                 runner_args=['--initrd', LINUX_INITRD])
     try:
@@ -476,7 +329,6 @@ def linux(name, mmu='tdp'):
 
 
 def main():
-    global verbose
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('-v', '--verbose', action='store_true',
                    help='copy the consoles to standard error')
@@ -492,7 +344,7 @@ def main():
         else:
             print('info: no %s: the linux run is left out'
                   % os.path.relpath(LINUX_KERNEL, ROOT))
-    verbose = opts.verbose
+    serialmachine.verbose = opts.verbose
     if not os.path.exists(KERNEL):
         print('FAIL: setup: %s missing: make all guest-kernels' % KERNEL)
         print('0 passed, 1 failed')

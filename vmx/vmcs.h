@@ -64,6 +64,7 @@
 #define PIN_EXT_INTR_EXITING		(1u << 0)
 #define PIN_NMI_EXITING			(1u << 3)
 #define PIN_VIRTUAL_NMIS		(1u << 5)
+#define PIN_PREEMPTION_TIMER		(1u << 6)
 #define PIN_DEFAULT1			0x00000016u	/* A.3.1 */
 
 /* Primary processor-based controls, SDM Vol 3 24.6.2, Table 24-6 */
@@ -72,6 +73,7 @@
 #define PROC_CR3_LOAD_EXITING		(1u << 15)
 #define PROC_CR3_STORE_EXITING		(1u << 16)
 #define PROC_NMI_WINDOW_EXITING		(1u << 22)
+#define PROC_MOV_DR_EXITING		(1u << 23)
 #define PROC_USE_IO_BITMAPS		(1u << 25)
 #define PROC_MONITOR_TRAP_FLAG		(1u << 27)
 #define PROC_USE_MSR_BITMAPS		(1u << 28)
@@ -149,6 +151,7 @@ enum vmcs_field {
 	HOST_IA32_EFER			= 0x2c02,
 	/* 32-bit */
 	PIN_BASED_CONTROLS		= 0x4000,
+	PREEMPTION_TIMER_VALUE		= 0x482e,
 	PROC_BASED_CONTROLS		= 0x4002,
 	EXCEPTION_BITMAP		= 0x4004,
 	PF_ERROR_CODE_MASK		= 0x4006,
@@ -240,6 +243,7 @@ enum vmx_exit {
 	VMX_EXIT_VMXOFF			= 26,
 	VMX_EXIT_VMXON			= 27,
 	VMX_EXIT_CR_ACCESS		= 28,
+	VMX_EXIT_DR_ACCESS		= 29,
 	VMX_EXIT_IO			= 30,
 	VMX_EXIT_RDMSR			= 31,
 	VMX_EXIT_WRMSR			= 32,
@@ -248,6 +252,7 @@ enum vmx_exit {
 	VMX_EXIT_MTF			= 37,
 	VMX_EXIT_MACHINE_CHECK		= 41,
 	VMX_EXIT_EPT_VIOLATION		= 48,
+	VMX_EXIT_PREEMPTION_TIMER	= 52,
 	VMX_EXIT_EPT_MISCONFIG		= 49,
 	VMX_EXIT_INVEPT			= 50,
 	VMX_EXIT_INVVPID		= 53,

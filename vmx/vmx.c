@@ -157,6 +157,58 @@ static void vmx_single_step(struct vcpu *v, bool on)
 	vmcs_write(PROC_BASED_CONTROLS, proc);
 }
 
+/*
+ * #BP exits for gdb: bit 3 of the exception bitmap (SDM Vol 3 24.6.3).
+ * INT3 exits as a software exception before it runs (27.1); a step
+ * without MTF keeps the bit (vmx_step_tf() restores step.exc).
+ */
+static void vmx_intercept_bp(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *s = to_vmx(v);
+	uint32_t bit = 1u << X86_TRAP_BP;
+	uint32_t bm = (uint32_t)vmcs_read(EXCEPTION_BITMAP);
+
+	vmcs_write(EXCEPTION_BITMAP, on ? bm | bit : bm & ~bit);
+	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+}
+
+/*
+ * ops->exit_timer: the VMX-preemption timer (SDM Vol 3 24.6.1 Table 24-5
+ * bit 6, 26.5.1) counts down at the TSC's rate shifted right by
+ * IA32_VMX_MISC[4:0] (A.6) from the value loaded at every VM entry
+ * (without "save VMX-preemption timer value" the field is not written
+ * back), and exits at 0 whatever the guest's RFLAGS.IF.
+ */
+static void vmx_exit_timer(struct vcpu *v, uint64_t tsc)
+{
+	uint64_t pin = vmcs_read(PIN_BASED_CONTROLS);
+	uint64_t ticks = tsc >> (rdmsr(MSR_VMX_MISC) & 0x1f);
+
+	if (!((rdmsr(MSR_VMX_PINBASED_CTLS) >> 32) & PIN_PREEMPTION_TIMER))
+		return;
+	if (ticks > 0xffffffffu)
+		ticks = 0xffffffffu;
+	vmcs_write(PREEMPTION_TIMER_VALUE, ticks ? ticks : 1);
+	vmcs_write(PIN_BASED_CONTROLS, tsc ? pin | PIN_PREEMPTION_TIMER :
+				       pin & ~(uint64_t)PIN_PREEMPTION_TIMER);
+}
+
+/*
+ * MOV-DR exiting (SDM Vol 3 24.6.2 Table 24-6 bit 23) and #DB in the
+ * exception bitmap, for gdb's debug registers (arch/x86/exit/dr.c).
+ */
+static void vmx_intercept_dr(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *s = to_vmx(v);
+	uint64_t proc = vmcs_read(PROC_BASED_CONTROLS);
+	uint32_t bm = (uint32_t)vmcs_read(EXCEPTION_BITMAP), bit = 1u << 1;
+
+	vmcs_write(PROC_BASED_CONTROLS, on ? proc | PROC_MOV_DR_EXITING :
+				       proc & ~(uint64_t)PROC_MOV_DR_EXITING);
+	vmcs_write(EXCEPTION_BITMAP, on ? bm | bit : bm & ~bit);
+	s->step.exc = on ? s->step.exc | bit : s->step.exc & ~bit;
+}
+
 /* SDM Vol 3 24.6.4: bitmap A for ports 0-7fff, B for 8000-ffff */
 static void vmx_intercept_io(struct vcpu *v, uint16_t port, bool on)
 {
@@ -725,6 +777,15 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
 		decode_cr_access(e);
 		return;
+	case VMX_EXIT_DR_ACCESS:
+		/* 27.2.1 Table 27-3: DR in 2:0, 1 = MOV from DR in bit 4,
+		   the GPR in 11:8 */
+		e->reason = EXIT_DR_ACCESS;
+		e->dr.n = (int)(e->info1 & 7);
+		e->dr.write = !(e->info1 & (1u << 4));
+		e->dr.gpr = (int)((e->info1 >> 8) & 15);
+		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
+		return;
 	case VMX_EXIT_INVLPG:
 		/* 27.2.1 Table 27-1: the qualification is the address */
 		e->reason = EXIT_INVLPG;
@@ -739,6 +800,7 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 		e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
 		return;
 	case VMX_EXIT_EXT_INTR:
+	case VMX_EXIT_PREEMPTION_TIMER:	/* ops->exit_timer: nothing to do */
 		e->reason = EXIT_INTR;
 		return;
 	case VMX_EXIT_MTF:
@@ -760,8 +822,23 @@ static void decode_exit(struct vcpu *v, struct vcpu_exit *e)
 			unblock_nmi_fixup(intr);
 			return;
 		}
+		if (INTR_INFO_TYPE(intr) == INTR_TYPE_SW_EXC &&
+		    (intr & 0xff) == X86_TRAP_BP) {
+			/* ops->intercept_bp; 27.1: RIP at the INT3 */
+			e->reason = EXIT_BREAKPOINT;
+			e->insn_len = (uint8_t)vmcs_read(EXIT_INSN_LEN);
+			return;
+		}
 		if (vmx_step_exception(v, e, intr))
 			return;
+		if (INTR_INFO_TYPE(intr) == INTR_TYPE_HW_EXC &&
+		    (intr & 0xff) == 1) {
+			/* ops->intercept_dr; 27.1: DR6 is not written, the
+			   qualification holds B0-B3, BD, BS (27.2.1) */
+			e->reason = EXIT_DEBUG;
+			e->debug.dr6 = e->info1;
+			return;
+		}
 		if (INTR_INFO_TYPE(intr) != INTR_TYPE_NMI) {
 			e->reason = EXIT_OTHER;
 			return;
@@ -960,10 +1037,12 @@ static const char *vmx_exit_name(uint64_t raw)
 	case VMX_EXIT_VMXOFF: return "VMXOFF";
 	case VMX_EXIT_VMXON: return "VMXON";
 	case VMX_EXIT_CR_ACCESS: return "CR access";
+	case VMX_EXIT_DR_ACCESS: return "MOV DR";
 	case VMX_EXIT_IO: return "I/O";
 	case VMX_EXIT_RDMSR: return "RDMSR";
 	case VMX_EXIT_WRMSR: return "WRMSR";
 	case VMX_EXIT_EPT_VIOLATION: return "EPT violation";
+	case VMX_EXIT_PREEMPTION_TIMER: return "preemption timer";
 	case VMX_EXIT_EPT_MISCONFIG: return "EPT misconfiguration";
 	case VMX_EXIT_INVEPT: return "INVEPT";
 	case VMX_EXIT_INVVPID: return "INVVPID";
@@ -997,4 +1076,7 @@ const struct vcpu_ops vmx_ops = {
 	.intercept_msr = vmx_intercept_msr,
 	.exit_name = vmx_exit_name,
 	.single_step = vmx_single_step,
+	.intercept_bp = vmx_intercept_bp,
+	.intercept_dr = vmx_intercept_dr,
+	.exit_timer = vmx_exit_timer,
 };

@@ -24,6 +24,7 @@
 #define LOW_POOL		(128ull << 10)	/* core/mem.c: LOW_POOL_SIZE */
 #define MIN_BASE		(16 * MIB)	/* core/mem.c: MIN_UMBRA_BASE */
 #define SZ_4G			(4 * SZ_1G)
+#define LOW_1M			MIB
 #define DEFAULT_BOOT		"\\EFI\\BOOT\\BOOTX64.EFI"
 
 UINT64 fw_takeover(struct bi_cpu_state *st, struct boot_info *bi,
@@ -37,8 +38,10 @@ _Static_assert(__builtin_offsetof(struct bi_cpu_state, rip) == 128 &&
 
 static struct bi_cpu_state *state;
 static UINT64 umbra_base;
-static struct { EFI_PHYSICAL_ADDRESS base; UINTN pages; } reserved[2];
+static struct { EFI_PHYSICAL_ADDRESS base; UINTN pages; } reserved[3];
 static const char hv_sig[12] = "UMBRA-X86-HV";
+static UINTN nr_aps;			/* the firmware's (MP services) */
+static EFI_PHYSICAL_ADDRESS tramp;	/* the core's AP trampoline page */
 
 static bool word_is(const char *s, const char *w, const char **rest)
 {
@@ -131,8 +134,14 @@ static UINT64 highest_free(void *map, UINTN n, UINTN dsz, UINT64 size,
 /*
  * Runtime services memory is RAM the firmware keeps using (7.2, Table
  * 7-6): for the guest=firmware guest it is RAM like ACPI NVS (mapped
- * write-back, its page tables readable by the shadow MMU), not the
- * device range memmap_convert() makes of it for a guest umbra loads.
+ * write-back, its page tables readable by the shadow MMU, its code by
+ * umbra's instruction emulator), not the device range memmap_convert()
+ * makes of it for a guest umbra loads.  So is, by a heuristic, reserved
+ * memory above 1 MiB that can be write-back (7.2.3, EFI_MEMORY_WB): RAM
+ * the firmware keeps for itself, such as the loop its MP services move
+ * the APs to at ExitBootServices() (code, stacks, page tables), which the
+ * APs then run as umbra's guests.  Device ranges are uncached only, or
+ * EfiMemoryMappedIO.
  */
 static void runtime_as_nvs(void *map, UINTN n, UINTN dsz)
 {
@@ -142,7 +151,9 @@ static void runtime_as_nvs(void *map, UINTN n, UINTN dsz)
 		EFI_MEMORY_DESCRIPTOR *d = DESC(map, i, dsz);
 
 		if (d->Type == EfiRuntimeServicesCode ||
-		    d->Type == EfiRuntimeServicesData)
+		    d->Type == EfiRuntimeServicesData ||
+		    (d->Type == EfiReservedMemoryType && d->PhysicalStart >= LOW_1M &&
+		     (d->Attribute & EFI_MEMORY_WB)))
 			d->Type = EfiACPIMemoryNVS;
 	}
 }
@@ -232,7 +243,23 @@ static EFI_STATUS reserve_umbra(struct handoff *h, UINT64 size, UINT64 *low)
 		st = reserve(1, *low, LOW_POOL, L"umbra's low pool");
 	if (EFI_ERROR(st))
 		return st;
-	add_busy(bi, 0, *low);
+	/* the core's AP trampoline: arch/x86/cpu/smp.c takes the highest
+	   free page below 1 MiB (not page 0, the real-mode IVT) */
+	tramp = LOW_1M - 1;
+	if (nr_aps && !EFI_ERROR(uefi_call_wrapper(BS->AllocatePages, 4,
+			AllocateMaxAddress, EfiReservedMemoryType, 1, &tramp))) {
+		reserved[2].base = tramp;
+		reserved[2].pages = 1;
+	}
+	if (reserved[2].pages && (!tramp || tramp + EFI_PAGE > *low)) {
+		uefi_call_wrapper(BS->FreePages, 2, tramp, 1);
+		reserved[2].pages = 0;
+	}
+	if (!reserved[2].pages)
+		tramp = 0;
+	add_busy(bi, 0, tramp ? tramp : *low);
+	if (tramp)
+		add_busy(bi, tramp + EFI_PAGE, *low);
 	add_busy(bi, *low + LOW_POOL, main);
 	add_busy(bi, main + size, ~0ull);
 	h->core_phys = main;
@@ -240,28 +267,204 @@ static EFI_STATUS reserve_umbra(struct handoff *h, UINT64 size, UINT64 *low)
 }
 
 /*
- * PI 1.7 Vol 2 13.4 EFI_MP_SERVICES_PROTOCOL (not in gnu-efi): only this
- * processor goes under umbra; say so when the firmware runs others.
+ * The firmware's APs (PI 1.7 Vol 2 13.4 EFI_MP_SERVICES_PROTOCOL, not in
+ * gnu-efi).  Each runs fw_ap_park() (takeover.asm) through StartupThisAP
+ * in non-blocking mode (13.4.5: with a WaitEvent, no time-out): it captures
+ * its state in a struct bi_fw_ap and spins.  The core INITs them and its
+ * vCPUs resume those states, so that each returns to the firmware's MP
+ * services as umbra's guest.  All or nothing: if one cannot be parked
+ * (disabled, refused, no answer), all are released and stay outside
+ * umbra, with a warning; so does the core under shadow paging.
  */
-struct mp_services {
-	EFI_STATUS (EFIAPI *count)(struct mp_services *self, UINTN *all,
-				   UINTN *enabled);
+struct mp_cpu_info {		/* 13.4.3 EFI_PROCESSOR_INFORMATION */
+	UINT64 apic_id;
+	UINT32 status;		/* bit 0 BSP, bit 1 enabled, bit 2 healthy */
+	UINT32 location[9];	/* Location, 1.7's ExtendedInformation */
 };
 
-static void warn_other_cpus(void)
+struct mp_services {		/* 13.4.1, in its order */
+	EFI_STATUS (EFIAPI *count)(struct mp_services *self, UINTN *all,
+				   UINTN *enabled);
+	EFI_STATUS (EFIAPI *info)(struct mp_services *self, UINTN cpu,
+				  struct mp_cpu_info *info);
+	void *startup_all_aps;
+	EFI_STATUS (EFIAPI *startup_this_ap)(struct mp_services *self,
+					     void (EFIAPI *proc)(void *arg),
+					     UINTN cpu, EFI_EVENT wait,
+					     UINTN timeout_us, void *arg,
+					     BOOLEAN *finished);
+};
+
+#define MP_CPU_BSP		1u
+#define MP_CPU_ENABLED		2u
+#define AP_WAIT_MS		2000
+
+void EFIAPI fw_ap_park(void *ap);
+_Static_assert(__builtin_offsetof(struct bi_fw_ap, parked) == 252 &&
+	       __builtin_offsetof(struct bi_fw_ap, release) == 256 &&
+	       __builtin_offsetof(struct bi_fw_ap, back) == 260 &&
+	       __builtin_offsetof(struct bi_fw_ap, sig) == 264,
+	       "struct bi_fw_ap as takeover.asm writes it");
+
+static struct mp_services *mp;
+static struct bi_fw_ap *aps;
+static UINTN aps_pages;
+static EFI_EVENT ap_event[BI_MAX_FW_APS];
+
+/* How many APs the firmware has (0 without MP services). */
+static void find_aps(void)
 {
 	static EFI_GUID guid = { 0x3fdda605, 0xa76e, 0x4f46,
 				 { 0xad, 0x29, 0x12, 0xf4, 0x53, 0x1b, 0x3d, 0x08 } };
-	struct mp_services *mp;
 	UINTN all = 1, enabled = 1;
 
 	if (EFI_ERROR(uefi_call_wrapper(BS->LocateProtocol, 3, &guid, NULL,
 					(void **)&mp)) ||
-	    EFI_ERROR(uefi_call_wrapper(mp->count, 3, mp, &all, &enabled)) ||
-	    all < 2)
+	    EFI_ERROR(uefi_call_wrapper(mp->count, 3, mp, &all, &enabled)) || all < 2)
 		return;
-	warn(L"guest=firmware: %ld processors; only this one runs under umbra: the other %ld (parked by the firmware, later started by the OS) run outside it and can reach umbra's memory\n",
-	     (UINT64)all, (UINT64)all - 1);
+	nr_aps = all - 1;
+}
+
+/* An AP back from fw_ap_park(): its event is signalled (13.4.5) and closed. */
+static UINTN aps_back(UINTN ms)
+{
+	UINTN i, n;
+
+	for (;; ms--) {
+		for (i = 0, n = 0; i < nr_aps; i++) {
+			if (ap_event[i] && !EFI_ERROR(uefi_call_wrapper(BS->CheckEvent,
+								       1, ap_event[i]))) {
+				uefi_call_wrapper(BS->CloseEvent, 1, ap_event[i]);
+				ap_event[i] = NULL;
+			}
+			n += !ap_event[i];
+		}
+		if (n == nr_aps || !ms)
+			return n;
+		uefi_call_wrapper(BS->Stall, 1, 1000);
+	}
+}
+
+/* No AP start-up in the core: the trampoline page goes back. */
+static void drop_tramp(struct boot_info *bi)
+{
+	if (!tramp)
+		return;
+	uefi_call_wrapper(BS->FreePages, 2, tramp, 1);
+	reserved[2].pages = 0;
+	add_busy(bi, tramp, tramp + EFI_PAGE);
+	tramp = 0;
+}
+
+/* All or nothing: one AP failed, every parked one returns to the firmware. */
+static void release_aps(struct boot_info *bi, UINTN cpu, const CHAR16 *why,
+			EFI_STATUS st)
+{
+	UINTN i;
+
+	for (i = 0; i < nr_aps; i++)
+		aps[i].release = 1;
+	warn(L"guest=firmware: processor %ld %s (%r): all %ld AP(s) stay with the firmware, outside umbra, and so does the OS's AP start-up later; only this one runs under umbra\n",
+	     (UINT64)cpu, why, st, (UINT64)nr_aps);
+	aps_back(AP_WAIT_MS);
+	bi->nr_fw_aps = 0;
+	drop_tramp(bi);
+}
+
+/* Each AP into fw_ap_park(); bi->fw_aps says where they are. */
+static void park_aps(struct boot_info *bi)
+{
+	static UINTN ap_cpu[BI_MAX_FW_APS];	/* MP services' processor numbers */
+	struct mp_cpu_info info;
+	EFI_PHYSICAL_ADDRESS a;
+	EFI_STATUS st = EFI_UNSUPPORTED;
+	UINTN i, cpu, ms;
+
+	if (!nr_aps)
+		return;
+	aps_pages = DIV_UP(nr_aps * sizeof(*aps), EFI_PAGE);
+	/* not alloc_pages(): the APs write here until they are back */
+	if (nr_aps <= BI_MAX_FW_APS && tramp)
+		st = uefi_call_wrapper(BS->AllocatePages, 4, AllocateAnyPages,
+				       EfiLoaderData, aps_pages, &a);
+	if (EFI_ERROR(st)) {
+		warn(L"guest=firmware: %ld AP(s): %s (%r): they stay with the firmware, outside umbra, and so does the OS's AP start-up later; only this processor runs under umbra\n",
+		     (UINT64)nr_aps, !tramp ? L"no page below 1 MiB for umbra's AP start-up" :
+		     nr_aps > BI_MAX_FW_APS ? L"too many" : L"no memory for their state", st);
+		nr_aps = 0;
+		drop_tramp(bi);
+		return;
+	}
+	aps = (struct bi_fw_ap *)(UINTN)a;
+	bs_zero(aps, aps_pages * EFI_PAGE);
+	bi->fw_aps = a;
+	bi->nr_fw_aps = (UINT32)nr_aps;
+	for (i = 0, cpu = 0; i < nr_aps; cpu++) {
+		bs_zero(&info, sizeof(info));
+		st = uefi_call_wrapper(mp->info, 3, mp, cpu, &info);
+		if (!EFI_ERROR(st) && (info.status & MP_CPU_BSP))
+			continue;
+		if (!EFI_ERROR(st) && !(info.status & MP_CPU_ENABLED))
+			st = EFI_NOT_STARTED;
+		aps[i].apic_id = (UINT32)info.apic_id;
+		ap_cpu[i] = cpu;
+		if (!EFI_ERROR(st))
+			st = uefi_call_wrapper(BS->CreateEvent, 5, 0, 0, NULL, NULL,
+					       &ap_event[i]);
+		if (!EFI_ERROR(st))
+			st = uefi_call_wrapper(mp->startup_this_ap, 7, mp, fw_ap_park,
+					       cpu, ap_event[i], 0, &aps[i], NULL);
+		if (EFI_ERROR(st)) {
+			if (ap_event[i])
+				uefi_call_wrapper(BS->CloseEvent, 1, ap_event[i]);
+			ap_event[i] = NULL;
+			release_aps(bi, cpu, L"is disabled or cannot run umbra's code", st);
+			return;
+		}
+		i++;
+	}
+	for (i = 0, ms = 0; i < nr_aps; ) {
+		if (*(volatile UINT32 *)&aps[i].parked) {
+			i++;
+			continue;
+		}
+		if (ms++ == AP_WAIT_MS) {
+			release_aps(bi, ap_cpu[i], L"did not run umbra's code", EFI_TIMEOUT);
+			return;
+		}
+		uefi_call_wrapper(BS->Stall, 1, 1000);
+	}
+	msg(L"guest=firmware: %ld AP(s) parked through the firmware's MP services; umbra takes them over too\n",
+	    (UINT64)nr_aps);
+}
+
+/* As the guest: is each AP back in the firmware, under umbra? */
+static void report_aps(void)
+{
+	UINTN i, back, ok = 0;
+
+	if (!aps)
+		return;
+	back = aps_back(AP_WAIT_MS);
+	for (i = 0; i < nr_aps; i++) {
+		if (*(volatile UINT32 *)&aps[i].back &&
+		    !memcmp(aps[i].sig, hv_sig, sizeof(hv_sig)))
+			ok++;
+		else
+			warn(L"guest=firmware: AP with APIC ID %x %s\n", aps[i].apic_id,
+			     aps[i].back ? L"is back in the firmware outside umbra" :
+			     L"has not come back to the firmware");
+	}
+	msg(L"guest=firmware: %ld of %ld AP(s) back in the firmware as umbra's guests\n",
+	    (UINT64)ok, (UINT64)nr_aps);
+	if (back == nr_aps)	/* else they may still write there */
+		uefi_call_wrapper(BS->FreePages, 2, (EFI_PHYSICAL_ADDRESS)(UINTN)aps,
+				  aps_pages);
+	/* all released (none is umbra's guest): the core took no trampoline */
+	if (back == nr_aps && !ok && reserved[2].pages)
+		uefi_call_wrapper(BS->FreePages, 2, reserved[2].base, 1);
+	reserved[2].pages = 0;
+	aps = NULL;
 }
 
 /* CPUID 4000_0000h: umbra's signature in EBX, ECX, EDX (docs/architecture.md). */
@@ -339,6 +542,7 @@ static EFI_STATUS as_guest(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		return EFI_ABORTED;
 	}
 	msg(L"guest=firmware: the firmware runs as umbra's guest now\n");
+	report_aps();
 	/* the image header umbra.efi copied there: the guest must not see it */
 	if (*(volatile UINT64 *)(UINTN)umbra_base == UMBRA_IMAGE_MAGIC)
 		err(L"guest=firmware: the guest reads umbra's image at 0x%lx\n", umbra_base);
@@ -398,7 +602,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		return EFI_ALREADY_STARTED;
 	}
 	msg(L"guest=firmware: umbra takes this CPU over, the firmware becomes its guest\n");
-	warn_other_cpus();
+	find_aps();
 	/* the core's own minimum (core/mem.c mem_init()); place_core() checks hdr */
 	memcpy(&hdr, umbra_core_start, sizeof(hdr));
 	if (size < ALIGN_UP(hdr.mem_size, SZ_2M) + 4 * MIB)
@@ -408,6 +612,7 @@ EFI_STATUS fw_run(EFI_HANDLE image, EFI_LOADED_IMAGE *li,
 		return st;
 	msg(L"umbra's memory 0x%lx-0x%lx, low pool 0x%lx-0x%lx: reserved (EfiReservedMemoryType)\n",
 	    h->core_phys, h->core_phys + size - 1, low, low + LOW_POOL - 1);
+	park_aps(h->bi);
 	msg(L"cmdline: %a\n", h->bi->cmdline);
 	msg(L"entering the core with boot services running\n");
 	fw_takeover(state, h->bi, h->entry64, h->pt_base,

@@ -3,7 +3,8 @@
 ; guest=firmware: capture the processor state and call the core, which
 ; makes that state the guest's first one (arch/x86/guest/firmware.c).  The
 ; guest's first instruction is `resume` below: to the caller, this function
-; simply returns 0, now as the guest of umbra.
+; simply returns 0, now as the guest of umbra.  fw_ap_park() (below) does
+; the same on each of the firmware's APs.
 ;
 ; u64 fw_takeover(struct bi_cpu_state *st, struct boot_info *bi,
 ;                 u64 entry, u64 cr3, u64 stack_top)
@@ -46,31 +47,28 @@ section .text
 	mov [rdi + %2 + 4], edx
 %endmacro
 
-global fw_takeover
-fw_takeover:
-	push rbp
-	push rbx
-	push r12
-	push r13
-	push r14
-	push r15
-	mov r12, rsi			; bi
-	mov r13, rdx			; entry
-	mov r14, rcx			; umbra.efi's page tables
-	mov r15, r8			; the hand-off stack
-
-	; The general registers as the guest gets them at `resume`: the
-	; callee-saved ones matter (the caller's), the rest are scratch.
-	mov qword [rdi + ST_RAX], 0	; fw_takeover() returns 0 as the guest
+; CAPTURE resume: the processor state into the struct bi_cpu_state at
+; RDI, as the guest gets it at `resume`: every general register as it is
+; here (RAX 0), RSP, RFLAGS, the control registers, EFER, PAT, the FS/GS
+; bases, GDTR/IDTR and the selectors.  Clobbers RAX, RCX, RDX.
+%macro CAPTURE 1
+	mov qword [rdi + ST_RAX], 0
+	mov [rdi + ST_GPR(1)], rcx
+	mov [rdi + ST_GPR(2)], rdx
 	mov [rdi + ST_GPR(3)], rbx
 	mov [rdi + ST_GPR(4)], rsp
 	mov [rdi + ST_GPR(5)], rbp
+	mov [rdi + ST_GPR(6)], rsi
 	mov [rdi + ST_GPR(7)], rdi
+	mov [rdi + ST_GPR(8)], r8
+	mov [rdi + ST_GPR(9)], r9
+	mov [rdi + ST_GPR(10)], r10
+	mov [rdi + ST_GPR(11)], r11
 	mov [rdi + ST_GPR(12)], r12
 	mov [rdi + ST_GPR(13)], r13
 	mov [rdi + ST_GPR(14)], r14
 	mov [rdi + ST_GPR(15)], r15
-	lea rax, [resume]
+	lea rax, [%1]
 	mov [rdi + ST_RIP], rax
 	pushfq
 	pop qword [rdi + ST_RFLAGS]
@@ -109,6 +107,21 @@ fw_takeover:
 	mov [rdi + ST_GS], gs
 	sldt [rdi + ST_LDTR]
 	str [rdi + ST_TR]
+%endmacro
+
+global fw_takeover
+fw_takeover:
+	push rbp
+	push rbx
+	push r12
+	push r13
+	push r14
+	push r15
+	mov r12, rsi			; bi
+	mov r13, rdx			; entry
+	mov r14, rcx			; umbra.efi's page tables
+	mov r15, r8			; the hand-off stack
+	CAPTURE resume
 
 	; The take-over proper, with interrupts off until the guest runs
 	; with the flags captured above: umbra's page tables (the core at
@@ -135,6 +148,62 @@ resume:
 	pop r12
 	pop rbx
 	pop rbp
+	ret
+
+; void fw_ap_park(struct bi_fw_ap *ap): an EFI_AP_PROCEDURE (PI 1.7 Vol 2
+; 13.4.5 StartupThisAP), so the Microsoft x64 ABI: the argument in RCX,
+; RBX RBP RDI RSI R12-R15 (and XMM6-15, left alone) kept.  It captures the
+; AP's state in ap->st, says it is parked and spins with interrupts off.
+; The core then takes the AP over with INIT-SIPI-SIPI (arch/x86/cpu/smp.c)
+; and its vCPU resumes ap->st (arch/x86/guest/firmware.c): the guest's
+; first instruction is `ap_resume`, and the procedure returns to the
+; firmware's MP services, under umbra.  INIT leaves the x87 and SSE state
+; as it was (SDM Vol 3 10.1; Vol 1 11.6.4), which umbra never touches.
+; Or ap->release is set and it returns without that (not taken over).
+; Offsets: struct bi_fw_ap, include/umbra/bootinfo.h.
+%define AP_PARKED	252
+%define AP_RELEASE	256
+%define AP_BACK		260
+%define AP_SIG		264
+
+global fw_ap_park
+fw_ap_park:
+	push rbx
+	push rbp
+	push rdi
+	push rsi
+	push r12
+	push r13
+	push r14
+	push r15
+	mov rdi, rcx
+	CAPTURE ap_resume
+	cli
+	mov dword [rdi + AP_PARKED], 1
+.spin:
+	pause
+	cmp dword [rdi + AP_RELEASE], 0
+	je .spin
+	push qword [rdi + ST_RFLAGS]	; the interrupt flag as it was
+	popfq
+
+	; Under umbra (resumed as its guest) or released: CPUID 4000_0000h
+	; tells umbra.efi which (docs/architecture.md: umbra's signature).
+ap_resume:
+	mov eax, 0x40000000
+	cpuid
+	mov [rdi + AP_SIG], ebx
+	mov [rdi + AP_SIG + 4], ecx
+	mov [rdi + AP_SIG + 8], edx
+	mov dword [rdi + AP_BACK], 1
+	pop r15
+	pop r14
+	pop r13
+	pop r12
+	pop rsi
+	pop rdi
+	pop rbp
+	pop rbx
 	ret
 
 section .note.GNU-stack noalloc noexec nowrite progbits

@@ -91,6 +91,27 @@ struct bi_cpu_state {
 	uint16_t sel[8];	/* ES CS SS DS FS GS LDTR TR (enum vcpu_seg) */
 };
 
+/*
+ * guest=firmware: one of the firmware's APs, parked by umbra.efi
+ * (boot/efi/firmware.c, takeover.asm fw_ap_park()) through the firmware's
+ * MP services: it captured its state in st and spins until umbra's INIT
+ * takes it over (its vCPU then resumes st: fw_ap_park() returns to the
+ * firmware as umbra's guest) or until release is set (it returns to the
+ * firmware outside umbra).  takeover.asm writes parked, back and sig by
+ * offset: keep the order.
+ */
+struct bi_fw_ap {
+	struct bi_cpu_state st;
+	uint32_t apic_id;
+	uint32_t parked;	/* 1: st is captured, the AP spins */
+	uint32_t release;	/* set to 1: the AP returns, not taken over */
+	uint32_t back;		/* 1: the AP returned from fw_ap_park() */
+	uint32_t sig[3];	/* then: its CPUID 4000_0000h EBX ECX EDX */
+	uint32_t pad;
+};
+
+#define BI_MAX_FW_APS	63
+
 struct boot_info {
 	uint32_t firmware;		/* enum bi_firmware */
 	uint32_t nr_mem;
@@ -112,6 +133,11 @@ struct boot_info {
 	struct bi_mem_range scrub[BI_MAX_SCRUB];	/* type unused */
 	/* guest=firmware: physical address of a struct bi_cpu_state, else 0 */
 	uint64_t fw_state;
+	/* guest=firmware: nr_fw_aps struct bi_fw_ap at fw_aps (physical);
+	   0: the firmware keeps its APs (umbra.efi said why) */
+	uint64_t fw_aps;
+	uint32_t nr_fw_aps;
+	uint32_t pad;
 };
 
 #endif

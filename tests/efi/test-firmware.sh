@@ -12,20 +12,25 @@
 # 2's GRUB and Linux.  Checked: the Linux checks pass; umbra's ranges are
 # reserved in the e820 map Linux prints; the guest cannot read umbra's
 # image.  usb: the same through the `firmware' entry of a tools/mkusb
-# image (docs/usb.md) on a USB disk, with 6 GiB.  Bad input (no such
+# image (docs/usb.md) on a USB disk, with 6 GiB.  smp: npt with -smp 2,
+# the firmware's AP taken over (parked by umbra.efi through the MP
+# services, resumed as a vCPU) and Linux's own AP start-up under umbra;
+# shadow runs -smp 2 too, where the AP goes back to the firmware with a
+# warning (shadow paging runs one vCPU), and Linux with nosmp, as
+# docs/efi.md advises then.  Bad input (no such
 # loader, a loader that fails, no room for umbra, umbra.efi started again
 # under umbra, boot = none) ends in a clear line and the firmware's boot
 # manager, which runs the UEFI shell's startup.nsh; guest=firmware on the
-# GRUB way in is refused.  Default: npt, usb and the bad input; --shadow:
+# GRUB way in is refused.  Default: npt, smp, usb and the bad input; --shadow:
 # shadow paging only (make test-long); --all: all of them.
 # Prints PASS:/FAIL: lines and "N passed, N failed"; exits 1 on a failure.
 
 set -u
 
-MODES="npt usb bad"
+MODES="npt smp usb bad"
 case "${1:-}" in
 --shadow) MODES="shadow"; shift ;;
---all) MODES="npt usb bad shadow"; shift ;;
+--all) MODES="npt smp usb bad shadow"; shift ;;
 esac
 DIR=${1:-build/efi-fw}
 BUILD=${BUILD:-build}
@@ -47,16 +52,16 @@ done
 # The machine's own disk: GRUB (grub-mkimage, as tools/mkusb makes it),
 # its grub.cfg next to it ($prefix), the kernel and initrd at the root.
 os_disk() {
-	local d=$1
+	local d=$1 args=${2:-}
 
 	mkdir -p "$d/EFI/BOOT"
 	grub-mkimage -d "$GRUB_DIR" -O x86_64-efi -p /EFI/BOOT \
 		-o "$d/EFI/BOOT/BOOTX64.EFI" part_gpt part_msdos fat normal \
 		configfile echo linux gzio search || return 1
-	cat >"$d/EFI/BOOT/grub.cfg" <<-'EOF'
+	cat >"$d/EFI/BOOT/grub.cfg" <<-EOF
 	set timeout=0
 	echo "os-disk: GRUB of the machine's own disk"
-	linux /vmlinuz console=ttyS0 loglevel=7 umbra.test=1
+	linux /vmlinuz console=ttyS0 loglevel=7 umbra.test=1 $args
 	initrd /initrd.img
 	boot
 	EOF
@@ -106,10 +111,14 @@ boot() {
 rm -rf "$DIR/cases"
 for m in $MODES; do
 	case $m in
-	npt|shadow)
+	npt|smp|shadow)
 		# mem=48m: umbra.efi reserves what the core then takes
-		new_case "$m" "cmdline = serial=com1 mmu=${m/npt/tdp} mem=48m" "guest = firmware"
-		os_disk "$CASE/os" || fail "$m: grub-mkimage failed" ;;
+		new_case "$m" "cmdline = serial=com1 mmu=$([ $m = shadow ] && echo shadow || echo tdp) mem=48m" \
+			"guest = firmware"
+		[ $m = npt ] || echo "-smp 2" >"$CASE/qemu.args"
+		# shadow: the AP stays outside umbra, so Linux runs on one CPU
+		os_disk "$CASE/os" "$([ $m = shadow ] && echo nosmp)" ||
+			fail "$m: grub-mkimage failed" ;;
 	usb)
 		new_case usb
 		echo "-m 6G" >"$CASE/qemu.args"	# umbra above 4 GiB, its low pool below
@@ -162,6 +171,19 @@ reserved() {
 	done <<<"$ranges"
 }
 
+# after CASE FIRST THEN: a line with THEN comes after one with FIRST.
+after() {
+	local log=$DIR/cases/$1/serial.log n1 n2
+
+	n1=$(tr -d '\r' <"$log" | grep -nF -- "$2" | head -n 1 | cut -d: -f1)
+	n2=$(tr -d '\r' <"$log" | grep -nF -- "$3" | tail -n 1 | cut -d: -f1)
+	if [ -n "$n1" ] && [ -n "$n2" ] && [ "$n2" -gt "$n1" ]; then
+		pass "$1: '$3' after '$2'"
+	else
+		fail "$1: no '$3' after '$2' (lines '$n1', '$n2')"
+	fi
+}
+
 # same_range CASE: the core took the 48 MiB that umbra.efi reserved.
 same_range() {
 	local log r1 r2
@@ -179,7 +201,7 @@ same_range() {
 
 for m in $MODES; do
 	case $m in
-	npt|shadow)
+	npt|smp|shadow)
 		has "$m" "umbra: info: guest: the UEFI firmware, resumed at" \
 			"umbra-efi: guest=firmware: the firmware runs as umbra's guest now" \
 			"does not read as umbra's image" "os-disk: GRUB of the machine's own disk" \
@@ -189,7 +211,21 @@ for m in $MODES; do
 		reserved "$m"
 		same_range "$m"
 		[ "$(cat "$DIR/cases/$m/rc")" = 1 ] && pass "$m: QEMU ended with the guest's status 0" ||
-			fail "$m: QEMU status $(cat "$DIR/cases/$m/rc") (want 1: the guest wrote 0 to port 0xf4)" ;;
+			fail "$m: QEMU status $(cat "$DIR/cases/$m/rc") (want 1: the guest wrote 0 to port 0xf4)"
+		case $m in
+		smp)	# the AP under umbra from the firmware on, then Linux's start-up of it
+			has smp "umbra-efi: guest=firmware: 1 AP(s) parked through the firmware's MP services" \
+				"umbra: info: cpu 1: APIC ID 1 up, svm enabled, vCPU resumes the firmware's AP where umbra.efi parked it" \
+				"umbra-efi: guest=firmware: 1 of 1 AP(s) back in the firmware as umbra's guests" \
+				"smp: Brought up 1 node, 2 CPUs"
+			hasnt smp "outside umbra"
+			after smp "smp: Bringing up secondary CPUs" \
+				"umbra: info: cpu 1: the guest starts its vCPU (APIC ID 1) at" ;;
+		shadow)
+			has shadow "umbra: warn: guest=firmware: shadow paging runs one vCPU (mmu=tdp takes them over): the firmware's 1 AP(s) go back to it and run outside umbra" \
+				"umbra-efi: warning: guest=firmware: AP with APIC ID 1 is back in the firmware outside umbra" \
+				"smp: Brought up 1 node, 1 CPU" ;;
+		esac ;;
 	usb)
 		has usb "Booting \`umbra, then boot the machine's own disk'" \
 			"umbra-efi: command line from LoadOptions: guest=firmware" \
@@ -197,7 +233,8 @@ for m in $MODES; do
 			"linux-test: PASS cow" " 0 failed" "umbra: info: guest wrote 0 to exit port f4"
 		reserved usb ;;
 	bad)
-		has nopath "warning: guest=firmware: 2 processors; only this one runs under umbra"
+		has nopath "guest=firmware: 1 AP(s) parked through the firmware's MP services" \
+			"guest=firmware: 1 of 1 AP(s) back in the firmware as umbra's guests"
 		has nopath "no file system but umbra's own has \\EFI\\nothere.efi; back to the boot manager" "$BACK"
 		has badloader "\\EFI\\BOOT\\BOOTX64.EFI failed" "back to the boot manager" "$BACK"
 		has noroom "no room in the firmware's memory map for umbra's 1024 MiB" \

@@ -9,7 +9,7 @@ GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames m
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
-GUEST_SHELL	:= shell
+GUEST_SHELL	:= shell gdbt
 
 GUEST_CFLAGS	:= -m32 -march=i686 -std=gnu11 -O2 -g $(WARN) \
 		   -ffreestanding -fno-builtin -nostdlib -nostdinc \
@@ -95,12 +95,13 @@ $(GUEST_SELFTEST:%=$(GUEST_OUT)/selftest/%.elf): $(GUEST_OUT)/selftest/%.elf: \
 	@mkdir -p $(dir $@)
 	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
 
-# Kernels driven by a test of their own (tests/test-shell.py), kept out of
-# build/tests/guest/*.elf, which the guest matrix runs by default.
+# Kernels driven by a test of their own (tests/test-shell.py, test-gdb.py),
+# kept out of build/tests/guest/*.elf, which the guest matrix runs by default.
 $(GUEST_SHELL:%=$(GUEST_OUT)/interactive/%.elf): $(GUEST_OUT)/interactive/%.elf: \
-		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_DIR)/linker.ld
+		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_TRAP_OBJS) \
+		$(GUEST_DIR)/linker.ld
 	@mkdir -p $(dir $@)
-	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $<
+	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_TRAP_OBJS)
 
 -include $(GUEST_C_OBJS:.o=.d) $(GUEST_SHARED_OBJS:.o=.d)
 

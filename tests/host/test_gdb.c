@@ -241,6 +241,53 @@ static void test_memory(void)
 	expect("Z0,10004", "E22", "Z0 without kind");
 }
 
+static unsigned int hw_type;
+static uint64_t hw_addr, hw_len;
+static int hw_points;
+
+static int t_hw(void *ctx, unsigned int type, uint64_t addr, uint64_t len,
+		bool insert)
+{
+	if (!in_mem(addr, len))
+		return -1;
+	hw_type = type;
+	hw_addr = addr;
+	hw_len = len;
+	hw_points += insert ? 1 : -1;
+	return 0;
+}
+
+/* Z1, Z2, Z4 through the target's hw_point; Z3 empty; the T stop reply */
+static void test_hw(void)
+{
+	static struct gdb_target t2;
+
+	t2 = target;
+	t2.hw_point = t_hw;
+	g.t = &t2;
+	expect("Z1,10004,1", "OK", "Z1");
+	check(hw_type == 1 && hw_addr == 0x10004 && hw_points == 1,
+	      "Z1 reaches the target", "type %u addr %lx", hw_type,
+	      (unsigned long)hw_addr);
+	expect("Z2,10008,4", "OK", "Z2");
+	check(hw_type == 2 && hw_len == 4, "Z2: a 4-byte write watchpoint",
+	      "type %u len %lu", hw_type, (unsigned long)hw_len);
+	expect("Z4,10010,8", "OK", "Z4");
+	check(hw_type == 4 && hw_len == 8, "Z4: an 8-byte access watchpoint",
+	      "type %u len %lu", hw_type, (unsigned long)hw_len);
+	expect("Z3,10010,4", "", "Z3: the empty reply (no read-only watchpoints)");
+	expect("Z2,5,4", "E14", "Z2 the target refuses: E14");
+	expect("z2,10008,4", "OK", "z2");
+	check(hw_points == 2, "z2 reaches the target", "%d", hw_points);
+	out_len = 0;
+	pkt("g");
+	gdb_serve_watch(&g, 5, "watch", 0x10008);
+	in_len = in_pos = 0;
+	check(!strncmp(out, "$T05watch:10008;#", 17),
+	      "a watchpoint's stop reply names it", "%.30s", out);
+	g.t = &target;
+}
+
 static void test_xml(void)
 {
 	static char xml[8192];
@@ -305,6 +352,7 @@ int main(void)
 	test_framing();
 	test_regs();
 	test_memory();
+	test_hw();
 	test_xml();
 	test_resume();
 	test_noack();

@@ -12,7 +12,12 @@ unsigned int cpu_maxphyaddr_read(void)
 	return cpu_maxphyaddr_bits;
 }
 
+/* CPUID once: a walk asks on every call, and CPUID exits under nesting */
 bool cpu_gbpages(void)
 {
-	return cpuid(0x80000001).edx & (1u << 26);
+	static int gbpages = -1;
+
+	if (gbpages < 0)
+		gbpages = !!(cpuid(0x80000001).edx & (1u << 26));
+	return gbpages;
 }

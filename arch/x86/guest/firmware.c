@@ -7,6 +7,7 @@
  * loaded, nothing is cleared: every byte of RAM but umbra's is the
  * firmware's and stays as it was.
  */
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/cpu/regs.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
@@ -66,17 +67,18 @@ int firmware_load(const struct boot_info *bi, struct guest_boot *boot)
  * IA-32e mode a TSS or LDT descriptor has 16 bytes, 8.2.3): the cached
  * part of the segment register that the CPU loaded from it.
  */
-static void descriptor(uint16_t sel, uint64_t base_msr, struct segment *s)
+static void descriptor(const struct bi_cpu_state *st, uint16_t sel,
+		       uint64_t base_msr, struct segment *s)
 {
-	const uint8_t *gdt = phys_to_virt(fw.gdt_base);
+	const uint8_t *gdt = phys_to_virt(st->gdt_base);
 	uint64_t d, hi = 0;
 
 	memset(s, 0, sizeof(*s));
 	s->sel = sel;
-	if (!(sel & ~3u) || (sel & 4) || (sel | 7u) > fw.gdt_limit)
+	if (!(sel & ~3u) || (sel & 4) || (sel | 7u) > st->gdt_limit)
 		return;			/* null (unusable) or not in the GDT */
 	memcpy(&d, gdt + (sel & ~7u), 8);
-	if (!(d & (1ull << 44)) && (sel | 7u) + 8 <= fw.gdt_limit)
+	if (!(d & (1ull << 44)) && (sel | 7u) + 8 <= st->gdt_limit)
 		memcpy(&hi, gdt + (sel & ~7u) + 8, 4);	/* system: base 63:32 */
 	s->attr = (uint16_t)(((d >> 40) & 0xff) | ((d >> 44) & 0xf00));
 	s->limit = (uint32_t)((d & 0xffff) | ((d >> 32) & 0xf0000));
@@ -89,7 +91,7 @@ static void descriptor(uint16_t sel, uint64_t base_msr, struct segment *s)
 		s->base = base_msr;	/* FS, GS: the base MSRs (SDM Vol 3 3.4.4) */
 }
 
-static void set_segments(struct vcpu *v)
+static void set_segments(struct vcpu *v, const struct bi_cpu_state *st)
 {
 	struct segment s;
 
@@ -97,48 +99,116 @@ static void set_segments(struct vcpu *v)
 		       SEG_FS == 4 && SEG_GS == 5 && SEG_LDTR == 6 && SEG_TR == 7,
 		       "bi_cpu_state.sel[] is in enum vcpu_seg's order");
 	for (int i = SEG_ES; i <= SEG_TR; i++) {
-		descriptor(fw.sel[i], i == SEG_FS ? fw.fs_base :
-			   i == SEG_GS ? fw.gs_base : ~0ull, &s);
+		descriptor(st, st->sel[i], i == SEG_FS ? st->fs_base :
+			   i == SEG_GS ? st->gs_base : ~0ull, &s);
 		/* no TR loaded (OVMF has none): an empty busy 64-bit TSS, which
 		   VM entry requires in IA-32e mode (SDM Vol 3 28.3.1.2) */
 		if (i == SEG_TR && !(s.attr & 0x80))
-			s = (struct segment){ fw.sel[i], 0x08b, 0x67, 0 };
+			s = (struct segment){ st->sel[i], 0x08b, 0x67, 0 };
 		if (i == SEG_LDTR && !(s.attr & 0x80))
-			s = (struct segment){ fw.sel[i], 0x082, 0xffff, 0 };
+			s = (struct segment){ st->sel[i], 0x082, 0xffff, 0 };
 		v->ops->set_seg(v, i, &s);
 	}
-	s = (struct segment){ 0, 0, fw.gdt_limit, fw.gdt_base };
+	s = (struct segment){ 0, 0, st->gdt_limit, st->gdt_base };
 	v->ops->set_seg(v, SEG_GDTR, &s);
-	s = (struct segment){ 0, 0, fw.idt_limit, fw.idt_base };
+	s = (struct segment){ 0, 0, st->idt_limit, st->idt_base };
 	v->ops->set_seg(v, SEG_IDTR, &s);
+}
+
+/* The vCPU resumes st: the BSP's from takeover.asm, an AP's from fw_ap_park(). */
+static void set_state(struct vcpu *v, const struct bi_cpu_state *st)
+{
+	const struct vcpu_ops *o = v->ops;
+	uint64_t bad = st->cr4 & ~cr4_allowed(v);
+
+	/* the guest's CR4 as a MOV to CR4 would have to take it (exit/cr.c) */
+	if (bad) {
+		pr_err("guest=firmware: cpu %u: the firmware's CR4 %lx has bits %lx that umbra does not give a guest%s",
+		       v->cpu, st->cr4, bad,
+		       v->mmu->nested ? "" : " under shadow paging (mmu=tdp may take them)");
+		halt("no-guest");
+	}
+
+	set_segments(v, st);
+	o->set_reg(v, VCPU_CR4, st->cr4);
+	o->set_reg(v, VCPU_CR3, st->cr3);
+	o->set_reg(v, VCPU_EFER, st->efer);
+	o->set_reg(v, VCPU_CR0, st->cr0);
+	o->set_reg(v, VCPU_PAT, st->pat);
+	o->set_reg(v, VCPU_DR7, 0x400);
+	o->set_reg(v, VCPU_RFLAGS, st->rflags);
+	o->set_reg(v, VCPU_RIP, st->rip);
+	o->set_reg(v, VCPU_RSP, st->rsp);
+	v->gprs = (struct vcpu_gprs){
+		.rax = st->rax, .rbx = st->rbx, .rcx = st->rcx, .rdx = st->rdx,
+		.rsi = st->rsi, .rdi = st->rdi, .rbp = st->rbp,
+		.r8 = st->r8, .r9 = st->r9, .r10 = st->r10, .r11 = st->r11,
+		.r12 = st->r12, .r13 = st->r13, .r14 = st->r14, .r15 = st->r15,
+	};
 }
 
 void firmware_set_entry_state(struct vcpu *v)
 {
-	const struct vcpu_ops *o = v->ops;
-	uint64_t bad = fw.cr4 & ~cr4_allowed(v);
+	set_state(v, &fw);
+}
 
-	/* the guest's CR4 as a MOV to CR4 would have to take it (exit/cr.c) */
-	if (bad) {
-		pr_err("guest=firmware: the firmware's CR4 %lx has bits %lx that umbra does not give a guest%s",
-		       fw.cr4, bad, v->mmu->nested ? "" : " under shadow paging (mmu=tdp may take them)");
-		halt("no-guest");
+/*
+ * The firmware's APs that umbra.efi parked (bootinfo.h struct bi_fw_ap;
+ * boot/efi/firmware.c).  All of them are taken over, or none: a parked AP
+ * that umbra would not start (not in the MADT, beyond MAX_CPUS) or shadow
+ * paging (one vCPU here: resuming a parked firmware AP on the shadow MMU
+ * is not done; the message says so, tests/efi/test-firmware.sh checks it)
+ * sends all back to the firmware, which then runs them outside umbra;
+ * nr_cpus_up stays 1, so the guest's INIT and SIPI reach them untrapped
+ * (exit/apic.c).
+ */
+static struct bi_fw_ap *fw_aps;
+static uint32_t nr_fw_aps;
+
+bool firmware_aps_take(const struct boot_info *bi, const uint32_t *ids, unsigned int n)
+{
+	const char *why = NULL;
+	uint32_t i, j;
+
+	if (!bi->nr_fw_aps)
+		return false;		/* umbra.efi said why */
+	fw_aps = phys_to_virt(bi->fw_aps);
+	nr_fw_aps = bi->nr_fw_aps;
+	if (nr_fw_aps > BI_MAX_FW_APS || umbra_owns(bi->fw_aps, nr_fw_aps * sizeof(*fw_aps)))
+		why = "umbra.efi's list of them is bad";
+	else if (opts.mmu == MMU_SHADOW)
+		why = "shadow paging runs one vCPU (mmu=tdp takes them over)";
+	else if (n > MAX_CPUS)
+		why = "umbra runs fewer CPUs than the MADT lists";
+	for (i = 0; i < nr_fw_aps && !why; i++) {
+		for (j = 0; j < n && ids[j] != fw_aps[i].apic_id; j++)
+			;
+		if (j == n || !fw_aps[i].parked)
+			why = "one of them is not in the ACPI MADT";
 	}
+	if (!why) {
+		pr_info("guest=firmware: the firmware's %u AP(s), parked by umbra.efi, are taken over",
+			nr_fw_aps);
+		return true;
+	}
+	pr_warn("guest=firmware: %s: the firmware's %u AP(s) go back to it and run outside umbra, and so does the OS's AP start-up later",
+		why, nr_fw_aps);
+	for (i = 0; i < nr_fw_aps; i++)
+		__atomic_store_n(&fw_aps[i].release, 1, __ATOMIC_RELEASE);
+	nr_fw_aps = 0;
+	return false;
+}
 
-	set_segments(v);
-	o->set_reg(v, VCPU_CR4, fw.cr4);
-	o->set_reg(v, VCPU_CR3, fw.cr3);
-	o->set_reg(v, VCPU_EFER, fw.efer);
-	o->set_reg(v, VCPU_CR0, fw.cr0);
-	o->set_reg(v, VCPU_PAT, fw.pat);
-	o->set_reg(v, VCPU_DR7, 0x400);
-	o->set_reg(v, VCPU_RFLAGS, fw.rflags);
-	o->set_reg(v, VCPU_RIP, fw.rip);
-	o->set_reg(v, VCPU_RSP, fw.rsp);
-	v->gprs = (struct vcpu_gprs){
-		.rax = fw.rax, .rbx = fw.rbx, .rcx = fw.rcx, .rdx = fw.rdx,
-		.rsi = fw.rsi, .rdi = fw.rdi, .rbp = fw.rbp,
-		.r8 = fw.r8, .r9 = fw.r9, .r10 = fw.r10, .r11 = fw.r11,
-		.r12 = fw.r12, .r13 = fw.r13, .r14 = fw.r14, .r15 = fw.r15,
-	};
+bool firmware_ap_resume(struct vcpu *v)
+{
+	for (uint32_t i = 0; i < nr_fw_aps; i++) {
+		if (fw_aps[i].apic_id != v->apic_id)
+			continue;
+		/* not in wait-for-SIPI: it goes on where it was (vcpu/smp.c) */
+		__atomic_store_n(&v->waiting, false, __ATOMIC_RELEASE);
+		__atomic_and_fetch(&v->requests, ~VCPU_REQ_INIT, __ATOMIC_SEQ_CST);
+		set_state(v, &fw_aps[i].st);
+		return true;
+	}
+	return false;
 }

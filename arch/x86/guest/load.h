@@ -63,6 +63,15 @@ void guest_set_entry_state(struct vcpu *v, const struct guest_boot *boot);
 /* guest=firmware (boot_info.fw_state): the firmware resumed as the guest. */
 int firmware_load(const struct boot_info *bi, struct guest_boot *boot);
 void firmware_set_entry_state(struct vcpu *v);
+/*
+ * The APs umbra.efi parked (boot_info.fw_aps), before any AP starts: true
+ * if umbra takes all of them over (each in `ids`, the MADT's APIC IDs, and
+ * mmu=tdp); else they go back to the firmware, with a warning.
+ */
+bool firmware_aps_take(const struct boot_info *bi, const uint32_t *ids, unsigned int n);
+/* On an AP's CPU, its vCPU created: true if it resumes the state it was
+   parked in (not wait-for-SIPI). */
+bool firmware_ap_resume(struct vcpu *v);
 
 /* Usable guest memory above every earlier allocation; 0 if none is left. */
 uint64_t guest_alloc(uint64_t size, uint64_t align, uint64_t limit);

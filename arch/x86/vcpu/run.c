@@ -5,6 +5,7 @@
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/exit/cpuid.h"
 #include "arch/x86/exit/cr.h"
+#include "arch/x86/exit/dr.h"
 #include "arch/x86/exit/io.h"
 #include "arch/x86/exit/msr.h"
 #include "arch/x86/paging/mmu.h"
@@ -120,6 +121,12 @@ static void handle_exit(struct vcpu *v, struct vcpu_exit *e)
 		halt("init");
 	case EXIT_BREAKPOINT:
 		gdbstub_breakpoint(v, e);
+		break;
+	case EXIT_DR_ACCESS:
+		dr_access(v, e);
+		break;
+	case EXIT_DEBUG:
+		gdbstub_debug(v, e);
 		break;
 	case EXIT_SINGLE_STEP:
 		if (gdbstub_step_done(v))

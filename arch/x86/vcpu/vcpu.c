@@ -37,6 +37,8 @@ static const char *const reason_names[NR_EXIT_REASONS] = {
 	[EXIT_FAILED_ENTRY] = "failed-entry",
 	[EXIT_SINGLE_STEP] = "single-step",
 	[EXIT_BREAKPOINT] = "breakpoint",
+	[EXIT_DR_ACCESS] = "dr-access",
+	[EXIT_DEBUG] = "debug",
 	[EXIT_OTHER] = "other",
 };
 

@@ -63,6 +63,8 @@ enum exit_reason {
 	EXIT_SINGLE_STEP,	/* ops->single_step: one instruction done, or
 				   an event delivered instead */
 	EXIT_BREAKPOINT,	/* #BP intercepted (ops->intercept_bp) */
+	EXIT_DR_ACCESS,		/* MOV DR while gdb holds them (intercept_dr) */
+	EXIT_DEBUG,		/* #DB while gdb holds them (intercept_dr) */
 	EXIT_OTHER,
 	NR_EXIT_REASONS
 };
@@ -119,6 +121,14 @@ struct vcpu_exit {
 			uint64_t gva;
 			bool valid;	/* false: decode the instruction */
 		} invlpg;		/* EXIT_INVLPG */
+		struct {
+			int n;		/* DRn */
+			bool write;	/* MOV to DRn */
+			int gpr;	/* -1: decode the instruction */
+		} dr;			/* EXIT_DR_ACCESS */
+		struct {
+			uint64_t dr6;	/* B0-B3, BD, BS as the CPU reported */
+		} debug;		/* EXIT_DEBUG */
 	};
 };
 
@@ -179,8 +189,25 @@ struct vcpu_ops {
 	 * off: disarm, and deliver what the step held back.
 	 */
 	void (*single_step)(struct vcpu *v, bool on);
-	/* Optional: #BP exits (EXIT_BREAKPOINT, RIP at the INT3): gdb's */
+	/*
+	 * Optional: #BP exits (EXIT_BREAKPOINT, RIP at the INT3): gdb's.
+	 * An SVM back end may also exit so on INT n (its INTn intercept):
+	 * inject_soft_int then delivers the guest's own INT n, RIP past it.
+	 */
 	void (*intercept_bp)(struct vcpu *v, bool on);
+	void (*inject_soft_int)(struct vcpu *v, uint8_t vector);
+	/*
+	 * Optional: MOV DR exits (EXIT_DR_ACCESS, RIP at it) and #DB exits
+	 * (EXIT_DEBUG, after the CPU's debug-exception rules) while gdb holds
+	 * the debug registers (arch/x86/exit/dr.c).
+	 */
+	void (*intercept_dr)(struct vcpu *v, bool on);
+	/*
+	 * Optional: an exit (EXIT_INTR) at least every tsc TSC ticks of
+	 * guest time, whatever the guest does; 0 turns it off.  gdb's Ctrl-C
+	 * reaches umbra on exits only.
+	 */
+	void (*exit_timer)(struct vcpu *v, uint64_t tsc);
 };
 
 /* MSRs that route physical memory, never written to hardware (msr.c) */
@@ -225,6 +252,10 @@ struct vcpu {
 	bool waiting;			/* in the wait-for-SIPI state */
 	bool in_guest;			/* about to enter or in guest mode */
 	uint32_t icr_hi;		/* the guest's last xAPIC ICR[63:32] */
+	struct vcpu_dr {		/* arch/x86/exit/dr.c: while gdb holds */
+		bool held;		/* the CPU's debug registers, the */
+		uint64_t dr[4], dr6, dr7;	/* guest's own values */
+	} own_dr;
 };
 
 #define VCPU_REQ_INIT	(1u << 0)	/* INIT: to wait-for-SIPI */
@@ -252,6 +283,7 @@ void vcpu_gpr_write(struct vcpu *v, unsigned int n, uint64_t val);
 unsigned int vcpu_cpl(struct vcpu *v);
 
 #define X86_TRAP_NMI	2
+#define X86_TRAP_BP	3
 #define X86_TRAP_UD	6
 #define X86_TRAP_GP	13
 #define X86_TRAP_PF	14
