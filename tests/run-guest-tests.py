@@ -54,8 +54,10 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 --filter keeps the runs whose "KERNEL-CONFIG" name contains SUBSTR.
 
 Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
---smp 2 (bare, NPT, Bochs VMX and SVM; under shadow paging with "parked":
-no AP may start; --smp 4 in umbra-bios-grub-smp4, and
+--smp 2 (bare, NPT, Bochs VMX and SVM, SVM under shadow paging in QEMU
+with OOS on and off and in Bochs; under VMX shadow paging in Bochs, which
+keeps the APs parked, with "parked": no AP may start); --smp 4 in
+umbra-bios-grub-smp4, and
 Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
@@ -302,10 +304,10 @@ KERNEL_RUN = {
                     'umbra-bochs-svm', 'umbra-bochs-svm-shadow'),
     },
     # issue 12: the guest starts its APs (INIT-SIPI-SIPI) and runs on all
-    # of them; 'smp' is tools/umbra-run --smp.  Under shadow paging umbra
-    # keeps the APs parked (one vCPU there yet): there the guest gets
-    # 'parked' and checks that no AP starts (smp_missing() wants umbra's
-    # "parked" lines).  BIOS only:
+    # of them; 'smp' is tools/umbra-run --smp.  Under shadow paging on VMX
+    # umbra keeps the APs parked (no real mode for the SIPI without EPT):
+    # there the guest gets 'parked' and checks that no AP starts
+    # (smp_missing() wants umbra's "parked" lines).  BIOS only:
     # the guest finds the MADT through the RSDP in the BIOS areas, and a
     # multiboot (v1) guest learns no RSDP from UEFI.
     'smp': {
@@ -313,7 +315,9 @@ KERNEL_RUN = {
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
                     'bare-bochs-ryzen', 'umbra-bochs-svm',
-                    'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub'),
+                    'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub',
+                    'umbra-shadow-nooos-bios-grub', 'umbra-bochs-svm-shadow',
+                    'umbra-bochs-vmx-shadow'),
     },
     # issue 21, item 6: real mode; under shadow paging umbra runs it on
     # SVM only (paged real mode), VMX stops it with guest-error (no
@@ -614,7 +618,7 @@ def smp_missing(lines, cpus, umbra, linux, parked=False):
                   'umbra: info: cpu %d: the guest starts its vCPU' % n)
                  for n in range(1, cpus)]
     if parked:
-        want += ['parked: shadow paging runs the boot CPU only']
+        want += ['parked: shadow paging on VMX runs the boot CPU only']
         if any('the guest starts its vCPU' in line for line in lines):
             return 'an AP started under shadow paging'
     for w in want:
@@ -795,7 +799,8 @@ class Matrix:
             if 'smp' in krun and '--smp' not in copts:
                 copts = copts + ['--smp', str(krun['smp'])]
         cpus = int(copts[copts.index('--smp') + 1]) if '--smp' in copts else 1
-        parked = cpus > 1 and umbra and 'shadow' in copts
+        parked = (cpus > 1 and umbra and 'shadow' in copts and
+                  'vmx' in name)
         if parked and base == 'smp':
             args = args + ['parked']
         if linux and cpus > 1:

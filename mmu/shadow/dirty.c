@@ -81,15 +81,15 @@ static void walk_leaves(struct shadow_mmu *s, uint64_t first, uint64_t last,
 				__atomic_fetch_or(&sp->spt[i], PTE_RW | PTE_D,
 						  __ATOMIC_SEQ_CST);
 			else if (spte_clear(&sp->spt[i], PTE_RW))
-				s->vc.flush = true;
+				s->flush_all = true;
 		}
 	}
 }
 
 static void dirty_finish(struct shadow_mmu *s)
 {
-	finish(s);
-	write_unlock(&s->lock);
+	sh_commit(s);	/* every vCPU flushes: none holds the lock */
+	sh_unlock(s);
 }
 
 int shadow_dirty_enable(struct shadow_mmu *s, uint64_t gpa, uint64_t size)
@@ -101,9 +101,9 @@ int shadow_dirty_enable(struct shadow_mmu *s, uint64_t gpa, uint64_t size)
 	dir = dirty_log_alloc(size >> PT_PAGE_SHIFT);
 	if (!dir)
 		return -MMU_ENOMEM;
-	write_lock(&s->lock);
+	sh_lock(s, NULL);
 	if (s->log.dir) {
-		write_unlock(&s->lock);
+		sh_unlock(s);
 		dirty_log_free(dir);
 		return -MMU_EBUSY;
 	}
@@ -119,7 +119,7 @@ void shadow_dirty_disable(struct shadow_mmu *s)
 {
 	uint64_t **dir;
 
-	write_lock(&s->lock);
+	sh_lock(s, NULL);
 	dir = s->log.dir;
 	if (dir) {
 		__atomic_store_n(&s->log.dir, NULL, __ATOMIC_SEQ_CST);
@@ -149,10 +149,10 @@ long shadow_dirty_get(struct shadow_mmu *s, uint64_t gpa, uint64_t size,
 	enum mmu_reprotect how = s->reprotect;
 	long n;
 
-	write_lock(&s->lock);
+	sh_lock(s, NULL);
 	n = dirty_log_take(&s->log, gpa, size, bitmap);
 	if (n < 0) {
-		write_unlock(&s->lock);
+		sh_unlock(s);
 		return n;
 	}
 	if (how == MMU_REPROTECT_AUTO)
@@ -168,7 +168,7 @@ long shadow_dirty_get(struct shadow_mmu *s, uint64_t gpa, uint64_t size,
 		walk_leaves(s, first, last, false);
 	}
 	if (MUTANT(shadow_harvest_no_flush))
-		s->vc.flush = false;
+		s->flush_all = false;
 	dirty_finish(s);
 	return n;
 }

@@ -9,18 +9,19 @@
 
 /* ---- guest walks ---- */
 
-static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
+static void guest_ctx(struct shadow_mmu *s, struct shadow_vcpu *vc,
+		      struct gw_ctx *ctx, bool ac)
 {
 	__builtin_memset(ctx, 0, sizeof(*ctx));
-	ctx->cr0 = s->vc.cpu.cr0;
-	ctx->cr3 = s->vc.cpu.cr3;
-	ctx->cr4 = s->vc.cpu.cr4;
-	ctx->efer = s->vc.cpu.efer;
+	ctx->cr0 = vc->cpu.cr0;
+	ctx->cr3 = vc->cpu.cr3;
+	ctx->cr4 = vc->cpu.cr4;
+	ctx->efer = vc->cpu.efer;
 	ctx->ac = ac;
 	ctx->maxphyaddr = s->cfg.maxphyaddr;
 	ctx->gbpages = s->cfg.gbpages;
 	ctx->pdptes_loaded = true;
-	__builtin_memcpy(ctx->pdpte, s->vc.pdpte, sizeof(s->vc.pdpte));
+	__builtin_memcpy(ctx->pdpte, vc->pdpte, sizeof(vc->pdpte));
 	ctx->mem = s->cfg.mem;
 	ctx->mem_arg = s->cfg.mem_arg;
 	if (s->log.dir && !MUTANT(shadow_ad_unlogged)) {	/* A/D: writes */
@@ -31,21 +32,21 @@ static void guest_ctx(struct shadow_mmu *s, struct gw_ctx *ctx, bool ac)
 
 /* The guest entry at guest level `level' on the walk (PDPTE: index 0 of a
  * PAE walk). */
-static uint64_t walk_pte(const struct shadow_mmu *s,
+static uint64_t walk_pte(const struct shadow_vcpu *vc,
 			 const struct gw_result *w, int level)
 {
-	int top = s->vc.mode == GW_MODE_LM ? 4 : s->vc.mode == GW_MODE_PAE ? 3 : 2;
+	int top = vc->mode == GW_MODE_LM ? 4 : vc->mode == GW_MODE_PAE ? 3 : 2;
 
 	return w->pte[top - level];
 }
 
-static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
+static unsigned int table_perm(const struct shadow_vcpu *vc, uint64_t e)
 {
 	unsigned int p = 0;
 
 	p |= (e & PTE_RW) ? SH_ACC_W : 0;
 	p |= (e & PTE_US) ? SH_ACC_U : 0;
-	p |= ((e & PTE_NX) && s->vc.base_role.nxe) ? 0 : SH_ACC_X;
+	p |= ((e & PTE_NX) && vc->base_role.nxe) ? 0 : SH_ACC_X;
 	return p;
 }
 
@@ -54,12 +55,13 @@ static unsigned int table_perm(const struct shadow_mmu *s, uint64_t e)
  * link to: the shadow page of the guest table at level-1, or a direct page
  * under a guest large page (or with paging off).
  */
-static void child_for(struct shadow_mmu *s, const struct gw_result *w,
-		      struct shadow_page *sp, int level, uint64_t va,
-		      bool dirty, uint64_t *gfn, union shadow_role *role)
+static void child_for(struct shadow_mmu *s, struct shadow_vcpu *vc,
+		      const struct gw_result *w, struct shadow_page *sp,
+		      int level, uint64_t va, bool dirty, uint64_t *gfn,
+		      union shadow_role *role)
 {
-	union shadow_role r = s->vc.base_role;
-	int gl = s->vc.mode == GW_MODE_OFF ? 4 : w->level;
+	union shadow_role r = vc->base_role;
+	int gl = vc->mode == GW_MODE_OFF ? 4 : w->level;
 
 	r.level = level - 1;
 	if (level - 1 < gl) {
@@ -68,21 +70,21 @@ static void child_for(struct shadow_mmu *s, const struct gw_result *w,
 		r.direct = 1;
 		r.access = w->perm & (dirty ? SH_ACC_ALL : ~SH_ACC_W);
 		*gfn = (w->gpa & ~(size - 1)) >> 12;
-	} else if (s->vc.mode == GW_MODE_32 && level == 3) {
+	} else if (vc->mode == GW_MODE_32 && level == 3) {
 		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
-		*gfn = (s->vc.cpu.cr3 & 0xfffff000ull) >> 12;
-	} else if (s->vc.mode == GW_MODE_32) {
-		uint64_t pde = walk_pte(s, w, 2);
+		*gfn = (vc->cpu.cr3 & 0xfffff000ull) >> 12;
+	} else if (vc->mode == GW_MODE_32) {
+		uint64_t pde = walk_pte(vc, w, 2);
 
-		r.access = sp->role.access & table_perm(s, pde & ~PTE_NX);
+		r.access = sp->role.access & table_perm(vc, pde & ~PTE_NX);
 		r.quadrant = (va >> 21) & 1;
 		*gfn = (pde & 0xfffff000ull) >> 12;
 	} else {
-		uint64_t e = walk_pte(s, w, level);
+		uint64_t e = walk_pte(vc, w, level);
 
 		r.access = sp->role.access;
-		if (!(s->vc.mode == GW_MODE_PAE && level == 3))
-			r.access &= table_perm(s, e);
+		if (!(vc->mode == GW_MODE_PAE && level == 3))
+			r.access &= table_perm(vc, e);
 		*gfn = (e & addr_mask(s)) >> 12;
 	}
 	*role = r;
@@ -119,7 +121,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 			sp->nr_global--;
 		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
 		    (spte & ~old & PTE_NX))
-			s->vc.flush = true;	/* less permission */
+			s->flush_all = true;	/* less permission */
 	} else {
 		if (rmap_add(s, gfn, &sp->spt[i]))
 			return -MMU_ENOMEM;
@@ -132,7 +134,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	if ((old & (PTE_P | SPTE_SH_W | PTE_RW)) != (PTE_P | SPTE_SH_W))
 		spte_set(&sp->spt[i], spte);
 	else if (atomic_xchg64(&sp->spt[i], spte) & ~spte & PTE_RW)
-		s->vc.flush = true;	/* the fast path had just set W */
+		s->flush_all = true;	/* the fast path had just set W */
 	return 0;
 }
 
@@ -165,6 +167,7 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 					     uint64_t gva, uint32_t ec,
 					     bool ac, struct shadow_fault *out)
 {
+	struct shadow_vcpu *vc = s->cur;
 	unsigned int access = 0, perm;
 	struct gw_ctx ctx;
 	struct gw_result w;
@@ -183,7 +186,7 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		access |= GW_USER;
 	make_room(s, SH_FAULT_PAGES);
 	ensure_root(s);
-	guest_ctx(s, &ctx, ac);
+	guest_ctx(s, vc, &ctx, ac);
 	st = gw_walk(&ctx, gva, access, &w);
 	if (st == GW_FAULT) {
 		out->error_code = w.error_code;
@@ -195,20 +198,20 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 		out->gpa = w.bad_gpa;
 		return SHADOW_NOT_RAM;
 	}
-	if (s->vc.mode != GW_MODE_LM)
+	if (vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	leaf = s->vc.mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
+	leaf = vc->mode == GW_MODE_OFF ? PTE_D | PTE_A : w.pte[w.nr_ptes - 1];
 	dirty = (leaf & PTE_D) || (access & GW_WRITE);
 
-	sp = s->vc.root;
-	for (level = root_level(s); level > 1; level--) {
+	sp = vc->root;
+	for (level = root_level(vc); level > 1; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
 		union shadow_role r;
 		struct shadow_page *child;
 		uint64_t cgfn;
 
-		child_for(s, &w, sp, level, gva, dirty, &cgfn, &r);
+		child_for(s, vc, &w, sp, level, gva, dirty, &cgfn, &r);
 		if (spte_present(sp->spt[idx])) {
 			child = sp_by_pa(s, sp->spt[idx]);
 			if (child->gfn == cgfn && child->role.word == r.word) {
@@ -238,11 +241,11 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	perm = sp->role.direct ? sp->role.access : w.perm;
 	writable = (perm & SH_ACC_W) && dirty;
 	global = !sp->role.direct && (leaf & PTE_G) &&
-		 (s->vc.cpu.cr4 & SH_CR4_PGE);
+		 (vc->cpu.cr4 & SH_CR4_PGE);
 	attr = leaf & (PTE_PWT | PTE_PCD);
-	if (w.level == 1 && s->vc.mode != GW_MODE_OFF)
+	if (w.level == 1 && vc->mode != GW_MODE_OFF)
 		attr |= leaf & PTE_PAT4K;
-	else if (s->vc.mode != GW_MODE_OFF && (leaf & PTE_PATLG))
+	else if (vc->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
 		attr |= PTE_PAT4K;
 
 	/* A non-global entry ends a global unsync page's state: sync first. */
@@ -253,13 +256,13 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	if ((access & GW_WRITE) && !(access & GW_USER) &&
 	    !(perm & SH_ACC_W)) {
 		if (perm & SH_ACC_U) {
-			if (s->vc.cpu.cr4 & GW_CR4_SMAP) {
+			if (vc->cpu.cr4 & GW_CR4_SMAP) {
 				out->gpa = w.gpa;
 				s->st.faults_emulated++;
 				return SHADOW_EMULATE;
 			}
 			perm &= ~SH_ACC_U;	/* user access faults again */
-			if (s->vc.cpu.cr4 & GW_CR4_SMEP)
+			if (vc->cpu.cr4 & GW_CR4_SMEP)
 				perm &= ~SH_ACC_X;
 		}
 		perm |= SH_ACC_W;
@@ -294,11 +297,11 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 
 /* The leaf SPTE for gva in the current root, read without the lock (the
  * pages stay shadow tables until an epoch sync: rmap.c's limbo). */
-static uint64_t *leaf_lockless(struct shadow_mmu *s, uint64_t gva)
+static uint64_t *leaf_lockless(struct shadow_vcpu *vc, uint64_t gva)
 {
-	struct shadow_page *root = s->vc.root;
+	struct shadow_page *root = vc->root;
 	uint64_t *t = root->spt, e;
-	int level = root_level(s);
+	int level = root_level(vc);
 
 	for (; level > 1; level--) {
 		e = atomic_read64(&t[root->role.pae_root && level == 3 ?
@@ -318,28 +321,29 @@ static uint64_t *leaf_lockless(struct shadow_mmu *s, uint64_t gva)
  * give now, checked against the leaf's (a look-only walk: the guest PTE's
  * D must be set already).  Conditions in docs/mmu.md, "The fast path".
  */
-static bool fast_fault(struct shadow_mmu *s, uint64_t gva, uint32_t ec,
+static bool fast_fault(struct shadow_vcpu *vc, uint64_t gva, uint32_t ec,
 		       bool ac)
 {
+	struct shadow_mmu *s = vc->s;
 	uint32_t slot = epoch_enter(&s->epoch);
 	uint64_t *sptep, spte, gfn;
 	struct gw_ctx ctx;
 	struct gw_result w;
 	bool fixed = false;
 
-	if (s->vc.mode != GW_MODE_LM)
+	if (vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
 	if (!__atomic_load_n(&s->log.dir, __ATOMIC_SEQ_CST) ||
-	    !(sptep = leaf_lockless(s, gva)))
+	    !(sptep = leaf_lockless(vc, gva)))
 		goto out;
 	spte = atomic_read64(sptep);
 	if ((spte & (PTE_P | PTE_RW | SPTE_SH_W)) != (PTE_P | SPTE_SH_W) ||
 	    ((ec & PFERR_U) && !(spte & PTE_US)))
 		goto out;
-	guest_ctx(s, &ctx, ac);
+	guest_ctx(s, vc, &ctx, ac);
 	if (gw_walk(&ctx, gva, GW_WRITE | GW_NO_AD |
 		    ((ec & PFERR_U) ? GW_USER : 0), &w) != GW_OK ||
-	    (s->vc.mode != GW_MODE_OFF && !(w.pte[w.nr_ptes - 1] & PTE_D)))
+	    (vc->mode != GW_MODE_OFF && !(w.pte[w.nr_ptes - 1] & PTE_D)))
 		goto out;
 	gfn = w.gpa >> 12;
 	if (s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn) !=
@@ -356,17 +360,18 @@ out:
 	return fixed;
 }
 
-enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
+enum shadow_fault_result shadow_page_fault(struct shadow_vcpu *vc, uint64_t gva,
 					   uint32_t error_code, bool ac,
 					   struct shadow_fault *out)
 {
+	struct shadow_mmu *s = vc->s;
 	enum shadow_fault_result r;
 
 	if (__atomic_load_n(&s->log.dir, __ATOMIC_RELAXED) &&
 	    (error_code & (PFERR_P | PFERR_W | PFERR_RSVD | PFERR_ID)) ==
-	    (PFERR_P | PFERR_W) && fast_fault(s, gva, error_code, ac))
+	    (PFERR_P | PFERR_W) && fast_fault(vc, gva, error_code, ac))
 		return SHADOW_FIXED;
-	write_lock(&s->lock);
+	sh_lock(s, vc);
 	s->st.faults++;
 	r = fault_locked(s, gva, error_code, ac, out);
 	if (r == SHADOW_NOMEM) {
@@ -377,24 +382,26 @@ enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
 		r = fault_locked(s, gva, error_code, ac, out);
 	}
 	finish(s);
-	write_unlock(&s->lock);
+	sh_unlock(s);
 	return r;
 }
 
-int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3, const uint64_t *pdpte)
+int shadow_load_cr3(struct shadow_vcpu *vc, uint64_t cr3,
+		    const uint64_t *pdpte)
 {
+	struct shadow_mmu *s = vc->s;
 	int ret;
 
-	write_lock(&s->lock);
-	s->vc.cpu.cr3 = cr3;
+	sh_lock(s, vc);
+	vc->cpu.cr3 = cr3;
 	if (pdpte)
-		__builtin_memcpy(s->vc.pdpte, pdpte, sizeof(s->vc.pdpte));
+		__builtin_memcpy(vc->pdpte, pdpte, sizeof(vc->pdpte));
 	ret = reload_root(s);
 	if (!MUTANT(shadow_cr3_no_sync))
-		sync_children(s, s->vc.root, SYNC_CR3);
-	s->vc.flush = true;	/* the TLB drops non-global translations */
+		sync_children(s, vc->root, SYNC_CR3);
+	vc->flush = true;	/* the TLB drops non-global translations */
 	finish(s);
-	write_unlock(&s->lock);
+	sh_unlock(s);
 	return ret;
 }
 
@@ -417,24 +424,25 @@ static bool may_map(struct shadow_page *sp, uint64_t gva)
 	return false;
 }
 
-void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
+void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva)
 {
+	struct shadow_mmu *s = vc->s;
 	struct shadow_page *sp;
 	int level;
 	bool wide;
 
-	write_lock(&s->lock);
+	sh_lock(s, vc);
 	if (MUTANT(shadow_invlpg_nop)) {
-		write_unlock(&s->lock);
+		sh_unlock(s);
 		return;
 	}
 	s->st.invlpg++;
 	make_room(s, SH_PREFETCH_PAGES);
 	ensure_root(s);
-	if (s->vc.mode != GW_MODE_LM)
+	if (vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	sp = s->vc.root;
-	for (level = root_level(s); level > 1; level--) {
+	sp = vc->root;
+	for (level = root_level(vc); level > 1; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
 
@@ -446,8 +454,10 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 	 * Only gva's leaf changes, unless the refresh syncs a global unsync
 	 * page: then one address is all the hardware TLB must drop (INVLPGA,
 	 * individual-address INVVPID) unless a full flush is pending anyway.
+	 * The other vCPUs flush whole, if the leaf lost anything.
 	 */
-	wide = s->vc.flush || (s->vc.flush_one && s->vc.flush_va != gva);
+	sh_commit(s);
+	wide = vc->flush || (vc->flush_one && vc->flush_va != gva);
 	if (level == 1) {
 		unsigned int idx = pt_index(gva, 1);
 
@@ -471,11 +481,18 @@ void shadow_invlpg(struct shadow_mmu *s, uint64_t gva)
 				sp->gstale = true;
 		}
 	}
-	s->vc.flush = wide;
-	s->vc.flush_one = !wide;
-	s->vc.flush_va = gva;
+	if (s->flush_all) {
+		s->flush_all = false;
+		if (s->nr_vcpus > 1) {
+			sh_flush_others(s);
+			sh_release_zapped(s);
+		}
+	}
+	vc->flush = wide;
+	vc->flush_one = !wide;
+	vc->flush_va = gva;
 	finish(s);
-	write_unlock(&s->lock);
+	sh_unlock(s);
 }
 
 static void clear_global_marks(struct shadow_mmu *s)
@@ -496,22 +513,23 @@ static void clear_global_marks(struct shadow_mmu *s)
 	}
 }
 
-int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
+int shadow_set_cr(struct shadow_vcpu *vc, uint64_t cr0, uint64_t cr4,
 		  uint64_t efer, const uint64_t *pdpte)
 {
+	struct shadow_mmu *s = vc->s;
 	const uint64_t cr4_flush = GW_CR4_PSE | GW_CR4_PAE | SH_CR4_PGE |
 				   GW_CR4_SMEP | GW_CR4_SMAP;
 	struct shadow_cpu old;
 	bool full;
 	int ret;
 
-	write_lock(&s->lock);
-	old = s->vc.cpu;
-	s->vc.cpu.cr0 = cr0;
-	s->vc.cpu.cr4 = cr4;
-	s->vc.cpu.efer = efer;
+	sh_lock(s, vc);
+	old = vc->cpu;
+	vc->cpu.cr0 = cr0;
+	vc->cpu.cr4 = cr4;
+	vc->cpu.efer = efer;
 	if (pdpte)
-		__builtin_memcpy(s->vc.pdpte, pdpte, sizeof(s->vc.pdpte));
+		__builtin_memcpy(vc->pdpte, pdpte, sizeof(vc->pdpte));
 	/* SDM Vol 3 4.10.4.1: CR0.PG and CR4.PGE/PAE/SMEP changes flush the
 	 * TLB including global entries; umbra flushes on any CR0 change and
 	 * on the CR4/EFER bits that change the meaning of an entry. */
@@ -523,11 +541,11 @@ int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
 		sync_all(s);
 		if ((old.cr4 ^ cr4) & SH_CR4_PGE && !(cr4 & SH_CR4_PGE))
 			clear_global_marks(s);
-		s->vc.flush = true;
+		vc->flush = true;
 	}
 	compute_base_role(s);
 	ret = reload_root(s);
 	finish(s);
-	write_unlock(&s->lock);
+	sh_unlock(s);
 	return ret;
 }

@@ -157,9 +157,15 @@ struct root_slot {
 
 /*
  * What each vCPU has of the shadow MMU: its control registers, the role
- * they give new pages, its roots and its pending TLB flush.
+ * they give new pages, its roots and its pending TLB flushes.  Its own
+ * thread changes everything but remote_flush, under the MMU lock (the
+ * flush fields also outside it: shadow_flush_pending()); remote_flush is
+ * set by other vCPUs under the lock and taken by its own without it.
  */
 struct shadow_vcpu {
+	struct shadow_mmu *s;
+	void *arg;			/* for cfg.flush and cfg.kick */
+	bool used;
 	struct shadow_cpu cpu;
 	uint64_t pdpte[4];		/* PAE guest: PDPTEs loaded */
 	enum gw_mode mode;
@@ -169,18 +175,31 @@ struct shadow_vcpu {
 	bool flush;			/* its TLB must be flushed */
 	bool flush_one;			/* else: only flush_va's page */
 	uint64_t flush_va;
+	uint32_t remote_flush;		/* another vCPU changed SPTEs it may
+					   have cached: flush (atomic) */
 };
 
 /*
  * What all vCPUs share: the shadow pages (hash by gfn and by address),
- * the frame records and rmap, the pool within its budget, the lock and
- * the statistics; and vc, the one vCPU's own part (the SMP issue gives
- * each vCPU its own struct shadow_vcpu).
+ * the frame records and rmap, the pool within its budget, the unsync
+ * list, the lock and the statistics; and each vCPU's own part.  The lock
+ * (taken for write only: a spinlock) covers all of it but the vCPUs'
+ * flush fields (above); cur is the vCPU that holds it, whose roots and
+ * control registers the helpers use (NULL: a VM-wide call, dirty.c).
+ * docs/mmu.md, "Several vCPUs".
  */
 struct shadow_mmu {
 	struct shadow_config cfg;
 	struct mmu_rwlock lock;
-	struct shadow_vcpu vc;
+	struct shadow_vcpu *cur;
+	bool flush_all;			/* an SPTE lost permission or a page
+					   was zapped or synced: every vCPU
+					   flushes before it runs on it */
+	void *page_zapped;		/* freed while other vCPUs may still
+					   walk them: reused once they
+					   flushed (sh_commit()) */
+	unsigned long nr_zapped;
+	unsigned int nr_vcpus;
 	struct shadow_page **hash;	/* by gfn */
 	struct shadow_page **pa_hash;	/* by spt_pa */
 	struct gfn_info ***gfn_dir;	/* pages of SH_HASH frame buckets */
@@ -202,6 +221,7 @@ struct shadow_mmu {
 	enum mmu_reprotect reprotect;
 	void *page_limbo;
 	struct shadow_stats st;
+	struct shadow_vcpu vcpus[SHADOW_MAX_VCPUS];
 };
 
 enum sync_reason { SYNC_CR3, SYNC_INVLPG, SYNC_FLUSH, SYNC_LINK };
@@ -250,6 +270,9 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i);
 void zap_page(struct shadow_mmu *s, struct shadow_page *sp);
 void make_room(struct shadow_mmu *s, unsigned int need);
 bool role_indirect(union shadow_role r);
+void sh_flush_others(struct shadow_mmu *s);
+void sh_commit_slow(struct shadow_mmu *s);
+void sh_release_zapped(struct shadow_mmu *s);
 
 /* root.c */
 void compute_base_role(struct shadow_mmu *s);
@@ -381,24 +404,52 @@ static inline uint64_t addr_mask(const struct shadow_mmu *s)
 	return PT_ADDR_MASK & ((1ull << s->cfg.maxphyaddr) - 1);
 }
 
-static inline int root_level(const struct shadow_mmu *s)
+static inline int root_level(const struct shadow_vcpu *vc)
 {
-	return s->vc.mode == GW_MODE_LM ? 4 : 3;
+	return vc->mode == GW_MODE_LM ? 4 : 3;
 }
 
 static inline void ensure_root(struct shadow_mmu *s)
 {
-	if (s->vc.root && s->vc.root->invalid)
+	if (s->cur->root && s->cur->root->invalid)
 		reload_root(s);
 }
 
+/* Take the MMU lock for vCPU vc (NULL: for the whole VM). */
+static inline void sh_lock(struct shadow_mmu *s, struct shadow_vcpu *vc)
+{
+	write_lock(&s->lock);
+	s->cur = vc;
+}
+
+static inline void sh_unlock(struct shadow_mmu *s)
+{
+	s->cur = NULL;
+	write_unlock(&s->lock);
+}
+
+/* What the operation so far asked of the vCPUs' TLBs, and the pages it
+ * freed (mmu.c). */
+static inline void sh_commit(struct shadow_mmu *s)
+{
+	if (s->flush_all)	/* also set when a page waits in page_zapped */
+		sh_commit_slow(s);
+}
+
+/* The end of a vCPU's entry point, under the lock: a zapped root
+ * reloaded, the flushes requested (the others' by sh_commit(), the
+ * caller's now).  A VM-wide one (s->cur NULL) ends with sh_commit(). */
 static inline void finish(struct shadow_mmu *s)
 {
-	ensure_root(s);
-	if (s->vc.flush) {
+	struct shadow_vcpu *vc = s->cur;
+
+	if (vc->root && vc->root->invalid)	/* ensure_root() */
+		reload_root(s);
+	sh_commit(s);
+	if (vc->flush) {
 		s->st.flushes++;
 		if (s->cfg.flush)
-			s->cfg.flush(s->cfg.flush_arg);
+			s->cfg.flush(vc->arg);
 	}
 }
 

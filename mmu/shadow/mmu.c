@@ -98,7 +98,7 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 	sp->nr_present--;
 	spte_set(&sp->spt[i], 0);
 	if (!MUTANT(shadow_drop_no_flush))
-		s->vc.flush = true;
+		s->flush_all = true;
 }
 
 void link_child(struct shadow_mmu *s, struct shadow_page *sp,
@@ -202,16 +202,15 @@ void unpin(struct shadow_mmu *s, struct shadow_page *sp)
 		zap_page(s, sp);	/* nothing else can find it */
 }
 
-/* Cached roots other than the current one, oldest first. */
-static bool evict_cached_root(struct shadow_mmu *s)
+static bool evict_from(struct shadow_mmu *s, struct shadow_vcpu *vc)
 {
 	int k;
 
 	for (k = SH_ROOTS - 1; k >= 1; k--) {
-		if (s->vc.roots[k].sp) {
-			struct shadow_page *sp = s->vc.roots[k].sp;
+		if (vc->roots[k].sp) {
+			struct shadow_page *sp = vc->roots[k].sp;
 
-			s->vc.roots[k].sp = NULL;
+			vc->roots[k].sp = NULL;
 			unpin(s, sp);
 			return true;
 		}
@@ -220,18 +219,41 @@ static bool evict_cached_root(struct shadow_mmu *s)
 }
 
 /*
+ * Cached roots other than a current one, oldest first: the caller's, then
+ * the other vCPUs' (no CPU walks a cached root that is not its current
+ * one, and its owner looks at its cache only under the lock).
+ */
+static bool evict_cached_root(struct shadow_mmu *s)
+{
+	unsigned int i;
+
+	if (!s->cur)
+		return false;
+	if (evict_from(s, s->cur))
+		return true;
+	for (i = 0; i < SHADOW_MAX_VCPUS && s->nr_vcpus > 1; i++)
+		if (s->vcpus[i].used && &s->vcpus[i] != s->cur &&
+		    evict_from(s, &s->vcpus[i]))
+			return true;
+	return false;
+}
+
+/*
  * Make room for `need' more pages of the budget (every page the MMU holds
  * counts: docs/mmu.md, "Memory"): zap the least recently used pages that
  * are not pinned roots, then cached roots other than the current one.
  * Each zap frees at least the page's table, and with it its rmap entries,
- * frame records and descriptors.  Called only at the start of an entry
- * point, never in the middle of a walk.  If only the current root is left,
+ * frame records and descriptors (with several vCPUs, once the others
+ * flushed: sh_commit()).  Called only at the start of an entry point,
+ * never in the middle of a walk.  If only the current root is left,
  * the allocations that do not fit fail and the entry point zaps
  * everything and starts again (zap_all()).
  */
 void make_room(struct shadow_mmu *s, unsigned int need)
 {
-	while (s->mem_pages + need > s->cfg.max_pages) {
+	if (s->mem_pages + need <= s->cfg.max_pages)
+		return;		/* the common case; zapped pages are free */
+	while (s->mem_pages - s->nr_zapped + need > s->cfg.max_pages) {
 		struct sh_list *n;
 		struct shadow_page *victim = NULL;
 
@@ -248,9 +270,10 @@ void make_room(struct shadow_mmu *s, unsigned int need)
 			zap_page(s, victim);
 			s->st.mmu_recycled++;
 		} else if (!evict_cached_root(s)) {
-			return;
+			break;
 		}
 	}
+	sh_commit(s);	/* the room, once no vCPU can walk it */
 }
 
 /*
@@ -270,6 +293,7 @@ void zap_all(struct shadow_mmu *s)
 		zap_page(s, sh_container(n, struct shadow_page, lru));
 	}
 	s->st.mmu_zap_all++;
+	sh_commit(s);
 }
 
 struct shadow_page *sp_alloc(struct shadow_mmu *s, uint64_t gfn,
@@ -346,36 +370,110 @@ struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 	sp = sp_alloc(s, gfn, role);
 	if (!sp)
 		return NULL;
-	if (role_indirect(role) && !gi->nr_indirect++)
+	if (role_indirect(role) && !gi->nr_indirect++) {
 		rmap_write_protect(s, gfn);
+		/* no other vCPU writes it through a stale entry from now on:
+		 * the walks that fill sp read what it holds */
+		if (s->nr_vcpus > 1 && s->flush_all)
+			sh_commit(s);
+	}
 	return sp;
 }
 
-uint64_t shadow_root_hpa(struct shadow_mmu *s)
+/*
+ * Every vCPU but the lock holder: its TLB may hold translations from SPTEs
+ * that just lost permission or went away.  Its flag is set before it is
+ * kicked, so that it sees the flag when it stops for the kick, or at its
+ * next entry if it was not in guest mode.
+ */
+void sh_flush_others(struct shadow_mmu *s)
 {
-	return s->vc.root->spt_pa;
+	unsigned int i;
+	bool any = false;
+
+	if (s->cur && MUTANT(shadow_no_remote_flush))
+		return;		/* (a VM-wide call's flushes stay) */
+	for (i = 0; i < SHADOW_MAX_VCPUS; i++) {
+		struct shadow_vcpu *vc = &s->vcpus[i];
+
+		if (!vc->used || vc == s->cur)
+			continue;
+		__atomic_store_n(&vc->remote_flush, 1, __ATOMIC_SEQ_CST);
+		if (s->cfg.kick && !MUTANT(shadow_no_kick))
+			s->cfg.kick(vc->arg);
+		any = true;
+	}
+	s->st.remote_flushes += any;
 }
 
-int shadow_root_level(struct shadow_mmu *s)
+/* Pages freed while other vCPUs could walk them go back to the pool. */
+void sh_release_zapped(struct shadow_mmu *s)
 {
-	return root_level(s);
+	void **list = s->log.dir ? &s->page_limbo : &s->page_cache;
+
+	while (s->page_zapped) {
+		void *p = s->page_zapped;
+
+		s->page_zapped = *(void **)p;
+		*(void **)p = *list;
+		*list = p;
+	}
+	s->mem_pages -= s->nr_zapped;
+	s->nr_zapped = 0;
 }
 
-bool shadow_flush_pending(struct shadow_mmu *s)
+/*
+ * What an operation under the lock changed in shared SPTEs reaches every
+ * vCPU: the caller flushes (finish()), the others are flagged and kicked
+ * and have left guest mode when this returns; only then are the pages it
+ * zapped reused (a vCPU's paging-structure cache could still point into
+ * them, SDM Vol 3 4.10.3; KVM's kvm_mmu_commit_zap_page()).
+ */
+void sh_commit_slow(struct shadow_mmu *s)
 {
-	bool f = s->vc.flush;
+	struct shadow_vcpu *vc = s->cur;
 
-	s->vc.flush = false;
-	s->vc.flush_one &= !f;
-	return f;
+	if (s->flush_all) {
+		s->flush_all = false;
+		if (vc)
+			vc->flush = true;
+		/* one vCPU: the others are none, unless a VM-wide call */
+		if (s->nr_vcpus > 1 || !vc)
+			sh_flush_others(s);
+	}
+	if (s->page_zapped)
+		sh_release_zapped(s);
 }
 
-bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va)
+uint64_t shadow_root_hpa(struct shadow_vcpu *vc)
 {
-	bool f = s->vc.flush_one;
+	return vc->root->spt_pa;
+}
 
-	s->vc.flush_one = false;
-	*va = s->vc.flush_va;
+int shadow_root_level(struct shadow_vcpu *vc)
+{
+	return root_level(vc);
+}
+
+/* The vCPU's own flush, or another vCPU's request (taken atomically: it
+ * may be set at any time by a vCPU that holds the lock). */
+bool shadow_flush_pending(struct shadow_vcpu *vc)
+{
+	if (!vc->flush &&
+	    !__atomic_load_n(&vc->remote_flush, __ATOMIC_ACQUIRE))
+		return false;	/* before every entry: the common case */
+	__atomic_store_n(&vc->remote_flush, 0, __ATOMIC_SEQ_CST);
+	vc->flush = false;
+	vc->flush_one = false;
+	return true;
+}
+
+bool shadow_flush_va_pending(struct shadow_vcpu *vc, uint64_t *va)
+{
+	bool f = vc->flush_one;
+
+	vc->flush_one = false;
+	*va = vc->flush_va;
 	return f;
 }
 
@@ -383,7 +481,7 @@ void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st)
 {
 	struct sh_list *n;
 
-	write_lock(&s->lock);
+	sh_lock(s, NULL);
 	*st = s->st;
 	st->pages = s->nr_pages;
 	st->mem_pages = s->mem_pages;
@@ -399,11 +497,10 @@ void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st)
 		st->global += sp->role.level == 1 && !sp->role.direct &&
 			      sp_global(sp);
 	}
-	write_unlock(&s->lock);
+	sh_unlock(s);
 }
 
-int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
-		const struct shadow_cpu *st)
+int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg)
 {
 	struct shadow_mmu *s;
 
@@ -430,31 +527,70 @@ int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
 		return -MMU_ENOMEM;
 	}
 	s->fixed_pages = (unsigned int)s->mem_pages;
-	s->vc.cpu = *st;
-	compute_base_role(s);
-	if (load_root(s)) {
-		shadow_destroy(s);
-		return -MMU_ENOMEM;
-	}
 	return 0;
+}
+
+int shadow_vcpu_add(struct shadow_mmu *s, const struct shadow_cpu *st,
+		    void *arg, struct shadow_vcpu **out)
+{
+	struct shadow_vcpu *vc = NULL;
+	unsigned int i;
+	int ret;
+
+	sh_lock(s, NULL);
+	for (i = 0; i < SHADOW_MAX_VCPUS && !vc; i++)
+		if (!s->vcpus[i].used)
+			vc = &s->vcpus[i];
+	if (!vc) {
+		sh_unlock(s);
+		return -MMU_EBUSY;
+	}
+	__builtin_memset(vc, 0, sizeof(*vc));
+	vc->s = s;
+	vc->arg = arg;
+	vc->cpu = *st;
+	/* counted before its first root: what that load zaps, the vCPUs
+	 * already running flush (and its pages wait for them) */
+	vc->used = true;
+	s->nr_vcpus++;
+	s->cur = vc;
+	compute_base_role(s);
+	ret = load_root(s);
+	finish(s);
+	if (ret) {
+		vc->used = false;
+		s->nr_vcpus--;
+	} else {
+		*out = vc;
+	}
+	sh_unlock(s);
+	return ret;
 }
 
 long shadow_destroy(struct shadow_mmu *s)
 {
 	long leaked;
+	unsigned int i;
 	int k;
 
-	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->vc.roots[k].sp) {
-			struct shadow_page *sp = s->vc.roots[k].sp;
+	for (i = 0; i < SHADOW_MAX_VCPUS; i++) {
+		struct shadow_vcpu *vc = &s->vcpus[i];
 
-			s->vc.roots[k].sp = NULL;
-			unpin(s, sp);
+		for (k = 0; k < SH_ROOTS && vc->used; k++) {
+			if (vc->roots[k].sp) {
+				struct shadow_page *sp = vc->roots[k].sp;
+
+				vc->roots[k].sp = NULL;
+				unpin(s, sp);
+			}
 		}
+		vc->used = false;
 	}
+	s->nr_vcpus = 0;	/* none runs: pages are freed at once */
 	while (s->lru.next != &s->lru)
 		zap_page(s, sh_container(s->lru.next, struct shadow_page,
 					 lru));
+	sh_release_zapped(s);
 	leaked = s->nr_pages + s->sp_slab.live + s->gi_slab.live +
 		 s->desc_slab.live;
 	slab_destroy(s, &s->sp_slab);

@@ -84,10 +84,22 @@ void *sh_page_alloc(struct shadow_mmu *s)
 	return budget_take(s, p);
 }
 
+/*
+ * With several vCPUs a freed page may still be in another CPU's
+ * paging-structure caches (SDM Vol 3 4.10.3) until it flushes: it waits,
+ * still counted, until the operation's sh_commit() has flushed them.
+ */
 void sh_page_free(struct shadow_mmu *s, void *p)
 {
 	void **list = s->log.dir ? &s->page_limbo : &s->page_cache;
 
+	if (s->nr_vcpus > 1) {
+		*(void **)p = s->page_zapped;
+		s->page_zapped = p;
+		s->nr_zapped++;
+		s->flush_all = true;	/* sh_commit() releases it */
+		return;
+	}
 	*(void **)p = *list;
 	*list = p;
 	s->mem_pages--;
@@ -428,7 +440,7 @@ bool rmap_clear(struct shadow_mmu *s, uint64_t gfn, uint64_t bits)
 		from += n;
 	}
 	if (w && !MUTANT(shadow_wp_no_flush))
-		s->vc.flush = true;
+		s->flush_all = true;
 	return w;
 }
 

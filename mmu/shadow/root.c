@@ -9,13 +9,15 @@
 
 static uint64_t root_key(const struct shadow_mmu *s)
 {
-	switch (s->vc.mode) {
+	struct shadow_vcpu *vc = s->cur;
+
+	switch (vc->mode) {
 	case GW_MODE_LM:
-		return s->vc.cpu.cr3 & addr_mask(s);
+		return vc->cpu.cr3 & addr_mask(s);
 	case GW_MODE_PAE:
-		return s->vc.cpu.cr3 & 0xffffffe0ull;
+		return vc->cpu.cr3 & 0xffffffe0ull;
 	case GW_MODE_32:
-		return s->vc.cpu.cr3 & 0xfffff000ull;
+		return vc->cpu.cr3 & 0xfffff000ull;
 	default:
 		return 0;
 	}
@@ -23,48 +25,50 @@ static uint64_t root_key(const struct shadow_mmu *s)
 
 void compute_base_role(struct shadow_mmu *s)
 {
+	struct shadow_vcpu *vc = s->cur;
 	union shadow_role r = { .word = 0 };
 
-	s->vc.mode = gw_mode(&(struct gw_ctx){ .cr0 = s->vc.cpu.cr0,
-					    .cr4 = s->vc.cpu.cr4,
-					    .efer = s->vc.cpu.efer });
-	r.mode = s->vc.mode;
+	vc->mode = gw_mode(&(struct gw_ctx){ .cr0 = vc->cpu.cr0,
+					    .cr4 = vc->cpu.cr4,
+					    .efer = vc->cpu.efer });
+	r.mode = vc->mode;
 	r.access = SH_ACC_ALL;
-	if (s->vc.mode != GW_MODE_OFF) {
-		r.wp = !!(s->vc.cpu.cr0 & GW_CR0_WP);
-		r.nxe = s->vc.mode != GW_MODE_32 && (s->vc.cpu.efer & GW_EFER_NXE);
-		r.smep_nowp = !r.wp && (s->vc.cpu.cr4 & GW_CR4_SMEP);
-		r.smap_nowp = !r.wp && (s->vc.cpu.cr4 & GW_CR4_SMAP);
-		r.pse = s->vc.mode == GW_MODE_32 && (s->vc.cpu.cr4 & GW_CR4_PSE);
+	if (vc->mode != GW_MODE_OFF) {
+		r.wp = !!(vc->cpu.cr0 & GW_CR0_WP);
+		r.nxe = vc->mode != GW_MODE_32 && (vc->cpu.efer & GW_EFER_NXE);
+		r.smep_nowp = !r.wp && (vc->cpu.cr4 & GW_CR4_SMEP);
+		r.smap_nowp = !r.wp && (vc->cpu.cr4 & GW_CR4_SMAP);
+		r.pse = vc->mode == GW_MODE_32 && (vc->cpu.cr4 & GW_CR4_PSE);
 	}
-	s->vc.base_role = r;
+	vc->base_role = r;
 }
 
 /* PAE root entry i: what it must link to (false: nothing). */
 static bool pae_root_child(struct shadow_mmu *s, unsigned int i,
 			   uint64_t *gfn, union shadow_role *role)
 {
-	union shadow_role r = s->vc.base_role;
+	struct shadow_vcpu *vc = s->cur;
+	union shadow_role r = vc->base_role;
 
 	r.level = 2;
-	switch (s->vc.mode) {
+	switch (vc->mode) {
 	case GW_MODE_OFF:
 		r.direct = 1;
 		*gfn = (uint64_t)i << 18;
 		break;
 	case GW_MODE_32:
 		r.quadrant = i;
-		*gfn = (s->vc.cpu.cr3 & 0xfffff000ull) >> 12;
+		*gfn = (vc->cpu.cr3 & 0xfffff000ull) >> 12;
 		break;
 	default:
 		/* SDM Vol 3 Table 4-8: bits 2:1, 8:5 and 63:MAXPHYADDR are
 		 * reserved; such a PDPTE gets no link and every access under
 		 * it faults to the walker, which reports RSVD. */
-		if (!(s->vc.pdpte[i] & PTE_P) ||
-		    (s->vc.pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
+		if (!(vc->pdpte[i] & PTE_P) ||
+		    (vc->pdpte[i] & (0x1e6ull | ~((1ull << s->cfg.maxphyaddr) -
 						 1))))
 			return false;
-		*gfn = (s->vc.pdpte[i] & addr_mask(s)) >> 12;
+		*gfn = (vc->pdpte[i] & addr_mask(s)) >> 12;
 		break;
 	}
 	*role = r;
@@ -100,47 +104,49 @@ static void set_pae_root(struct shadow_mmu *s, struct shadow_page *root)
 
 static void purge_invalid_roots(struct shadow_mmu *s)
 {
+	struct shadow_vcpu *vc = s->cur;
 	int k, j = 0;
 
 	for (k = 0; k < SH_ROOTS; k++) {
-		struct root_slot slot = s->vc.roots[k];
+		struct root_slot slot = vc->roots[k];
 
-		s->vc.roots[k].sp = NULL;
+		vc->roots[k].sp = NULL;
 		if (slot.sp && slot.sp->invalid)
 			unpin(s, slot.sp);
 		else if (slot.sp)
-			s->vc.roots[j++] = slot;
+			vc->roots[j++] = slot;
 	}
 }
 
 /*
- * Make s->vc.root the root for the current CR3 and mode (cache first).  Fails
+ * Make s->cur->root the root for the current CR3 and mode (cache first).  Fails
  * only when the budget has no page for a new root; a PAE root's link that
  * finds no room stays absent (an access through it faults and links it).
  */
 int load_root(struct shadow_mmu *s)
 {
-	union shadow_role r = s->vc.base_role;
+	struct shadow_vcpu *vc = s->cur;
+	union shadow_role r = vc->base_role;
 	uint64_t key = root_key(s);
 	struct root_slot slot = { 0 };
 	int k;
 
 	make_room(s, SH_FAULT_PAGES);
 	purge_invalid_roots(s);
-	r.level = root_level(s);
-	r.direct = s->vc.mode == GW_MODE_OFF;
-	r.pae_root = s->vc.mode != GW_MODE_LM;
+	r.level = root_level(vc);
+	r.direct = vc->mode == GW_MODE_OFF;
+	r.pae_root = vc->mode != GW_MODE_LM;
 	for (k = 0; k < SH_ROOTS; k++) {
-		if (s->vc.roots[k].sp && s->vc.roots[k].key == key &&
-		    s->vc.roots[k].sp->role.word == r.word) {
-			slot = s->vc.roots[k];
+		if (vc->roots[k].sp && vc->roots[k].key == key &&
+		    vc->roots[k].sp->role.word == r.word) {
+			slot = vc->roots[k];
 			break;
 		}
 	}
 	if (slot.sp) {
 		s->st.root_hits++;
 		for (; k > 0; k--)
-			s->vc.roots[k] = s->vc.roots[k - 1];
+			vc->roots[k] = vc->roots[k - 1];
 		touch(s, slot.sp);
 	} else {
 		s->st.root_misses++;
@@ -151,19 +157,19 @@ int load_root(struct shadow_mmu *s)
 			return -MMU_ENOMEM;
 		slot.sp->root_key = key;
 		slot.sp->root_count++;
-		if (s->vc.roots[SH_ROOTS - 1].sp) {
-			struct shadow_page *old = s->vc.roots[SH_ROOTS - 1].sp;
+		if (vc->roots[SH_ROOTS - 1].sp) {
+			struct shadow_page *old = vc->roots[SH_ROOTS - 1].sp;
 
-			s->vc.roots[SH_ROOTS - 1].sp = NULL;
+			vc->roots[SH_ROOTS - 1].sp = NULL;
 			unpin(s, old);
 		}
 		for (k = SH_ROOTS - 1; k > 0; k--)
-			s->vc.roots[k] = s->vc.roots[k - 1];
+			vc->roots[k] = vc->roots[k - 1];
 	}
-	s->vc.roots[0] = slot;
-	s->vc.root = slot.sp;
+	vc->roots[0] = slot;
+	vc->root = slot.sp;
 	if (r.pae_root)
-		set_pae_root(s, s->vc.root);
+		set_pae_root(s, vc->root);
 	return 0;
 }
 

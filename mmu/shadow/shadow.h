@@ -8,12 +8,20 @@
  * sync for leaf tables until the guest itself must see a consistent TLB
  * (docs/mmu.md, part 2).
  *
- * Calling rules for the hypervisor (one vCPU per struct shadow_mmu):
+ * One struct shadow_mmu per VM holds what all vCPUs share (shadow pages,
+ * reverse map, pool, unsync list, lock); each vCPU has a struct
+ * shadow_vcpu (its roots, control registers, role, pending flushes) and
+ * passes it to the entry points of its own paging events.
+ *
+ * Calling rules for the hypervisor:
  *   - intercept #PF, MOV to CR3, INVLPG, writes to CR0, CR4 and EFER;
  *   - before every VM entry load shadow_root_hpa() into the hardware CR3
  *     (it changes on CR3 loads, mode changes and zaps of a root);
- *   - after an entry point returns with shadow_flush_pending() true (or
- *     through the flush callback), flush the guest's TLB tag (ASID/VPID);
+ *   - before every VM entry, once the vCPU counts as in guest mode for
+ *     cfg.kick, flush the guest's TLB tag (ASID/VPID) if
+ *     shadow_flush_pending() is true (also after the flush callback);
+ *   - with several vCPUs, cfg.kick must make a vCPU in guest mode leave
+ *     it, and return once it has (docs/mmu.md, "Several vCPUs");
  *   - SHADOW_EMULATE: emulate the faulting instruction (it writes guest
  *     memory with the guest's own permissions), then call
  *     shadow_emulated_write() with what it wrote.  Also call it for every
@@ -40,6 +48,7 @@
  * everything when even that is not enough (docs/mmu.md, "Memory").
  */
 #define SHADOW_MIN_PAGES	24
+#define SHADOW_MAX_VCPUS	16	/* in the MMU's own page */
 
 struct shadow_config {
 	unsigned int max_pages;		/* the budget, >= SHADOW_MIN_PAGES */
@@ -56,8 +65,18 @@ struct shadow_config {
 	 * (not RAM, or not mapped: mem->read then).  Syncs read a table
 	 * through it. */
 	const void *(*frame)(void *mem_arg, uint64_t gfn);
-	void (*flush)(void *arg);	/* flush the guest TLB tag; may be NULL */
-	void *flush_arg;
+	/* The vCPU whose arg (shadow_vcpu_add()) this is: flush its guest
+	 * TLB tag now (it is the caller's; may be NULL). */
+	void (*flush)(void *arg);
+	/*
+	 * Another vCPU's TLB may hold what an SPTE no longer gives: its flag
+	 * for shadow_flush_pending() is set; make it leave guest mode if it
+	 * is in it, and return once it has (an IPI or NMI and a wait for
+	 * it), so that it flushes before it runs again.  Called with the
+	 * MMU lock held: the kicked vCPU must not need it to leave guest
+	 * mode.  NULL: only one vCPU is ever added.
+	 */
+	void (*kick)(void *arg);
 };
 
 /* The guest's control registers as the guest sees them. */
@@ -105,6 +124,7 @@ struct shadow_stats {
 	uint64_t faults, faults_fixed, faults_injected, faults_emulated;
 	uint64_t root_hits, root_misses;	/* CR3 loads, root cache */
 	uint64_t flushes;		/* guest TLB flushes requested */
+	uint64_t remote_flushes;	/* ... of the other vCPUs (rounds) */
 	uint64_t mem_pages;		/* pages of the budget in use now */
 	uint64_t mem_pages_max;		/* ... their high-water mark */
 	uint64_t mem_budget;		/* cfg.max_pages */
@@ -116,30 +136,35 @@ struct shadow_stats {
 };
 
 struct shadow_mmu;
+struct shadow_vcpu;
 
-/* Returns 0 or -MMU_ENOMEM / -MMU_EINVAL; st is the guest's state now. */
-int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg,
-		const struct shadow_cpu *st);
+/* The VM's shadow MMU, with no vCPU yet.  Returns 0 or -MMU_ENOMEM /
+ * -MMU_EINVAL. */
+int shadow_init(struct shadow_mmu **out, const struct shadow_config *cfg);
+/* A vCPU whose guest state is st now; arg goes to cfg.flush and cfg.kick.
+ * 0, -MMU_EBUSY (SHADOW_MAX_VCPUS already) or -MMU_ENOMEM (no root). */
+int shadow_vcpu_add(struct shadow_mmu *s, const struct shadow_cpu *st,
+		    void *arg, struct shadow_vcpu **out);
 /* Frees every page; returns the number of pages that were still in use. */
 long shadow_destroy(struct shadow_mmu *s);
 
 /* #PF exit: gva = CR2, error_code from the hardware, ac = EFLAGS.AC. */
-enum shadow_fault_result shadow_page_fault(struct shadow_mmu *s, uint64_t gva,
+enum shadow_fault_result shadow_page_fault(struct shadow_vcpu *vc, uint64_t gva,
 					   uint32_t error_code, bool ac,
 					   struct shadow_fault *out);
 /* MOV to CR3 (PAE: after the hypervisor loaded and checked the PDPTEs,
  * which it passes in pdpte[]; NULL in other modes). */
-int shadow_load_cr3(struct shadow_mmu *s, uint64_t cr3,
+int shadow_load_cr3(struct shadow_vcpu *vc, uint64_t cr3,
 		    const uint64_t *pdpte);
 /* INVLPG gva (also in paging-off mode, where it drops that SPTE). */
-void shadow_invlpg(struct shadow_mmu *s, uint64_t gva);
+void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva);
 /* Write to CR0, CR4 or EFER: all three values after it (and pdpte[] when
  * the new mode is PAE). */
-int shadow_set_cr(struct shadow_mmu *s, uint64_t cr0, uint64_t cr4,
+int shadow_set_cr(struct shadow_vcpu *vc, uint64_t cr0, uint64_t cr4,
 		  uint64_t efer, const uint64_t *pdpte);
 /* The hypervisor wrote size bytes at gpa on the guest's behalf (memory
  * already holds them). */
-void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
+void shadow_emulated_write(struct shadow_vcpu *vc, uint64_t gpa,
 			   const void *bytes, unsigned int size);
 
 /*
@@ -153,8 +178,8 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
  * user) for one single-stepped instruction, after which the hypervisor
  * calls shadow_unprotect_gfn() for the frame (-1: no present leaf).
  */
-unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn);
-int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user);
+unsigned int shadow_unprotect_gfn(struct shadow_vcpu *vc, uint64_t gfn);
+int shadow_allow_write(struct shadow_vcpu *vc, uint64_t gva, bool user);
 
 /*
  * Dirty logging of guest-physical [gpa, gpa + size) (one range, at most 64
@@ -175,14 +200,14 @@ void shadow_dirty_disable(struct shadow_mmu *s);
 /* How get re-protects (tests and benchmarks; default AUTO). */
 void shadow_set_reprotect(struct shadow_mmu *s, enum mmu_reprotect how);
 
-uint64_t shadow_root_hpa(struct shadow_mmu *s);
+uint64_t shadow_root_hpa(struct shadow_vcpu *vc);
 /* Shadow root level the hardware uses: 4 (long mode) or 3 (PAE). */
-int shadow_root_level(struct shadow_mmu *s);
+int shadow_root_level(struct shadow_vcpu *vc);
 /* True once since the last call if the guest TLB must be flushed. */
-bool shadow_flush_pending(struct shadow_mmu *s);
+bool shadow_flush_pending(struct shadow_vcpu *vc);
 /* Else, after an INVLPG: true once if the TLB must drop *va's page (call
  * after shadow_flush_pending(), whose flush covers it). */
-bool shadow_flush_va_pending(struct shadow_mmu *s, uint64_t *va);
+bool shadow_flush_va_pending(struct shadow_vcpu *vc, uint64_t *va);
 void shadow_get_stats(struct shadow_mmu *s, struct shadow_stats *st);
 /* unsync pages now (cheap: for the exit-cost classes) */
 uint64_t shadow_nr_unsync(const struct shadow_mmu *s);

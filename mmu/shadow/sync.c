@@ -101,8 +101,9 @@ bool sp_global(const struct shadow_page *sp)
 static bool unchanged(const struct shadow_mmu *s,
 		      const struct shadow_page *sp, unsigned int i, uint64_t g)
 {
+	struct shadow_vcpu *vc = s->cur;
 	uint64_t diff = g ^ sp->gptes[i];
-	bool global = (g & PTE_G) && (s->vc.cpu.cr4 & SH_CR4_PGE);
+	bool global = (g & PTE_G) && (vc->cpu.cr4 & SH_CR4_PGE);
 
 	if (MUTANT(shadow_sync_skip_rw))
 		diff &= ~(uint64_t)PTE_RW;
@@ -119,6 +120,7 @@ static bool unchanged(const struct shadow_mmu *s,
 static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 			 const void *tbl, unsigned int i, bool prefetch)
 {
+	struct shadow_vcpu *vc = s->cur;
 	uint64_t g, gfn;
 	unsigned int perm;
 	int64_t pfn;
@@ -150,7 +152,7 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	if (prefetch && MUTANT(shadow_prefetch_no_us))
 		perm |= sp->role.access & SH_ACC_U;
 	w = (perm & SH_ACC_W) && (g & PTE_D) && !gfn_protected(s, gfn);
-	global = (g & PTE_G) && (s->vc.cpu.cr4 & SH_CR4_PGE);
+	global = (g & PTE_G) && (vc->cpu.cr4 & SH_CR4_PGE);
 	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm,
 					      w ? leaf_w(s, gfn, false) : 0,
 					      g), global, g))
@@ -198,9 +200,12 @@ void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp)
 }
 
 /*
- * Sync a frame: every unsync page of it (they move together) compares each
- * present SPTE with its guest PTE; then the frame is write-protected again
- * everywhere.  Entries that are absent stay absent: the next access faults.
+ * Sync a frame: it is write-protected again everywhere, then every unsync
+ * page of it (they move together) compares each present SPTE with its
+ * guest PTE.  Entries that are absent stay absent: the next access faults.
+ * With several vCPUs the others flush between the two (KVM's
+ * mmu_sync_children() order): a guest write through a writable entry
+ * another CPU still caches either lands before the compare, or faults.
  */
 void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why)
 {
@@ -212,6 +217,9 @@ void sync_gfn(struct shadow_mmu *s, uint64_t gfn, enum sync_reason why)
 	if (!gi || !gi->unsync)
 		return;
 	gi->unsync = false;	/* update_entry sees the frame protected */
+	rmap_write_protect(s, gfn);
+	if (s->nr_vcpus > 1 && s->flush_all)
+		sh_commit(s);
 again:
 	for (l = s->unsync_list.next; l != &s->unsync_list; l = l->next) {
 		struct shadow_page *sp = sh_container(l, struct shadow_page,
@@ -240,8 +248,8 @@ again:
 		}
 		goto again;
 	}
-	rmap_write_protect(s, gfn);
-	s->vc.flush = true;
+	if (s->cur)
+		s->cur->flush = true;	/* others: what lost permission */
 }
 
 /*
@@ -276,6 +284,22 @@ bool try_unsync(struct shadow_mmu *s, uint64_t gfn)
 }
 
 /*
+ * A CR3 load may leave an unsync page of global entries alone: a TLB
+ * keeps global translations across it (SDM Vol 3 4.10.4.1), so the stale
+ * ones the page holds are ones this CPU's TLB could hold too; an INVLPG
+ * that may have meant it takes the pass away (gstale).  Only with one
+ * vCPU: another vCPU may have made those entries, and this one never
+ * cached them (nor does it keep globals with its CR4.PGE clear).
+ */
+static bool global_pass(const struct shadow_mmu *s,
+			const struct shadow_page *sp)
+{
+	return sp_global(sp) && !sp->gstale &&
+	       s->nr_vcpus == 1 &&
+	       (s->cur->cpu.cr4 & SH_CR4_PGE);
+}
+
+/*
  * Visit what the unsync_children bits lead to and sync it.  A CR3 load
  * passes over unsync pages that hold only global entries (the TLB keeps
  * those) unless an INVLPG may have meant them.  Bits found false are
@@ -302,8 +326,7 @@ void sync_children(struct shadow_mmu *s, struct shadow_page *sp,
 			}
 			child = sp_by_pa(s, sp->spt[i]);
 			if (child->unsync) {
-				if (why == SYNC_CR3 && sp_global(child) &&
-				    !child->gstale)
+				if (why == SYNC_CR3 && global_pass(s, child))
 					keep = true;
 				else
 					sync_gfn(s, child->gfn, why);
@@ -376,6 +399,7 @@ static bool unreachable(const struct shadow_page *sp)
 
 static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 {
+	struct shadow_vcpu *vc = s->cur;
 	uint64_t gfn = gpa >> 12;
 	struct gfn_info *gi = gfn_lookup(s, gfn);
 	struct shadow_page *sp, *list[32];
@@ -403,7 +427,7 @@ static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 		if (unreachable(sp) && MUTANT(shadow_unlinked_write_ignored))
 			continue;
 		if ((++sp->flood >= SH_FLOOD || unreachable(sp)) &&
-		    sp != s->vc.root) {
+		    sp != vc->root) {
 			zap_page(s, sp);	/* not used as a table: unprotect */
 			s->st.mmu_flooded++;
 			continue;
@@ -412,11 +436,13 @@ static void write_page(struct shadow_mmu *s, uint64_t gpa, unsigned int size)
 	}
 }
 
-void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
+void shadow_emulated_write(struct shadow_vcpu *vc, uint64_t gpa,
 			   const void *bytes, unsigned int size)
 {
+	struct shadow_mmu *s = vc->s;
+
 	(void)bytes;	/* guest memory already holds them */
-	write_lock(&s->lock);
+	sh_lock(s, vc);
 	make_room(s, SH_PREFETCH_PAGES);
 	while (size) {
 		unsigned int chunk = 4096 - (unsigned int)(gpa & 0xfff);
@@ -429,15 +455,17 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
 		gpa += chunk;
 		size -= chunk;
 	}
-	if (s->vc.root->invalid || s->vc.flush) {
-		/* shadow.c's finish(): reload a zapped root, flush */
-		s->st.flushes += s->vc.flush;
-		if (s->vc.flush && s->cfg.flush)
-			s->cfg.flush(s->cfg.flush_arg);
+	/* finish() but for the root: a zapped one is reloaded (and synced)
+	 * by a CR3 load */
+	sh_commit(s);
+	if (vc->flush) {
+		s->st.flushes++;
+		if (s->cfg.flush)
+			s->cfg.flush(vc->arg);
 	}
-	write_unlock(&s->lock);
-	if (s->vc.root->invalid)
-		shadow_load_cr3(s, s->vc.cpu.cr3, s->vc.pdpte);
+	sh_unlock(s);
+	if (vc->root->invalid)
+		shadow_load_cr3(vc, vc->cpu.cr3, vc->pdpte);
 }
 
 /*
@@ -447,13 +475,14 @@ void shadow_emulated_write(struct shadow_mmu *s, uint64_t gpa,
  * a table again.  Also what makes shadow pages of gfn current again after
  * the guest wrote it unseen (shadow_allow_write()).
  */
-unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn)
+unsigned int shadow_unprotect_gfn(struct shadow_vcpu *vc, uint64_t gfn)
 {
+	struct shadow_mmu *s = vc->s;
 	unsigned int n = 0, b = sh_bucket(gfn);
 	struct shadow_page *sp;
 	bool reload;
 
-	write_lock(&s->lock);
+	sh_lock(s, vc);
 	do {
 		for (sp = s->hash[b]; sp; sp = sp->hnext)
 			if (sp->gfn == gfn && role_indirect(sp->role))
@@ -463,15 +492,16 @@ unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn)
 			n++;
 		}
 	} while (sp);
-	if (s->vc.flush) {
+	sh_commit(s);
+	if (vc->flush) {
 		s->st.flushes++;
 		if (s->cfg.flush)
-			s->cfg.flush(s->cfg.flush_arg);
+			s->cfg.flush(vc->arg);
 	}
-	reload = s->vc.root->invalid;
-	write_unlock(&s->lock);
+	reload = vc->root->invalid;
+	sh_unlock(s);
 	if (reload)
-		shadow_load_cr3(s, s->vc.cpu.cr3, s->vc.pdpte);
+		shadow_load_cr3(vc, vc->cpu.cr3, vc->pdpte);
 	return n;
 }
 
@@ -483,17 +513,18 @@ unsigned int shadow_unprotect_gfn(struct shadow_mmu *s, uint64_t gfn)
  * shadow_unprotect_gfn() on the frame.  0, or -1 if no present leaf maps
  * gva.
  */
-int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
+int shadow_allow_write(struct shadow_vcpu *vc, uint64_t gva, bool user)
 {
+	struct shadow_mmu *s = vc->s;
 	struct shadow_page *sp;
 	int level, ret = -1;
 	uint64_t *e;
 
-	write_lock(&s->lock);
-	if (s->vc.mode != GW_MODE_LM)
+	sh_lock(s, vc);
+	if (vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
-	sp = s->vc.root->invalid ? NULL : s->vc.root;
-	for (level = sp ? shadow_root_level(s) : 1; level > 1 && sp; level--) {
+	sp = vc->root->invalid ? NULL : vc->root;
+	for (level = sp ? shadow_root_level(vc) : 1; level > 1 && sp; level--) {
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
 
@@ -505,13 +536,13 @@ int shadow_allow_write(struct shadow_mmu *s, uint64_t gva, bool user)
 		if (s->log.dir)
 			sh_mark_dirty(s, leaf_gfn(sp, pt_index(gva, 1)));
 		spte_set(e, (*e | PTE_RW | PTE_D) & ~(user ? 0 : PTE_US));
-		s->vc.flush = true;
+		vc->flush = true;
 		s->st.flushes++;
 		if (s->cfg.flush)
-			s->cfg.flush(s->cfg.flush_arg);
-		s->vc.flush = false;
+			s->cfg.flush(vc->arg);
+		vc->flush = false;
 		ret = 0;
 	}
-	write_unlock(&s->lock);
+	sh_unlock(s);
 	return ret;
 }

@@ -21,8 +21,8 @@
  *    SIPI start it at the trampoline again.  Through the x2APIC ICR (MSR
  *    830h, SDM Vol 3 11.12.9) when CPUID.1:ECX[21] says there is one (the
  *    BSP switches to x2APIC mode), else through the xAPIC ICR again.
- * With "parked" on the command line (umbra with shadow paging, which keeps
- * the APs parked in itself: docs/architecture.md) the check is the other
+ * With "parked" on the command line (umbra with shadow paging on VMX, which
+ * keeps the APs parked in itself: docs/architecture.md) the check is the other
  * way round: INIT-SIPI-SIPI must start no AP, none may run the guest's
  * code outside umbra.
  * 5. Bad input gets what the hardware does: a SIPI alone to an AP that runs

@@ -56,6 +56,11 @@ MUTANTS = {
                                  SHADOW),
     'shadow_harvest_no_flush': ('a harvest does not flush after '
                                 're-protecting', SHADOW),
+    'shadow_no_remote_flush': ('an entry point of one vCPU flushes no other '
+                               'vCPU after it took permission from an SPTE '
+                               'or zapped or synced a page', SHADOW),
+    'shadow_no_kick': ('the other vCPUs are flagged for a flush but not '
+                       'kicked out of guest mode', SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',
                          TDP),
     'tdp_auto_off_by_one': ('the AUTO re-protect rule one page off', TDP),

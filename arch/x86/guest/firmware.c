@@ -156,9 +156,11 @@ void firmware_set_entry_state(struct vcpu *v)
  * The firmware's APs that umbra.efi parked (bootinfo.h struct bi_fw_ap;
  * boot/efi/firmware.c).  All of them are taken over, or none: a parked AP
  * that umbra would not start (not in the MADT, beyond MAX_CPUS) or shadow
- * paging (one vCPU) sends all back to the firmware, which then runs them
- * outside umbra; nr_cpus_up stays 1, so the guest's INIT and SIPI reach
- * them untrapped (exit/apic.c).
+ * paging (one vCPU here: resuming a parked firmware AP on the shadow MMU
+ * is not done; the message says so, tests/efi/test-firmware.sh checks it)
+ * sends all back to the firmware, which then runs them outside umbra;
+ * nr_cpus_up stays 1, so the guest's INIT and SIPI reach them untrapped
+ * (exit/apic.c).
  */
 static struct bi_fw_ap *fw_aps;
 static uint32_t nr_fw_aps;

@@ -23,12 +23,14 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/features.h"
+#include "arch/x86/cpu/percpu.h"
 #include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "core/mem.h"
 #include "arch/x86/exit/apic.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
+#include "arch/x86/vcpu/smp.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "lib/string.h"
 #include "mmu/shadow/shadow.h"
@@ -44,8 +46,10 @@
 #define STEP_GFNS	4		/* frames one stepped write may touch */
 #define STEP_OPENS	64		/* writes let through in one step */
 
+/* Each vCPU's (v->sh); mmu is the VM's, shared by all. */
 struct vm_shadow {
 	struct shadow_mmu *mmu;
+	struct shadow_vcpu *vc;
 	struct vcpu_cr synced;		/* what the shadow MMU was told */
 	bool pae;			/* PAE paging: pdpte[] loaded */
 	uint64_t pdpte[4];
@@ -69,7 +73,9 @@ struct vm_shadow {
 	uint64_t unprotected, stepped;	/* statistics */
 };
 
-static struct vm_shadow vm_sh;
+static struct vm_shadow vm_sh[MAX_CPUS];
+static struct shadow_mmu *vm_mmu;	/* set up by the boot CPU */
+static struct vm_shadow *vm_sh0;	/* gfn_to_pfn()'s: VM-wide fields */
 
 static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 {
@@ -97,6 +103,13 @@ static void shadow_flush(void *arg)
 	struct vcpu *v = arg;
 
 	v->ops->flush_tlb(v);
+}
+
+/* cfg.kick: another vCPU must flush before it runs on the shadow tables
+ * again (arch/x86/vcpu/smp.c) */
+static void shadow_kick(void *arg)
+{
+	vcpu_kick_sync(arg);
 }
 
 /* The shadow MMU found no page even after dropping every shadow page: its
@@ -133,13 +146,13 @@ static void sync_mmu(struct vcpu *v, bool cr3_load)
 	}
 	sh->pae = pd != NULL;
 	if (c.cr0 != old->cr0 || c.cr4 != old->cr4 || c.efer != old->efer)
-		check_rc(v, shadow_set_cr(sh->mmu, c.cr0, c.cr4, c.efer, pd),
+		check_rc(v, shadow_set_cr(sh->vc, c.cr0, c.cr4, c.efer, pd),
 			 "mode change");
 	if (cr3_load)
 		v->exit_class = shadow_nr_unsync(sh->mmu) ? EXCL_CR3_SYNC :
 							    EXCL_CR3_NOSYNC;
 	if (cr3_load || c.cr3 != old->cr3)
-		check_rc(v, shadow_load_cr3(sh->mmu, c.cr3, pd), "CR3 load");
+		check_rc(v, shadow_load_cr3(sh->vc, c.cr3, pd), "CR3 load");
 	*old = c;
 }
 
@@ -208,9 +221,9 @@ static void shadow_enter(struct vcpu *v)
 
 	check_real_mode(v);
 	sync_mmu(v, false);
-	lm = shadow_root_level(sh->mmu) == 4;
+	lm = shadow_root_level(sh->vc) == 4;
 	hw.cr0 = g->cr0 | CR0_PG | CR0_WP;
-	hw.cr3 = shadow_root_hpa(sh->mmu);
+	hw.cr3 = shadow_root_hpa(sh->vc);
 	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE | CR4_PKE)) | CR4_PAE;
 	if (!(g->cr0 & CR0_PG))
 		hw.cr4 &= ~(CR4_SMEP | CR4_SMAP);
@@ -228,9 +241,9 @@ static void shadow_enter(struct vcpu *v)
 		sh->hw = hw;
 		sh->hw_valid = true;
 	}
-	if (shadow_flush_pending(sh->mmu))
+	if (shadow_flush_pending(sh->vc))
 		v->ops->flush_tlb(v);
-	else if (shadow_flush_va_pending(sh->mmu, &va))
+	else if (shadow_flush_va_pending(sh->vc, &va))
 		v->ops->flush_tlb_va ? v->ops->flush_tlb_va(v, va) :
 				       v->ops->flush_tlb(v);
 }
@@ -273,9 +286,9 @@ static void step_open(struct vcpu *v, const struct vcpu_exit *e, uint64_t gfn)
 		sh->step.gfns[sh->step.nr_gfns++] = gfn;
 	}
 	if (i < STEP_GFNS && ++sh->step.opened <= STEP_OPENS &&
-	    shadow_page_fault(sh->mmu, e->pf.addr, e->pf.error_code & ~PFERR_W,
+	    shadow_page_fault(sh->vc, e->pf.addr, e->pf.error_code & ~PFERR_W,
 			      ac, &f) == SHADOW_FIXED &&
-	    !shadow_allow_write(sh->mmu, e->pf.addr,
+	    !shadow_allow_write(sh->vc, e->pf.addr,
 				e->pf.error_code & PFERR_U))
 		return;
 	pr_err("guest write to %lx (guest-physical %lx) at rip %lx: cannot let it through (%u frames, %u tries)",
@@ -314,7 +327,7 @@ static void write_by_cpu(struct vcpu *v, const struct vcpu_exit *e,
 		sh->retry.rip = rip;
 		sh->retry.addr = e->pf.addr;
 		sh->retry.valid = true;
-		if (shadow_unprotect_gfn(sh->mmu, gfn)) {
+		if (shadow_unprotect_gfn(sh->vc, gfn)) {
 			sh->unprotected++;
 			return;
 		}
@@ -370,8 +383,8 @@ static void shadow_step_done(struct vcpu *v)
 	 * writable and supervisor-only.
 	 */
 	for (unsigned int i = 0; i < sh->step.nr_gfns; i++) {
-		shadow_unprotect_gfn(sh->mmu, sh->step.gfns[i]);
-		shadow_invlpg(sh->mmu, sh->step.addrs[i]);
+		shadow_unprotect_gfn(sh->vc, sh->step.gfns[i]);
+		shadow_invlpg(sh->vc, sh->step.addrs[i]);
 	}
 }
 
@@ -392,7 +405,7 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 	struct shadow_fault f;
 	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
 
-	switch (shadow_page_fault(v->sh->mmu, e->pf.addr, e->pf.error_code, ac, &f)) {
+	switch (shadow_page_fault(v->sh->vc, e->pf.addr, e->pf.error_code, ac, &f)) {
 	case SHADOW_FIXED:
 		v->exit_class = EXCL_PF_FILL;
 		return;
@@ -430,19 +443,19 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 
 static void shadow_guest_invlpg(struct vcpu *v, uint64_t gva)
 {
-	shadow_invlpg(v->sh->mmu, gva);
+	shadow_invlpg(v->sh->vc, gva);
 }
 
 /* umbra wrote guest-physical [gpa, gpa + size) on the guest's behalf. */
 static void shadow_wrote(struct vcpu *v, uint64_t gpa, const void *bytes,
 			 unsigned int size)
 {
-	shadow_emulated_write(v->sh->mmu, gpa, bytes, size);
+	shadow_emulated_write(v->sh->vc, gpa, bytes, size);
 }
 
-static void shadow_setup(struct vcpu *v)
+/* The VM's shadow MMU, once (the boot CPU's vCPU comes first). */
+static void shadow_setup_vm(struct vm_shadow *sh)
 {
-	struct vm_shadow *sh = &vm_sh;
 	void *scratch = guest_scratch_page();	/* gmem.c's: one for all */
 	size_t free = pages_free();
 	size_t budget = free - MAX(free / 8, SH_HEADROOM_MIN);
@@ -455,9 +468,8 @@ static void shadow_setup(struct vcpu *v)
 		.pfn_arg = sh,
 		.mem = &guest_phys_ops,
 		.flush = shadow_flush,
-		.flush_arg = v,
+		.kick = shadow_kick,
 	};
-	struct shadow_cpu st;
 	int err;
 
 	/* shadow leaves use XD for the guest's NX (SDM Vol 3 4.5) */
@@ -472,16 +484,34 @@ static void shadow_setup(struct vcpu *v)
 	cfg.max_pages = (unsigned int)MAX(MIN(budget, SH_BUDGET_MAX),
 					  SHADOW_MIN_PAGES);
 	sh->max_pages = cfg.max_pages;
+	err = shadow_init(&vm_mmu, &cfg);
+	if (err)
+		panic("shadow MMU set-up failed (%d)", err);
+	vm_sh0 = sh;
+	pr_info("shadow paging: out-of-sync pages %s, memory budget %u pages (%u KiB), MAXPHYADDR %u",
+		opts.oos ? "on" : "off", cfg.max_pages, cfg.max_pages * 4,
+		cfg.maxphyaddr);
+}
+
+/* v's part of it: the vCPU's roots, from its reset state. */
+static void shadow_setup(struct vcpu *v)
+{
+	struct vm_shadow *sh = &vm_sh[v->cpu];
+	struct shadow_cpu st;
+	int err;
+
+	if (!vm_mmu)
+		shadow_setup_vm(sh);
+	sh->mmu = vm_mmu;
+	sh->scratch_pfn = vm_sh0->scratch_pfn;
+	sh->max_pages = vm_sh0->max_pages;
 	v->sh = sh;
 	/* v->gcr: the back end's reset values (get_reg/set_reg use it) */
 	sh->synced = v->gcr;
 	st = (struct shadow_cpu){ v->gcr.cr0, v->gcr.cr3, v->gcr.cr4, v->gcr.efer };
-	err = shadow_init(&sh->mmu, &cfg, &st);
+	err = shadow_vcpu_add(vm_mmu, &st, v, &sh->vc);
 	if (err)
-		panic("shadow MMU set-up failed (%d)", err);
-	pr_info("shadow paging: out-of-sync pages %s, memory budget %u pages (%u KiB), MAXPHYADDR %u",
-		opts.oos ? "on" : "off", cfg.max_pages, cfg.max_pages * 4,
-		cfg.maxphyaddr);
+		panic("cpu %u: shadow MMU vCPU set-up failed (%d)", v->cpu, err);
 }
 
 static void shadow_print_stats(struct vcpu *v)
@@ -491,9 +521,9 @@ static void shadow_print_stats(struct vcpu *v)
 	shadow_get_stats(v->sh->mmu, &s);
 	pr_info("  shadow: %lu pages (%lu direct), %lu unsync now (%lu made unsync), %lu global",
 		s.pages, s.direct_pages, s.unsync, s.mmu_unsync, s.global);
-	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu (entries unchanged %lu), invlpg %lu, flushes %lu",
+	pr_info("  shadow: syncs cr3/invlpg/flush/link %lu/%lu/%lu/%lu (entries unchanged %lu), invlpg %lu, flushes %lu (of the other vCPUs %lu)",
 		s.sync_cr3, s.sync_invlpg, s.sync_flush, s.sync_link,
-		s.sync_skipped, s.invlpg, s.flushes);
+		s.sync_skipped, s.invlpg, s.flushes, s.remote_flushes);
 	pr_info("  shadow: faults %lu: fixed %lu, injected %lu, emulated %lu; write-protect faults %lu, pte writes %lu (updated %lu), flooded %lu",
 		s.faults, s.faults_fixed, s.faults_injected, s.faults_emulated,
 		s.wp_faults, s.mmu_pte_write, s.mmu_pte_updated, s.mmu_flooded);
@@ -510,8 +540,8 @@ static void shadow_print_stats(struct vcpu *v)
 /* The shadow root the hardware uses, 4 or 3 (PAE) levels */
 static void shadow_root(struct vcpu *v, uint64_t *root_hpa, int *levels)
 {
-	*root_hpa = shadow_root_hpa(v->sh->mmu);
-	*levels = shadow_root_level(v->sh->mmu);
+	*root_hpa = shadow_root_hpa(v->sh->vc);
+	*levels = shadow_root_level(v->sh->vc);
 }
 
 /* The debug shell's `mmu`: shadow pages by role. */

@@ -158,6 +158,38 @@ void vcpu_flush_all(void)
 	}
 }
 
+/*
+ * The requester set VCPU_REQ_MMU before it looked at in_guest, t sets
+ * in_guest before it looks at its requests (vcpu_run_loop()): t either
+ * sees the request before it enters, or is kicked.  t has left when
+ * in_guest reads false or it took the request.  An NMI that reaches t in
+ * root mode just before its entry (VMX takes it there) forces no exit:
+ * the kick is sent again until t leaves, and said on the console if that
+ * takes long.
+ */
+#define KICK_RESEND	(1u << 16)	/* pauses between kicks */
+#define KICK_WARN	(1u << 26)
+
+void vcpu_kick_sync(struct vcpu *t)
+{
+	unsigned long spins = 0;
+	bool warned = false;
+
+	__atomic_or_fetch(&t->requests, VCPU_REQ_MMU, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&t->in_guest, __ATOMIC_SEQ_CST) &&
+	       (__atomic_load_n(&t->requests, __ATOMIC_SEQ_CST) & VCPU_REQ_MMU)) {
+		if (!(spins % KICK_RESEND))
+			kick(t);
+		if (++spins == KICK_WARN && !warned) {
+			pr_warn("cpu %u: waiting for cpu %u to leave guest mode for a TLB flush",
+				this_cpu()->id, t->cpu);
+			warned = true;
+		}
+		percpu_check_stop();
+		cpu_pause();
+	}
+}
+
 /* INIT or SIPI for t (NULL: no CPU has the APIC ID) from v. */
 static void deliver(struct vcpu *v, struct vcpu *t, uint32_t dest, uint32_t low)
 {

@@ -25,6 +25,12 @@ void vcpu_left_guest(struct vcpu *v);
    entry; those in guest mode are kicked out (an NMI). */
 void vcpu_flush_all(void);
 /*
+ * Make t leave guest mode, if it is in it, and go through its mmu->enter
+ * before it enters again (VCPU_REQ_MMU); returns once it has left (the
+ * shadow MMU's cfg.kick: it then frees what t may have cached).
+ */
+void vcpu_kick_sync(struct vcpu *t);
+/*
  * The guest's write of its local APIC's ICR (SDM Vol 3 11.6.1; APM Vol 2
  * 16.5): INIT and SIPI are umbra's to deliver, the rest go to the
  * hardware.  dest: the destination field (xAPIC ICR[63:56], x2APIC

@@ -261,6 +261,7 @@ struct vcpu {
 
 #define VCPU_REQ_INIT	(1u << 0)	/* INIT: to wait-for-SIPI */
 #define VCPU_REQ_FLUSH	(1u << 1)	/* flush the guest's TLB (ops->flush_tlb) */
+#define VCPU_REQ_MMU	(1u << 2)	/* go round: mmu->enter has work (shadow) */
 
 extern const struct vcpu_ops svm_ops;
 extern const struct vcpu_ops vmx_ops;

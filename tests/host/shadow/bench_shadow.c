@@ -43,6 +43,7 @@
 
 static struct gmem mem;
 static struct shadow_mmu *mmu;
+static struct shadow_vcpu *vc;
 static unsigned long pf_exits, emulated, cr3_loads, invlpgs;
 
 static int64_t to_pfn(void *arg, uint64_t gfn)
@@ -65,7 +66,7 @@ static int touch(uint64_t va, bool write, uint64_t v)
 	int exited = 0;
 
 	for (;;) {
-		uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(mmu)), e = 0;
+		uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(vc)), e = 0;
 		struct shadow_fault f;
 		bool w = true, ok = true;
 		int l;
@@ -84,14 +85,14 @@ static int touch(uint64_t va, bool write, uint64_t v)
 		}
 		pf_exits++;
 		exited = 1;
-		switch (shadow_page_fault(mmu, va, (write ? PFERR_W : 0) |
+		switch (shadow_page_fault(vc, va, (write ? PFERR_W : 0) |
 					  (ok ? PFERR_P : 0), false, &f)) {
 		case SHADOW_FIXED:
 			continue;
 		case SHADOW_EMULATE:
 			emulated++;
 			gmem_put(&mem, f.gpa, 8, v);
-			shadow_emulated_write(mmu, f.gpa, &v, 8);
+			shadow_emulated_write(vc, f.gpa, &v, 8);
 			return 1;
 		case SHADOW_INJECT:
 			return -1;
@@ -106,13 +107,13 @@ static int touch(uint64_t va, bool write, uint64_t v)
 static void load_cr3(uint64_t cr3)
 {
 	cr3_loads++;
-	shadow_load_cr3(mmu, cr3, NULL);
+	shadow_load_cr3(vc, cr3, NULL);
 }
 
 static void invlpg(uint64_t va)
 {
 	invlpgs++;
-	shadow_invlpg(mmu, va);
+	shadow_invlpg(vc, va);
 }
 
 static const struct shadow_cpu lm_cpu = {
@@ -127,7 +128,8 @@ static void start(bool oos)
 		.gfn_to_pfn = to_pfn, .mem = &gmem_ops, .mem_arg = &mem,
 	};
 
-	shadow_init(&mmu, &cfg, &lm_cpu);
+	shadow_init(&mmu, &cfg);
+	shadow_vcpu_add(mmu, &lm_cpu, NULL, &vc);
 	pf_exits = emulated = cr3_loads = invlpgs = 0;
 }
 
@@ -426,8 +428,8 @@ static double now_ns(void)
 }
 
 /* 1 GiB mapped by 4 KiB guest PTEs (written and dirty), every page
- * faulted in, logging on. */
-static struct shadow_mmu *logged_gib(void)
+ * faulted in, logging on; *vp its vCPU. */
+static struct shadow_mmu *logged_gib(struct shadow_vcpu **vp)
 {
 	struct shadow_config cfg = {
 		.max_pages = 4096, .maxphyaddr = 36, .gfn_to_pfn = d_to_pfn,
@@ -446,9 +448,10 @@ static struct shadow_mmu *logged_gib(void)
 	for (i = 0; i < D_PAGES; i++)
 		gmem_put(&dmem, (4 << 12) + 8 * i, 8,
 			 ((D_GFN0 + i) << 12) | 0x67);
-	shadow_init(&m, &cfg, &lm_cpu);
+	shadow_init(&m, &cfg);
+	shadow_vcpu_add(m, &lm_cpu, NULL, vp);
 	for (i = 0; i < D_PAGES; i++)
-		shadow_page_fault(m, i << 12, 0, false, &f);
+		shadow_page_fault(*vp, i << 12, 0, false, &f);
 	shadow_dirty_enable(m, D_GFN0 << 12, (uint64_t)D_PAGES << 12);
 	return m;
 }
@@ -460,7 +463,8 @@ static void bench_dirty(void)
 		0.5, 1.0,
 	};
 	uint64_t *bm = malloc(D_PAGES / 8), s = 99;
-	struct shadow_mmu *m = logged_gib();
+	struct shadow_vcpu *mv;
+	struct shadow_mmu *m = logged_gib(&mv);
 	struct shadow_stats st;
 	double fast = 0;
 	unsigned long fixes = 0;
@@ -492,7 +496,7 @@ static void bench_dirty(void)
 
 					s = s * 6364136223846793005ull +
 					    1442695040888963407ull;
-					shadow_page_fault(m, p << 12, PFERR_P |
+					shadow_page_fault(mv, p << 12, PFERR_P |
 							  PFERR_W, false, &f);
 				}
 				fast += now_ns() - t0;

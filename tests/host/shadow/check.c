@@ -198,8 +198,18 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 			   s->cfg.max_pages);
 	if (!ret && unsync != s->st.unsync)
 		ret = fail(&m, "unsync list / count", unsync, s->st.unsync);
-	if (!ret && (s->vc.root->invalid || !s->vc.root->root_count))
-		ret = fail(&m, "current root", s->vc.root->gfn, 0);
+	if (!ret && (s->nr_zapped || s->page_zapped))
+		ret = fail(&m, "zapped pages kept after the operation",
+			   s->nr_zapped, 0);
+	/* another vCPU may have zapped a vCPU's root: it reloads it at its
+	 * next fault or CR3 load */
+	for (b = 0; b < SHADOW_MAX_VCPUS && !ret; b++) {
+		const struct shadow_vcpu *vc = &s->vcpus[b];
+
+		if (vc->used && (!vc->root->root_count ||
+				 (vc->root->invalid && s->nr_vcpus == 1)))
+			ret = fail(&m, "current root", vc->root->gfn, b);
+	}
 	write_unlock(&s->lock);
 	return ret;
 }

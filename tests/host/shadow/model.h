@@ -44,6 +44,7 @@ struct model_events {
 	unsigned long stale_writes;	/* writes through a stale TLB entry */
 	unsigned long hw_hits, hw_flushes, hw_faults, hw_flushes_one;
 	unsigned long dirty_on, harvests, logged_writes, fast_fixes;
+	unsigned long switches, kicks, remote_flushes;	/* several vCPUs */
 };
 
 /* The dirty log as the guest's writes define it (issue 18). */
@@ -54,22 +55,38 @@ struct model_log {
 	uint64_t bitmap[M_FRAMES / 64];
 };
 
-struct model {
-	struct gmem mem;
-	struct shadow_mmu *mmu;
+/*
+ * One vCPU of the model machine: its control registers and address space,
+ * its reference TLB (what the architecture lets its TLB hold), its
+ * hardware TLB, and whether it is in guest mode (a kick takes it out; it
+ * enters again, vm_entry(), before it runs).
+ */
+struct model_cpu {
+	struct shadow_vcpu *vc;
 	struct shadow_cpu cpu;
 	uint64_t pdpte[4];
-	uint64_t as_cr3[M_NAS];
 	int cur_as;
-	uint64_t va[M_NVA];
 	struct tlb_ent tlb[M_NVA][M_TLB];
 	int ntlb[M_NVA];
 	/* The hardware TLB: one tag (umbra runs the guest under one ASID or
 	 * VPID without PCID), flushed whole by the flush umbra requests and
-	 * by a new root (arch/x86/arch/x86/paging/shadow.c). */
+	 * by a new root (arch/x86/paging/shadow.c). */
 	struct hw_ent hw[M_NVA][M_HW];
 	int nhw[M_NVA];
 	uint64_t hw_root;
+	bool in_guest;
+};
+
+#define M_NCPU		3		/* vCPUs, at most */
+
+struct model {
+	struct gmem mem;
+	struct shadow_mmu *mmu;
+	struct model_cpu cpus[M_NCPU];
+	int ncpu;
+	struct model_cpu *c;		/* the vCPU that runs this step */
+	uint64_t as_cr3[M_NAS];
+	uint64_t va[M_NVA];
 	bool ref_stale;			/* guest memory changed since observe() */
 	bool pte_changed[M_NVA];	/* since the last flush of that address */
 	struct model_events ev;

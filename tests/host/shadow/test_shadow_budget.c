@@ -61,6 +61,7 @@
 static struct {
 	struct gmem mem;
 	struct shadow_mmu *mmu;
+	struct shadow_vcpu *vc;
 	struct shadow_cpu cpu;
 	enum gw_mode mode;
 	uint64_t pdpte[4];
@@ -253,8 +254,8 @@ static int ref_walk(uint64_t va, unsigned int acc, uint64_t *gfn,
 /* The CPU on the shadow tables. */
 static int shadow_walk(uint64_t va, uint64_t *pfn, bool *writable)
 {
-	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(M.mmu));
-	int level = shadow_root_level(M.mmu);
+	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(M.vc));
+	int level = shadow_root_level(M.vc);
 	uint64_t e;
 
 	*writable = true;
@@ -287,14 +288,14 @@ static void load_cr3(int as)
 	for (i = 0; i < 4 && M.mode == GW_MODE_PAE; i++)
 		M.pdpte[i] = gmem_get(&M.mem, M.cpu.cr3 + 8 * i, 8);
 	M.cr3_loads++;
-	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
+	shadow_load_cr3(M.vc, M.cpu.cr3, M.pdpte);
 }
 
 /* The hypervisor emulated (or made) a guest store. */
 static void hv_write(uint64_t gpa, uint64_t v)
 {
 	put(gpa, v);
-	shadow_emulated_write(M.mmu, gpa, &v, esz());
+	shadow_emulated_write(M.vc, gpa, &v, esz());
 }
 
 /*
@@ -336,7 +337,7 @@ static int access(uint64_t va, bool write, uint64_t v)
 			return 0;
 		}
 		M.faults++;
-		switch (shadow_page_fault(M.mmu, va, (write ? PFERR_W : 0) |
+		switch (shadow_page_fault(M.vc, va, (write ? PFERR_W : 0) |
 					  (r ? 0 : PFERR_P), false, &f)) {
 		case SHADOW_FIXED:
 			continue;
@@ -464,7 +465,9 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	host_pages_peak_reset();
 	if (rc->env_pages >= 0)
 		host_limit_pages(rc->env_pages);
-	ret = shadow_init(&M.mmu, &cfg, &M.cpu);
+	ret = shadow_init(&M.mmu, &cfg);
+	if (!ret)
+		ret = shadow_vcpu_add(M.mmu, &M.cpu, NULL, &M.vc);
 	if (ret) {
 		check(false, rc->name, "shadow_init: %d", ret);
 		return;
@@ -484,7 +487,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 		else if (r < 92)
 			load_cr3((int)below(NAS));
 		else
-			shadow_invlpg(M.mmu, below(2) ? r1_va() : r2_va());
+			shadow_invlpg(M.vc, below(2) ? r1_va() : r2_va());
 		if (r >= 75 && r < 92)
 			check_translations();
 		if (step % 512 == 0 || step == rc->steps - 1) {

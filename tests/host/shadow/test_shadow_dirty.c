@@ -29,6 +29,7 @@
 
 static struct gmem mem;
 static struct shadow_mmu *mmu;
+static struct shadow_vcpu *vc;
 static uint8_t written[NR], seen[NR];
 static uint64_t bm[NR / 64];
 static uint64_t rnd_state;
@@ -54,7 +55,7 @@ static void setup(void)
 	struct shadow_config cfg = {
 		.max_pages = 512, .oos = true, .maxphyaddr = 36,
 		.gfn_to_pfn = to_pfn, .mem = &gmem_ops, .mem_arg = &mem,
-		.flush = flush_cb,
+		.flush = flush_cb, .kick = flush_cb,
 	};
 	uint64_t f;
 
@@ -67,13 +68,13 @@ static void setup(void)
 	for (f = 0; f < NR; f++)	/* a fifth not dirty yet */
 		gmem_put(&mem, pte_gpa(f), 8, (f << 12) | PTE_P | PTE_RW |
 			 PTE_A | (f % 5 ? PTE_D : 0));
-	if (shadow_init(&mmu, &cfg, &cpu))
+	if (shadow_init(&mmu, &cfg) || shadow_vcpu_add(mmu, &cpu, NULL, &vc))
 		abort();
 }
 
 static uint64_t *spte_of(uint64_t va)
 {
-	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(mmu)), e;
+	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(vc)), e;
 	int level;
 
 	for (level = 4; level > 1; level--) {
@@ -98,7 +99,7 @@ static bool slow_stores;		/* widen the store's window */
 
 static void flush_cb(void *arg)
 {
-	shadow_flush_pending(mmu);
+	shadow_flush_pending(vc);
 	while (__atomic_load_n(&in_guest, __ATOMIC_ACQUIRE))
 		sched_yield();
 }
@@ -135,14 +136,14 @@ static int access(uint64_t gfn, bool write)
 			return 0;
 		}
 		__atomic_store_n(&in_guest, 0, __ATOMIC_RELEASE);
-		switch (shadow_page_fault(mmu, va, (write ? PFERR_W : 0) |
+		switch (shadow_page_fault(vc, va, (write ? PFERR_W : 0) |
 					  ((e & PTE_P) ? PFERR_P : 0), false,
 					  &f)) {
 		case SHADOW_FIXED:
 			continue;
 		case SHADOW_EMULATE:
 			v = gmem_get(&mem, f.gpa & ~7ull, 8);
-			shadow_emulated_write(mmu, f.gpa & ~7ull, &v, 8);
+			shadow_emulated_write(vc, f.gpa & ~7ull, &v, 8);
 			__atomic_store_n(&written[gfn], 1, __ATOMIC_RELEASE);
 			return 0;
 		default:
@@ -190,7 +191,7 @@ static void rewrite_pte(uint64_t gfn, uint64_t flip)
 	uint64_t v = gmem_get(&mem, pte_gpa(gfn), 8) ^ flip;
 
 	gmem_put(&mem, pte_gpa(gfn), 8, v);
-	shadow_emulated_write(mmu, pte_gpa(gfn), &v, 8);
+	shadow_emulated_write(vc, pte_gpa(gfn), &v, 8);
 }
 
 /* After a stop: no present leaf is write-protected for the log alone
@@ -237,9 +238,9 @@ static void test_random(void)
 		} else if (r < 89) {
 			rewrite_pte(gfn, rnd_below(&rnd_state, 2) ? PTE_D :
 					 PTE_RW);
-			shadow_invlpg(mmu, gfn << 12);
+			shadow_invlpg(vc, gfn << 12);
 		} else if (r < 90) {
-			shadow_load_cr3(mmu, 0x1000, NULL);
+			shadow_load_cr3(vc, 0x1000, NULL);
 		} else if (r < 91) {
 			unsigned int k;
 

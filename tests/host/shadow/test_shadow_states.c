@@ -20,6 +20,7 @@
 
 static struct gmem mem;
 static struct shadow_mmu *mmu;
+static struct shadow_vcpu *vc;
 static struct shadow_cpu cpu;
 
 static int64_t to_pfn(void *arg, uint64_t gfn)
@@ -40,11 +41,11 @@ static uint64_t E(uint64_t frame, uint64_t flags)
 /* Shadow translation of va: pfn - OFF, or -1; *w: writable. */
 static long xlate(uint64_t va, bool *w)
 {
-	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(mmu)), e = 0;
+	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(vc)), e = 0;
 	int level;
 
 	*w = true;
-	level = shadow_root_level(mmu);
+	level = shadow_root_level(vc);
 	if (level == 3) {
 		e = t[(va >> 30) & 3];
 		if (!(e & PTE_P))
@@ -75,7 +76,7 @@ static int access(uint64_t va, bool write)
 
 		if (fr >= 0 && (!write || w))
 			return 0;
-		r = shadow_page_fault(mmu, va, (write ? PFERR_W : 0) |
+		r = shadow_page_fault(vc, va, (write ? PFERR_W : 0) |
 				      (fr >= 0 ? PFERR_P : 0), false, &f);
 		if (r != SHADOW_FIXED)
 			return (int)r;
@@ -130,8 +131,9 @@ int main(void)
 	cpu.cr4 = GW_CR4_PAE | PGE;
 	cpu.efer = GW_EFER_LMA | GW_EFER_NXE | (1 << 8);
 	cpu.cr3 = 0x1000;
-	check(!shadow_init(&mmu, &cfg, &cpu), "init", "failed");
-	shadow_load_cr3(mmu, cpu.cr3, NULL);
+	check(!shadow_init(&mmu, &cfg) &&
+	      !shadow_vcpu_add(mmu, &cpu, NULL, &vc), "init", "failed");
+	shadow_load_cr3(vc, cpu.cr3, NULL);
 
 	check(!access(0x1000, false) && xlate(0x1000, &w) == 101,
 	      "fault maps a page (synced pages created)", "no");
@@ -147,14 +149,14 @@ int main(void)
 	pte(4, 1, E(150, RW | PTE_US));		/* no exit: unsync */
 	check(xlate(0x1000, &w) == 101, "unsync: stale until a sync point",
 	      "%ld", xlate(0x1000, &w));
-	shadow_invlpg(mmu, 0x1000);
+	shadow_invlpg(vc, 0x1000);
 	check(xlate(0x1000, &w) == 150 && stats().unsync == 1,
 	      "INVLPG: exactly that SPTE refreshed, page stays unsync",
 	      "%ld", xlate(0x1000, &w));
 	pte(4, 2, E(160, RW | PTE_US));
 	access(0x2000, false);
 	pte(4, 2, E(170, RW | PTE_US));
-	shadow_load_cr3(mmu, cpu.cr3, NULL);
+	shadow_load_cr3(vc, cpu.cr3, NULL);
 	check(stats().unsync == 0 && xlate(0x2000, &w) == 170 &&
 	      xlate(0x10000, &w) == 4 && !w, "CR3 load: synced and "
 	      "protected again", "unsync %lu, %ld",
@@ -167,22 +169,22 @@ int main(void)
 	      "unsync %lu global %lu", (unsigned long)stats().unsync,
 	      (unsigned long)stats().global);
 	pte(5, 0, E(250, RW | PTE_G));
-	shadow_load_cr3(mmu, 0x6000, NULL);
-	shadow_load_cr3(mmu, 0x1000, NULL);
+	shadow_load_cr3(vc, 0x6000, NULL);
+	shadow_load_cr3(vc, 0x1000, NULL);
 	check(stats().unsync == 1 && xlate(0x200000, &w) == 200,
 	      "CR3 loads pass over a global unsync page (TLB keeps it)",
 	      "unsync %lu, %ld", (unsigned long)stats().unsync,
 	      xlate(0x200000, &w));
-	shadow_invlpg(mmu, 0x3000);		/* not in its 2 MiB anywhere */
-	shadow_load_cr3(mmu, 0x6000, NULL);
-	shadow_load_cr3(mmu, 0x1000, NULL);
+	shadow_invlpg(vc, 0x3000);		/* not in its 2 MiB anywhere */
+	shadow_load_cr3(vc, 0x6000, NULL);
+	shadow_load_cr3(vc, 0x1000, NULL);
 	check(stats().unsync == 1 && xlate(0x200000, &w) == 200,
 	      "an INVLPG outside every 2 MiB a global unsync page is linked "
 	      "at leaves its CR3 pass", "unsync %lu, %ld",
 	      (unsigned long)stats().unsync, xlate(0x200000, &w));
-	shadow_invlpg(mmu, 0x205000);		/* may be meant for it elsewhere */
-	shadow_load_cr3(mmu, 0x6000, NULL);
-	shadow_load_cr3(mmu, 0x1000, NULL);
+	shadow_invlpg(vc, 0x205000);	/* may be meant for it elsewhere */
+	shadow_load_cr3(vc, 0x6000, NULL);
+	shadow_load_cr3(vc, 0x1000, NULL);
 	check(stats().unsync == 0 && xlate(0x200000, &w) == 250,
 	      "an INVLPG takes the CR3 pass from global unsync pages (gstale)",
 	      "unsync %lu, %ld", (unsigned long)stats().unsync,
@@ -190,31 +192,31 @@ int main(void)
 	access(0x11000, true);			/* unsync again */
 	pte(5, 3, E(253, RW | PTE_G));
 	cpu.cr4 &= ~PGE;
-	shadow_set_cr(mmu, cpu.cr0, cpu.cr4, cpu.efer, NULL);
+	shadow_set_cr(vc, cpu.cr0, cpu.cr4, cpu.efer, NULL);
 	check(stats().unsync == 0 && xlate(0x203000, &w) == 253,
 	      "CR4.PGE toggle syncs global pages", "unsync %lu, %ld",
 	      (unsigned long)stats().unsync, xlate(0x203000, &w));
 	cpu.cr4 |= PGE;
-	shadow_set_cr(mmu, cpu.cr0, cpu.cr4, cpu.efer, NULL);
+	shadow_set_cr(vc, cpu.cr0, cpu.cr4, cpu.efer, NULL);
 
 	/* INVLPG flushes one address, unless it syncs a global page (whose
 	 * frame is write-protected again: every address) */
-	shadow_flush_pending(mmu);
-	shadow_invlpg(mmu, 0x1000);
-	check(!shadow_flush_pending(mmu) && shadow_flush_va_pending(mmu, &v) &&
-	      v == 0x1000 && !shadow_flush_va_pending(mmu, &v),
+	shadow_flush_pending(vc);
+	shadow_invlpg(vc, 0x1000);
+	check(!shadow_flush_pending(vc) && shadow_flush_va_pending(vc, &v) &&
+	      v == 0x1000 && !shadow_flush_va_pending(vc, &v),
 	      "INVLPG: the hardware TLB drops that address only", "no");
 	for (i = 0; i < 8; i++)
-		shadow_invlpg(mmu, 0x200000 + 4096 * i);
+		shadow_invlpg(vc, 0x200000 + 4096 * i);
 	access(0x11000, true);
 	pte(5, 1, E(251, RW));			/* no longer global */
-	shadow_flush_pending(mmu);
-	shadow_flush_va_pending(mmu, &v);
+	shadow_flush_pending(vc);
+	shadow_flush_va_pending(vc, &v);
 	check(stats().global == 1 && xlate(0x11000, &w) == 5 && w,
 	      "global page unsync again", "global %lu",
 	      (unsigned long)stats().global);
-	shadow_invlpg(mmu, 0x201000);
-	check(shadow_flush_pending(mmu) && stats().unsync == 0 &&
+	shadow_invlpg(vc, 0x201000);
+	check(shadow_flush_pending(vc) && stats().unsync == 0 &&
 	      xlate(0x11000, &w) == 5 && !w, "INVLPG that syncs a global "
 	      "page protects its frame and flushes the whole TLB", "no");
 
@@ -223,12 +225,12 @@ int main(void)
 	      "write to a non-leaf table: emulated, not unsync", "no");
 	v = E(4, PTE_RW | PTE_US);
 	gmem_put(&mem, 3 * 4096, 8, v);
-	shadow_emulated_write(mmu, 3 * 4096, &v, 8);
+	shadow_emulated_write(vc, 3 * 4096, &v, 8);
 	check(stats().mmu_pte_write >= 1, "emulated write counted", "no");
 	consistent("after emulated write: consistent");
 	for (i = 0; i < 4; i++) {
 		gmem_put(&mem, 3 * 4096 + 8 * 100, 8, 0);
-		shadow_emulated_write(mmu, 3 * 4096 + 8 * 100, &v, 8);
+		shadow_emulated_write(vc, 3 * 4096 + 8 * 100, &v, 8);
 	}
 	check(stats().mmu_flooded >= 1, "flooded table unprotected (zapped)",
 	      "floods %lu", (unsigned long)stats().mmu_flooded);
@@ -240,7 +242,7 @@ int main(void)
 	access(0x1000, false);
 	check(access(0x12000, true) == SHADOW_EMULATE,
 	      "the page directory is protected again once used", "no");
-	check(shadow_unprotect_gfn(mmu, 3) >= 1 && xlate(0x1000, &w) == -1,
+	check(shadow_unprotect_gfn(vc, 3) >= 1 && xlate(0x1000, &w) == -1,
 	      "unprotect: the frame's shadow pages are zapped (nothing "
 	      "translates through it)", "no");
 	consistent("after unprotect: consistent");
@@ -248,14 +250,14 @@ int main(void)
 	      "a frame on the write's own walk is shadowed again at once",
 	      "no");
 	check(access(0x12000, false) == 0 &&
-	      !shadow_allow_write(mmu, 0x12000, false) &&
+	      !shadow_allow_write(vc, 0x12000, false) &&
 	      xlate(0x12000, &w) == 3 && w,
 	      "allow write: the leaf is writable for the step", "w=%d", w);
-	check(shadow_allow_write(mmu, 0x7f000000, false) == -1,
+	check(shadow_allow_write(vc, 0x7f000000, false) == -1,
 	      "allow write: no present leaf, nothing done", "no");
 	v = E(4, PTE_RW | PTE_US);
 	gmem_put(&mem, 3 * 4096 + 8 * 7, 8, v);	/* the stepped write */
-	check(shadow_unprotect_gfn(mmu, 3) >= 1, "after the step: zapped",
+	check(shadow_unprotect_gfn(vc, 3) >= 1, "after the step: zapped",
 	      "no");
 	access(0x1000, false);
 	check(!access(0x12000, false) && xlate(0x12000, &w) == 3 && !w,
@@ -266,19 +268,19 @@ int main(void)
 	{
 		uint64_t hits = stats().root_hits;
 
-		shadow_load_cr3(mmu, 0x1000, NULL);
-		shadow_load_cr3(mmu, 0x6000, NULL);
-		shadow_load_cr3(mmu, 0x1000, NULL);
+		shadow_load_cr3(vc, 0x1000, NULL);
+		shadow_load_cr3(vc, 0x6000, NULL);
+		shadow_load_cr3(vc, 0x1000, NULL);
 		check(stats().root_hits >= hits + 2, "root cache reuses roots "
 		      "on CR3 switches", "hits %lu",
 		      (unsigned long)(stats().root_hits - hits));
 	}
 	cpu.cr0 &= ~GW_CR0_PG;
 	cpu.efer &= ~GW_EFER_LMA;
-	shadow_set_cr(mmu, cpu.cr0, cpu.cr4, cpu.efer, NULL);
-	check(shadow_root_level(mmu) == 3 && !access(0x5000, true) &&
+	shadow_set_cr(vc, cpu.cr0, cpu.cr4, cpu.efer, NULL);
+	check(shadow_root_level(vc) == 3 && !access(0x5000, true) &&
 	      xlate(0x5000, &w) == 5, "paging off: a direct PAE root",
-	      "level %d", shadow_root_level(mmu));
+	      "level %d", shadow_root_level(vc));
 	consistent("paging off: consistent");
 	check(shadow_destroy(mmu) == 0 && host_pages_outstanding() == 0,
 	      "teardown frees every page", "%ld pages left",

@@ -11,6 +11,17 @@
  * After every step: every shadow translation is one of those, with no more
  * permission; after every flush that set is exactly the current walk.
  * Each configuration runs with OOS on and off and with a tiny pool.
+ *
+ * With two or three vCPUs (issue 12) each has its own registers, address
+ * space, reference TLB and hardware TLB; they share guest memory and the
+ * shadow MMU, and one of them runs each step.  The others stay in guest
+ * mode, where their TLBs keep what they cached (and the CPU writes
+ * through a stale writable entry, step_stale_write()), until umbra kicks
+ * them out (cfg.kick); they flush, if umbra asks, when they enter again.
+ * The invariant holds for every vCPU after every step: a flush umbra
+ * forgets to ask of another vCPU shows as a translation its reference
+ * does not allow, now or after the guest changed a table behind umbra's
+ * back through such an entry.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +45,7 @@
 #define E_NX		(1ull << 63)
 
 static struct model M;
+#define C	(M.c)		/* the vCPU of this step */
 
 static uint64_t rnd(void)
 {
@@ -52,8 +64,8 @@ static int64_t m_gfn_to_pfn(void *arg, uint64_t gfn)
 
 static enum gw_mode mode(void)
 {
-	return gw_mode(&(struct gw_ctx){ .cr0 = M.cpu.cr0, .cr4 = M.cpu.cr4,
-					 .efer = M.cpu.efer });
+	return gw_mode(&(struct gw_ctx){ .cr0 = C->cpu.cr0, .cr4 = C->cpu.cr4,
+					 .efer = C->cpu.efer });
 }
 
 static unsigned int esz(void)
@@ -64,15 +76,15 @@ static unsigned int esz(void)
 static void ref_ctx(struct gw_ctx *c, bool ac)
 {
 	memset(c, 0, sizeof(*c));
-	c->cr0 = M.cpu.cr0;
-	c->cr3 = M.cpu.cr3;
-	c->cr4 = M.cpu.cr4;
-	c->efer = M.cpu.efer;
+	c->cr0 = C->cpu.cr0;
+	c->cr3 = C->cpu.cr3;
+	c->cr4 = C->cpu.cr4;
+	c->efer = C->cpu.efer;
 	c->ac = ac;
 	c->maxphyaddr = 36;
 	c->gbpages = true;
 	c->pdptes_loaded = true;
-	memcpy(c->pdpte, M.pdpte, sizeof(M.pdpte));
+	memcpy(c->pdpte, C->pdpte, sizeof(C->pdpte));
 	c->mem = &gmem_ops;
 	c->mem_arg = &M.mem;
 }
@@ -84,7 +96,7 @@ static void ref_ctx(struct gw_ctx *c, bool ac)
 static bool allows(bool wp, bool ac, unsigned int perm, unsigned int acc)
 {
 	bool u = perm & GW_PERM_U, user = acc & GW_USER;
-	bool smap = (M.cpu.cr4 & GW_CR4_SMAP) && !ac;
+	bool smap = (C->cpu.cr4 & GW_CR4_SMAP) && !ac;
 
 	if (mode() == GW_MODE_OFF)
 		return true;
@@ -92,7 +104,7 @@ static bool allows(bool wp, bool ac, unsigned int perm, unsigned int acc)
 	if (acc & GW_FETCH) {
 		if (!(perm & GW_PERM_X))
 			return false;
-		return user ? u : !(u && (M.cpu.cr4 & GW_CR4_SMEP));
+		return user ? u : !(u && (C->cpu.cr4 & GW_CR4_SMEP));
 	}
 	if (user)
 		return u && (!(acc & GW_WRITE) || (perm & GW_PERM_W));
@@ -103,7 +115,7 @@ static bool allows(bool wp, bool ac, unsigned int perm, unsigned int acc)
 
 static bool guest_allows(bool ac, unsigned int perm, unsigned int acc)
 {
-	return allows(M.cpu.cr0 & GW_CR0_WP, ac, perm, acc);
+	return allows(C->cpu.cr0 & GW_CR0_WP, ac, perm, acc);
 }
 
 /* The current translation of va, if the guest tables give one. */
@@ -121,12 +133,13 @@ static bool translation(uint64_t va, uint64_t *frame, unsigned int *perm,
 		return false;
 	*frame = w.gpa >> 12;
 	*perm = w.perm;
-	*global = mode() != GW_MODE_OFF && (M.cpu.cr4 & CR4_PGE) &&
+	*global = mode() != GW_MODE_OFF && (C->cpu.cr4 & CR4_PGE) &&
 		  (w.pte[w.nr_ptes - 1] & E_G);
 	return true;
 }
 
-static void observe(void)
+/* What vCPU C's TLB may hold now (its registers, the memory now). */
+static void observe_cpu(void)
 {
 	int vi, k;
 
@@ -135,20 +148,30 @@ static void observe(void)
 
 		if (!translation(M.va[vi], &e.frame, &e.perm, &e.global))
 			continue;
-		for (k = 0; k < M.ntlb[vi]; k++)
-			if (M.tlb[vi][k].frame == e.frame &&
-			    M.tlb[vi][k].perm == e.perm &&
-			    M.tlb[vi][k].global == e.global)
+		for (k = 0; k < C->ntlb[vi]; k++)
+			if (C->tlb[vi][k].frame == e.frame &&
+			    C->tlb[vi][k].perm == e.perm &&
+			    C->tlb[vi][k].global == e.global)
 				break;
-		if (k < M.ntlb[vi])
+		if (k < C->ntlb[vi])
 			continue;
-		if (M.ntlb[vi] == M_TLB) {
-			memmove(&M.tlb[vi][0], &M.tlb[vi][1],
+		if (C->ntlb[vi] == M_TLB) {
+			memmove(&C->tlb[vi][0], &C->tlb[vi][1],
 				sizeof(e) * (M_TLB - 1));
-			M.ntlb[vi]--;
+			C->ntlb[vi]--;
 		}
-		M.tlb[vi][M.ntlb[vi]++] = e;
+		C->tlb[vi][C->ntlb[vi]++] = e;
 	}
+}
+
+/* Every vCPU: guest memory is shared, registers are each its own. */
+static void observe(void)
+{
+	struct model_cpu *c = C;
+
+	for (C = M.cpus; C < M.cpus + M.ncpu; C++)
+		observe_cpu();
+	C = c;
 }
 
 static void tlb_flush(int only_vi, bool keep_global)
@@ -158,10 +181,10 @@ static void tlb_flush(int only_vi, bool keep_global)
 	for (vi = 0; vi < M_NVA; vi++) {
 		if (only_vi >= 0 && vi != only_vi)
 			continue;
-		for (k = j = 0; k < M.ntlb[vi]; k++)
-			if (keep_global && M.tlb[vi][k].global)
-				M.tlb[vi][j++] = M.tlb[vi][k];
-		M.ntlb[vi] = j;
+		for (k = j = 0; k < C->ntlb[vi]; k++)
+			if (keep_global && C->tlb[vi][k].global)
+				C->tlb[vi][j++] = C->tlb[vi][k];
+		C->ntlb[vi] = j;
 		M.pte_changed[vi] = false;
 	}
 	observe();
@@ -191,35 +214,66 @@ static void guest_mem_put(uint64_t gpa, unsigned int size, uint64_t v)
 
 static void hw_flush(void)
 {
-	memset(M.nhw, 0, sizeof(M.nhw));
+	memset(C->nhw, 0, sizeof(C->nhw));
 	M.ev.hw_flushes++;
 }
 
-/* cfg.flush: umbra flushes the guest's tag. */
+/* cfg.flush: umbra flushes the guest's tag (of the vCPU it runs for). */
 static void hw_flush_cb(void *arg)
 {
+	group_expect(M.inv, arg == C, "cfg.flush for vCPU %d from vCPU %d",
+		     (int)((struct model_cpu *)arg - M.cpus),
+		     (int)(C - M.cpus));
 	hw_flush();
+}
+
+/*
+ * cfg.kick: another vCPU changed SPTEs this one may cache.  It leaves
+ * guest mode (as an IPI would make it) and enters again, through
+ * vm_entry() and its shadow_flush_pending(), before it runs: the first
+ * thing any step does (enter_kicked()).  An entry point the step's own
+ * vCPU calls never kicks it; a VM-wide one (dirty logging) kicks all.
+ */
+static void kick_cb(void *arg)
+{
+	struct model_cpu *c = arg;
+
+	/* the step's own vCPU too, for a VM-wide call (dirty logging) */
+	c->in_guest = false;
+	M.ev.kicks++;
 }
 
 /* Before the guest runs again, as arch/x86/arch/x86/paging/shadow.c does it: flush
  * the tag when umbra asks (shadow_flush_pending()) or the root changed. */
 static void vm_entry(void)
 {
-	uint64_t root = shadow_root_hpa(M.mmu), va;
+	uint64_t root = shadow_root_hpa(C->vc), va;
 	int vi;
 
-	if (shadow_flush_pending(M.mmu) || root != M.hw_root) {
+	if (shadow_flush_pending(C->vc) || root != C->hw_root) {
 		hw_flush();
-	} else if (shadow_flush_va_pending(M.mmu, &va)) {
+	} else if (shadow_flush_va_pending(C->vc, &va)) {
 		/* INVLPGA / individual-address INVVPID: that page only */
 		for (vi = 0; vi < M_NVA; vi++)
 			if (!((M.va[vi] ^ va) & ~0xfffull & (mode() ==
 			      GW_MODE_LM ? ~0ull : 0xffffffffull)))
-				M.nhw[vi] = 0;
+				C->nhw[vi] = 0;
 		M.ev.hw_flushes_one++;
 	}
-	shadow_flush_va_pending(M.mmu, &va);
-	M.hw_root = root;
+	shadow_flush_va_pending(C->vc, &va);
+	C->hw_root = root;
+	C->in_guest = true;
+}
+
+/* The vCPUs a kick took out of guest mode enter it again. */
+static void enter_kicked(void)
+{
+	struct model_cpu *c = C;
+
+	for (C = M.cpus; C < M.cpus + M.ncpu; C++)
+		if (!C->in_guest)
+			vm_entry();
+	C = c;
 }
 
 /* The CPU caches a translation it walked (it may at any time). */
@@ -227,23 +281,23 @@ static void hw_fill(int vi, uint64_t pfn, unsigned int perm)
 {
 	int k;
 
-	for (k = 0; k < M.nhw[vi]; k++)
-		if (M.hw[vi][k].pfn == pfn && M.hw[vi][k].perm == perm)
+	for (k = 0; k < C->nhw[vi]; k++)
+		if (C->hw[vi][k].pfn == pfn && C->hw[vi][k].perm == perm)
 			return;
-	if (M.nhw[vi] == M_HW) {
-		memmove(&M.hw[vi][0], &M.hw[vi][1],
-			sizeof(M.hw[vi][0]) * (M_HW - 1));
-		M.nhw[vi]--;
+	if (C->nhw[vi] == M_HW) {
+		memmove(&C->hw[vi][0], &C->hw[vi][1],
+			sizeof(C->hw[vi][0]) * (M_HW - 1));
+		C->nhw[vi]--;
 	}
-	M.hw[vi][M.nhw[vi]++] = (struct hw_ent){ .pfn = pfn, .perm = perm };
+	C->hw[vi][C->nhw[vi]++] = (struct hw_ent){ .pfn = pfn, .perm = perm };
 }
 
 /* The CPU on the shadow tables: 0 and the translation, or -1 and whether
  * a present leaf denied it (for the error code). */
 static int shadow_walk(uint64_t va, uint64_t *pfn, unsigned int *perm)
 {
-	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(M.mmu));
-	int level = shadow_root_level(M.mmu);
+	uint64_t *t = mmu_phys_to_virt(shadow_root_hpa(C->vc));
+	int level = shadow_root_level(C->vc);
 	unsigned int p = GW_PERM_W | GW_PERM_U | GW_PERM_X;
 	uint64_t e;
 
@@ -285,13 +339,13 @@ static bool ref_allows(int vi, uint64_t pfn, unsigned int perm)
 {
 	int k, a, ac;
 
-	for (k = 0; k < M.ntlb[vi]; k++) {
-		bool ok = M.tlb[vi][k].frame + M_PFN_OFF == pfn;
+	for (k = 0; k < C->ntlb[vi]; k++) {
+		bool ok = C->tlb[vi][k].frame + M_PFN_OFF == pfn;
 
 		for (a = 0; a < 6 && ok; a++)
 			for (ac = 0; ac < 2; ac++)
 				if (allows(true, ac, perm, accs[a]) &&
-				    !guest_allows(ac, M.tlb[vi][k].perm,
+				    !guest_allows(ac, C->tlb[vi][k].perm,
 						  accs[a]))
 					ok = false;
 		if (ok)
@@ -311,16 +365,17 @@ static void dbg_entry(int vi, int k)
 	st = gw_walk(&c, M.va[vi], GW_NO_AD, &w);
 	fprintf(stderr, "DBG step %lu va %#lx hw pfn %#lx perm %u; walk %d "
 		"ec %#x cr0 %#lx cr3 %#lx cr4 %#lx:", M.steps,
-		(unsigned long)M.va[vi], (unsigned long)M.hw[vi][k].pfn,
-		M.hw[vi][k].perm, st, w.error_code, (unsigned long)M.cpu.cr0,
-		(unsigned long)M.cpu.cr3, (unsigned long)M.cpu.cr4);
+		(unsigned long)M.va[vi], (unsigned long)C->hw[vi][k].pfn,
+		C->hw[vi][k].perm, st, w.error_code, (unsigned long)C->cpu.cr0,
+		(unsigned long)C->cpu.cr3, (unsigned long)C->cpu.cr4);
 	for (j = 0; j < w.nr_ptes; j++)
 		fprintf(stderr, " %#lx@%#lx", (unsigned long)w.pte[j],
 			(unsigned long)w.pte_gpa[j]);
 	fprintf(stderr, "\nDBG reference:");
-	for (j = 0; j < M.ntlb[vi]; j++)
-		fprintf(stderr, " %#lx/%u%s", (unsigned long)M.tlb[vi][j].frame,
-			M.tlb[vi][j].perm, M.tlb[vi][j].global ? "g" : "");
+	for (j = 0; j < C->ntlb[vi]; j++)
+		fprintf(stderr, " %#lx/%u%s",
+			(unsigned long)C->tlb[vi][j].frame,
+			C->tlb[vi][j].perm, C->tlb[vi][j].global ? "g" : "");
 	fprintf(stderr, "\n");
 }
 
@@ -329,20 +384,19 @@ static void dbg_entry(int vi, int k)
  * hardware may use, the shadow tables' own and every one the hardware TLB
  * kept since umbra's last flush, is one the guest's TLB may hold.
  */
-static void check_invariant(const char *when)
+static void check_cpu(const char *when)
 {
 	int vi, k;
 
-	ref_sync();
 	for (vi = 0; vi < M_NVA; vi++) {
 		uint64_t pfn;
 		unsigned int perm;
 
 		if (!shadow_walk(M.va[vi], &pfn, &perm))
 			hw_fill(vi, pfn, perm);
-		for (k = 0; k < M.nhw[vi]; k++) {
-			bool ok = ref_allows(vi, M.hw[vi][k].pfn,
-					     M.hw[vi][k].perm);
+		for (k = 0; k < C->nhw[vi]; k++) {
+			bool ok = ref_allows(vi, C->hw[vi][k].pfn,
+					     C->hw[vi][k].perm);
 
 			if (!ok && getenv("DBG"))
 				dbg_entry(vi, k);
@@ -351,11 +405,29 @@ static void check_invariant(const char *when)
 				     "allowed (TLB entry %d of %d, %d in the "
 				     "reference, step %lu)", when,
 				     (unsigned long)M.va[vi],
-				     (unsigned long)M.hw[vi][k].pfn,
-				     M.hw[vi][k].perm, k, M.nhw[vi],
-				     M.ntlb[vi], M.steps);
+				     (unsigned long)C->hw[vi][k].pfn,
+				     C->hw[vi][k].perm, k, C->nhw[vi],
+				     C->ntlb[vi], M.steps);
 		}
 	}
+}
+
+/* ... for every vCPU: the others run in the guest meanwhile (on the
+ * shadow tables and what their TLBs kept), unless kicked out. */
+static void check_invariant(const char *when)
+{
+	struct model_cpu *c = C;
+	char buf[96];
+
+	ref_sync();
+	enter_kicked();
+	for (C = M.cpus; C < M.cpus + M.ncpu; C++) {
+		if (M.ncpu > 1)
+			snprintf(buf, sizeof(buf), "%s (vCPU %d, step's %d)",
+				 when, (int)(C - M.cpus), (int)(c - M.cpus));
+		check_cpu(M.ncpu > 1 ? buf : when);
+	}
+	C = c;
 }
 
 /*
@@ -370,15 +442,15 @@ static int cpu_translate(int vi, uint64_t va, unsigned int acc, bool ac,
 	unsigned int perm;
 	int k;
 
-	for (k = 0; k < M.nhw[vi]; k++) {
-		if (allows(true, ac, M.hw[vi][k].perm, acc)) {
-			*pfn = M.hw[vi][k].pfn;
+	for (k = 0; k < C->nhw[vi]; k++) {
+		if (allows(true, ac, C->hw[vi][k].perm, acc)) {
+			*pfn = C->hw[vi][k].pfn;
 			M.ev.hw_hits++;
 			return 0;
 		}
 	}
-	if (M.nhw[vi]) {
-		M.nhw[vi] = 0;
+	if (C->nhw[vi]) {
+		C->nhw[vi] = 0;
 		M.ev.hw_faults++;
 		*present = true;
 		return -1;
@@ -419,9 +491,9 @@ static int guest_access(int vi, uint64_t off, unsigned int acc, bool ac,
 			bool ok = false;
 
 			*gpa = ((pfn - M_PFN_OFF) << 12) | (va & 0xfff);
-			for (k = 0; k < M.ntlb[vi] && !ok; k++)
-				ok = M.tlb[vi][k].frame == *gpa >> 12 &&
-				     guest_allows(ac, M.tlb[vi][k].perm, acc);
+			for (k = 0; k < C->ntlb[vi] && !ok; k++)
+				ok = C->tlb[vi][k].frame == *gpa >> 12 &&
+				     guest_allows(ac, C->tlb[vi][k].perm, acc);
 			group_expect(M.acc, ok, "va %#lx acc %u -> %#lx not "
 				     "in the TLB model (step %lu)",
 				     (unsigned long)va, acc,
@@ -454,7 +526,7 @@ static int guest_access(int vi, uint64_t off, unsigned int acc, bool ac,
 		     (acc & GW_USER ? PFERR_U : 0) |
 		     (acc & GW_FETCH ? PFERR_ID : 0) | (present ? PFERR_P : 0);
 		M.faults_via_mmu++;
-		res = shadow_page_fault(M.mmu, va, ec, ac, &f);
+		res = shadow_page_fault(C->vc, va, ec, ac, &f);
 		vm_entry();
 		switch (res) {
 		case SHADOW_FIXED:
@@ -533,9 +605,9 @@ static uint64_t leaf_entry(uint64_t frame, bool kernel, bool global)
 	e |= below(4) ? E_RW : 0;
 	e |= kernel ? 0 : E_US;
 	e |= below(3) ? E_D : 0;
-	if (global && (M.cpu.cr4 & CR4_PGE))
+	if (global && (C->cpu.cr4 & CR4_PGE))
 		e |= below(8) ? E_G : 0;
-	if (esz() == 8 && (M.cpu.efer & GW_EFER_NXE) && !below(4))
+	if (esz() == 8 && (C->cpu.efer & GW_EFER_NXE) && !below(4))
 		e |= E_NX;
 	return e;
 }
@@ -672,8 +744,8 @@ static void build(void)
 			build_path(as, vi, kernel);
 		}
 	}
-	M.cur_as = 0;
-	M.cpu.cr3 = M.as_cr3[0];
+	C->cur_as = 0;
+	C->cpu.cr3 = M.as_cr3[0];
 }
 
 static void load_pdptes(void)
@@ -681,14 +753,15 @@ static void load_pdptes(void)
 	int i;
 
 	for (i = 0; i < 4 && mode() == GW_MODE_PAE; i++)
-		M.pdpte[i] = gmem_get(&M.mem, (M.cpu.cr3 & ~31ull) + 8 * i, 8);
+		C->pdpte[i] = gmem_get(&M.mem, (C->cpu.cr3 & ~31ull) + 8 * i,
+				       8);
 }
 
 /* The hypervisor wrote guest memory on the guest's behalf. */
 static void hv_write(uint64_t gpa, unsigned int size, uint64_t v)
 {
 	guest_mem_put(gpa, size, v);
-	shadow_emulated_write(M.mmu, gpa, &v, size);
+	shadow_emulated_write(C->vc, gpa, &v, size);
 	vm_entry();
 }
 
@@ -737,7 +810,7 @@ static void mutate(void)
 	gpa = w.pte_gpa[k];
 	if (mode() == GW_MODE_PAE && k == 0) {
 		/* a PDPTE: effective at the next CR3 load only */
-		gpa = (M.cpu.cr3 & ~31ull) + 8 * ((M.va[vi] >> 30) & 3);
+		gpa = (C->cpu.cr3 & ~31ull) + 8 * ((M.va[vi] >> 30) & 3);
 		nv = below(4) ? (M.tables[below(M.ntables)] << 12) | E_P : 0;
 		hv_write(gpa, 8, nv);
 		M.pte_changed[vi] |= nv != v;
@@ -752,7 +825,7 @@ static void mutate(void)
 						 E_NX, E_P };
 		uint64_t f = flip[below(esz() == 8 ? 7 : 5)];
 
-		if (f == E_NX && !(M.cpu.efer & GW_EFER_NXE))
+		if (f == E_NX && !(C->cpu.efer & GW_EFER_NXE))
 			f = E_RW;
 		nv = v ^ f;
 		break;
@@ -809,7 +882,7 @@ static void mutate(void)
 static void set_cr(void)
 {
 	load_pdptes();
-	shadow_set_cr(M.mmu, M.cpu.cr0, M.cpu.cr4, M.cpu.efer, M.pdpte);
+	shadow_set_cr(C->vc, C->cpu.cr0, C->cpu.cr4, C->cpu.efer, C->pdpte);
 	vm_entry();
 	tlb_flush(-1, false);
 }
@@ -884,7 +957,7 @@ static const char *step_alias(void)
 		uint64_t e = pt | E_P | E_RW | E_A | E_D |
 			     (al < 32 ? E_US : 0);
 
-		if (al >= 32 && (M.cpu.cr4 & CR4_PGE) && below(2))
+		if (al >= 32 && (C->cpu.cr4 & CR4_PGE) && below(2))
 			e |= E_G;
 		guest_store(wa.pte_gpa[wa.nr_ptes - 1], esz(), e);
 		M.pte_changed[al] = true;
@@ -909,10 +982,10 @@ static bool stale_writable(int vi, int k)
 	uint64_t pfn;
 	unsigned int perm;
 
-	if (!allows(true, true, M.hw[vi][k].perm, GW_WRITE))
+	if (!allows(true, true, C->hw[vi][k].perm, GW_WRITE))
 		return false;
 	return shadow_walk(M.va[vi], &pfn, &perm) ||
-	       pfn != M.hw[vi][k].pfn || !(perm & GW_PERM_W);
+	       pfn != C->hw[vi][k].pfn || !(perm & GW_PERM_W);
 }
 
 /* A PTE slot in frame f on the walk of a tracked address (*t), and its new
@@ -963,11 +1036,11 @@ static const char *step_stale_write(void)
 	for (i = 0; i < M_NVA; i++) {
 		int vi = (vi0 + i) % M_NVA;
 
-		for (k = 0; k < M.nhw[vi] && !stale_writable(vi, k); k++)
+		for (k = 0; k < C->nhw[vi] && !stale_writable(vi, k); k++)
 			;
-		if (k == M.nhw[vi])
+		if (k == C->nhw[vi])
 			continue;
-		gpa = slot_in(M.hw[vi][k].pfn - M_PFN_OFF, &t, &v);
+		gpa = slot_in(C->hw[vi][k].pfn - M_PFN_OFF, &t, &v);
 		guest_mem_put(gpa, esz(), v);
 		M.pte_changed[t] = true;
 		M.ev.stale_writes++;
@@ -979,11 +1052,11 @@ static const char *step_stale_write(void)
 
 static void load_cr3(int as)
 {
-	M.cur_as = as;
-	M.cpu.cr3 = M.as_cr3[as];
+	C->cur_as = as;
+	C->cpu.cr3 = M.as_cr3[as];
 	load_pdptes();
 	ref_sync();
-	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
+	shadow_load_cr3(C->vc, C->cpu.cr3, C->pdpte);
 	vm_entry();
 	tlb_flush(-1, true);
 	check_invariant("CR3 load");
@@ -1002,7 +1075,7 @@ static const char *step_cr3(void)
  */
 static const char *step_invlpg(void)
 {
-	int vi = (int)below(M_NVA), as = M.cur_as, k;
+	int vi = (int)below(M_NVA), as = C->cur_as, k;
 	bool away = !below(4);
 
 	for (k = 0; k < M_NVA && below(4); k++)
@@ -1014,7 +1087,7 @@ static const char *step_invlpg(void)
 	if (away)
 		load_cr3((as + 1 + (int)below(M_NAS - 1)) % M_NAS);
 	ref_sync();
-	shadow_invlpg(M.mmu, M.va[vi]);
+	shadow_invlpg(C->vc, M.va[vi]);
 	vm_entry();
 	tlb_flush(vi, false);
 	if (!away)
@@ -1026,7 +1099,7 @@ static const char *step_invlpg(void)
 
 static const char *step_pge(void)
 {
-	M.cpu.cr4 ^= CR4_PGE;
+	C->cpu.cr4 ^= CR4_PGE;
 	M.ev.pge_toggles++;
 	set_cr();
 	return "CR4.PGE write";
@@ -1034,7 +1107,7 @@ static const char *step_pge(void)
 
 static const char *step_wp(void)
 {
-	M.cpu.cr0 ^= GW_CR0_WP;
+	C->cpu.cr0 ^= GW_CR0_WP;
 	M.ev.cr0_toggles++;
 	set_cr();
 	return "CR0.WP write";
@@ -1043,23 +1116,23 @@ static const char *step_wp(void)
 /* Paging off, a few accesses, INVLPG, paging on. */
 static const char *step_paging_off(void)
 {
-	uint64_t cr0 = M.cpu.cr0, efer = M.cpu.efer, gpa;
+	uint64_t cr0 = C->cpu.cr0, efer = C->cpu.efer, gpa;
 	int i;
 
 	M.ev.paging_off++;
-	M.cpu.cr0 &= ~GW_CR0_PG;
-	M.cpu.efer &= ~GW_EFER_LMA;
+	C->cpu.cr0 &= ~GW_CR0_PG;
+	C->cpu.efer &= ~GW_EFER_LMA;
 	set_cr();
 	check_invariant("CR0.PG cleared");
 	for (i = 0; i < 4; i++)
 		guest_access((int)below(M_NVA), 0, accs[below(6)], false,
 			     &gpa);
-	shadow_invlpg(M.mmu, M.va[0]);
+	shadow_invlpg(C->vc, M.va[0]);
 	vm_entry();
 	tlb_flush(0, false);
 	check_invariant("paging off");
-	M.cpu.cr0 = cr0;
-	M.cpu.efer = efer;
+	C->cpu.cr0 = cr0;
+	C->cpu.efer = efer;
 	set_cr();
 	return "CR0.PG set";
 }
@@ -1143,7 +1216,16 @@ static const struct {
 
 static const char *one_step(void)
 {
-	unsigned int r = (unsigned int)below(100), k;
+	unsigned int r, k;
+
+	enter_kicked();
+	/* several vCPUs: the next one runs, one step in four */
+	if (M.ncpu > 1 && !below(4)) {
+		C = &M.cpus[(C - M.cpus + 1 + (int)below(M.ncpu - 1)) %
+			    M.ncpu];
+		M.ev.switches++;
+	}
+	r = (unsigned int)below(100);
 
 	for (k = 0; r >= step_kinds[k].pct; k++)
 		r -= step_kinds[k].pct;
@@ -1160,6 +1242,7 @@ struct run_cfg {
 	bool oos;
 	unsigned int pool;
 	bool smep_smap;
+	int ncpu;
 	long steps;
 };
 
@@ -1167,17 +1250,17 @@ static struct shadow_stats total;
 
 static void set_mode_regs(enum gw_mode md, bool sm)
 {
-	M.cpu.cr0 = GW_CR0_PG | CR0_PE | GW_CR0_WP;
-	M.cpu.cr4 = CR4_PGE | (sm ? GW_CR4_SMEP | GW_CR4_SMAP : 0);
-	M.cpu.efer = 0;
+	C->cpu.cr0 = GW_CR0_PG | CR0_PE | GW_CR0_WP;
+	C->cpu.cr4 = CR4_PGE | (sm ? GW_CR4_SMEP | GW_CR4_SMAP : 0);
+	C->cpu.efer = 0;
 	if (md == GW_MODE_32)
-		M.cpu.cr4 |= GW_CR4_PSE;
+		C->cpu.cr4 |= GW_CR4_PSE;
 	if (md == GW_MODE_PAE || md == GW_MODE_LM) {
-		M.cpu.cr4 |= GW_CR4_PAE;
-		M.cpu.efer |= GW_EFER_NXE;
+		C->cpu.cr4 |= GW_CR4_PAE;
+		C->cpu.efer |= GW_EFER_NXE;
 	}
 	if (md == GW_MODE_LM)
-		M.cpu.efer |= EFER_LME | GW_EFER_LMA;
+		C->cpu.efer |= EFER_LME | GW_EFER_LMA;
 }
 
 static void run(const struct run_cfg *rc, uint64_t seed)
@@ -1186,6 +1269,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 		.max_pages = rc->pool, .oos = rc->oos, .maxphyaddr = 36,
 		.gbpages = true, .gfn_to_pfn = m_gfn_to_pfn,
 		.mem = &gmem_ops, .mem_arg = &M.mem, .flush = hw_flush_cb,
+		.kick = kick_cb,
 		.frame = gmem_frame,	/* test_shadow_states: mem->read */
 	};
 	struct check_group inv, acc, cons;
@@ -1194,7 +1278,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	long leaked;
 	unsigned long max_pages = 0;
 	long step;
-	int ret;
+	int ret, k;
 
 	snprintf(name[0], sizeof(name[0]), "%s: shadow tables and hardware "
 		 "TLB allowed by the guest's TLB model", rc->name);
@@ -1210,23 +1294,34 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	M.cons = &cons;
 	M.rnd = seed;
 	M.oos = rc->oos;
-	memset(M.ntlb, 0, sizeof(M.ntlb));
+	memset(M.cpus, 0, sizeof(M.cpus));
+	M.ncpu = rc->ncpu;
+	C = &M.cpus[0];
 	set_mode_regs(rc->mode, rc->smep_smap);
 	build();
-	load_pdptes();
 	host_pages_peak_reset();
-	ret = shadow_init(&M.mmu, &cfg, &M.cpu);
+	ret = shadow_init(&M.mmu, &cfg);
+	/* vCPU k starts in address space k */
+	for (k = 0; k < M.ncpu && !ret; k++) {
+		M.cpus[k].cpu = M.cpus[0].cpu;
+		C = &M.cpus[k];
+		C->cur_as = k % M_NAS;
+		C->cpu.cr3 = M.as_cr3[C->cur_as];
+		load_pdptes();
+		ret = shadow_vcpu_add(M.mmu, &C->cpu, C, &C->vc);
+	}
 	if (ret) {
 		check(false, rc->name, "shadow_init: %d", ret);
 		return;
 	}
-	memset(M.nhw, 0, sizeof(M.nhw));
 	memset(M.pte_changed, 0, sizeof(M.pte_changed));
 	M.log.on = false;
-	M.hw_root = 0;
 	M.ref_stale = false;
-	shadow_load_cr3(M.mmu, M.cpu.cr3, M.pdpte);
-	vm_entry();
+	for (C = M.cpus; C < M.cpus + M.ncpu; C++) {
+		shadow_load_cr3(C->vc, C->cpu.cr3, C->pdpte);
+		vm_entry();
+	}
+	C = &M.cpus[0];
 	observe();
 	for (step = 0; step < rc->steps; step++) {
 		M.steps++;
@@ -1300,7 +1395,7 @@ static unsigned long per_m(unsigned long n)
 static void report_events(void)
 {
 	const struct model_events *e = &M.ev;
-	char name[512];
+	char name[640];
 
 	snprintf(name, sizeof(name), "the generator reached every event it "
 		 "aims at (per 10^6 steps: %lu pages made unsync, %lu steps "
@@ -1311,7 +1406,7 @@ static void report_events(void)
 		 "umbra misses a flush), "
 		 "%lu TLB hits, %lu TLB flushes, %lu of one address; dirty logging: %lu starts, "
 		 "%lu harvests, %lu guest writes logged, %lu fast-path "
-		 "fixes)",
+		 "fixes; several vCPUs: %lu switches, %lu kicks)",
 		 per_m(total.mmu_unsync), per_m(e->unsync_global),
 		 per_m(e->invlpg_changed), per_m(e->pge_toggles),
 		 per_m(e->cr0_toggles), per_m(e->paging_off),
@@ -1320,20 +1415,21 @@ static void report_events(void)
 		 per_m(e->hw_hits), per_m(e->hw_flushes),
 		 per_m(e->hw_flushes_one), per_m(e->dirty_on),
 		 per_m(e->harvests), per_m(e->logged_writes),
-		 per_m(e->fast_fixes));
+		 per_m(e->fast_fixes), per_m(e->switches), per_m(e->kicks));
 	check(total.mmu_unsync && e->unsync_global && e->invlpg_changed &&
 	      e->pge_toggles && e->cr0_toggles && e->paging_off &&
 	      e->alias_stores && total.mmu_recycled && e->hw_hits &&
 	      e->harvests && e->logged_writes && e->fast_fixes &&
-	      e->hw_flushes_one,
+	      e->hw_flushes_one && e->switches && e->kicks,
 	      name, "an event never happened");
 }
 
 static int only_config = -1;
 
 /* test_shadow_tlb [--steps N] [--seed N] [--config K]: N steps in each
- * configuration (default 84,000: 12 configurations, about 10^6 steps), or
- * in configuration K (0-11) alone. */
+ * configuration with one vCPU, N/2 with several (default 84,000: 21
+ * configurations, about 1.4 * 10^6 steps), or in configuration K (0-20)
+ * alone. */
 static long parse_args(int argc, char **argv)
 {
 	long steps = getenv("STEPS") ? atol(getenv("STEPS")) : 84000;
@@ -1362,26 +1458,34 @@ int main(int argc, char **argv)
 		M.dbg_steps = strtoul(getenv("DBG_STEPS"), NULL, 0);
 	M.mem.size = M_FRAMES * 4096ull;
 	M.mem.bytes = aligned_alloc(4096, M.mem.size);
+	/* 0-11: one vCPU; 12-20: two or three (issue 12: remote flushes) */
 	for (mi = 0; mi < 3; mi++) {
-		for (v = 0; v < 4; v++) {
+		for (v = 0; v < 7; v++) {
+			int id = v < 4 ? mi * 4 + v : 12 + mi * 3 + v - 4;
 			struct run_cfg rc = {
 				.mode = modes[mi], .oos = !(v & 1),
 				.pool = v & 2 ? 24 : 1024,
 				.smep_smap = (mi + v) % 3 == 0,
-				.steps = steps,
+				.ncpu = v < 4 ? 1 : v == 4 ? 2 : 3,
+				/* the kills of a missed remote flush came
+				 * within 400 steps: half the run will do */
+				.steps = v < 4 ? steps : steps / 2,
 			};
 			char name[96];
 
-			if ((only_config >= 0 && only_config != mi * 4 + v) ||
+			if ((only_config >= 0 && only_config != id) ||
 			    (getenv("FAILFAST") && check_failures()))
 				continue;
 
-			snprintf(name, sizeof(name), "%d %s, OOS %s, %s pool%s",
-				 mi * 4 + v, mname[modes[mi]], rc.oos ? "on" : "off",
+			snprintf(name, sizeof(name),
+				 "%d %s, OOS %s, %s pool%s%s", id,
+				 mname[modes[mi]], rc.oos ? "on" : "off",
 				 rc.pool < 100 ? "tiny" : "large",
-				 rc.smep_smap ? ", SMEP+SMAP" : "");
+				 rc.smep_smap ? ", SMEP+SMAP" : "",
+				 rc.ncpu == 1 ? "" :
+				 rc.ncpu == 2 ? ", 2 vCPUs" : ", 3 vCPUs");
 			rc.name = name;
-			run(&rc, seed + (uint64_t)(mi * 4 + v) * 7919);
+			run(&rc, seed + (uint64_t)id * 7919);
 		}
 	}
 	printf("model: %lu steps, %lu accesses, %lu #PF exits, %lu stale "
