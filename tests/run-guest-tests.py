@@ -41,6 +41,7 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-16g-amdiommu  umbra (NPT), 16 GiB, amd-iommu, 64-bit DMA
     umbra-bios-grub-smp4  umbra (NPT), 4 CPUs: smp.elf (--long only)
     umbra-bios-grub-smp2  umbra (NPT), 2 CPUs: Linux (--long only)
+    umbra-shadow-bios-grub-smp2  umbra (mmu=shadow), 2 CPUs: Linux (--long only)
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
@@ -221,6 +222,9 @@ CONFIGS = [
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp', '--smp', '4']),
     ('umbra-bios-grub-smp2', 'umbra bios grub smp2', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'tdp', '--smp', '2']),
+    ('umbra-shadow-bios-grub-smp2', 'umbra shadow bios grub smp2', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
+      '--smp', '2']),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -243,6 +247,7 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-16g-amdiommu': ('dma',),
     'umbra-bios-grub-smp4': ('smp',),
     'umbra-bios-grub-smp2': ('linux',),
+    'umbra-shadow-bios-grub-smp2': ('linux',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
@@ -471,7 +476,8 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
 # --long: the Linux runs that take minutes (Bochs with shadow paging, bare
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
-                      'bare-bochs-ryzen', 'umbra-bios-grub-smp2')
+                      'bare-bochs-ryzen', 'umbra-bios-grub-smp2',
+                      'umbra-shadow-bios-grub-smp2')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
 BOCHS_LINUX_TIMEOUT = 900
