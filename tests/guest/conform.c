@@ -45,6 +45,7 @@ const char test_name[] = "conform";
 #define UPAGE_VA	(USER_VA + PAGE)	/* user, read-only */
 #define ABSENT_VA	(USER_VA + 2 * PAGE)	/* not present */
 #define PD3_PROBE_VA	0xffe00000u	/* PD 3, entry 511 */
+#define CODE_VA		(USER_VA + 3 * PAGE)	/* code_a or code_b */
 
 static struct gate idt[256] __attribute__((aligned(PAGE)));
 static uint64_t pdpt[4] __attribute__((aligned(32)));
@@ -53,6 +54,11 @@ static uint64_t pd1[512] __attribute__((aligned(PAGE)));
 static uint64_t pd3[512] __attribute__((aligned(PAGE)));	/* and a stack */
 static uint64_t upt[512] __attribute__((aligned(PAGE)));
 static uint32_t upage[1024] __attribute__((aligned(PAGE)));
+/* MOV [ECX], EAX; RET and MOV [ECX], EBX; RET (SDM Vol 2 "MOV": 89 /r) */
+static uint8_t code_a[PAGE] __attribute__((aligned(PAGE))) = {
+	0x89, 0x01, 0xc3 };
+static uint8_t code_b[PAGE] __attribute__((aligned(PAGE))) = {
+	0x89, 0x19, 0xc3 };
 /* page tables of fresh pages, each for a 2 MiB region of PD 1 of its own */
 #define NR_FRESH	4
 #define FRESH_PDE	8		/* PD 1 entries 8.. */
@@ -591,6 +597,58 @@ static void test_gp_on_pd(void)
 	clear_pd3_stack();
 }
 
+/*
+ * CODE_VA maps code_a or code_b, which store EAX or EBX to [ECX]: here a
+ * free entry of pd3, a page directory, so that under shadow paging the
+ * store is emulated and umbra decodes it from the page CODE_VA maps at
+ * that moment.  After a remap and INVLPG, or a remap and a CR3 reload,
+ * that must be the new page, as for the CPU that ran it: the value
+ * stored says which one umbra decoded.  (Under VMX neither INVLPG nor the
+ * CR3 write fetches an instruction, so nothing else refills umbra's
+ * cached translation of the fetch in between, arch/x86/emul/gmem.c.)
+ */
+#define CODE_EAX	0x11110000u	/* not present: harmless as a PDE */
+#define CODE_EBX	0x22220000u
+
+static uint32_t call_code(void)
+{
+	volatile uint32_t *slot = (volatile uint32_t *)&pd3[100];
+
+	asm volatile("call *%3" : : "a"(CODE_EAX), "b"(CODE_EBX),
+		     "c"(slot), "r"(CODE_VA) : "cc", "memory");
+	return *slot;
+}
+
+static void remap_code(const uint8_t *page, int invlpg)
+{
+	upt[3] = (uint32_t)page | PTE_W | PTE_P;
+	if (invlpg)
+		asm volatile("invlpg (%0)" : : "r"(CODE_VA) : "cc", "memory");
+	else
+		reload_cr3();
+}
+
+static void test_fetch_remap(void)
+{
+	uint32_t got;
+
+	remap_code(code_a, 1);
+	got = call_code();
+	check(got == CODE_EAX, "an emulated store from a mapped page",
+	      "stored %#x, want %#x", got, CODE_EAX);
+	remap_code(code_b, 1);
+	got = call_code();
+	check(got == CODE_EBX, "the same address remapped, INVLPG: the new code",
+	      "stored %#x, want %#x (the old page's)", got, CODE_EBX);
+	remap_code(code_a, 0);
+	got = call_code();
+	check(got == CODE_EAX, "remapped again, CR3 reloaded: the new code",
+	      "stored %#x, want %#x (the old page's)", got, CODE_EAX);
+	pd3[100] = 0;
+	upt[3] = 0;
+	reload_cr3();
+}
+
 void test_main(void)
 {
 	cpu_init();
@@ -606,4 +664,5 @@ void test_main(void)
 	test_pf_on_pd();
 	test_gp_on_pd();
 	test_rep_step_on_pd();
+	test_fetch_remap();
 }

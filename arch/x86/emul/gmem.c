@@ -11,6 +11,7 @@
 #include "core/mem.h"
 #include "arch/x86/paging/mmu.h"
 #include "lib/string.h"
+#include "mmu/pt.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
@@ -233,6 +234,94 @@ int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
 	return GMEM_OK;
 }
 
+/*
+ * The translation of the page an emulated instruction is fetched from,
+ * kept as the CPU's TLB would keep it (SDM Vol 3 4.10.2-4.10.4): until
+ * INVLPG of that page, a MOV to CR3 for a non-global page, or any change
+ * of CR0, CR4 or EFER (compared at use, a superset of the changes that
+ * flush).  Only under shadow paging, where every one of those exits
+ * (under nested paging MOV to CR3 and INVLPG do not).  The bytes are
+ * read afresh every time; only the walk is saved, about 900 of the 1,200
+ * instructions a fetch costs (docs/performance.md).
+ */
+static bool itlb_hit(struct vcpu *v, uint64_t page, unsigned int access,
+		     uint64_t *gpa)
+{
+	const struct vcpu_itlb *t = &v->itlb;
+	const struct vcpu_ops *o = v->ops;
+
+	if (!t->valid || t->lin != page || t->access != access ||
+	    t->cr0 != o->get_reg(v, VCPU_CR0) ||
+	    t->cr4 != o->get_reg(v, VCPU_CR4) ||
+	    t->efer != o->get_reg(v, VCPU_EFER) ||
+	    (!t->global && t->cr3 != o->get_reg(v, VCPU_CR3)))
+		return false;
+	*gpa = t->gpa;
+	return true;
+}
+
+static void itlb_fill(struct vcpu *v, uint64_t page, unsigned int access,
+		      const struct gw_result *res)
+{
+	struct vcpu_itlb *t = &v->itlb;
+	const struct vcpu_ops *o = v->ops;
+	uint64_t leaf = res->nr_ptes ? res->pte[res->nr_ptes - 1] : 0;
+
+	t->cr0 = o->get_reg(v, VCPU_CR0);
+	t->cr3 = o->get_reg(v, VCPU_CR3);
+	t->cr4 = o->get_reg(v, VCPU_CR4);
+	t->efer = o->get_reg(v, VCPU_EFER);
+	t->lin = page;
+	t->gpa = ALIGN_DOWN(res->gpa, PAGE_SIZE);
+	t->access = access;
+	t->global = !res->level || ((t->cr4 & CR4_PGE) && (leaf & PTE_G));
+	t->valid = true;
+}
+
+void gmem_flush_fetch(struct vcpu *v, uint64_t lin, bool one, bool global)
+{
+	struct vcpu_itlb *t = &v->itlb;
+
+	if (one ? t->lin == ALIGN_DOWN(lin, PAGE_SIZE) : global || !t->global)
+		t->valid = false;
+}
+
+/* The first piece of a fetch, within one page, through the entry above. */
+static int fetch_first(struct vcpu *v, uint64_t lin, uint8_t *buf,
+		       unsigned int n, struct gmem_fault *f)
+{
+	unsigned int access = GW_FETCH | (vcpu_cpl(v) == 3 ? GW_USER : 0);
+	uint64_t page = ALIGN_DOWN(lin, PAGE_SIZE), gpa;
+	struct gw_result res;
+	void *p;
+
+	if (v->mmu->nested)
+		return gmem_read(v, lin, buf, n, GW_FETCH, f);
+	if (!itlb_hit(v, page, access, &gpa)) {
+		f->addr = lin;
+		switch (gmem_walk(v, lin, access, &res)) {
+		case GW_OK:
+			break;
+		case GW_FAULT:
+			f->error_code = res.error_code;
+			return GMEM_FAULT;
+		default:
+			f->gpa = res.bad_gpa;
+			return GMEM_NOT_RAM;
+		}
+		gpa = ALIGN_DOWN(res.gpa, PAGE_SIZE);
+		itlb_fill(v, page, access, &res);
+	}
+	p = guest_phys_ptr(gpa + (lin - page), n);
+	if (!p) {
+		v->itlb.valid = false;
+		f->gpa = gpa + (lin - page);
+		return GMEM_NOT_RAM;
+	}
+	memcpy(buf, p, n);
+	return GMEM_OK;
+}
+
 int gmem_fetch(struct vcpu *v, uint8_t *buf, unsigned int *len,
 	       struct gmem_fault *f)
 {
@@ -249,7 +338,7 @@ int gmem_fetch(struct vcpu *v, uint8_t *buf, unsigned int *len,
 	if (first > X86_MAX_INSN_LEN)
 		first = X86_MAX_INSN_LEN;
 	*len = 0;
-	r = gmem_read(v, lin, buf, first, GW_FETCH, f);
+	r = fetch_first(v, lin, buf, first, f);
 	if (r)
 		return r;
 	*len = first;

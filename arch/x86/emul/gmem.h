@@ -52,6 +52,11 @@ int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
 int gmem_fetch(struct vcpu *v, uint8_t *buf, unsigned int *len,
 	       struct gmem_fault *f);
 /*
+ * The guest flushed its TLB: INVLPG of lin (one), or a MOV to CR3
+ * (!global: non-global entries only); gmem_fetch()'s entry goes with it.
+ */
+void gmem_flush_fetch(struct vcpu *v, uint64_t lin, bool one, bool global);
+/*
  * The guest's own page walk of lin, as is (no CPL, no truncation): every
  * entry read is in res (the debug shell's `walk`).  GW_NO_AD in access
  * makes it a pure look.

@@ -273,6 +273,8 @@ void handle_cr_write(struct vcpu *v, const struct vcpu_exit *e)
 		goto gp;
 	if (v->mmu->set_cr(v, &old, &n, e->cr.n))
 		goto gp;
+	if (e->cr.n == 3)	/* SDM Vol 3 4.10.4.1: non-global entries */
+		gmem_flush_fetch(v, 0, false, false);
 	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + ci.len);
 	return;
 gp:
@@ -337,6 +339,7 @@ void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e)
 	}
 	if (v->mmu->invlpg)
 		v->mmu->invlpg(v, gva);
+	gmem_flush_fetch(v, in_64bit_code(v) ? gva : (uint32_t)gva, true, true);
 	o->set_reg(v, VCPU_RIP, o->get_reg(v, VCPU_RIP) + len);
 }
 

@@ -253,6 +253,12 @@ struct vcpu {
 	bool waiting;			/* in the wait-for-SIPI state */
 	bool in_guest;			/* about to enter or in guest mode */
 	uint32_t icr_hi;		/* the guest's last xAPIC ICR[63:32] */
+	struct vcpu_itlb {		/* arch/x86/emul/gmem.c: the last */
+		uint64_t lin, gpa;	/* instruction fetch's page, as a TLB */
+		uint64_t cr0, cr3, cr4, efer;	/* entry of the guest's */
+		unsigned int access;
+		bool valid, global;
+	} itlb;
 	struct vcpu_dr {		/* arch/x86/exit/dr.c: while gdb holds */
 		bool held;		/* the CPU's debug registers, the */
 		uint64_t dr[4], dr6, dr7;	/* guest's own values */
