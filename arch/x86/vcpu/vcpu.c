@@ -3,6 +3,8 @@
  * The helpers every exit handler uses: RIP, general registers, CPL, and
  * the guest's registers and exit statistics in the log.
  */
+#include <stddef.h>
+
 #include "arch/x86/cpu/idt.h"
 #include "arch/x86/paging/mmu.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -49,15 +51,17 @@ void vcpu_advance_rip(struct vcpu *v, const struct vcpu_exit *e, unsigned fallba
 	v->ops->set_reg(v, VCPU_RIP, v->ops->get_reg(v, VCPU_RIP) + len);
 }
 
+/* where register n (SDM Vol 2 2.1.5's encoding) is in struct vcpu_gprs */
+#define SLOT(r)	(offsetof(struct vcpu_gprs, r) / sizeof(uint64_t))
+static const uint8_t gpr_slots[16] = {
+	SLOT(rax), SLOT(rcx), SLOT(rdx), SLOT(rbx), 0, SLOT(rbp), SLOT(rsi),
+	SLOT(rdi), SLOT(r8), SLOT(r9), SLOT(r10), SLOT(r11), SLOT(r12),
+	SLOT(r13), SLOT(r14), SLOT(r15),
+};
+
 static uint64_t *gpr_slot(struct vcpu *v, unsigned int n)
 {
-	struct vcpu_gprs *g = &v->gprs;
-	uint64_t *const regs[16] = {
-		&g->rax, &g->rcx, &g->rdx, &g->rbx, NULL, &g->rbp, &g->rsi, &g->rdi,
-		&g->r8, &g->r9, &g->r10, &g->r11, &g->r12, &g->r13, &g->r14, &g->r15,
-	};
-
-	return regs[n & 15];
+	return (uint64_t *)&v->gprs + gpr_slots[n & 15];
 }
 
 /* RSP lives in the VMCB/VMCS, the others in v->gprs */
