@@ -34,12 +34,8 @@ enum x86_mode guest_insn_mode(struct vcpu *v)
 
 void guest_x86_regs(struct vcpu *v, struct x86_regs *r)
 {
-	const struct vcpu_gprs *g = &v->gprs;
-
-	*r = (struct x86_regs){ .gpr = {
-		g->rax, g->rcx, g->rdx, g->rbx, v->ops->get_reg(v, VCPU_RSP),
-		g->rbp, g->rsi, g->rdi, g->r8, g->r9, g->r10, g->r11, g->r12,
-		g->r13, g->r14, g->r15 } };
+	for (unsigned int i = 0; i < 16; i++)
+		r->gpr[i] = vcpu_gpr_read(v, i);
 	r->rip = v->ops->get_reg(v, VCPU_RIP);
 	for (int s = 0; s < NR_X86_SEGS; s++) {
 		struct segment seg;
