@@ -139,27 +139,37 @@ enum gw_mode gmem_mode(struct vcpu *v)
 	return gw_mode(&ctx);
 }
 
+/* The walk of lin for access as is: GMEM_OK with res, or f filled. */
+static int walk_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
+		      struct gw_result *res, struct gmem_fault *f)
+{
+	f->addr = lin;
+	switch (gmem_walk(v, lin, access, res)) {
+	case GW_OK:
+		return GMEM_OK;
+	case GW_FAULT:
+		f->error_code = res->error_code;
+		return GMEM_FAULT;
+	default:
+		f->gpa = res->bad_gpa;
+		return GMEM_NOT_RAM;
+	}
+}
+
 int gmem_xlate(struct vcpu *v, uint64_t lin, unsigned int access,
 	       uint64_t *gpa, struct gmem_fault *f)
 {
 	struct gw_result res;
+	int r;
 
 	if (!(access & GW_IMPLICIT) && vcpu_cpl(v) == 3)
 		access |= GW_USER;
 	if (!long_mode(v))
 		lin &= 0xffffffffull;
-	f->addr = lin;
-	switch (gmem_walk(v, lin, access, &res)) {
-	case GW_OK:
+	r = walk_xlate(v, lin, access, &res, f);
+	if (r == GMEM_OK)
 		*gpa = res.gpa;
-		return GMEM_OK;
-	case GW_FAULT:
-		f->error_code = res.error_code;
-		return GMEM_FAULT;
-	default:
-		f->gpa = res.bad_gpa;
-		return GMEM_NOT_RAM;
-	}
+	return r;
 }
 
 /* Bytes [lin, lin + len) split at page boundaries, each piece translated. */
@@ -244,38 +254,11 @@ int gmem_write(struct vcpu *v, uint64_t lin, const void *buf,
  * read afresh every time; only the walk is saved, about 900 of the 1,200
  * instructions a fetch costs (docs/performance.md).
  */
-static bool itlb_hit(struct vcpu *v, uint64_t page, unsigned int access,
-		     uint64_t *gpa)
+static bool itlb_hit(const struct vcpu_itlb *t, const struct vcpu_itlb *now)
 {
-	const struct vcpu_itlb *t = &v->itlb;
-	const struct vcpu_ops *o = v->ops;
-
-	if (!t->valid || t->lin != page || t->access != access ||
-	    t->cr0 != o->get_reg(v, VCPU_CR0) ||
-	    t->cr4 != o->get_reg(v, VCPU_CR4) ||
-	    t->efer != o->get_reg(v, VCPU_EFER) ||
-	    (!t->global && t->cr3 != o->get_reg(v, VCPU_CR3)))
-		return false;
-	*gpa = t->gpa;
-	return true;
-}
-
-static void itlb_fill(struct vcpu *v, uint64_t page, unsigned int access,
-		      const struct gw_result *res)
-{
-	struct vcpu_itlb *t = &v->itlb;
-	const struct vcpu_ops *o = v->ops;
-	uint64_t leaf = res->nr_ptes ? res->pte[res->nr_ptes - 1] : 0;
-
-	t->cr0 = o->get_reg(v, VCPU_CR0);
-	t->cr3 = o->get_reg(v, VCPU_CR3);
-	t->cr4 = o->get_reg(v, VCPU_CR4);
-	t->efer = o->get_reg(v, VCPU_EFER);
-	t->lin = page;
-	t->gpa = ALIGN_DOWN(res->gpa, PAGE_SIZE);
-	t->access = access;
-	t->global = !res->level || ((t->cr4 & CR4_PGE) && (leaf & PTE_G));
-	t->valid = true;
+	return t->valid && t->lin == now->lin && t->access == now->access &&
+	       t->cr0 == now->cr0 && t->cr4 == now->cr4 &&
+	       t->efer == now->efer && (t->global || t->cr3 == now->cr3);
 }
 
 void gmem_flush_fetch(struct vcpu *v, uint64_t lin, bool one, bool global)
@@ -290,32 +273,36 @@ void gmem_flush_fetch(struct vcpu *v, uint64_t lin, bool one, bool global)
 static int fetch_first(struct vcpu *v, uint64_t lin, uint8_t *buf,
 		       unsigned int n, struct gmem_fault *f)
 {
-	unsigned int access = GW_FETCH | (vcpu_cpl(v) == 3 ? GW_USER : 0);
-	uint64_t page = ALIGN_DOWN(lin, PAGE_SIZE), gpa;
+	const struct vcpu_ops *o = v->ops;
+	uint64_t page = ALIGN_DOWN(lin, PAGE_SIZE), off = lin - page;
+	struct vcpu_itlb now = {
+		.lin = page,
+		.access = GW_FETCH | (vcpu_cpl(v) == 3 ? GW_USER : 0),
+		.cr0 = o->get_reg(v, VCPU_CR0), .cr3 = o->get_reg(v, VCPU_CR3),
+		.cr4 = o->get_reg(v, VCPU_CR4), .efer = o->get_reg(v, VCPU_EFER),
+	};
 	struct gw_result res;
 	void *p;
 
 	if (v->mmu->nested)
 		return gmem_read(v, lin, buf, n, GW_FETCH, f);
-	if (!itlb_hit(v, page, access, &gpa)) {
-		f->addr = lin;
-		switch (gmem_walk(v, lin, access, &res)) {
-		case GW_OK:
-			break;
-		case GW_FAULT:
-			f->error_code = res.error_code;
-			return GMEM_FAULT;
-		default:
-			f->gpa = res.bad_gpa;
-			return GMEM_NOT_RAM;
-		}
-		gpa = ALIGN_DOWN(res.gpa, PAGE_SIZE);
-		itlb_fill(v, page, access, &res);
+	if (!itlb_hit(&v->itlb, &now)) {
+		uint64_t leaf;
+		int r = walk_xlate(v, lin, now.access, &res, f);
+
+		if (r)
+			return r;
+		leaf = res.nr_ptes ? res.pte[res.nr_ptes - 1] : 0;
+		now.gpa = ALIGN_DOWN(res.gpa, PAGE_SIZE);
+		now.global = !res.level ||
+			     ((now.cr4 & CR4_PGE) && (leaf & PTE_G));
+		now.valid = true;
+		v->itlb = now;
 	}
-	p = guest_phys_ptr(gpa + (lin - page), n);
+	p = guest_phys_ptr(v->itlb.gpa + off, n);
 	if (!p) {
 		v->itlb.valid = false;
-		f->gpa = gpa + (lin - page);
+		f->gpa = v->itlb.gpa + off;
 		return GMEM_NOT_RAM;
 	}
 	memcpy(buf, p, n);
