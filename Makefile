@@ -76,12 +76,11 @@ test:
 		$(TEST_PARTS)
 
 # make test, then the runs too slow for it: the shadow TLB model for 10^7
-# steps (about 4 minutes of CPU), guest=firmware under shadow paging, the Linux guest under Bochs
+# steps (about 4 minutes of CPU), the Linux guest under Bochs
 # (VMX with EPT and shadow paging, SVM with NPT), several minutes each, and
 # the fuzzer's long runs (docs/fuzzing.md).
 test-long: test
 	@STEPS=840000 $(PYTHON) tests/run-host-tests.py $(HOST_OBJ)/shadow/test_shadow_tlb
-	@tests/efi/test-firmware.sh --shadow
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(LINUX_DIR)/vmlinuz
 	@$(PYTHON) tests/run-guest-tests.py --long --no-selftest $(GUEST_OUT)/fuzz.elf
 	@$(PYTHON) tests/run-guest-tests.py --long-only --no-selftest --no-linux $(GUEST_KERNELS)

@@ -15,19 +15,18 @@
 # image (docs/usb.md) on a USB disk, with 6 GiB.  smp: npt with -smp 2,
 # the firmware's AP taken over (parked by umbra.efi through the MP
 # services, resumed as a vCPU) and Linux's own AP start-up under umbra;
-# shadow runs -smp 2 too, where the AP goes back to the firmware with a
-# warning (shadow paging runs one vCPU), and Linux with nosmp, as
-# docs/efi.md advises then.  Bad input (no such
+# shadow runs -smp 2 too, the AP resumed on the shadow MMU and started
+# again by Linux, as under NPT.  Bad input (no such
 # loader, a loader that fails, no room for umbra, umbra.efi started again
 # under umbra, boot = none) ends in a clear line and the firmware's boot
 # manager, which runs the UEFI shell's startup.nsh; guest=firmware on the
-# GRUB way in is refused.  Default: npt, smp, usb and the bad input; --shadow:
-# shadow paging only (make test-long); --all: all of them.
+# GRUB way in is refused.  Default: all of them; --shadow: shadow paging
+# only.
 # Prints PASS:/FAIL: lines and "N passed, N failed"; exits 1 on a failure.
 
 set -u
 
-MODES="npt smp usb bad"
+MODES="npt smp usb bad shadow"
 case "${1:-}" in
 --shadow) MODES="shadow"; shift ;;
 --all) MODES="npt smp usb bad shadow"; shift ;;
@@ -116,8 +115,7 @@ for m in $MODES; do
 		new_case "$m" "cmdline = serial=com1 mmu=$([ $m = shadow ] && echo shadow || echo tdp) mem=48m" \
 			"guest = firmware"
 		[ $m = npt ] || echo "-smp 2" >"$CASE/qemu.args"
-		# shadow: the AP stays outside umbra, so Linux runs on one CPU
-		os_disk "$CASE/os" "$([ $m = shadow ] && echo nosmp)" ||
+		os_disk "$CASE/os" ||
 			fail "$m: grub-mkimage failed" ;;
 	usb)
 		new_case usb
@@ -213,18 +211,14 @@ for m in $MODES; do
 		[ "$(cat "$DIR/cases/$m/rc")" = 1 ] && pass "$m: QEMU ended with the guest's status 0" ||
 			fail "$m: QEMU status $(cat "$DIR/cases/$m/rc") (want 1: the guest wrote 0 to port 0xf4)"
 		case $m in
-		smp)	# the AP under umbra from the firmware on, then Linux's start-up of it
-			has smp "umbra-efi: guest=firmware: 1 AP(s) parked through the firmware's MP services" \
+		smp|shadow)	# the AP under umbra from the firmware on, then Linux's start-up of it
+			has $m "umbra-efi: guest=firmware: 1 AP(s) parked through the firmware's MP services" \
 				"umbra: info: cpu 1: APIC ID 1 up, svm enabled, vCPU resumes the firmware's AP where umbra.efi parked it" \
 				"umbra-efi: guest=firmware: 1 of 1 AP(s) back in the firmware as umbra's guests" \
 				"smp: Brought up 1 node, 2 CPUs"
-			hasnt smp "outside umbra"
-			after smp "smp: Bringing up secondary CPUs" \
+			hasnt $m "outside umbra"
+			after $m "smp: Bringing up secondary CPUs" \
 				"umbra: info: cpu 1: the guest starts its vCPU (APIC ID 1) at" ;;
-		shadow)
-			has shadow "umbra: warn: guest=firmware: shadow paging runs one vCPU (mmu=tdp takes them over): the firmware's 1 AP(s) go back to it and run outside umbra" \
-				"umbra-efi: warning: guest=firmware: AP with APIC ID 1 is back in the firmware outside umbra" \
-				"smp: Brought up 1 node, 1 CPU" ;;
 		esac ;;
 	usb)
 		has usb "Booting \`umbra, then boot the machine's own disk'" \

@@ -155,10 +155,10 @@ void firmware_set_entry_state(struct vcpu *v)
 /*
  * The firmware's APs that umbra.efi parked (bootinfo.h struct bi_fw_ap;
  * boot/efi/firmware.c).  All of them are taken over, or none: a parked AP
- * that umbra would not start (not in the MADT, beyond MAX_CPUS) or shadow
- * paging (one vCPU here: resuming a parked firmware AP on the shadow MMU
- * is not done; the message says so, tests/efi/test-firmware.sh checks it)
- * sends all back to the firmware, which then runs them outside umbra;
+ * that umbra would not start (not in the MADT, beyond MAX_CPUS) sends all
+ * back to the firmware, which then runs them outside umbra (the message
+ * says so);  under shadow paging the APs resume on the shared shadow MMU
+ * with a struct shadow_vcpu each, as under NPT/EPT on the VM's tables;
  * nr_cpus_up stays 1, so the guest's INIT and SIPI reach them untrapped
  * (exit/apic.c).
  */
@@ -176,8 +176,6 @@ bool firmware_aps_take(const struct boot_info *bi, const uint32_t *ids, unsigned
 	nr_fw_aps = bi->nr_fw_aps;
 	if (nr_fw_aps > BI_MAX_FW_APS || umbra_owns(bi->fw_aps, nr_fw_aps * sizeof(*fw_aps)))
 		why = "umbra.efi's list of them is bad";
-	else if (opts.mmu == MMU_SHADOW)
-		why = "shadow paging runs one vCPU (mmu=tdp takes them over)";
 	else if (n > MAX_CPUS)
 		why = "umbra runs fewer CPUs than the MADT lists";
 	for (i = 0; i < nr_fw_aps && !why; i++) {
