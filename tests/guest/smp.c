@@ -21,10 +21,6 @@
  *    SIPI start it at the trampoline again.  Through the x2APIC ICR (MSR
  *    830h, SDM Vol 3 11.12.9) when CPUID.1:ECX[21] says there is one (the
  *    BSP switches to x2APIC mode), else through the xAPIC ICR again.
- * With "parked" on the command line (umbra with shadow paging on VMX, which
- * keeps the APs parked in itself: docs/architecture.md) the check is the other
- * way round: INIT-SIPI-SIPI must start no AP, none may run the guest's
- * code outside umbra.
  * 5. Bad input gets what the hardware does: a SIPI alone to an AP that runs
  *    (not in wait-for-SIPI) and one to an APIC ID no CPU has are ignored
  *    (SDM Vol 3 10.4.4): no AP starts again, and the BSP goes on.
@@ -67,7 +63,6 @@ static volatile uint32_t fault_req[AP_MAX], fault_cr2[AP_MAX], fault_done[AP_MAX
 static volatile uint32_t umbra_seen[AP_MAX], ap_done[AP_MAX];
 static volatile uint32_t round2, restarted[AP_MAX];
 static int x2apic;
-static uint32_t long_wait = LONG_WAIT;	/* shorter when no AP may start */
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt[1024] __attribute__((aligned(4096)));
 static uint8_t fault_pages[AP_MAX][4096] __attribute__((aligned(4096)));
@@ -292,7 +287,7 @@ static void start_ap(uint32_t id, volatile uint32_t *flag)
 		cpu_relax();
 	for (int s = 0; s < 2 && *flag == before; s++) {
 		icr_send(id, ICR_SIPI | (AP_BASE >> 12));
-		spin(s ? long_wait : 20000, flag, before);
+		spin(s ? LONG_WAIT : 20000, flag, before);
 	}
 }
 
@@ -401,14 +396,6 @@ void test_main(void)
 	set_gate(14, (void *)ap_pf);
 	build_tables();
 	memcpy((void *)phys(AP_BASE), ap_blob, ap_blob_end - ap_blob);
-	if (cmdline_has_word(boot.cmdline, "parked")) {
-		long_wait = LONG_WAIT / 16;
-		for (int i = 0; i < nr_aps; i++)
-			start_ap(ap_ids[i], &started);
-		check(!started, "no AP starts (umbra keeps them parked)",
-		      "%u of %d APs ran this kernel's code", started, nr_aps);
-		return;
-	}
 	for (int i = 0; i < nr_aps; i++)
 		start_ap(ap_ids[i], &started);
 	for (uint32_t w = 0; w < LONG_WAIT && started < (uint32_t)nr_aps; w++)
