@@ -193,6 +193,12 @@ void vmx_diag_failed_entry(struct vcpu *v, uint32_t reason, uint64_t qual)
 		       qual, qual < ARRAY_SIZE(guest_state_quals) &&
 		       guest_state_quals[qual] ? guest_state_quals[qual] : "unknown");
 		check_guest_state();
+		/* 26.3.1.2 without unrestricted guest (shadow paging) */
+		if (!(rd(PROC_BASED_CONTROLS2) & PROC2_UNRESTRICTED_GUEST) &&
+		    !vmx_pm_segments_ok())
+			RULE(0, "segment RPL/DPL or CS type refused without unrestricted guest",
+			     rd(GUEST_SEG_FIELD(GUEST_ES_AR, 1)),
+			     rd(GUEST_SEG_FIELD(GUEST_ES_AR, 2)));
 		if (!rules_broken)
 			pr_err("vmx:   (none of the rules umbra checks is broken)");
 		break;

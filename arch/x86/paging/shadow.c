@@ -313,10 +313,12 @@ static bool enter_tdp_map(struct vcpu *v)
 		sh->on_tdp = want;
 		sh->hw_valid = false;
 		sh->tdp_switches += want;
-		if (!want && sh->tdp_step) {
-			v->ops->single_step(v, false);
-			sh->tdp_step = false;
-		}
+	}
+	/* the step is for the segments after PE was set: not in real mode
+	   again (an INIT in between), nor back on the shadow tables */
+	if (sh->tdp_step && (!want || !(g->cr0 & CR0_PE))) {
+		v->ops->single_step(v, false);
+		sh->tdp_step = false;
 	}
 	if (!want)
 		return false;
