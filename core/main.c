@@ -111,18 +111,6 @@ static void vcpu_setup(struct vcpu *v)
 }
 
 /*
- * Whether an AP gets a vCPU: always under nested paging; under shadow
- * paging only where the back end runs the real mode a SIPI starts it in
- * (SVM: paged real mode, APM Vol 2 15.19).  VMX without EPT has no
- * unrestricted guest (SDM Vol 3 26.3.1.1): there the AP stays parked in
- * umbra (in VMX root operation, which blocks INIT: SDM Vol 3 25.2).
- */
-static bool ap_runs(const struct vcpu *v)
-{
-	return v->mmu->nested || v->ops->shadow_real_mode;
-}
-
-/*
  * An AP umbra started (arch/x86/cpu/smp.c): the back end on this CPU and
  * its own vCPU, which waits in wait-for-SIPI (arch/x86/vcpu/smp.c) until
  * the guest starts it.  Under shadow paging it shares the boot CPU's
@@ -137,16 +125,16 @@ static void ap_main(unsigned int id)
 	v->ops = vcpus[0].ops;
 	v->mmu = vcpus[0].mmu;
 	err = TRY(v->ops->enable());
-	if (!err && ap_runs(v))
+	if (!err)
 		err = TRY(v->ops->create(v));
 	if (err)
 		pr_err("cpu %u: no vCPU (%s): this CPU stays parked", id, err_name(err));
-	else if (ap_runs(v)) {
+	else {
 		vcpu_smp_add(v);
 		firmware_ap_resume(v);	/* guest=firmware: where umbra.efi parked it */
 	}
 	smp_ap_ready();
-	while (!aps_go || err || !ap_runs(v)) {
+	while (!aps_go || err) {
 		percpu_check_stop();
 		cpu_pause();
 	}
@@ -181,7 +169,6 @@ static void start_aps(const struct vcpu_ops *ops)
 			continue;
 		}
 		pr_info("cpu %u: APIC ID %x up, %s enabled, %s", next, ids[i], ops->name,
-			!ap_runs(&vcpus[next]) ? "parked: shadow paging on VMX runs the boot CPU only" :
 			vcpus[next].waiting ? "vCPU waits for the guest's SIPI" :
 			"vCPU resumes the firmware's AP where umbra.efi parked it");
 		next++;

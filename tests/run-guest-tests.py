@@ -42,6 +42,8 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-smp4  umbra (NPT), 4 CPUs: smp.elf (--long only)
     umbra-bios-grub-smp2  umbra (NPT), 2 CPUs: Linux (--long only)
     umbra-shadow-bios-grub-smp2  umbra (mmu=shadow), 2 CPUs: Linux (--long only)
+    umbra-bochs-vmx-shadow-smp2  umbra (VMX, mmu=shadow), Bochs, 2 CPUs: Linux
+                                 (--long only)
 
 The big-memory configurations (RAM above 4 GiB, umbra's memory there too;
 QEMU allocates guest RAM lazily) and the IOMMU ones run only the kernels
@@ -56,10 +58,11 @@ configurations whose name contains it ("bare", "umbra-bios", "efi").
 
 Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
 --smp 2 (bare, NPT, Bochs VMX and SVM, SVM under shadow paging in QEMU
-with OOS on and off and in Bochs; under VMX shadow paging in Bochs, which
-keeps the APs parked, with "parked": no AP may start); --smp 4 in
+with OOS on and off and in Bochs, VMX under shadow paging in Bochs with
+OOS on and off, where the APs' real mode runs on the EPT map); --smp 4 in
 umbra-bios-grub-smp4, and
-Linux with 2 CPUs in umbra-bios-grub-smp2, both --long only); a run with
+Linux with 2 CPUs in umbra-bios-grub-smp2, umbra-shadow-bios-grub-smp2
+and umbra-bochs-vmx-shadow-smp2, all --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
 report every AP (smp_missing()); frames.elf runs with
@@ -225,6 +228,10 @@ CONFIGS = [
     ('umbra-shadow-bios-grub-smp2', 'umbra shadow bios grub smp2', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
       '--smp', '2']),
+    # the APs' real mode on the EPT map under VMX shadow paging
+    ('umbra-bochs-vmx-shadow-smp2', 'umbra bochs vmx shadow smp2', True,
+     ['--emulator', 'bochs', '--cpu', 'corei7_skylake_x', '--mmu', 'shadow',
+      '--smp', '2']),
 ]
 
 # Configurations that run only some kernels (by basename; 'linux' also
@@ -248,6 +255,7 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-smp4': ('smp',),
     'umbra-bios-grub-smp2': ('linux',),
     'umbra-shadow-bios-grub-smp2': ('linux',),
+    'umbra-bochs-vmx-shadow-smp2': ('linux',),
 }
 
 # The guest's command line (after its own name, which the runner adds).
@@ -310,9 +318,8 @@ KERNEL_RUN = {
     },
     # issue 12: the guest starts its APs (INIT-SIPI-SIPI) and runs on all
     # of them; 'smp' is tools/umbra-run --smp.  Under shadow paging on VMX
-    # umbra keeps the APs parked (no real mode for the SIPI without EPT):
-    # there the guest gets 'parked' and checks that no AP starts
-    # (smp_missing() wants umbra's "parked" lines).  BIOS only:
+    # the real mode a SIPI starts an AP in runs on the EPT map (shadow.c),
+    # so smp_missing() wants every AP started there too.  BIOS only:
     # the guest finds the MADT through the RSDP in the BIOS areas, and a
     # multiboot (v1) guest learns no RSDP from UEFI.
     'smp': {
@@ -322,17 +329,17 @@ KERNEL_RUN = {
                     'bare-bochs-ryzen', 'umbra-bochs-svm',
                     'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub',
                     'umbra-shadow-nooos-bios-grub', 'umbra-bochs-svm-shadow',
-                    'umbra-bochs-vmx-shadow'),
+                    'umbra-bochs-vmx-shadow', 'umbra-bochs-vmx-shadow-nooos'),
     },
-    # issue 21, item 6: real mode; under shadow paging umbra runs it on
-    # SVM only (paged real mode), VMX stops it with guest-error (no
-    # unrestricted guest without EPT: the runner self-test below)
+    # issue 21, item 6: real mode; under shadow paging SVM runs it as paged
+    # real mode, VMX (no unrestricted guest without EPT) on the EPT map
     'real16': {
         'configs': ('bare-bios-grub', 'bare-uefi-grub', 'umbra-bios-grub',
                     'umbra-uefi-grub', 'umbra-uefi-efi', 'umbra-bochs-vmx',
                     'umbra-bochs-svm', 'umbra-shadow-bios-grub',
                     'umbra-shadow-uefi-grub', 'umbra-shadow-nooos-bios-grub',
                     'umbra-shadow-nooos-uefi-efi', 'umbra-bochs-svm-shadow',
+                    'umbra-bochs-vmx-shadow', 'umbra-bochs-vmx-shadow-nooos',
                     'bare-bochs-skylake', 'bare-bochs-ryzen'),
     },
 }
@@ -363,7 +370,7 @@ LONG_ONLY_CONFIGS = {
     'umbra-bios-grub-smp4': (),
     # configuration: the kernels that still run in make test
     'umbra-bochs-vmx-shadow-nooos': ('paging', 'pg32', 'pgpae', 'pg64',
-                                     'ptwrite', 'linux'),
+                                     'ptwrite', 'smp', 'linux'),
 }
 
 
@@ -477,7 +484,8 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
 # ryzen)
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
                       'bare-bochs-ryzen', 'umbra-bios-grub-smp2',
-                      'umbra-shadow-bios-grub-smp2')
+                      'umbra-shadow-bios-grub-smp2',
+                      'umbra-bochs-vmx-shadow-smp2')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
 BOCHS_LINUX_TIMEOUT = 900
@@ -569,11 +577,6 @@ SELFTESTS = [
     ('double fault shutdown', 'umbra-bochs-vmx-shadow',
      [], ['shutdown=1'], 126, 'umbra: halt: triple-fault',
      'build/tests/guest/rules.elf'),
-    # VMX without EPT cannot run real mode (issue 21, item 6): a clear stop
-    ('umbra: real mode under VMX shadow paging stops the guest',
-     'umbra-bochs-vmx-shadow', [], [], 127,
-     'umbra: error: the guest entered real mode (CR0.PE clear): vmx cannot '
-     'run it under shadow paging', 'build/tests/guest/real16.elf'),
     ('umbra: not a kernel', 'umbra-bios-grub', [], [], 127,
      'not a format umbra can boot', 'build/tests/guest/bad/notakernel.bin'),
     # the Linux loader on broken input (build/linux/bad/, build-image.sh)
@@ -610,23 +613,18 @@ EXPECT_LINES = {
 EXITS = re.compile(r'umbra: info: total exits: (\d+)')
 
 
-def smp_missing(lines, cpus, umbra, linux, parked=False):
+def smp_missing(lines, cpus, umbra, linux):
     """Why an --smp run lacks one of its CPUs, or None: the guest must see
     cpus - 1 APs in the MADT (Linux: bring all CPUs up) and, under umbra,
     umbra must have brought each up and started its vCPU at the guest's
-    SIPI (parked, under shadow paging: kept each parked, started none)."""
+    SIPI."""
     want = ['info: %d APs in the MADT' % (cpus - 1)]
     if linux:
         want = ['smp: Brought up 1 node, %d CPUs' % cpus]
     if umbra:
         want += ['umbra: info: smp: %d of %d CPUs' % (cpus, cpus)]
-        want += [('umbra: info: cpu %d: APIC ID' % n if parked else
-                  'umbra: info: cpu %d: the guest starts its vCPU' % n)
+        want += ['umbra: info: cpu %d: the guest starts its vCPU' % n
                  for n in range(1, cpus)]
-    if parked:
-        want += ['parked: shadow paging on VMX runs the boot CPU only']
-        if any('the guest starts its vCPU' in line for line in lines):
-            return 'an AP started under shadow paging'
     for w in want:
         if not any(w in line for line in lines):
             return 'missing AP: no line "%s"' % w
@@ -805,10 +803,6 @@ class Matrix:
             if 'smp' in krun and '--smp' not in copts:
                 copts = copts + ['--smp', str(krun['smp'])]
         cpus = int(copts[copts.index('--smp') + 1]) if '--smp' in copts else 1
-        parked = (cpus > 1 and umbra and 'shadow' in copts and
-                  'vmx' in name)
-        if parked and base == 'smp':
-            args = args + ['parked']
         if linux and cpus > 1:
             args = args + ['loglevel=7']    # "smp: Brought up ..." shows
         cmd = [sys.executable, RUNNER] + copts + [
@@ -844,7 +838,7 @@ class Matrix:
         ok, why, info = judge(lines, rc, umbra,
                               EXPECT_LINES.get(base, ()) if not linux else ())
         if ok and cpus > 1:
-            why = smp_missing(lines, cpus, umbra, linux, parked)
+            why = smp_missing(lines, cpus, umbra, linux)
             ok = why is None
         # umbra's leak canary (core/canary.c), the one it drew or the
         # one given, must never show but in its own line and the options

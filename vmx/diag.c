@@ -84,6 +84,43 @@ static void check_segment(int s, bool ia32e)
 	}
 }
 
+static unsigned int seg_rpl(int s)
+{
+	return (unsigned int)rd(GUEST_SEG_FIELD(GUEST_ES_SELECTOR, s)) & 3;
+}
+
+/*
+ * 26.3.1.2 with unrestricted guest 0, CR0.PE set and RFLAGS.VM clear: the
+ * rules unrestricted guest lifts (CS type 3, the RPLs and DPLs).  Those
+ * both modes check (S, P, reserved bits, limits) the state met already,
+ * as the CPU left it after running it with unrestricted guest.
+ */
+bool vmx_pm_segments_ok(void)
+{
+	uint32_t cs = (uint32_t)rd(GUEST_SEG_FIELD(GUEST_ES_AR, 1));
+	uint32_t ss = (uint32_t)rd(GUEST_SEG_FIELD(GUEST_ES_AR, 2));
+	unsigned int cs_dpl = (cs >> 5) & 3, ss_dpl = (ss >> 5) & 3;
+	static const int data[] = { 0, 3, 4, 5 };	/* ES, DS, FS, GS */
+
+	/* CS: an accessed code segment (9, 11, 13, 15); RPL of SS = CS's */
+	if ((cs & AR_UNUSABLE) || (cs & 9) != 9 || seg_rpl(1) != seg_rpl(2))
+		return false;
+	if (!(ss & AR_UNUSABLE) && ss_dpl != seg_rpl(2))
+		return false;
+	/* CS.DPL: = SS.DPL non-conforming, <= SS.DPL conforming (type bit 2) */
+	if ((cs & 4) ? cs_dpl > ss_dpl : cs_dpl != ss_dpl)
+		return false;
+	/* data and non-conforming code (types 0-11): DPL >= RPL */
+	for (unsigned int i = 0; i < ARRAY_SIZE(data); i++) {
+		uint32_t ar = (uint32_t)rd(GUEST_SEG_FIELD(GUEST_ES_AR, data[i]));
+
+		if (!(ar & AR_UNUSABLE) && (ar & 15) <= 11 &&
+		    ((ar >> 5) & 3) < seg_rpl(data[i]))
+			return false;
+	}
+	return true;
+}
+
 /* The rules of 26.3.1 most likely to be broken, with unrestricted guest. */
 static void check_guest_state(void)
 {
@@ -156,6 +193,12 @@ void vmx_diag_failed_entry(struct vcpu *v, uint32_t reason, uint64_t qual)
 		       qual, qual < ARRAY_SIZE(guest_state_quals) &&
 		       guest_state_quals[qual] ? guest_state_quals[qual] : "unknown");
 		check_guest_state();
+		/* 26.3.1.2 without unrestricted guest (shadow paging) */
+		if (!(rd(PROC_BASED_CONTROLS2) & PROC2_UNRESTRICTED_GUEST) &&
+		    !vmx_pm_segments_ok())
+			RULE(0, "segment RPL/DPL or CS type refused without unrestricted guest",
+			     rd(GUEST_SEG_FIELD(GUEST_ES_AR, 1)),
+			     rd(GUEST_SEG_FIELD(GUEST_ES_AR, 2)));
 		if (!rules_broken)
 			pr_err("vmx:   (none of the rules umbra checks is broken)");
 		break;

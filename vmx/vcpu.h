@@ -15,6 +15,8 @@ struct vmx_vcpu {
 	uint64_t cr0_mask, cr4_mask;
 	bool launched;
 	bool flush;			/* INVEPT/INVVPID before the next entry */
+	bool ug;			/* shadow paging: EPT and unrestricted
+					   guest on (vmx_shadow_use_tdp()) */
 	uint32_t reinject;		/* IDT-vectoring information to deliver */
 	uint32_t reinject_error, reinject_len;
 	bool shutdown;			/* an injection made a triple fault */

@@ -7,7 +7,9 @@
  * With mmu=shadow EPT and unrestricted guest are off: the guest runs on the
  * shadow MMU's tables with the real CR0.PE/PG set, reads its own CR0/CR4
  * through the read shadows (every bit host-owned), and #PF, MOV to/from
- * CR3, INVLPG and task switches exit to arch/x86/paging/shadow.c.
+ * CR3, INVLPG and task switches exit to arch/x86/paging/shadow.c.  Its
+ * real mode runs with both on, on the TDP map, the intercepts unchanged
+ * (vmx_shadow_use_tdp()).
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/idt.h"
@@ -513,18 +515,53 @@ static void vmx_set_reg(struct vcpu *v, enum vcpu_reg r, uint64_t val)
 /*
  * Shadow paging: the hardware's paging registers (arch/x86/paging/shadow.c),
  * with the bits VMX fixes (A.7, A.8; PE and PG too without unrestricted
- * guest) and "IA-32e mode guest" equal to EFER.LMA (26.3.1.1).
+ * guest, 26.3.1.1) and "IA-32e mode guest" equal to EFER.LMA (26.3.1.1).
  */
 static void vmx_set_paging_regs(struct vcpu *v, uint64_t cr0, uint64_t cr3,
 				uint64_t cr4, uint64_t efer)
 {
 	uint32_t entry = (uint32_t)vmcs_read(ENTRY_CONTROLS) & ~ENTRY_IA32E_MODE;
+	uint64_t fixed0 = vmx_caps.cr0_fixed0 &
+			  ~(to_vmx(v)->ug ? CR0_PE | CR0_PG : 0ull);
 
-	vmcs_write(GUEST_CR0, (cr0 | vmx_caps.cr0_fixed0) & vmx_caps.cr0_fixed1);
+	vmcs_write(GUEST_CR0, (cr0 | fixed0) & vmx_caps.cr0_fixed1);
 	vmcs_write(GUEST_CR3, cr3);
 	vmcs_write(GUEST_CR4, (cr4 | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
 	vmcs_write(GUEST_IA32_EFER, efer);
 	vmcs_write(ENTRY_CONTROLS, entry | (efer & EFER_LMA ? ENTRY_IA32E_MODE : 0));
+}
+
+/*
+ * ops->shadow_needs_tdp.  Without EPT VMX has no unrestricted guest: CR0.PE
+ * and PG are fixed to 1 (SDM Vol 3 26.3.1.1, A.7) and VM entry holds the
+ * segment registers to protected mode's rules (26.3.1.2).  Real mode, and
+ * protected mode while a segment register still holds what real mode left
+ * in it (CS until the far jump after the MOV to CR0), need EPT with
+ * unrestricted guest.  Virtual-8086 mode has rules of its own, which the
+ * CPU's segment loads there keep.
+ */
+static bool vmx_shadow_needs_tdp(struct vcpu *v)
+{
+	if (!(v->ops->get_reg(v, VCPU_CR0) & CR0_PE))
+		return true;
+	return !(vmcs_read(GUEST_RFLAGS) & RFLAGS_VM) && !vmx_pm_segments_ok();
+}
+
+/*
+ * ops->shadow_use_tdp: EPT and unrestricted guest (24.6.2 Table 24-7) on,
+ * on the EPTP set_tdp_root wrote, or off again.  The VPID's linear
+ * mappings (EPT off) and combined ones (EPT on) are flushed at each
+ * switch, INVVPID and INVEPT (28.3.1, 28.4.3: flush_now()).
+ */
+static void vmx_shadow_use_tdp(struct vcpu *v, bool on)
+{
+	struct vmx_vcpu *s = to_vmx(v);
+	uint64_t p2 = vmcs_read(PROC_BASED_CONTROLS2);
+	const uint64_t bits = PROC2_ENABLE_EPT | PROC2_UNRESTRICTED_GUEST;
+
+	vmcs_write(PROC_BASED_CONTROLS2, on ? p2 | bits : p2 & ~bits);
+	s->ug = on;
+	s->flush = true;
 }
 
 /* SDM Vol 3 24.8.3; 26.2.1.3: no error code in real mode (CR0.PE clear) */
@@ -607,7 +644,10 @@ static void vmx_flush_tlb_va(struct vcpu *v, uint64_t va)
  */
 static void flush_now(struct vcpu *v)
 {
-	if (v->mmu->nested)	/* without EPT only the VPID's linear mappings */
+	/* no EPTP (shadow paging on a back end with paged real mode): only the
+	   VPID's linear mappings; with one, also while EPT is off under
+	   shadow paging, whose real mode may turn it on again */
+	if (v->tdp)
 		invalidate(true, vmx_caps.invept_type, vmcs_read(EPT_POINTER), 0);
 	/* without VPID every VM entry flushes VPID 0000H (28.3.3.3) */
 	if (vmx_caps.invvpid_type)
@@ -1015,6 +1055,8 @@ const struct vcpu_ops vmx_ops = {
 	.flush_tlb = vmx_flush_tlb,
 	.flush_tlb_va = vmx_flush_tlb_va,
 	.set_paging_regs = vmx_set_paging_regs,
+	.shadow_needs_tdp = vmx_shadow_needs_tdp,
+	.shadow_use_tdp = vmx_shadow_use_tdp,
 	.set_pdptes = vmx_set_pdptes,
 	.cr4_reserved = vmx_cr4_reserved,
 	.intercept_io = vmx_intercept_io,

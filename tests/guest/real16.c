@@ -8,10 +8,11 @@
  * and SMSW (PE clear; intercepted under shadow paging), and under umbra
  * a #GP umbra injects (RDMSR of IA32_RTIT_CTL): no error code pushed.
  *
- * Under shadow paging umbra runs real mode only under SVM, as paged real
- * mode on its tables (APM Vol 2 15.19); VMX without EPT has no
- * unrestricted guest, so tests/run-guest-tests.py leaves the Bochs VMX
- * shadow configurations out (docs/conformance.md).
+ * Under shadow paging umbra runs real mode under SVM as paged real mode
+ * on its tables (APM Vol 2 15.19); VMX without EPT has no unrestricted
+ * guest, so there umbra runs it on the EPT map of mmu=tdp, from the MOV
+ * that clears PE until the segments after the one that sets it allow the
+ * shadow tables again (docs/conformance.md).
  */
 #include "guest.h"
 #include "x86.h"

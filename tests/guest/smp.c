@@ -21,10 +21,14 @@
  *    SIPI start it at the trampoline again.  Through the x2APIC ICR (MSR
  *    830h, SDM Vol 3 11.12.9) when CPUID.1:ECX[21] says there is one (the
  *    BSP switches to x2APIC mode), else through the xAPIC ICR again.
- * With "parked" on the command line (umbra with shadow paging on VMX, which
- * keeps the APs parked in itself: docs/architecture.md) the check is the other
- * way round: INIT-SIPI-SIPI must start no AP, none may run the guest's
- * code outside umbra.
+ *    Before the second round each AP, and the BSP, which then keeps
+ *    paging on, have read RM_VA through a page table below 1 MiB (RM_PT,
+ *    page A); the trampoline of round 2 rewrites that entry in real mode
+ *    (page B), and the AP, paging on again with the same tables, must
+ *    read B, as the BSP after an INVLPG (bare, a TLB holds nothing across
+ *    INIT; under umbra's shadow paging on VMX the real-mode write goes
+ *    through the EPT map and must still reach the shadow MMU, whose
+ *    tables the BSP keeps alive: shadow.c).
  * 5. Bad input gets what the hardware does: a SIPI alone to an AP that runs
  *    (not in wait-for-SIPI) and one to an APIC ID no CPU has are ignored
  *    (SDM Vol 3 10.4.4): no AP starts again, and the BSP goes on.
@@ -53,8 +57,12 @@ const char test_name[] = "smp";
 #define MSR_X2APIC_ICR	0x830u
 #define APIC_BASE_EXTD	(1u << 10)
 #define CPUID1_X2APIC	(1u << 21)
+#define RM_PT		0x9000u		/* a page table real mode can write */
+#define RM_VA		0x60000000u	/* mapped through it, entry 0 */
+#define RM_MAGIC_A	0x41414141u
+#define RM_MAGIC_B	0x42424242u
 
-extern char ap_blob[], ap_blob_end[];
+extern char ap_blob[], ap_blob_end[], ap_poke_seg[], ap_poke_val[];
 extern volatile uint32_t ap_next_stack;
 void ap_main(void);
 
@@ -66,8 +74,11 @@ static volatile uint32_t slot[AP_MAX];
 static volatile uint32_t fault_req[AP_MAX], fault_cr2[AP_MAX], fault_done[AP_MAX];
 static volatile uint32_t umbra_seen[AP_MAX], ap_done[AP_MAX];
 static volatile uint32_t round2, restarted[AP_MAX];
+static volatile uint32_t rm_before[AP_MAX], rm_after[AP_MAX];
+static uint32_t bsp_rm_before;
+static int rm_pt_ok;			/* RM_PT is usable RAM: the check runs */
+static uint8_t rm_pages[2][4096] __attribute__((aligned(4096)));
 static int x2apic;
-static uint32_t long_wait = LONG_WAIT;	/* shorter when no AP may start */
 static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt[1024] __attribute__((aligned(4096)));
 static uint8_t fault_pages[AP_MAX][4096] __attribute__((aligned(4096)));
@@ -185,6 +196,13 @@ static void set_gate(int vec, void *handler)
 	ap_idt[vec] = (struct idt_gate){ a & 0xffff, 0x08, 0, 0x8e, a >> 16 };
 }
 
+static void ap_paging_on(void)
+{
+	write_cr4(read_cr4() | CR4_PSE);
+	asm volatile("mov %0, %%cr3" : : "r"((uint32_t)pd) : "memory");
+	write_cr0(read_cr0() | CR0_PG);
+}
+
 void ap_main(void)
 {
 	struct { uint16_t limit; uint32_t base; } __attribute__((packed)) idtr = {
@@ -193,6 +211,10 @@ void ap_main(void)
 
 	asm volatile("lidt %0" : : "m"(idtr));
 	if (round2 && i >= 0) {
+		if (rm_pt_ok) {		/* the trampoline rewrote RM_PT's entry */
+			ap_paging_on();
+			rm_after[i] = *(volatile uint32_t *)RM_VA;
+		}
 		__atomic_store_n(&restarted[i], 1, __ATOMIC_SEQ_CST);
 		halt_forever();
 	}
@@ -204,10 +226,10 @@ void ap_main(void)
 		cpu_relax();
 	for (uint32_t n = 0; n < ADDS; n++)
 		__atomic_fetch_add(&counter, 1, __ATOMIC_SEQ_CST);	/* LOCK XADD */
-	write_cr4(read_cr4() | CR4_PSE);
-	asm volatile("mov %0, %%cr3" : : "r"((uint32_t)pd) : "memory");
-	write_cr0(read_cr0() | CR0_PG);
+	ap_paging_on();
 	*(volatile uint32_t *)(FAULT_VA + i * 4096u) = SLOT_MAGIC | (uint32_t)i;
+	if (rm_pt_ok)
+		rm_before[i] = *(volatile uint32_t *)RM_VA;
 	umbra_seen[i] = scan_umbra();
 	__atomic_store_n(&ap_done[i], 1, __ATOMIC_SEQ_CST);
 	halt_forever();
@@ -292,8 +314,21 @@ static void start_ap(uint32_t id, volatile uint32_t *flag)
 		cpu_relax();
 	for (int s = 0; s < 2 && *flag == before; s++) {
 		icr_send(id, ICR_SIPI | (AP_BASE >> 12));
-		spin(s ? long_wait : 20000, flag, before);
+		spin(s ? LONG_WAIT : 20000, flag, before);
 	}
+}
+
+/* The multiboot map says RM_PT's page is usable RAM. */
+static int rm_pt_usable(void)
+{
+	for (int i = 0; i < boot.nr_mmap; i++) {
+		const struct mmap_entry *e = &boot.mmap[i];
+
+		if (e->type == MB_MEM_USABLE && e->base <= RM_PT &&
+		    e->base + e->len >= RM_PT + 4096)
+			return !boot_is_excluded(RM_PT, RM_PT + 4096);
+	}
+	return 0;
 }
 
 static void build_tables(void)
@@ -301,6 +336,50 @@ static void build_tables(void)
 	for (uint32_t i = 0; i < 1024; i++)
 		pd[i] = (i << 22) | PTE_PS | PTE_W | PTE_P | (i >= 0x300 ? PTE_PCD : 0);
 	pd[FAULT_VA >> 22] = (uint32_t)pt | PTE_W | PTE_P;
+	rm_pt_ok = rm_pt_usable();
+	if (!rm_pt_ok)
+		return;
+	*(uint32_t *)rm_pages[0] = RM_MAGIC_A;
+	*(uint32_t *)rm_pages[1] = RM_MAGIC_B;
+	memset((void *)phys(RM_PT), 0, 4096);
+	*(volatile uint32_t *)phys(RM_PT) = (uint32_t)rm_pages[0] | PTE_W | PTE_P;
+	pd[RM_VA >> 22] = RM_PT | PTE_W | PTE_P;
+}
+
+/* Round 2's trampoline stores page B's entry into RM_PT in real mode. */
+static void set_rm_poke(void)
+{
+	uint8_t *copy = (uint8_t *)phys(AP_BASE);
+
+	ap_paging_on();			/* the BSP too, from now on */
+	bsp_rm_before = *(volatile uint32_t *)RM_VA;
+	*(uint32_t *)(copy + (ap_poke_val - ap_blob)) =
+		(uint32_t)rm_pages[1] | PTE_W | PTE_P;
+	*(uint16_t *)(copy + (ap_poke_seg - ap_blob)) = RM_PT >> 4;
+}
+
+/* After round 2: each AP read A before it, B after its real-mode write. */
+static void rm_pte_check(void)
+{
+	if (!rm_pt_ok) {
+		skip("AP's real-mode write to its page table is seen",
+		     "no usable RAM at 0x9000-0x9fff");
+		return;
+	}
+	uint32_t bsp_after;
+
+	asm volatile("invlpg (%0)" : : "r"(RM_VA) : "memory");
+	bsp_after = *(volatile uint32_t *)RM_VA;
+	check(bsp_rm_before == RM_MAGIC_A && bsp_after == RM_MAGIC_B,
+	      "BSP sees an AP's real-mode write to its page table (INVLPG)",
+	      "read %#x before, %#x after (want %#x, %#x)", bsp_rm_before,
+	      bsp_after, RM_MAGIC_A, RM_MAGIC_B);
+	for (int i = 0; i < nr_aps; i++)
+		check(rm_before[i] == RM_MAGIC_A && rm_after[i] == RM_MAGIC_B,
+		      "AP's real-mode write to its page table is seen",
+		      "AP %u: read %#x before, %#x after (want %#x, %#x)",
+		      ap_ids[i], rm_before[i], rm_after[i], RM_MAGIC_A,
+		      RM_MAGIC_B);
 }
 
 /* Serve the APs' page faults until every AP is done or time runs out. */
@@ -360,6 +439,8 @@ static void restart_aps(void)
 		x2apic = 1;
 	}
 	info("round 2 through the %s ICR", x2apic ? "x2APIC" : "xAPIC");
+	if (rm_pt_ok)
+		set_rm_poke();
 	round2 = 1;
 	for (int i = 0; i < nr_aps; i++) {
 		start_ap(ap_ids[i], &restarted[i]);
@@ -369,6 +450,7 @@ static void restart_aps(void)
 	      "INIT-SIPI-SIPI restarts running APs (xAPIC)", "%d of %d", again, nr_aps);
 	if (!x2apic)
 		skip("x2APIC INIT-SIPI-SIPI", "CPUID.1:ECX[21] clear: no x2APIC on this CPU");
+	rm_pte_check();
 }
 
 /* Round 3: SIPIs that no CPU may take. */
@@ -401,14 +483,6 @@ void test_main(void)
 	set_gate(14, (void *)ap_pf);
 	build_tables();
 	memcpy((void *)phys(AP_BASE), ap_blob, ap_blob_end - ap_blob);
-	if (cmdline_has_word(boot.cmdline, "parked")) {
-		long_wait = LONG_WAIT / 16;
-		for (int i = 0; i < nr_aps; i++)
-			start_ap(ap_ids[i], &started);
-		check(!started, "no AP starts (umbra keeps them parked)",
-		      "%u of %d APs ran this kernel's code", started, nr_aps);
-		return;
-	}
 	for (int i = 0; i < nr_aps; i++)
 		start_ap(ap_ids[i], &started);
 	for (uint32_t w = 0; w < LONG_WAIT && started < (uint32_t)nr_aps; w++)

@@ -6,6 +6,9 @@
 ; the blob (the framework's selectors: 0x08 code, 0x10 data), sets CR0.PE
 ; and jumps to ap_pm32 in the kernel, which takes a stack and calls
 ; ap_main().  The kernel runs without paging: no identity map is needed.
+; With ap_poke_seg not 0 (smp.c sets it in the copy) the AP first stores
+; ap_poke_val at ap_poke_seg:0 in real mode: a page-table entry the AP's
+; paging used before and uses again after (smp.c, rm_pte_check()).
 
 AP_BASE		equ 0x8000
 AP_STACK_SIZE	equ 4096
@@ -15,12 +18,19 @@ AP_MAX		equ 16
 
 	section .text
 	bits 16
-	global ap_blob, ap_blob_end
+	global ap_blob, ap_blob_end, ap_poke_seg, ap_poke_val
 ap_blob:
 	cli
 	cld
 	mov ax, cs
 	mov ds, ax
+	mov ax, [ap_poke_seg - ap_blob]
+	test ax, ax
+	jz .no_poke
+	mov es, ax
+	mov eax, [ap_poke_val - ap_blob]
+	mov [es:0], eax
+.no_poke:
 	o32 lgdt [ap_gdtr - ap_blob]
 	mov eax, cr0
 	or eax, 1
@@ -39,6 +49,11 @@ ap_gdtr:
 ap_far:
 	dd ap_pm32
 	dw 0x08
+	align 4
+ap_poke_val:
+	dd 0
+ap_poke_seg:
+	dw 0
 ap_blob_end:
 
 	bits 32

@@ -12,8 +12,9 @@
  *           CPU it runs on (the vCPU's own: one vCPU per CPU).  ICR[63:32]
  *           is also kept per vCPU, since umbra's own IPIs write it.
  * On one CPU nothing is trapped (the guest's APIC is its own).  Under
- * shadow paging on VMX the APs stay parked (they have no vCPU, core/main.c):
- * the guest's INIT and SIPI to them go nowhere, as to absent CPUs.
+ * shadow paging on VMX a vCPU in real mode runs on the TDP map
+ * (arch/x86/paging/shadow.c), where the page is read-only as under
+ * mmu=tdp: only its writes exit there.
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/smp.h"

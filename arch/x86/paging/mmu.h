@@ -28,6 +28,8 @@ struct guest_mmu {
 	 * (vcpu_ops.set_paging_regs), so the guest's CR0, CR3, CR4 and EFER
 	 * are v->gcr, and #PF, CR0/CR3/CR4 accesses, INVLPG and task
 	 * switches exit; CPUID and CR4 hide what the tables cannot follow.
+	 * (A back end that cannot run real mode on them runs it on the TDP
+	 * map meanwhile, with the same intercepts: shadow.c.)
 	 */
 	bool nested;
 	void (*setup)(struct vcpu *v);	/* once, before the first entry */

@@ -8,8 +8,9 @@
  *        shadow MMU's direct tables; WP because the shadow MMU makes
  *        supervisor writes to read-only pages fault, shadow.c).  PE stays
  *        the guest's: SVM runs real mode with PG set as paged real mode
- *        (APM Vol 2 15.19); VMX's fixed bits set PE again (vmx.c: no
- *        unrestricted guest without EPT, so no real mode there yet);
+ *        (APM Vol 2 15.19).  VMX has no unrestricted guest without EPT:
+ *        there the guest's real mode runs on the TDP map instead (below,
+ *        "Real mode on the TDP map");
  *   CR3: shadow_root_hpa();
  *   CR4: the guest's with PAE set (PAE-format roots for every mode but
  *        long mode, shadow.c), PGE, PSE, PCIDE and PKE clear (the shadow
@@ -30,10 +31,12 @@
 #include "arch/x86/exit/apic.h"
 #include "arch/x86/exit/cr.h"
 #include "arch/x86/paging/mmu.h"
+#include "arch/x86/paging/tdp.h"
 #include "arch/x86/vcpu/smp.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "lib/string.h"
 #include "mmu/shadow/shadow.h"
+#include "mmu/tdp/tdp.h"
 #include "umbra/core.h"
 #include "umbra/log.h"
 
@@ -45,6 +48,8 @@
 #define SH_HEADROOM_MIN	32u
 #define STEP_GFNS	4		/* frames one stepped write may touch */
 #define STEP_OPENS	64		/* writes let through in one step */
+#define HARVEST_GFNS	4096u		/* frames per TDP dirty-log harvest */
+#define LOW_4G		(1ull << 32)
 
 /* Each vCPU's (v->sh); mmu is the VM's, shared by all. */
 struct vm_shadow {
@@ -71,11 +76,16 @@ struct vm_shadow {
 		uint64_t gfns[STEP_GFNS], addrs[STEP_GFNS];
 	} step;
 	uint64_t unprotected, stepped;	/* statistics */
+	/* real mode on the TDP map (ops->shadow_needs_tdp) */
+	bool on_tdp;			/* the next entry runs on it */
+	bool tdp_step;			/* stepped until the segments allow */
+	uint64_t tdp_switches, tdp_entries, tdp_writes;	/* statistics */
 };
 
 static struct vm_shadow vm_sh[MAX_CPUS];
 static struct shadow_mmu *vm_mmu;	/* set up by the boot CPU */
 static struct vm_shadow *vm_sh0;	/* gfn_to_pfn()'s: VM-wide fields */
+static uint64_t tdp_logged;		/* the TDP map logs [0, tdp_logged) */
 
 static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 {
@@ -194,20 +204,139 @@ static bool shadow_pdptes(struct vcpu *v, const struct gw_ctx *ctx,
 }
 
 /*
- * VMX without EPT has no unrestricted guest: CR0.PE is fixed to 1 (SDM
- * Vol 3 26.3.1.1, A.7), and real mode would need virtual-8086 mode or
- * emulation, which umbra does not have.  Rather than run the guest's
- * real-mode code as protected-mode code, the guest is stopped.
+ * Real mode on the TDP map.  A back end without paged real mode
+ * (ops->shadow_needs_tdp: VMX, which has no unrestricted guest without
+ * EPT, SDM Vol 3 26.3.1.1 and A.7) runs the guest there while its CR0.PE
+ * is clear, and after the MOV that sets PE until its segment registers
+ * hold what protected mode allows (the far jump and the loads that follow
+ * it, SDM Vol 3 26.3.1.2), one instruction at a time (ops->single_step).
+ * Real mode has no guest paging to shadow: the guest runs on the VM's
+ * guest-physical map (arch/x86/paging/tdp.c, the map of mmu=tdp: umbra's
+ * memory on the scratch page, the xAPIC page read-only) with its own
+ * CR0/CR3/CR4/EFER in the hardware.  The intercepts stay those of shadow
+ * paging, so v->gcr stays the guest's view and the shadow MMU hears of
+ * every change (sync_mmu()).  The map logs writes to guest-physical
+ * memory below 4 GiB (all that real mode, big real mode and protected
+ * mode without paging reach): when a vCPU leaves the map, the frames
+ * written through it (by any vCPU) are told to the shadow MMU as
+ * writes umbra made for the guest (shadow_emulated_write()), which brings
+ * shadow entries made from a guest table there up to date and marks the
+ * frame in the shell's dirty log.  Until then another vCPU on the shadow
+ * tables may use entries such a write made stale (docs/mmu.md).
  */
-static void check_real_mode(struct vcpu *v)
+static void tdp_harvest(struct vcpu *v)
 {
-	if ((v->gcr.cr0 & CR0_PE) || v->ops->shadow_real_mode)
+	uint64_t bm[HARVEST_GFNS / 64];
+
+	for (uint64_t gpa = 0; gpa < tdp_logged;
+	     gpa += (uint64_t)HARVEST_GFNS << PAGE_SHIFT) {
+		uint64_t size = MIN((uint64_t)HARVEST_GFNS << PAGE_SHIFT,
+				    tdp_logged - gpa);
+
+		memset(bm, 0, sizeof(bm));
+		if (mmu_tdp_dirty_get(v->tdp, gpa, size, bm) <= 0)
+			continue;
+		for (unsigned int i = 0; i < HARVEST_GFNS; i++) {
+			uint64_t a = gpa + ((uint64_t)i << PAGE_SHIFT);
+
+			if (!(bm[i / 64] & (1ull << (i % 64))))
+				continue;
+			shadow_emulated_write(v->sh->vc, a,
+					      guest_frame(NULL, a >> PAGE_SHIFT),
+					      PAGE_SIZE);
+			v->sh->tdp_writes++;
+		}
+	}
+}
+
+/* The guest-physical addresses below 4 GiB that the map logs: up to the
+ * end of the highest RAM there (the guest's memory map). */
+static uint64_t low_ram_end(void)
+{
+	uint64_t end = 0;
+
+	for (uint32_t i = 0; i < guest_map.nr; i++) {
+		const struct bi_mem_range *m = &guest_map.r[i];
+
+		if (m->type != BI_MEM_RESERVED && m->base < LOW_4G)
+			end = MAX(end, MIN(m->base + m->size, LOW_4G));
+	}
+	return ALIGN_UP(end, PAGE_SIZE);
+}
+
+/* The vCPU's root in the VM's map; the boot CPU's call builds it. */
+static void tdp_map_use(struct vcpu *v)
+{
+	int err;
+
+	tdp_map_setup(v);
+	if (tdp_logged)
 		return;
-	pr_err("the guest entered real mode (CR0.PE clear): %s cannot run it under shadow paging (no unrestricted guest without EPT); boot with mmu=tdp",
-	       v->ops->name);
-	vcpu_dump(v, "real mode under shadow paging");
+	tdp_logged = low_ram_end();
+	err = mmu_tdp_dirty_enable(v->tdp, 0, tdp_logged);
+	if (err)
+		panic("shadow paging: logging writes through the TDP map failed (%d)",
+		      err);
+	pr_info("shadow paging: %s runs the guest's real mode on the TDP map, writes below %lx logged",
+		v->ops->name, tdp_logged);
+}
+
+/*
+ * Paging needs the shadow tables, which VM entry would refuse with these
+ * segments: a MOV to CR0 that set PG with PE, or before the segments were
+ * reloaded.  Not run (KVM emulates such code instead; umbra has no
+ * emulator for it).
+ */
+static __attribute__((noreturn)) void paging_on_tdp(struct vcpu *v)
+{
+	pr_err("the guest turned paging on (CR0 %lx) with segment registers left from real mode that %s cannot enter without unrestricted guest (SDM Vol 3 26.3.1.2): umbra cannot run this under shadow paging; boot with mmu=tdp",
+	       v->gcr.cr0, v->ops->name);
+	vcpu_dump(v, "paging with real-mode segments");
 	vcpu_print_stats(v);
 	halt("guest-error");
+}
+
+/* Before an entry: whether it runs on the TDP map, which is then set up. */
+static bool enter_tdp_map(struct vcpu *v)
+{
+	struct vm_shadow *sh = v->sh;
+	const struct vcpu_cr *g = &v->gcr;
+	bool want = v->ops->shadow_needs_tdp && v->ops->shadow_needs_tdp(v);
+
+	/* not while it runs there: a harvest before every entry would take
+	   W away again before the write it faulted for is retried */
+	if (sh->on_tdp && !want)
+		tdp_harvest(v);
+	if (want != sh->on_tdp) {
+		/* the flush of 28.4 (SDM Vol 3) is the back end's */
+		v->ops->shadow_use_tdp(v, want);
+		sh->on_tdp = want;
+		sh->hw_valid = false;
+		sh->tdp_switches += want;
+	}
+	/* the step is for the segments after PE was set: not in real mode
+	   again (an INIT in between), nor back on the shadow tables */
+	if (sh->tdp_step && (!want || !(g->cr0 & CR0_PE))) {
+		v->ops->single_step(v, false);
+		sh->tdp_step = false;
+	}
+	if (!want)
+		return false;
+	if (g->cr0 & CR0_PG)
+		paging_on_tdp(v);
+	sh->tdp_entries++;
+	if (!sh->hw_valid || memcmp(g, &sh->hw, sizeof(*g))) {
+		v->ops->set_paging_regs(v, g->cr0, g->cr3, g->cr4, g->efer);
+		sh->hw = *g;
+		sh->hw_valid = true;
+	}
+	/* PE set, segments from real mode: back at the first instruction
+	   after which VM entry takes them (SDM Vol 3 26.3.1.2) */
+	if ((g->cr0 & CR0_PE) && !sh->step.on && !sh->tdp_step) {
+		v->ops->single_step(v, true);
+		sh->tdp_step = true;
+	}
+	return true;
 }
 
 /* Before every VM entry: the shadow MMU's root and flushes to the CPU. */
@@ -219,8 +348,9 @@ static void shadow_enter(struct vcpu *v)
 	uint64_t va;
 	bool lm;
 
-	check_real_mode(v);
 	sync_mmu(v, false);
+	if (enter_tdp_map(v))
+		return;
 	lm = shadow_root_level(sh->vc) == 4;
 	hw.cr0 = g->cr0 | CR0_PG | CR0_WP;
 	hw.cr3 = shadow_root_hpa(sh->vc);
@@ -353,6 +483,7 @@ static void shadow_step_done(struct vcpu *v)
 	struct gmem_fault f;
 
 	v->ops->single_step(v, false);
+	sh->tdp_step = false;
 	if (!sh->step.on)
 		return;
 	sh->step.on = false;
@@ -500,6 +631,10 @@ static void shadow_setup(struct vcpu *v)
 	struct shadow_cpu st;
 	int err;
 
+	if (!v->ops->shadow_real_mode && !v->ops->shadow_needs_tdp)
+		panic("%s: shadow paging cannot run the guest's real mode", v->ops->name);
+	if (v->ops->shadow_needs_tdp)
+		tdp_map_use(v);	/* before the budget: its log's pages */
 	if (!vm_mmu)
 		shadow_setup_vm(sh);
 	sh->mmu = vm_mmu;
@@ -535,6 +670,9 @@ static void shadow_print_stats(struct vcpu *v)
 		s.mmu_zap_all);
 	pr_info("  shadow: writes not emulated: unprotected and retried %lu, single-stepped %lu",
 		v->sh->unprotected, v->sh->stepped);
+	if (v->tdp)
+		pr_info("  shadow: real mode on the TDP map: %lu times, %lu entries, %lu frames written there",
+			v->sh->tdp_switches, v->sh->tdp_entries, v->sh->tdp_writes);
 }
 
 /* The shadow root the hardware uses, 4 or 3 (PAE) levels */
@@ -581,6 +719,7 @@ const struct guest_mmu shadow_guest_mmu = {
 	.nested = false,
 	.setup = shadow_setup,
 	.enter = shadow_enter,
+	.tdp_fault = tdp_map_fault,	/* real mode on the TDP map */
 	.page_fault = shadow_guest_page_fault,
 	.step_done = shadow_step_done,
 	.set_cr = shadow_set_guest_cr,

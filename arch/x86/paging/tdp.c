@@ -112,7 +112,13 @@ static void tdp_flush(void *arg)
 	vcpu_flush_all();
 }
 
-static void tdp_setup(struct vcpu *v)
+/*
+ * The VM's guest-physical map, built once by the first vCPU that sets up
+ * (the boot CPU's), and v's root in it.  mmu=tdp runs on it; mmu=shadow
+ * on a back end without paged real mode runs the guest's real mode on it
+ * (arch/x86/paging/shadow.c).
+ */
+void tdp_map_setup(struct vcpu *v)
 {
 	void *scratch = guest_scratch_page();
 	struct mmu_tdp_config cfg = {
@@ -121,35 +127,40 @@ static void tdp_setup(struct vcpu *v)
 		.flush = tdp_flush,
 		.flush_arg = v,
 	};
+	static bool built;
 	int err;
 
-	if (v->cpu) {		/* an AP: the boot CPU's map */
-		v->tdp = &tdp;
-		v->ops->set_tdp_root(v, mmu_tdp_root_pa(&tdp));
-		return;
-	}
-	apic_ro = apic_trapped_page();
-	build_map(virt_to_phys(scratch));
-	cfg.map = ranges;
-	cfg.nr_map = nr_ranges;
-	err = mmu_tdp_init(&tdp, &cfg);
-	if (err)
-		panic("TDP MMU set-up failed (%d)", err);
-	/* the TDP MMU gives every table back and starts again when it fills
-	   (tdp_fault()): slow, never a failure; say so now */
-	{
-		uint64_t ram, need = ram_tables(cfg.max_level, &ram);
-
-		if (need > pages_free())
-			pr_warn("nested paging: mapping all %lu MiB of guest RAM with %s pages takes up to %lu table pages and %lu are free: the tables will be dropped and rebuilt whenever they fill (boot umbra with a larger mem= to avoid it)",
-				ram >> 20, cfg.max_level == 1 ? "4 KiB" :
-				cfg.max_level == 2 ? "2 MiB" : "1 GiB", need,
-				pages_free());
+	if (!built) {
+		apic_ro = apic_trapped_page();
+		build_map(virt_to_phys(scratch));
+		cfg.map = ranges;
+		cfg.nr_map = nr_ranges;
+		err = mmu_tdp_init(&tdp, &cfg);
+		if (err)
+			panic("TDP MMU set-up failed (%d)", err);
+		built = true;
 	}
 	v->tdp = &tdp;
 	v->ops->set_tdp_root(v, mmu_tdp_root_pa(&tdp));
+}
+
+static void tdp_setup(struct vcpu *v)
+{
+	uint64_t ram, need;
+	int max_level = v->ops->tdp_max_level();
+
+	tdp_map_setup(v);
+	if (v->cpu)		/* an AP: the boot CPU's map */
+		return;
+	/* the TDP MMU gives every table back and starts again when it fills
+	   (tdp_map_fault()): slow, never a failure; say so now */
+	need = ram_tables(max_level, &ram);
+	if (need > pages_free())
+		pr_warn("nested paging: mapping all %lu MiB of guest RAM with %s pages takes up to %lu table pages and %lu are free: the tables will be dropped and rebuilt whenever they fill (boot umbra with a larger mem= to avoid it)",
+			ram >> 20, max_level == 1 ? "4 KiB" :
+			max_level == 2 ? "2 MiB" : "1 GiB", need, pages_free());
 	pr_info("nested paging: %u ranges, largest page %s, root %lx", nr_ranges,
-		cfg.max_level == 3 ? "1 GiB" : "2 MiB", mmu_tdp_root_pa(&tdp));
+		max_level == 3 ? "1 GiB" : "2 MiB", mmu_tdp_root_pa(&tdp));
 }
 
 void vm_print_translation(uint64_t gpa)
@@ -165,7 +176,7 @@ void vm_print_translation(uint64_t gpa)
 		x.perm & PT_W ? 'w' : '-', x.perm & PT_X ? 'x' : '-');
 }
 
-static void tdp_fault(struct vcpu *v, const struct vcpu_exit *e)
+void tdp_map_fault(struct vcpu *v, const struct vcpu_exit *e)
 {
 	unsigned int access = (e->tdp.write ? PT_W : 0) | (e->tdp.exec ? PT_X : 0) | PT_R;
 	enum mmu_fault_result r;
@@ -302,7 +313,7 @@ const struct guest_mmu tdp_guest_mmu = {
 	.name = "tdp",
 	.nested = true,
 	.setup = tdp_setup,
-	.tdp_fault = tdp_fault,
+	.tdp_fault = tdp_map_fault,
 	.set_cr = tdp_set_cr,
 	.pdptes = tdp_pdptes,
 	.root = tdp_root,

@@ -138,8 +138,9 @@ struct vcpu;
 struct vcpu_ops {
 	const char *name;
 	bool tdp_is_ept;		/* EPT format for the TDP MMU, else NPT */
-	/* shadow paging can run the guest's real mode (SVM: paged real
-	   mode, APM Vol 2 15.19; VMX without EPT has no unrestricted guest) */
+	/* shadow paging runs the guest's real mode on the shadow tables
+	   (SVM: paged real mode, APM Vol 2 15.19); without it, the back end
+	   has shadow_needs_tdp and shadow_use_tdp */
 	bool shadow_real_mode;
 	/* largest TDP leaf the CPU supports: 1 (4K), 2 (2M) or 3 (1G) */
 	int (*tdp_max_level)(void);
@@ -168,6 +169,20 @@ struct vcpu_ops {
 	 */
 	void (*set_paging_regs)(struct vcpu *v, uint64_t cr0, uint64_t cr3,
 				uint64_t cr4, uint64_t efer);
+	/*
+	 * Shadow paging on a back end without shadow_real_mode (VMX: without
+	 * EPT no unrestricted guest, so CR0.PE and PG are fixed to 1 and VM
+	 * entry checks the segments as protected mode has them, SDM Vol 3
+	 * 26.3.1.1-26.3.1.2, A.7).  shadow_needs_tdp: the guest's state now
+	 * needs the TDP map and its own CR0 (real mode, or the segments real
+	 * mode left before the guest reloads them).  shadow_use_tdp(v, true):
+	 * from the next entry the guest runs on the TDP root (set_tdp_root)
+	 * and set_paging_regs takes the guest's own CR0/CR3/CR4/EFER; false:
+	 * back on the shadow tables.  The intercepts stay those of shadow
+	 * paging: get_reg/set_reg still read and write v->gcr.
+	 */
+	bool (*shadow_needs_tdp)(struct vcpu *v);
+	void (*shadow_use_tdp)(struct vcpu *v, bool on);
 	/*
 	 * Optional, nested paging: the PDPTEs the guest's PAE paging uses
 	 * from now on (VMX keeps them in the VMCS, SDM Vol 3 26.3.2.4);
@@ -226,7 +241,7 @@ struct vcpu {
 	uint64_t exit_tsc;
 	uint8_t exit_class;
 	const struct guest_mmu *mmu;	/* arch/x86/paging/mmu.h */
-	struct mmu_tdp *tdp;		/* mmu=tdp */
+	struct mmu_tdp *tdp;		/* mmu=tdp; shadow: shadow_use_tdp's */
 	struct vcpu_cr {
 		uint64_t cr0, cr3, cr4, efer;
 	} gcr;				/* shadow: what the guest sees */
