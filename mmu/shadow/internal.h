@@ -479,6 +479,14 @@ static inline void sh_commit(struct shadow_mmu *s)
 		sh_commit_slow(s);
 }
 
+/* Huge-page recovery that an entry point's zaps made due (large.c): at
+ * its end, never in the middle of a walk. */
+static inline void sh_recover(struct shadow_mmu *s)
+{
+	if (s->nr_recover || s->recover_all)
+		recover_large(s);
+}
+
 /* The end of a vCPU's entry point, under the lock: a zapped root
  * reloaded, the flushes requested (the others' by sh_commit(), the
  * caller's now).  A VM-wide one (s->cur NULL) ends with sh_commit(). */
@@ -486,8 +494,7 @@ static inline void finish(struct shadow_mmu *s)
 {
 	struct shadow_vcpu *vc = s->cur;
 
-	if (s->nr_recover || s->recover_all)
-		recover_large(s);
+	sh_recover(s);
 	if (vc->root && vc->root->invalid)	/* ensure_root() */
 		reload_root(s);
 	sh_commit(s);
