@@ -558,6 +558,8 @@ static void shadow_print_stats(struct vcpu *v)
 		s.mmu_zap_all);
 	pr_info("  shadow: writes not emulated: unprotected and retried %lu, single-stepped %lu",
 		v->sh->unprotected, v->sh->stepped);
+	pr_info("  shadow: 2 MiB leaves: %lu mapped by faults, %lu recovered, %lu dropped for a table or the log",
+		s.large_mapped, s.large_recovered, s.large_zapped);
 }
 
 /* The shadow root the hardware uses, 4 or 3 (PAE) levels */
