@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # mmu/ shadow MMU: built into umbra and tested on the host.
 
-SHADOW_SRCS	:= mmu/shadow/mmu.c mmu/shadow/root.c mmu/shadow/fault.c mmu/shadow/rmap.c mmu/shadow/sync.c mmu/shadow/dirty.c
+SHADOW_SRCS	:= mmu/shadow/mmu.c mmu/shadow/root.c mmu/shadow/fault.c mmu/shadow/rmap.c mmu/shadow/sync.c mmu/shadow/dirty.c mmu/shadow/large.c
 CORE_SRCS	+= $(SHADOW_SRCS)
 
 .PHONY: shadow-core-check

@@ -110,6 +110,8 @@ int shadow_dirty_enable(struct shadow_mmu *s, uint64_t gpa, uint64_t size)
 	s->log.gfn = gpa >> PT_PAGE_SHIFT;
 	s->log.nr = size >> PT_PAGE_SHIFT;
 	__atomic_store_n(&s->log.dir, dir, __ATOMIC_SEQ_CST);
+	/* a 2 MiB leaf cannot protect each frame: refault at 4 KiB */
+	large_zap_range(s, s->log.gfn, s->log.nr);
 	walk_leaves(s, s->log.gfn, s->log.gfn + s->log.nr, false);
 	dirty_finish(s);
 	return 0;
@@ -126,6 +128,12 @@ void shadow_dirty_disable(struct shadow_mmu *s)
 		walk_leaves(s, s->log.gfn, s->log.gfn + s->log.nr, true);
 		sh_limbo_drain(s);	/* the fast path may still mark */
 		dirty_log_free(dir);
+		/* huge-page recovery (large.c): the direct pages the log
+		 * kept at 4 KiB, after the fast path is out of them */
+		if (s->cfg.large_ok && !MUTANT(shadow_no_recover)) {
+			s->recover_all = true;
+			recover_large(s);
+		}
 	}
 	dirty_finish(s);
 }

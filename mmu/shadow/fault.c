@@ -161,6 +161,57 @@ static void prefetch_around(struct shadow_mmu *s, struct shadow_page *sp,
 			prefetch_entry(s, sp, tbl, j);
 }
 
+/* The memory-type bits of a guest leaf, PAT in its 4 KiB place. */
+static uint64_t leaf_attr(const struct shadow_vcpu *vc, uint64_t leaf,
+			  int level)
+{
+	uint64_t attr = leaf & (PTE_PWT | PTE_PCD);
+
+	if (vc->mode == GW_MODE_OFF)
+		return 0;
+	if (level == 1)
+		return attr | (leaf & PTE_PAT4K);
+	return attr | ((leaf & PTE_PATLG) ? PTE_PAT4K : 0);
+}
+
+/*
+ * Entry idx of level-2 page sp becomes a 2 MiB leaf for the region at gfn
+ * (large.c says it qualifies): the guest's permissions along the walk
+ * (role access: no W while the guest's large entry is not dirty, so the
+ * first write faults and sets D), its memory type.  The direct page it
+ * replaces is zapped once nothing links it, after the leaf is in.
+ */
+static enum shadow_fault_result fault_large(struct shadow_mmu *s,
+					    struct shadow_page *sp,
+					    unsigned int idx, uint64_t gfn,
+					    unsigned int perm,
+					    unsigned int access, uint64_t leaf,
+					    struct shadow_fault *out)
+{
+	struct shadow_vcpu *vc = s->cur;
+	uint64_t e = sp->spt[idx], *p;
+	struct shadow_page *old = NULL;
+	int64_t pfn = s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn);
+
+	if (pfn < 0) {
+		out->gpa = gfn << 12;
+		return SHADOW_NOT_RAM;
+	}
+	if (spte_present(e) && !spte_large(sp, e))
+		old = sp_by_pa(s, e);
+	if (set_large(s, sp, idx, gfn,
+		      make_large(s, (uint64_t)pfn, perm, (perm & SH_ACC_W) ?
+				 leaf_w(s, gfn, access & GW_WRITE) : 0,
+				 leaf_attr(vc, leaf, 2))))
+		return SHADOW_NOMEM;
+	if (old && old->role.direct && !old->root_count &&
+	    !sptep_get(&old->parents, &p, 1, 0))
+		zap_page(s, old);
+	s->st.large_mapped++;
+	s->st.faults_fixed++;
+	return SHADOW_FIXED;
+}
+
 /* ---- entry points ---- */
 
 static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
@@ -209,19 +260,27 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 						       pt_index(gva, level);
 		union shadow_role r;
 		struct shadow_page *child;
-		uint64_t cgfn;
+		uint64_t cgfn, e = sp->spt[idx];
 
 		child_for(s, vc, &w, sp, level, gva, dirty, &cgfn, &r);
-		if (spte_present(sp->spt[idx])) {
-			child = sp_by_pa(s, sp->spt[idx]);
+		/* a guest large page over a region that qualifies: one
+		 * 2 MiB leaf, unless a CR0.WP=0 supervisor write to a
+		 * read-only page needs the 4 KiB trick below */
+		if (level == 2 && r.direct &&
+		    !((access & GW_WRITE) && !(w.perm & SH_ACC_W)) &&
+		    large_allowed(s, cgfn))
+			return fault_large(s, sp, idx, cgfn, r.access,
+					   access, leaf, out);
+		if (spte_present(e) && !spte_large(sp, e)) {
+			child = sp_by_pa(s, e);
 			if (child->gfn == cgfn && child->role.word == r.word) {
 				child->flood = 0;
 				touch(s, child);
 				sp = child;
 				continue;
 			}
-			drop_spte(s, sp, idx);
 		}
+		drop_spte(s, sp, idx);
 		child = get_page(s, cgfn, r);
 		if (!child)
 			return SHADOW_NOMEM;
@@ -242,11 +301,7 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	writable = (perm & SH_ACC_W) && dirty;
 	global = !sp->role.direct && (leaf & PTE_G) &&
 		 (vc->cpu.cr4 & SH_CR4_PGE);
-	attr = leaf & (PTE_PWT | PTE_PCD);
-	if (w.level == 1 && vc->mode != GW_MODE_OFF)
-		attr |= leaf & PTE_PAT4K;
-	else if (vc->mode != GW_MODE_OFF && (leaf & PTE_PATLG))
-		attr |= PTE_PAT4K;
+	attr = leaf_attr(vc, leaf, w.level);
 
 	/* A non-global entry ends a global unsync page's state: sync first. */
 	if (sp->unsync && !global && sp_global(sp))
@@ -306,8 +361,8 @@ static uint64_t *leaf_lockless(struct shadow_vcpu *vc, uint64_t gva)
 	for (; level > 1; level--) {
 		e = atomic_read64(&t[root->role.pae_root && level == 3 ?
 				     (gva >> 30) & 3 : pt_index(gva, level)]);
-		if (!spte_present(e))
-			return NULL;
+		if (!spte_present(e) || (level == 2 && (e & PTE_PS)))
+			return NULL;	/* no 2 MiB leaf while logging */
 		t = mmu_phys_to_virt(e & PT_ADDR_MASK);
 	}
 	return &t[pt_index(gva, 1)];
@@ -446,7 +501,8 @@ void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva)
 		unsigned int idx = sp->role.pae_root ? (gva >> 30) & 3 :
 						       pt_index(gva, level);
 
-		if (!spte_present(sp->spt[idx]))
+		if (!spte_present(sp->spt[idx]) ||
+		    spte_large(sp, sp->spt[idx]))
 			break;
 		sp = sp_by_pa(s, sp->spt[idx]);
 	}
@@ -467,6 +523,11 @@ void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva)
 		else
 			refresh_entry(s, sp, idx, true);
 		s->st.sync_invlpg++;
+	} else if (spte_large(sp, sp->spt[pt_index(gva, 2)])) {
+		/* as a direct page's leaf: dropped, refaults (the INVLPG
+		 * of gva drops the whole 2 MiB translation, SDM Vol 3
+		 * 4.10.4.1) */
+		drop_spte(s, sp, pt_index(gva, 2));
 	}
 	/* Unsync global pages that may map gva in other address spaces too
 	 * lose their pass at the next CR3 load. */

@@ -32,11 +32,12 @@
 /*
  * Pages one fault may allocate besides syncs: a PAE root and its four
  * level-2 pages (a root reloaded after a zap), a level-1 page and its gfn
- * array, and one new page for each of the three slabs (a fault needs at
+ * array (or a level-2 page's array of large-leaf gfns, large.c), and one
+ * new page for each of the three slabs (a fault needs at
  * most 6 page structs, 6 frame records and 7 list descriptors, fewer than
  * one slab page holds).  Reclaim makes this much room before every fault.
  */
-#define SH_FAULT_PAGES	10
+#define SH_FAULT_PAGES	11	/* + a level-2 page's large-leaf gfns */
 /* Room made before an INVLPG or an emulated write, whose prefetch may
  * create a frame record and a descriptor (if it finds none it skips). */
 #define SH_PREFETCH_PAGES	2
@@ -51,6 +52,18 @@
  * (seed 003's rule, 1 a page, walks from 0.2 %).
  */
 #define SH_RMAP_PER_PAGE	12
+
+/*
+ * Large shadow leaves (large.c): a 2 MiB region of guest frames has a
+ * record of its own in the frame hash, keyed by the region number with
+ * bit 63 set (no guest frame number has it).  Its rmap lists the 2 MiB
+ * SPTEs that map the region; its nr_indirect counts the region's frames
+ * that hold shadowed tables (each frame once).  Regions waiting for
+ * recovery: at most SH_RECOVER, then every direct page is looked at.
+ */
+#define SH_REGION_KEY	(1ull << 63)
+#define SH_REGION_PAGES	512
+#define SH_RECOVER	8
 
 /*
  * What a shadow page shadows, besides its frame.  Two pages for one frame
@@ -107,7 +120,9 @@ struct shadow_page {
 	uint64_t spt_pa;
 	uint64_t *gptes;		/* indirect level 1: the guest PTE each
 					   present leaf was made from (sync
-					   skips entries that still hold it) */
+					   skips entries that still hold it);
+					   level 2: the first gfn of each
+					   2 MiB leaf (from the first one) */
 	struct sptep_list parents;	/* SPTEs that link to this page */
 	unsigned int root_count;	/* pins: root cache entries */
 	bool unsync;
@@ -220,6 +235,11 @@ struct shadow_mmu {
 	struct mmu_epoch epoch;
 	enum mmu_reprotect reprotect;
 	void *page_limbo;
+	/* Huge-page recovery (large.c): regions whose last shadowed table
+	 * went, or every region (recover_all: dirty logging stopped). */
+	uint64_t recover[SH_RECOVER];
+	unsigned int nr_recover;
+	bool recover_all;
 	struct shadow_stats st;
 	struct shadow_vcpu vcpus[SHADOW_MAX_VCPUS];
 };
@@ -305,6 +325,18 @@ bool sp_has_unsync_children(const struct shadow_page *sp);
 void mark_unsync_up(struct shadow_mmu *s, struct shadow_page *sp);
 bool sp_global(const struct shadow_page *sp);
 
+/* large.c */
+bool large_allowed(struct shadow_mmu *s, uint64_t gfn);
+uint64_t make_large(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
+		    uint64_t w, uint64_t attr);
+int set_large(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
+	      uint64_t gfn, uint64_t spte);
+struct gfn_info *region_get(struct shadow_mmu *s, uint64_t gfn);
+void region_shadowed(struct shadow_mmu *s, struct gfn_info *ri);
+void region_unshadowed(struct shadow_mmu *s, uint64_t gfn);
+void large_zap_range(struct shadow_mmu *s, uint64_t first, uint64_t nr);
+void recover_large(struct shadow_mmu *s);
+
 /* dirty.c */
 extern const struct gw_mem_ops sh_logged_mem;
 void sh_mark_dirty(struct shadow_mmu *s, uint64_t gfn);
@@ -368,6 +400,17 @@ static inline bool spte_present(uint64_t e)
 static inline unsigned int sh_bucket(uint64_t key)
 {
 	return (unsigned int)((key * SH_HASH_MUL) >> 55) & (SH_HASH - 1);
+}
+
+static inline uint64_t region_key(uint64_t gfn)
+{
+	return SH_REGION_KEY | (gfn / SH_REGION_PAGES);
+}
+
+/* A 2 MiB leaf: PS in a level-2 entry (SDM Vol 3 Tables 4-10, 4-17). */
+static inline bool spte_large(const struct shadow_page *sp, uint64_t e)
+{
+	return sp->role.level == 2 && (e & PTE_PS);
 }
 
 static inline uint64_t gpte_frame(union shadow_role r, uint64_t g)
@@ -436,6 +479,14 @@ static inline void sh_commit(struct shadow_mmu *s)
 		sh_commit_slow(s);
 }
 
+/* Huge-page recovery that an entry point's zaps made due (large.c): at
+ * its end, never in the middle of a walk. */
+static inline void sh_recover(struct shadow_mmu *s)
+{
+	if (s->nr_recover || s->recover_all)
+		recover_large(s);
+}
+
 /* The end of a vCPU's entry point, under the lock: a zapped root
  * reloaded, the flushes requested (the others' by sh_commit(), the
  * caller's now).  A VM-wide one (s->cur NULL) ends with sh_commit(). */
@@ -443,6 +494,7 @@ static inline void finish(struct shadow_mmu *s)
 {
 	struct shadow_vcpu *vc = s->cur;
 
+	sh_recover(s);
 	if (vc->root && vc->root->invalid)	/* ensure_root() */
 		reload_root(s);
 	sh_commit(s);

@@ -86,6 +86,8 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 		return;
 	if (sp->role.level == 1) {
 		rmap_del(s, leaf_gfn(sp, i), &sp->spt[i]);
+	} else if (spte_large(sp, e)) {
+		rmap_del(s, region_key(sp->gptes[i]), &sp->spt[i]);
 	} else {
 		struct shadow_page *child = sp_by_pa(s, e);
 
@@ -184,6 +186,7 @@ void zap_page(struct shadow_mmu *s, struct shadow_page *sp)
 		if (gi && !--gi->nr_indirect) {
 			gi->unsync = false;
 			gfn_put(s, gi);
+			region_unshadowed(s, sp->gfn);
 		}
 	}
 	s->st.mmu_shadow_zapped++;
@@ -347,7 +350,7 @@ struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 			     union shadow_role role)
 {
 	struct shadow_page *sp;
-	struct gfn_info *gi;
+	struct gfn_info *gi, *ri = NULL;
 
 	for (sp = s->hash[sh_bucket(gfn)]; sp; sp = sp->hnext) {
 		if (sp->gfn != gfn || sp->role.word != role.word)
@@ -366,11 +369,20 @@ struct shadow_page *get_page(struct shadow_mmu *s, uint64_t gfn,
 		gi = gfn_get(s, gfn);
 		if (!gi)
 			return NULL;
+		if (!gi->nr_indirect && !(ri = region_get(s, gfn))) {
+			gfn_put(s, gi);
+			return NULL;
+		}
 	}
 	sp = sp_alloc(s, gfn, role);
-	if (!sp)
+	if (!sp) {
+		if (ri)
+			gfn_put(s, ri);
 		return NULL;
+	}
 	if (role_indirect(role) && !gi->nr_indirect++) {
+		/* no 2 MiB SPTE over the frame from now on (large.c) */
+		region_shadowed(s, ri);
 		rmap_write_protect(s, gfn);
 		/* no other vCPU writes it through a stale entry from now on:
 		 * the walks that fill sp read what it holds */

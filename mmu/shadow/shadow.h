@@ -58,6 +58,14 @@ struct shadow_config {
 	/* host frame backing guest frame gfn, or -1 (not RAM: MMIO).  Must
 	 * be one-to-one on the frames that hold guest page tables. */
 	int64_t (*gfn_to_pfn)(void *arg, uint64_t gfn);
+	/*
+	 * Optional (NULL: every guest large page is mapped by 4 KiB SPTEs):
+	 * true if guest frames [gfn, gfn + n) are RAM that gfn_to_pfn()
+	 * maps to n consecutive host frames, none of them special (the
+	 * scratch page, an MMIO or trapped frame), with one memory type.
+	 * Then a guest large page over them may get a 2 MiB SPTE.
+	 */
+	bool (*large_ok)(void *arg, uint64_t gfn, uint64_t n);
 	void *pfn_arg;
 	const struct gw_mem_ops *mem;	/* guest-physical memory */
 	void *mem_arg;
@@ -133,6 +141,10 @@ struct shadow_stats {
 	uint64_t dirty_marks;		/* dirty-log bits set */
 	uint64_t fast_fixes;		/* write faults fixed without the lock */
 	uint64_t reprotect_rmap, reprotect_walk;	/* harvests, by way */
+	uint64_t large_mapped;		/* 2 MiB SPTEs installed by faults */
+	uint64_t large_recovered;	/* ... in place of a 4 KiB table */
+	uint64_t large_zapped;		/* ... dropped for a shadowed table
+					   or for dirty logging */
 };
 
 struct shadow_mmu;

@@ -457,6 +457,7 @@ void shadow_emulated_write(struct shadow_vcpu *vc, uint64_t gpa,
 	}
 	/* finish() but for the root: a zapped one is reloaded (and synced)
 	 * by a CR3 load */
+	sh_recover(s);
 	sh_commit(s);
 	if (vc->flush) {
 		s->st.flushes++;
@@ -492,6 +493,7 @@ unsigned int shadow_unprotect_gfn(struct shadow_vcpu *vc, uint64_t gfn)
 			n++;
 		}
 	} while (sp);
+	sh_recover(s);
 	sh_commit(s);
 	if (vc->flush) {
 		s->st.flushes++;

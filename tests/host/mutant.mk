@@ -5,7 +5,8 @@
 
 MUTANT_OBJ	:= $(BUILD)/host-mutant
 MUTANT_CFLAGS	:= $(HOST_CFLAGS) -DUMBRA_MUTANTS
-MUTANT_SHADOW	:= test_shadow_states test_shadow_dirty test_shadow_tlb test_shadow_budget
+MUTANT_SHADOW	:= test_shadow_states test_shadow_dirty test_shadow_large test_shadow_tlb \
+		   test_shadow_budget
 MUTANT_TDP	:= test_tdp test_tdp_stress
 MUTANT_PROGS	:= $(addprefix $(MUTANT_OBJ)/,$(MUTANT_SHADOW) $(MUTANT_TDP))
 MUTANT_DEPS	:= tests/host/mutant.c $(wildcard mmu/*.h mmu/*/*.h) \

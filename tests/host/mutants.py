@@ -19,8 +19,8 @@ import subprocess
 import sys
 import time
 
-SHADOW = ['test_shadow_states', 'test_shadow_dirty', 'test_shadow_tlb',
-          'test_shadow_budget']
+SHADOW = ['test_shadow_states', 'test_shadow_dirty', 'test_shadow_large',
+          'test_shadow_tlb', 'test_shadow_budget']
 TDP = ['test_tdp', 'test_tdp_stress']
 
 # name: (what the bug is, the tests of its half)
@@ -61,6 +61,13 @@ MUTANTS = {
                                'or zapped or synced a page', SHADOW),
     'shadow_no_kick': ('the other vCPUs are flagged for a flush but not '
                        'kicked out of guest mode', SHADOW),
+    'shadow_large_over_table': ('a 2 MiB SPTE is installed over a range '
+                                'that holds a shadowed table', SHADOW),
+    'shadow_recover_free_first': ('recovery zaps the 4 KiB table before '
+                                  'the 2 MiB SPTE is in (the range '
+                                  'unmapped meanwhile)', SHADOW),
+    'shadow_no_recover': ('stopping dirty logging recovers no 2 MiB SPTE',
+                          SHADOW),
     'tdp_lost_cmpxchg': ('a lost link cmpxchg is taken as won, not retried',
                          TDP),
     'tdp_auto_off_by_one': ('the AUTO re-protect rule one page off', TDP),

@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: BSD-2-Clause
 # Host tests and benchmark of the shadow MMU.
 
-SHADOW_TESTS	:= test_shadow_tlb test_shadow_states test_shadow_budget test_shadow_dirty
+SHADOW_TESTS	:= test_shadow_tlb test_shadow_states test_shadow_budget test_shadow_dirty \
+		   test_shadow_large
 SHADOW_LIB_SRCS	:= $(SHADOW_SRCS) mmu/walk.c mmu/pt.c mmu/dirty.c tests/host/env_host.c \
 		   tests/host/check.c tests/host/gmem.c tests/host/shadow/check.c
 HOST_TESTS	+= $(addprefix $(HOST_OBJ)/shadow/,$(SHADOW_TESTS))

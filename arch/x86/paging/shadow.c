@@ -101,6 +101,28 @@ static int64_t gfn_to_pfn(void *arg, uint64_t gfn)
 	return (int64_t)gfn;
 }
 
+/*
+ * cfg.large_ok: a guest large page over [gfn, gfn + n) may get a 2 MiB
+ * SPTE if the range is guest RAM (so identity-mapped, gfn_to_pfn()) with
+ * none of it umbra's (the scratch page stands in for those) and not the
+ * trapped xAPIC page.  One memory type: guest-physical is host-physical, so
+ * the guest's own large page spans the same MTRR ranges as on bare metal
+ * (umbra leaves the MTRRs to the guest, exit/msr.c), and its PAT, PCD and
+ * PWT are the one large entry's (SDM Vol 3 12.11.9: a large page over
+ * several MTRR types is the guest's own business there too).
+ */
+static bool large_ok(void *arg, uint64_t gfn, uint64_t n)
+{
+	uint64_t base = gfn << PAGE_SHIFT, size = n << PAGE_SHIFT;
+	uint64_t apic = apic_trapped_page();
+
+	if ((gfn + n - 1) >> (cpu_maxphyaddr() - PAGE_SHIFT))
+		return false;
+	if (apic && apic >= base && apic - base < size)
+		return false;
+	return !umbra_owns(base, size) && guest_ram(base, size);
+}
+
 /* Guest RAM frames are umbra's at the same address (gfn_to_pfn()). */
 static const void *guest_frame(void *arg, uint64_t gfn)
 {
@@ -595,6 +617,7 @@ static void shadow_setup_vm(struct vm_shadow *sh)
 		.maxphyaddr = cpu_maxphyaddr(),
 		.gbpages = cpu_gbpages(),
 		.gfn_to_pfn = gfn_to_pfn,
+		.large_ok = large_ok,
 		.frame = guest_frame,
 		.pfn_arg = sh,
 		.mem = &guest_phys_ops,
@@ -673,6 +696,8 @@ static void shadow_print_stats(struct vcpu *v)
 	if (v->tdp)
 		pr_info("  shadow: real mode on the TDP map: %lu times, %lu entries, %lu frames written there",
 			v->sh->tdp_switches, v->sh->tdp_entries, v->sh->tdp_writes);
+	pr_info("  shadow: 2 MiB leaves: %lu mapped by faults, %lu recovered, %lu dropped for a table or the log",
+		s.large_mapped, s.large_recovered, s.large_zapped);
 }
 
 /* The shadow root the hardware uses, 4 or 3 (PAE) levels */
@@ -701,6 +726,8 @@ static void shadow_print_pages(struct vcpu *v)
 		s.root_hits, s.root_misses);
 	pr_info("shadow: dirty log: %lu marks, %lu fast-path fixes, harvests by rmap %lu, by walk %lu",
 		s.dirty_marks, s.fast_fixes, s.reprotect_rmap, s.reprotect_walk);
+	pr_info("shadow: 2 MiB leaves: %lu mapped by faults, %lu recovered, %lu dropped for a table or the log",
+		s.large_mapped, s.large_recovered, s.large_zapped);
 }
 
 static long shadow_dirty(struct vcpu *v, enum guest_dirty_op op,

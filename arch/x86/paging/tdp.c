@@ -106,10 +106,12 @@ static uint64_t ram_tables(int max_level, uint64_t *ram)
 	return n;
 }
 
-/* Every vCPU's: the others' before their next entry (docs/mmu.md) */
+/* Every vCPU's, the others out of guest mode before it returns: the
+ * tables a zap or a huge-page recovery unlinked are freed after it
+ * (docs/mmu.md, "Several vCPUs") */
 static void tdp_flush(void *arg)
 {
-	vcpu_flush_all();
+	vcpu_flush_all_sync();
 }
 
 /*

@@ -159,6 +159,29 @@ void vcpu_flush_all(void)
 }
 
 /*
+ * As vcpu_flush_all(), and back once every other vCPU has left guest mode
+ * or taken the request (vcpu_kick_sync()): none of them still walks a
+ * table the caller unlinked (its paging-structure caches, SDM Vol 3
+ * 4.10.3), so the TDP MMU may free it (install before free, seed 001).
+ * Safe with the MMU lock held: a vCPU waiting for it is not in guest mode.
+ */
+void vcpu_flush_all_sync(void)
+{
+	struct vcpu *self = this_cpu()->vcpu;
+
+	for (unsigned int i = 0; i < MAX_CPUS; i++) {
+		struct vcpu *v = percpu_get(i)->vcpu;
+
+		if (v == self) {
+			v->ops->flush_tlb(v);
+		} else if (v) {
+			__atomic_or_fetch(&v->requests, VCPU_REQ_FLUSH, __ATOMIC_SEQ_CST);
+			vcpu_kick_sync(v);
+		}
+	}
+}
+
+/*
  * The requester set VCPU_REQ_MMU before it looked at in_guest, t sets
  * in_guest before it looks at its requests (vcpu_run_loop()): t either
  * sees the request before it enters, or is kicked.  t has left when

@@ -24,6 +24,9 @@ void vcpu_left_guest(struct vcpu *v);
 /* Every vCPU's guest TLB: this CPU's now, the others' before their next
    entry; those in guest mode are kicked out (an NMI). */
 void vcpu_flush_all(void);
+/* The same, and back once every other vCPU has left guest mode (or took
+   the request): the TDP MMU's flush before it frees a table. */
+void vcpu_flush_all_sync(void);
 /*
  * Make t leave guest mode, if it is in it, and go through its mmu->enter
  * before it enters again (VCPU_REQ_MMU); returns once it has left (the

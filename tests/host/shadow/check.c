@@ -71,6 +71,56 @@ static bool logged_dirty(struct shadow_mmu *s, uint64_t gfn)
 	return s->log.dir[idx / 32768][(idx % 32768) / 64] & (1ull << (idx % 64));
 }
 
+/* A 2 MiB leaf: in its region's rmap, over no shadowed table and no
+ * logged frame, mapping the frames large_ok() allows (large.c). */
+static int check_large(struct shadow_mmu *s, struct shadow_page *sp,
+		       unsigned int i, struct msg *m)
+{
+	uint64_t e = sp->spt[i], gfn, f;
+	struct gfn_info *ri;
+
+	if (!sp->gptes)
+		return fail(m, "large leaf without gfns", sp->gfn, i);
+	gfn = sp->gptes[i];
+	ri = gfn_lookup(s, region_key(gfn));
+	if (gfn % SH_REGION_PAGES || !ri || !list_has(&ri->rmap, &sp->spt[i]))
+		return fail(m, "large leaf not in its region's rmap", gfn, i);
+	for (f = gfn; f < gfn + SH_REGION_PAGES; f++) {
+		struct gfn_info *gi = gfn_lookup(s, f);
+
+		if (gi && gi->nr_indirect)
+			return fail(m, "large leaf over a shadowed table", f,
+				    e);
+		if (s->log.dir && f - s->log.gfn < s->log.nr)
+			return fail(m, "large leaf over a logged frame", f, e);
+	}
+	if (!s->cfg.large_ok || !s->cfg.large_ok(s->cfg.pfn_arg, gfn,
+						 SH_REGION_PAGES) ||
+	    ((e & PT_ADDR_MASK & ~0x1fffffull) >> 12) !=
+	    (uint64_t)s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn))
+		return fail(m, "large leaf frame", gfn, e);
+	return 0;
+}
+
+/* A region record counts the frames of its region that hold tables. */
+static int check_region(struct shadow_mmu *s, struct gfn_info *ri,
+			struct msg *m)
+{
+	uint64_t base = (ri->gfn & ~SH_REGION_KEY) * SH_REGION_PAGES, f;
+	unsigned int n = 0;
+
+	for (f = base; f < base + SH_REGION_PAGES; f++) {
+		struct gfn_info *gi = gfn_lookup(s, f);
+
+		n += gi && gi->nr_indirect;
+	}
+	if (n != ri->nr_indirect)
+		return fail(m, "region count / shadowed frames", base, n);
+	if (!n && !ri->rmap.v)
+		return fail(m, "empty region record kept", base, 0);
+	return 0;
+}
+
 static int check_page(struct shadow_mmu *s, struct shadow_page *sp,
 		      struct msg *m, unsigned long *leaves)
 {
@@ -101,6 +151,10 @@ static int check_page(struct shadow_mmu *s, struct shadow_page *sp,
 			if (((e & PT_ADDR_MASK) >> 12) !=
 			    (uint64_t)s->cfg.gfn_to_pfn(s->cfg.pfn_arg, gfn))
 				return fail(m, "leaf frame", gfn, e);
+		} else if (spte_large(sp, e)) {
+			(*leaves)++;
+			if (check_large(s, sp, i, m))
+				return -1;
 		} else {
 			struct shadow_page *c = sp_by_pa(s, e);
 
@@ -181,9 +235,12 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 	for (b = 0; b < (1u << s->gfn_bits) && !ret; b++) {
 		struct gfn_info *gi;
 
-		for (gi = s->gfn_dir[b / SH_HASH][b % SH_HASH]; gi;
-		     gi = gi->next)
+		for (gi = s->gfn_dir[b / SH_HASH][b % SH_HASH]; gi && !ret;
+		     gi = gi->next) {
 			rmaps += list_len(&gi->rmap);
+			if (gi->gfn & SH_REGION_KEY)
+				ret = check_region(s, gi, &m);
+		}
 	}
 	if (!ret && rmaps != leaves)
 		ret = fail(&m, "rmap entries / leaf SPTEs", rmaps, leaves);

@@ -62,6 +62,12 @@ static int64_t m_gfn_to_pfn(void *arg, uint64_t gfn)
 	return gfn < M_FRAMES ? (int64_t)(gfn + M_PFN_OFF) : -1;
 }
 
+/* cfg.large_ok: guest memory is one contiguous block of RAM */
+static bool m_large_ok(void *arg, uint64_t gfn, uint64_t n)
+{
+	return gfn + n <= M_FRAMES;
+}
+
 static enum gw_mode mode(void)
 {
 	return gw_mode(&(struct gw_ctx){ .cr0 = C->cpu.cr0, .cr4 = C->cpu.cr4,
@@ -323,8 +329,9 @@ static int shadow_walk(uint64_t va, uint64_t *pfn, unsigned int *perm)
 			break;
 		t = mmu_phys_to_virt(e & PT_ADDR_MASK);
 	}
-	*pfn = ((e & PT_ADDR_MASK) >> 12) +
-	       ((va >> 12) & ((1ull << (9 * (level - 1))) - 1));
+	/* a large leaf's frame is aligned: bit 12 is its PAT */
+	*pfn = ((e & PT_ADDR_MASK & ~((1ull << (12 + 9 * (level - 1))) - 1))
+		>> 12) + ((va >> 12) & ((1ull << (9 * (level - 1))) - 1));
 	*perm = p;
 	return 0;
 }
@@ -860,8 +867,15 @@ static void mutate(void)
 					below(M_FRAMES * 4096ull / size) *
 					size;
 
-			nv = base | E_P | E_RW | E_US | E_A | E_PS |
-			     (below(2) ? E_D : 0) | (below(3) ? 0 : E_G);
+			/* large shadow leaves (issue 18): the guest's
+			 * permissions, D and PAT (bit 12) vary */
+			nv = base | E_P | E_A | E_PS |
+			     (below(4) ? E_RW : 0) | (below(4) ? E_US : 0) |
+			     (below(2) ? E_D : 0) | (below(3) ? 0 : E_G) |
+			     (below(4) ? 0 : 1ull << 12);
+			if (esz() == 8 && (C->cpu.efer & GW_EFER_NXE) &&
+			    !below(4))
+				nv |= E_NX;
 		} else {
 			nv = leaf_entry(data_frame(), below(2),
 					global_va(vi));
@@ -1244,6 +1258,7 @@ struct run_cfg {
 	bool smep_smap;
 	int ncpu;
 	long steps;
+	bool large;		/* cfg.large_ok: 2 MiB shadow leaves */
 };
 
 static struct shadow_stats total;
@@ -1271,6 +1286,7 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 		.mem = &gmem_ops, .mem_arg = &M.mem, .flush = hw_flush_cb,
 		.kick = kick_cb,
 		.frame = gmem_frame,	/* test_shadow_states: mem->read */
+		.large_ok = rc->large ? m_large_ok : NULL,
 	};
 	struct check_group inv, acc, cons;
 	struct shadow_stats st;
@@ -1357,6 +1373,9 @@ static void run(const struct run_cfg *rc, uint64_t seed)
 	total.root_hits += st.root_hits;
 	total.wp_faults += st.wp_faults;
 	total.mmu_zap_all += st.mmu_zap_all;
+	total.large_mapped += st.large_mapped;
+	total.large_recovered += st.large_recovered;
+	total.large_zapped += st.large_zapped;
 	group_report(&inv);
 	group_report(&acc);
 	group_report(&cons);
@@ -1406,7 +1425,9 @@ static void report_events(void)
 		 "umbra misses a flush), "
 		 "%lu TLB hits, %lu TLB flushes, %lu of one address; dirty logging: %lu starts, "
 		 "%lu harvests, %lu guest writes logged, %lu fast-path "
-		 "fixes; several vCPUs: %lu switches, %lu kicks)",
+		 "fixes; several vCPUs: %lu switches, %lu kicks; 2 MiB "
+		 "shadow leaves: %lu mapped, %lu recovered, %lu dropped for "
+		 "a table or the log)",
 		 per_m(total.mmu_unsync), per_m(e->unsync_global),
 		 per_m(e->invlpg_changed), per_m(e->pge_toggles),
 		 per_m(e->cr0_toggles), per_m(e->paging_off),
@@ -1415,12 +1436,16 @@ static void report_events(void)
 		 per_m(e->hw_hits), per_m(e->hw_flushes),
 		 per_m(e->hw_flushes_one), per_m(e->dirty_on),
 		 per_m(e->harvests), per_m(e->logged_writes),
-		 per_m(e->fast_fixes), per_m(e->switches), per_m(e->kicks));
+		 per_m(e->fast_fixes), per_m(e->switches), per_m(e->kicks),
+		 per_m(total.large_mapped), per_m(total.large_recovered),
+		 per_m(total.large_zapped));
 	check(total.mmu_unsync && e->unsync_global && e->invlpg_changed &&
 	      e->pge_toggles && e->cr0_toggles && e->paging_off &&
 	      e->alias_stores && total.mmu_recycled && e->hw_hits &&
 	      e->harvests && e->logged_writes && e->fast_fixes &&
-	      e->hw_flushes_one && e->switches && e->kicks,
+	      e->hw_flushes_one && e->switches && e->kicks &&
+	      total.large_mapped && total.large_recovered &&
+	      total.large_zapped,
 	      name, "an event never happened");
 }
 
@@ -1470,6 +1495,7 @@ int main(int argc, char **argv)
 				/* the kills of a missed remote flush came
 				 * within 400 steps: half the run will do */
 				.steps = v < 4 ? steps : steps / 2,
+				.large = v != 2,
 			};
 			char name[96];
 
@@ -1478,12 +1504,13 @@ int main(int argc, char **argv)
 				continue;
 
 			snprintf(name, sizeof(name),
-				 "%d %s, OOS %s, %s pool%s%s", id,
+				 "%d %s, OOS %s, %s pool%s%s%s", id,
 				 mname[modes[mi]], rc.oos ? "on" : "off",
 				 rc.pool < 100 ? "tiny" : "large",
 				 rc.smep_smap ? ", SMEP+SMAP" : "",
 				 rc.ncpu == 1 ? "" :
-				 rc.ncpu == 2 ? ", 2 vCPUs" : ", 3 vCPUs");
+				 rc.ncpu == 2 ? ", 2 vCPUs" : ", 3 vCPUs",
+				 rc.large ? "" : ", 4 KiB leaves only");
 			rc.name = name;
 			run(&rc, seed + (uint64_t)id * 7919);
 		}
