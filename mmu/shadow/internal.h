@@ -214,6 +214,7 @@ struct shadow_mmu {
 	void *page_cache;		/* freed pages kept for reuse, chained
 					   through their first word */
 	struct sh_list unsync_list;	/* unsync pages */
+	unsigned int nr_unsync_global;	/* ... with a global SPTE (INVLPG) */
 	/* Dirty logging (dirty.c): the log, the fast path's epoch, pages
 	 * freed while it may walk (reused after an epoch sync). */
 	struct mmu_dirty_log log;
@@ -304,6 +305,19 @@ void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp);
 bool sp_has_unsync_children(const struct shadow_page *sp);
 void mark_unsync_up(struct shadow_mmu *s, struct shadow_page *sp);
 bool sp_global(const struct shadow_page *sp);
+
+/* sp->nr_global changes here only, so that s->nr_unsync_global follows */
+static inline void sp_global_inc(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	if (!sp->nr_global++ && sp->unsync)
+		s->nr_unsync_global++;
+}
+
+static inline void sp_global_dec(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	if (!--sp->nr_global && sp->unsync)
+		s->nr_unsync_global--;
+}
 
 /* dirty.c */
 extern const struct gw_mem_ops sh_logged_mem;
