@@ -118,7 +118,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	old = __atomic_load_n(&sp->spt[i], __ATOMIC_RELAXED);
 	if (spte_present(old)) {
 		if (old & SPTE_GLOBAL)
-			sp->nr_global--;
+			sp_global_dec(s, sp);
 		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
 		    (spte & ~old & PTE_NX))
 			s->flush_all = true;	/* less permission */
@@ -130,7 +130,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 	if (!sp->role.direct)
 		sp->gptes[i] = gpte;
 	if (global)
-		sp->nr_global++;
+		sp_global_inc(s, sp);
 	if ((old & (PTE_P | SPTE_SH_W | PTE_RW)) != (PTE_P | SPTE_SH_W))
 		spte_set(&sp->spt[i], spte);
 	else if (atomic_xchg64(&sp->spt[i], spte) & ~spte & PTE_RW)
@@ -530,8 +530,9 @@ void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva)
 		drop_spte(s, sp, pt_index(gva, 2));
 	}
 	/* Unsync global pages that may map gva in other address spaces too
-	 * lose their pass at the next CR3 load. */
-	{
+	 * lose their pass at the next CR3 load.  Only pages with a global
+	 * entry can be global: the walk is skipped without one. */
+	if (s->nr_unsync_global) {
 		struct sh_list *n;
 
 		for (n = s->unsync_list.next; n != &s->unsync_list;
@@ -570,6 +571,8 @@ static void clear_global_marks(struct shadow_mmu *s)
 		for (i = 0; i < PT_ENTRIES; i++)
 			__atomic_fetch_and(&sp->spt[i], ~SPTE_GLOBAL,
 					   __ATOMIC_RELAXED);
+		if (sp->nr_global && sp->unsync)
+			s->nr_unsync_global--;
 		sp->nr_global = 0;
 	}
 }

@@ -229,6 +229,7 @@ struct shadow_mmu {
 	void *page_cache;		/* freed pages kept for reuse, chained
 					   through their first word */
 	struct sh_list unsync_list;	/* unsync pages */
+	unsigned int nr_unsync_global;	/* ... with a global SPTE (INVLPG) */
 	/* Dirty logging (dirty.c): the log, the fast path's epoch, pages
 	 * freed while it may walk (reused after an epoch sync). */
 	struct mmu_dirty_log log;
@@ -336,6 +337,19 @@ void region_shadowed(struct shadow_mmu *s, struct gfn_info *ri);
 void region_unshadowed(struct shadow_mmu *s, uint64_t gfn);
 void large_zap_range(struct shadow_mmu *s, uint64_t first, uint64_t nr);
 void recover_large(struct shadow_mmu *s);
+
+/* sp->nr_global changes here only, so that s->nr_unsync_global follows */
+static inline void sp_global_inc(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	if (!sp->nr_global++ && sp->unsync)
+		s->nr_unsync_global++;
+}
+
+static inline void sp_global_dec(struct shadow_mmu *s, struct shadow_page *sp)
+{
+	if (!--sp->nr_global && sp->unsync)
+		s->nr_unsync_global--;
+}
 
 /* dirty.c */
 extern const struct gw_mem_ops sh_logged_mem;

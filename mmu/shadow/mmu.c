@@ -96,7 +96,7 @@ void drop_spte(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i)
 		sp->unsync_children[i / 64] &= ~(1ull << (i % 64));
 	}
 	if (e & SPTE_GLOBAL)
-		sp->nr_global--;
+		sp_global_dec(s, sp);
 	sp->nr_present--;
 	spte_set(&sp->spt[i], 0);
 	if (!MUTANT(shadow_drop_no_flush))

@@ -193,6 +193,8 @@ uint64_t shadow_nr_unsync(const struct shadow_mmu *s)
 
 void sp_unsync_done(struct shadow_mmu *s, struct shadow_page *sp)
 {
+	if (sp->nr_global)
+		s->nr_unsync_global--;
 	sp->unsync = false;
 	sp->gstale = false;
 	sh_list_del(&sp->unsync_link);
@@ -273,6 +275,8 @@ bool try_unsync(struct shadow_mmu *s, uint64_t gfn)
 		if (sp->gfn != gfn || !role_indirect(sp->role) || sp->unsync)
 			continue;
 		sp->unsync = true;
+		if (sp->nr_global)
+			s->nr_unsync_global++;
 		sh_list_add(&s->unsync_list, &sp->unsync_link);
 		s->st.unsync++;
 		s->st.mmu_unsync++;

@@ -24,7 +24,8 @@ struct guest_insn {
  */
 int insn_fetch(struct vcpu *v, struct guest_insn *gi, struct gmem_fault *f);
 enum x86_mode guest_insn_mode(struct vcpu *v);
-void guest_x86_regs(struct vcpu *v, struct x86_regs *r);
+void guest_x86_regs(struct vcpu *v, const struct x86_insn *in,
+		    struct x86_regs *r);
 /* "rip ... bytes ..." on the console, for reports of what umbra cannot do */
 void insn_report(struct vcpu *v, const char *why, const struct guest_insn *gi);
 

@@ -88,7 +88,7 @@ static int get_insn(struct vcpu *v, const struct vcpu_exit *e, bool write,
 			struct x86_regs regs;
 			uint64_t lin;
 
-			guest_x86_regs(v, &regs);
+			guest_x86_regs(v, in, &regs);
 			x86_mem_linear(in, &in->mem, &regs, &lin);
 			r = gmem_read(v, lin, &ci->lmsw, 2, 0, &f);
 			if (r == GMEM_FAULT) {
@@ -107,7 +107,7 @@ static int get_insn(struct vcpu *v, const struct vcpu_exit *e, bool write,
 		if (in->has_mem) {
 			struct x86_regs regs;
 
-			guest_x86_regs(v, &regs);
+			guest_x86_regs(v, in, &regs);
 			x86_mem_linear(in, &in->mem, &regs, &ci->smsw_lin);
 		}
 	} else {
@@ -333,7 +333,7 @@ void handle_invlpg(struct vcpu *v, const struct vcpu_exit *e)
 		}
 		len = gi.in.len;
 		if (!e->invlpg.valid) {
-			guest_x86_regs(v, &regs);
+			guest_x86_regs(v, &gi.in, &regs);
 			x86_mem_linear(&gi.in, &gi.in.mem, &regs, &gva);
 		}
 	}

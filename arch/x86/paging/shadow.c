@@ -164,6 +164,13 @@ static void check_rc(struct vcpu *v, int rc, const char *what)
 }
 
 /* Tell the shadow MMU what changed in v->gcr since it was last told. */
+/* before every entry: four compares, not a byte-wise memcmp() */
+static bool cr_same(const struct vcpu_cr *a, const struct vcpu_cr *b)
+{
+	return !((a->cr0 ^ b->cr0) | (a->cr3 ^ b->cr3) | (a->cr4 ^ b->cr4) |
+		 (a->efer ^ b->efer));
+}
+
 static void sync_mmu(struct vcpu *v, bool cr3_load)
 {
 	struct vm_shadow *sh = v->sh;
@@ -385,7 +392,7 @@ static void shadow_enter(struct vcpu *v)
 	   PAE roots come from the low pool (mmu_alloc_page_low()) */
 	if (!lm && (hw.cr3 >> 32))
 		panic("shadow MMU: PAE root %lx above 4 GiB", hw.cr3);
-	if (!sh->hw_valid || memcmp(&hw, &sh->hw, sizeof(hw))) {
+	if (!sh->hw_valid || !cr_same(&hw, &sh->hw)) {
 		/* a new root: VM entry does not flush the ASID/VPID's TLB */
 		if (!sh->hw_valid || hw.cr3 != sh->hw.cr3)
 			v->ops->flush_tlb(v);

@@ -215,6 +215,7 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 	struct msg m = { buf, len };
 	struct sh_list *l;
 	unsigned long leaves = 0, rmaps = 0, unsync = 0, mem = s->fixed_pages;
+	unsigned long unsync_global = 0;
 	unsigned int b, pages = 0;
 	int ret = 0;
 
@@ -230,8 +231,11 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 		else if (!sp->invalid)
 			ret = check_page(s, sp, &m, &leaves);
 	}
-	for (l = s->unsync_list.next; l != &s->unsync_list; l = l->next)
+	for (l = s->unsync_list.next; l != &s->unsync_list; l = l->next) {
 		unsync++;
+		unsync_global += !!sh_container(l, struct shadow_page,
+						unsync_link)->nr_global;
+	}
 	for (b = 0; b < (1u << s->gfn_bits) && !ret; b++) {
 		struct gfn_info *gi;
 
@@ -255,6 +259,9 @@ int shadow_check(struct shadow_mmu *s, char *buf, unsigned int len)
 			   s->cfg.max_pages);
 	if (!ret && unsync != s->st.unsync)
 		ret = fail(&m, "unsync list / count", unsync, s->st.unsync);
+	if (!ret && unsync_global != s->nr_unsync_global)
+		ret = fail(&m, "unsync pages with a global entry / count",
+			   unsync_global, s->nr_unsync_global);
 	if (!ret && (s->nr_zapped || s->page_zapped))
 		ret = fail(&m, "zapped pages kept after the operation",
 			   s->nr_zapped, 0);
