@@ -64,6 +64,10 @@ enum pt_memtype {
 #define PTE_G		(1ull << 8)
 #define PTE_PATLG	(1ull << 12)
 #define PTE_NX		(1ull << 63)
+/* 4-level leaves: the protection key, bits 62:59 (SDM Vol 3 Table 4-19,
+ * 4.6.2; APM Vol 2 5.6.7); reserved in PAE entries (Table 4-11). */
+#define PTE_PKEY_SHIFT	59
+#define PTE_PKEY	(0xfull << PTE_PKEY_SHIFT)
 
 /* EPT entry bits, SDM Vol 3 28.3.2 (Tables 28-1 to 28-6). */
 #define EPT_R		(1ull << 0)

@@ -2,7 +2,8 @@
 /*
  * Guest page-table walker (see walk.h).  The rules, by SDM Vol 3 section:
  *   4.3    32-bit paging, 4.4 PAE paging, 4.5 4-level paging (tables there)
- *   4.6    access rights: U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP
+ *   4.6    access rights: U/S, R/W with CR0.WP, XD with EFER.NXE, SMEP, SMAP,
+ *          protection keys (4.6.2)
  *   4.7    the #PF error code
  *   4.8    accessed and dirty flags
  */
@@ -143,6 +144,33 @@ static bool access_allowed(const struct gw_ctx *ctx, unsigned int access,
 	return true;
 }
 
+/*
+ * SDM Vol 3 4.6.2 and 4.7 (APM Vol 2 5.6.7): does the protection key of
+ * the 4-level leaf e deny this access?  Only data accesses are checked:
+ * those to a user page (supervisor ones too, implicit or not) against
+ * PKRU's rights for the key with CR4.PKE, those to a supervisor page
+ * against IA32_PKRS's with CR4.PKS.  AD denies reads and writes; WD denies
+ * writes at CPL 3 to a user page, and other writes where CR0.WP is set.
+ * The #PF then has PK, whatever else the access broke.
+ */
+static bool pkey_denies(const struct gw_ctx *ctx, enum gw_mode mode,
+			unsigned int access, unsigned int perm, uint64_t e)
+{
+	bool user_page = perm & GW_PERM_U;
+	unsigned int key = (unsigned int)((e & PTE_PKEY) >> PTE_PKEY_SHIFT);
+	uint32_t rights;
+
+	if (mode != GW_MODE_LM || (access & GW_FETCH))
+		return false;
+	if (!(ctx->cr4 & (user_page ? GW_CR4_PKE : GW_CR4_PKS)))
+		return false;
+	rights = ((user_page ? ctx->pkru : ctx->pkrs) >> (2 * key)) & 3;
+	if (rights & 1)				/* AD */
+		return true;
+	return (rights & 2) && (access & GW_WRITE) &&
+	       ((user_page && is_user(access)) || (ctx->cr0 & GW_CR0_WP));
+}
+
 static enum gw_status fault(struct gw_result *res, uint32_t ec)
 {
 	res->error_code = ec;
@@ -257,7 +285,9 @@ static enum gw_status translate(const struct gw_ctx *ctx, enum gw_mode mode,
 	res->perm = perm;
 	res->level = level;
 	res->gpa = leaf_gpa(ctx, mode, e, level, va);
-	if (!access_allowed(ctx, access, perm))
+	if (pkey_denies(ctx, mode, access, perm, e))
+		ec |= PFERR_PK;
+	if (!access_allowed(ctx, access, perm) || (ec & PFERR_PK))
 		return fault(res, ec | PFERR_P);
 	return GW_OK;
 }

@@ -9,8 +9,13 @@
  * is allowed, each with a compare-and-exchange; if a guest entry changes under
  * it the walk starts again (SDM Vol 3 4.8).
  *
+ * Protection keys (SDM Vol 3 4.6.2, APM Vol 2 5.6.7): in 4-level paging a
+ * data access to a user page is checked against PKRU when CR4.PKE is set,
+ * one to a supervisor page against IA32_PKRS when CR4.PKS is set (the
+ * caller gives both registers in gw_ctx); a denial is a #PF with PK.
+ *
  * Not handled here (the caller's business): canonical checks (#GP),
- * protection keys (PFERR_PK is never set), 5-level paging, segmentation.
+ * 5-level paging, segmentation.
  */
 #ifndef UMBRA_MMU_WALK_H
 #define UMBRA_MMU_WALK_H
@@ -33,6 +38,8 @@
 #define GW_CR4_PAE	(1ull << 5)
 #define GW_CR4_SMEP	(1ull << 20)
 #define GW_CR4_SMAP	(1ull << 21)
+#define GW_CR4_PKE	(1ull << 22)
+#define GW_CR4_PKS	(1ull << 24)
 #define GW_EFER_LMA	(1ull << 10)
 #define GW_EFER_NXE	(1ull << 11)
 
@@ -71,6 +78,8 @@ struct gw_mem_ops {
 struct gw_ctx {
 	uint64_t cr0, cr3, cr4, efer;
 	bool ac;			/* EFLAGS.AC */
+	uint32_t pkru;			/* CR4.PKE: PKRU (user pages) */
+	uint32_t pkrs;			/* CR4.PKS: IA32_PKRS (supervisor) */
 	unsigned int maxphyaddr;	/* CPUID 8000_0008h EAX[7:0] */
 	bool gbpages;			/* CPUID 8000_0001h EDX[26] */
 	/*

@@ -65,7 +65,10 @@ Linux with 2 CPUs in umbra-bios-grub-smp2, umbra-shadow-bios-grub-smp2
 and umbra-bochs-vmx-shadow-smp2, all --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
-report every AP (smp_missing()); frames.elf runs with
+report every AP (smp_missing()); pkeys.elf runs
+on Bochs's tigerlake model in the configurations that name
+corei7_skylake_x (it has PKU; none of Bochs 2.7's models has PKS), with
+emu=bochs; frames.elf runs with
 2 GiB of RAM and mem=8M for umbra, in six configurations only (bare,
 NPT, shadow paging with and without OOS, Bochs VMX shadow paging with a
 smaller load); pgrand.elf gets seeds=1-3 (seeds=1-40 with --long, 1-16
@@ -301,6 +304,11 @@ KERNEL_RUN = {
                     'umbra-bochs-vmx-shadow'),
         'bochs_args': ['frames=163840', 'spaces=4', 'aliases=16'],
     },
+    # issue 21, item 3: protection keys; Bochs 2.7 has PKU in its tigerlake
+    # model (not in corei7_skylake_x nor ryzen, and PKS in none): the VMX
+    # configurations run it there, and the guest learns it runs in Bochs
+    'pkeys': {'bochs_args': ['emu=bochs'],
+              'bochs_cpu': {'corei7_skylake_x': 'tigerlake'}},
     # issue 21: conform.elf learns umbra's MMU mode (mmu=tdp, shadow or
     # bare), so that it holds umbra to what it does for certain there (a
     # fault whose delivery exits under shadow paging is delivered again)
@@ -796,6 +804,11 @@ class Matrix:
                                         self.opts.long)]
             if 'memory' in krun:
                 copts = copts + ['--memory', str(krun['memory'])]
+            if 'bochs_cpu' in krun and '--cpu' in copts:
+                i = copts.index('--cpu') + 1
+                copts = (copts[:i] + [krun['bochs_cpu'].get(copts[i],
+                                                            copts[i])] +
+                         copts[i + 1:])
             if krun.get('mmu_arg'):
                 mmu = (copts[copts.index('--mmu') + 1]
                        if '--mmu' in copts else 'tdp')

@@ -18,6 +18,8 @@ static void guest_ctx(struct shadow_mmu *s, struct shadow_vcpu *vc,
 	ctx->cr4 = vc->cpu.cr4;
 	ctx->efer = vc->cpu.efer;
 	ctx->ac = ac;
+	ctx->pkru = vc->pkru;
+	ctx->pkrs = vc->pkrs;
 	ctx->maxphyaddr = s->cfg.maxphyaddr;
 	ctx->gbpages = s->cfg.gbpages;
 	ctx->pdptes_loaded = true;
@@ -69,6 +71,9 @@ static void child_for(struct shadow_mmu *s, struct shadow_vcpu *vc,
 
 		r.direct = 1;
 		r.access = w->perm & (dirty ? SH_ACC_ALL : ~SH_ACC_W);
+		if (vc->mode == GW_MODE_LM)
+			r.pkey = (unsigned int)(leaf_pkey(r, w->pte[w->nr_ptes - 1]) >>
+						PTE_PKEY_SHIFT);
 		*gfn = (w->gpa & ~(size - 1)) >> 12;
 	} else if (vc->mode == GW_MODE_32 && level == 3) {
 		r.quadrant = (va >> 30) & 3;	/* a quarter of the guest PD */
@@ -90,12 +95,14 @@ static void child_for(struct shadow_mmu *s, struct shadow_vcpu *vc,
 	*role = r;
 }
 
-/* w: 0, or the W bits leaf_w() gives */
+/* w: 0, or the W bits leaf_w() gives; attr: PWT, PCD, PAT and the
+ * protection key (leaf_pkey()), which the hardware checks on the SPTE with
+ * the guest's PKRU and IA32_PKRS loaded (SDM Vol 3 4.6.2) */
 uint64_t make_leaf(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
 		   uint64_t w, uint64_t attr)
 {
 	uint64_t e = (pfn << 12) | PTE_P | PTE_A | w |
-		     (attr & (PTE_PWT | PTE_PCD | PTE_PAT4K));
+		     (attr & (PTE_PWT | PTE_PCD | PTE_PAT4K | PTE_PKEY));
 
 	if (perm & SH_ACC_U)
 		e |= PTE_US;
@@ -120,7 +127,7 @@ int set_leaf(struct shadow_mmu *s, struct shadow_page *sp, unsigned int i,
 		if (old & SPTE_GLOBAL)
 			sp_global_dec(s, sp);
 		if ((old & ~spte) & (PTE_RW | PTE_US | PT_ADDR_MASK) ||
-		    (spte & ~old & PTE_NX))
+		    (spte & ~old & PTE_NX) || ((old ^ spte) & PTE_PKEY))
 			s->flush_all = true;	/* less permission */
 	} else {
 		if (rmap_add(s, gfn, &sp->spt[i]))
@@ -202,7 +209,8 @@ static enum shadow_fault_result fault_large(struct shadow_mmu *s,
 	if (set_large(s, sp, idx, gfn,
 		      make_large(s, (uint64_t)pfn, perm, (perm & SH_ACC_W) ?
 				 leaf_w(s, gfn, access & GW_WRITE) : 0,
-				 leaf_attr(vc, leaf, 2))))
+				 leaf_attr(vc, leaf, 2) |
+				 leaf_pkey(sp->role, leaf))))
 		return SHADOW_NOMEM;
 	if (old && old->role.direct && !old->root_count &&
 	    !sptep_get(&old->parents, &p, 1, 0))
@@ -210,6 +218,27 @@ static enum shadow_fault_result fault_large(struct shadow_mmu *s,
 	s->st.large_mapped++;
 	s->st.faults_fixed++;
 	return SHADOW_FIXED;
+}
+
+/*
+ * The CPU runs the guest with CR0.WP set (the shadow leaves give CR0.WP=0
+ * its meaning), so a protection key whose WD bit stops a supervisor write
+ * only with CR0.WP set (SDM Vol 3 4.6.2) stops the guest's write with
+ * CR0.WP clear too: such a write, which the guest's walk allowed, is
+ * emulated.  The same walk with WP set tells.
+ */
+static bool wd_without_wp(const struct gw_ctx *ctx, uint64_t gva,
+			  unsigned int access)
+{
+	struct gw_ctx wp = *ctx;
+	struct gw_result r;
+
+	if ((ctx->cr0 & GW_CR0_WP) || !(access & GW_WRITE) ||
+	    (access & GW_USER) || !(ctx->cr4 & (GW_CR4_PKE | GW_CR4_PKS)))
+		return false;
+	wp.cr0 |= GW_CR0_WP;
+	return gw_walk(&wp, gva, access | GW_NO_AD, &r) == GW_FAULT &&
+	       (r.error_code & PFERR_PK);
 }
 
 /* ---- entry points ---- */
@@ -248,6 +277,11 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	if (st == GW_MEM_ERROR) {
 		out->gpa = w.bad_gpa;
 		return SHADOW_NOT_RAM;
+	}
+	if (wd_without_wp(&ctx, gva, access)) {
+		out->gpa = w.gpa;
+		s->st.faults_emulated++;
+		return SHADOW_EMULATE;
 	}
 	if (vc->mode != GW_MODE_LM)
 		gva &= 0xffffffffull;
@@ -301,7 +335,7 @@ static enum shadow_fault_result fault_locked(struct shadow_mmu *s,
 	writable = (perm & SH_ACC_W) && dirty;
 	global = !sp->role.direct && (leaf & PTE_G) &&
 		 (vc->cpu.cr4 & SH_CR4_PGE);
-	attr = leaf_attr(vc, leaf, w.level);
+	attr = leaf_attr(vc, leaf, w.level) | leaf_pkey(sp->role, leaf);
 
 	/* A non-global entry ends a global unsync page's state: sync first. */
 	if (sp->unsync && !global && sp_global(sp))
@@ -477,6 +511,13 @@ static bool may_map(struct shadow_page *sp, uint64_t gva)
 		from += n;
 	}
 	return false;
+}
+
+/* The vCPU's own fields, read by its own walks only: no lock. */
+void shadow_set_pkeys(struct shadow_vcpu *vc, uint32_t pkru, uint32_t pkrs)
+{
+	vc->pkru = pkru;
+	vc->pkrs = pkrs;
 }
 
 void shadow_invlpg(struct shadow_vcpu *vc, uint64_t gva)

@@ -89,6 +89,9 @@ union shadow_role {
 					   shadow.c) may serve with SMAP */
 		uint32_t pse:1;		/* 32-bit guest CR4.PSE */
 		uint32_t pae_root:1;	/* the 4-entry PAE root (not hashed) */
+		uint32_t pkey:4;	/* direct, 4-level guest: the key of
+					   the guest's large leaf, which
+					   its leaves carry (fault.c) */
 	};
 };
 
@@ -185,6 +188,7 @@ struct shadow_vcpu {
 	uint64_t pdpte[4];		/* PAE guest: PDPTEs loaded */
 	enum gw_mode mode;
 	union shadow_role base_role;	/* wp, nxe, smep/smap_nowp, pse, mode */
+	uint32_t pkru, pkrs;		/* shadow_set_pkeys(): for the walks */
 	struct shadow_page *root;	/* current root (also roots[0].sp) */
 	struct root_slot roots[SH_ROOTS];
 	bool flush;			/* its TLB must be flushed */
@@ -439,6 +443,14 @@ static inline uint64_t leaf_gfn(const struct shadow_page *sp, unsigned int i)
 {
 	return sp->role.direct ? sp->gfn + i :
 				 gpte_frame(sp->role, sp->gptes[i]);
+}
+
+/* The protection key bits of guest leaf g for the SPTE made from it: 4-level
+ * guests only (PAE paging has none, SDM Vol 3 4.6.2; the hardware runs PAE
+ * shadow tables for 32-bit and PAE guests, where bits 62:59 are reserved). */
+static inline uint64_t leaf_pkey(union shadow_role r, uint64_t g)
+{
+	return r.mode == GW_MODE_LM ? g & PTE_PKEY : 0;
 }
 
 /* The W bits of a leaf for gfn that the guest may write (SPTE_SH_W); a

@@ -44,7 +44,8 @@ bool large_allowed(struct shadow_mmu *s, uint64_t gfn)
 uint64_t make_large(struct shadow_mmu *s, uint64_t pfn, unsigned int perm,
 		    uint64_t w, uint64_t attr)
 {
-	uint64_t e = make_leaf(s, pfn, perm, w, attr & (PTE_PWT | PTE_PCD));
+	uint64_t e = make_leaf(s, pfn, perm, w,
+			       attr & (PTE_PWT | PTE_PCD | PTE_PKEY));
 
 	return e | PTE_PS | ((attr & PTE_PAT4K) ? PTE_PATLG : 0);
 }
@@ -166,13 +167,13 @@ void large_zap_range(struct shadow_mmu *s, uint64_t first, uint64_t nr)
 /*
  * A direct level-1 page whose region now qualifies: a 2 MiB SPTE in each
  * parent entry, then the page zapped.  Its present leaves give the memory
- * type (all of them the same, or nothing is done); the role gives the
- * permissions, the guest's along the walk, without W while the guest's
- * large entry was not dirty.
+ * type and the protection key (all of them the same, or nothing is
+ * done); the role gives the permissions, the guest's along the walk,
+ * without W while the guest's large entry was not dirty.
  */
 static void recover_page(struct shadow_mmu *s, struct shadow_page *sp)
 {
-	const uint64_t amask = PTE_PWT | PTE_PCD | PTE_PAT4K;
+	const uint64_t amask = PTE_PWT | PTE_PCD | PTE_PAT4K | PTE_PKEY;
 	uint64_t attr = ~0ull, spte, *par[16], gfn = sp->gfn;
 	unsigned int i, n, k, perm = sp->role.access;
 	int64_t pfn;

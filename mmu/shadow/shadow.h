@@ -164,6 +164,16 @@ long shadow_destroy(struct shadow_mmu *s);
 enum shadow_fault_result shadow_page_fault(struct shadow_vcpu *vc, uint64_t gva,
 					   uint32_t error_code, bool ac,
 					   struct shadow_fault *out);
+/*
+ * The guest's PKRU and IA32_PKRS as they are now, for the walks of the
+ * faults that follow (protection keys, mmu/walk.h): the hypervisor gives
+ * them before shadow_page_fault() while the guest's CR4 has PKE or PKS,
+ * since the guest changes them without an exit (WRPKRU, XRSTOR; the MSR
+ * where the hypervisor lets its writes through).  The shadow leaves carry
+ * the keys of the guest's 4-level leaves and the hardware checks them
+ * itself with the guest's registers loaded.
+ */
+void shadow_set_pkeys(struct shadow_vcpu *vc, uint32_t pkru, uint32_t pkrs);
 /* MOV to CR3 (PAE: after the hypervisor loaded and checked the PDPTEs,
  * which it passes in pdpte[]; NULL in other modes). */
 int shadow_load_cr3(struct shadow_vcpu *vc, uint64_t cr3,

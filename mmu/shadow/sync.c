@@ -155,7 +155,9 @@ static void update_entry(struct shadow_mmu *s, struct shadow_page *sp,
 	global = (g & PTE_G) && (vc->cpu.cr4 & SH_CR4_PGE);
 	if (set_leaf(s, sp, i, gfn, make_leaf(s, (uint64_t)pfn, perm,
 					      w ? leaf_w(s, gfn, false) : 0,
-					      g), global, g))
+					      (g & ~PTE_PKEY) |
+					      leaf_pkey(sp->role, g)),
+		     global, g))
 		drop_spte(s, sp, i);
 }
 

@@ -5,7 +5,7 @@
 
 GUEST_DIR	:= tests/guest
 GUEST_OUT	:= $(BUILD)/tests/guest
-GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma rules smp
+GUEST_NAMES	:= hello cpuid memory paging io irq pg32 pgpae pg64 hostile frames misbehave ptwrite conform real16 fuzz pgrand dma rules smp pkeys
 # Kernels that test the runner itself, not the machine (not in GUEST_KERNELS).
 GUEST_SELFTEST	:= crash
 # Kernels driven by their own runner (tests/test-shell.py): not in the matrix.
@@ -40,7 +40,7 @@ GUEST_PG_C	:= pg.c pgsuite.c
 GUEST_PG_OBJS	:= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 		   $(GUEST_OUT)/obj/lib/pgrun.o
 GUEST_C_OBJS	+= $(GUEST_PG_C:%.c=$(GUEST_OUT)/obj/lib/%.o)
-GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile pgrand
+GUEST_PG_NAMES	:= pg32 pgpae pg64 hostile pgrand pkeys
 
 # The trap harness (lib/trap.h), linked into the kernels that catch faults.
 GUEST_TRAP_OBJS	:= $(GUEST_OUT)/obj/lib/trap.o

@@ -34,12 +34,18 @@
 #define EU	PFERR_U
 #define ER	PFERR_RSVD
 #define EI	PFERR_ID
+#define EK	PFERR_PK
 
 #define WP	GW_CR0_WP
 #define PSE	GW_CR4_PSE
 #define SMEP	GW_CR4_SMEP
 #define SMAP	GW_CR4_SMAP
 #define NXE	GW_EFER_NXE
+#define PKE	GW_CR4_PKE
+#define PKS	GW_CR4_PKS
+#define KEY(k)	((uint64_t)(k) << 59)
+#define AD(k)	(1u << (2 * (k)))
+#define WD(k)	(2u << (2 * (k)))
 
 #define MEM_SIZE	(64 * 4096)
 #define VA_LM		0x0000405566778abcull
@@ -61,6 +67,7 @@ struct wcase {
 	enum gw_status status;
 	uint32_t ec;
 	uint64_t gpa_or;	/* extra frame bits expected in the gpa */
+	uint32_t pkru, pkrs;
 };
 
 static const struct wcase cases[] = {
@@ -269,6 +276,68 @@ static const struct wcase cases[] = {
 	{ "32 user fetch ok", GW_MODE_32, .upper = P|RW|US, .leaf = P|US,
 	  .access = U_|F_ },
 
+	/* protection keys, SDM Vol 3 4.6.2 and 4.7 (4-level only) */
+	{ "lm pku ad user read", GW_MODE_LM, .cr4 = PKE, .pkru = AD(3),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = U_,
+	  .status = GW_FAULT, .ec = EP|EU|EK },
+	{ "lm pku rights of other keys", GW_MODE_LM, .cr4 = PKE, .pkru = ~(3u << 6),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = U_|W_ },
+	{ "lm pku ad sup read of user page", GW_MODE_LM, .cr4 = PKE,
+	  .pkru = AD(3), .upper = P|RW|US, .leaf = P|RW|US|KEY(3),
+	  .access = R_, .status = GW_FAULT, .ec = EP|EK },
+	{ "lm pku ad implicit read of user page", GW_MODE_LM, .cr4 = PKE,
+	  .pkru = AD(3), .upper = P|RW|US, .leaf = P|RW|US|KEY(3),
+	  .access = U_|I_, .status = GW_FAULT, .ec = EP|EK },
+	{ "lm pku ad fetch unchecked", GW_MODE_LM, .cr4 = PKE, .pkru = AD(3),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = U_|F_ },
+	{ "lm pku off: pkru ignored", GW_MODE_LM, .pkru = AD(3),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = U_ },
+	{ "lm pku wd user read", GW_MODE_LM, .cr4 = PKE, .pkru = WD(3),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = U_ },
+	{ "lm pku wd user write wp=0", GW_MODE_LM, .cr4 = PKE, .pkru = WD(3),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = U_|W_,
+	  .status = GW_FAULT, .ec = EP|EW|EU|EK },
+	{ "lm pku wd sup write wp=0", GW_MODE_LM, .cr4 = PKE, .pkru = WD(3),
+	  .upper = P|RW|US, .leaf = P|RW|US|KEY(3), .access = W_ },
+	{ "lm pku wd sup write wp=1", GW_MODE_LM, .cr0 = WP, .cr4 = PKE,
+	  .pkru = WD(3), .upper = P|RW|US, .leaf = P|RW|US|KEY(3),
+	  .access = W_, .status = GW_FAULT, .ec = EP|EW|EK },
+	{ "lm pku and r/w both deny: pk set", GW_MODE_LM, .cr4 = PKE,
+	  .pkru = WD(3), .upper = P|RW|US, .leaf = P|US|KEY(3),
+	  .access = U_|W_, .status = GW_FAULT, .ec = EP|EW|EU|EK },
+	{ "lm pku leaves supervisor pages alone", GW_MODE_LM, .cr4 = PKE,
+	  .pkru = AD(3), .upper = P|RW|US, .leaf = P|RW|KEY(3),
+	  .access = W_ },
+	{ "lm pku key of a 2m leaf", GW_MODE_LM, .cr4 = PKE, .pkru = AD(9),
+	  .level = 2, .upper = P|RW|US|KEY(3), .leaf = P|RW|US|KEY(9),
+	  .access = U_, .status = GW_FAULT, .ec = EP|EU|EK },
+	{ "lm pku key of a non-leaf ignored", GW_MODE_LM, .cr4 = PKE,
+	  .pkru = AD(3), .upper = P|RW|US|KEY(3), .leaf = P|RW|US,
+	  .access = U_ },
+	{ "lm pku not present: no pk", GW_MODE_LM, .cr4 = PKE, .pkru = AD(0),
+	  .upper = P|RW|US, .leaf = RW|US, .access = U_,
+	  .status = GW_FAULT, .ec = EU },
+	{ "lm pks ad sup read", GW_MODE_LM, .cr4 = PKS, .pkrs = AD(15),
+	  .upper = P|RW|US, .leaf = P|RW|KEY(15), .access = R_,
+	  .status = GW_FAULT, .ec = EP|EK },
+	{ "lm pks ad sup fetch unchecked", GW_MODE_LM, .cr4 = PKS,
+	  .pkrs = AD(15), .upper = P|RW|US, .leaf = P|RW|KEY(15),
+	  .access = F_ },
+	{ "lm pks leaves user pages alone", GW_MODE_LM, .cr4 = PKS,
+	  .pkrs = AD(15), .upper = P|RW|US, .leaf = P|RW|US|KEY(15),
+	  .access = U_|W_ },
+	{ "lm pks wd sup write wp=1", GW_MODE_LM, .cr0 = WP, .cr4 = PKS,
+	  .pkrs = WD(15), .upper = P|RW|US, .leaf = P|RW|KEY(15),
+	  .access = W_, .status = GW_FAULT, .ec = EP|EW|EK },
+	{ "lm pks wd sup write wp=0", GW_MODE_LM, .cr4 = PKS,
+	  .pkrs = WD(15), .upper = P|RW|US, .leaf = P|RW|KEY(15),
+	  .access = W_ },
+	{ "lm pks with pkru: pkrs for supervisor pages", GW_MODE_LM,
+	  .cr4 = PKE|PKS, .pkru = AD(15), .pkrs = 0, .upper = P|RW|US,
+	  .leaf = P|RW|KEY(15), .access = R_ },
+	{ "pae pke: no keys", GW_MODE_PAE, .cr4 = PKE|PKS, .pkru = ~0u,
+	  .pkrs = ~0u, .upper = P|RW|US, .leaf = P|RW|US, .access = U_|W_ },
+
 	/* paging off */
 	{ "paging off user write", GW_MODE_OFF, .access = U_|W_ },
 	{ "paging off fetch", GW_MODE_OFF, .access = F_ },
@@ -319,6 +388,8 @@ static void build(struct built *b, const struct wcase *c)
 	b->ctx.cr4 = c->cr4;
 	b->ctx.efer = c->efer;
 	b->ctx.ac = c->ac;
+	b->ctx.pkru = c->pkru;
+	b->ctx.pkrs = c->pkrs;
 	b->ctx.gbpages = c->gbpages;
 	b->ctx.maxphyaddr = c->maxphy ? c->maxphy : 40;
 	b->ctx.mem = &gmem_ops;

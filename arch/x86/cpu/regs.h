@@ -40,6 +40,7 @@
 #define CR4_SMEP	(1ull << 20)
 #define CR4_SMAP	(1ull << 21)
 #define CR4_PKE		(1ull << 22)
+#define CR4_PKS		(1ull << 24)
 /* SDM Vol 3 4.10.4.1: a change of one of these flushes the TLBs */
 #define CR4_TLB_BITS	(CR4_PSE | CR4_PAE | CR4_PGE | CR4_PCIDE | CR4_SMEP | \
 			 CR4_SMAP | CR4_PKE | CR4_LA57)

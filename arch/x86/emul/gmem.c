@@ -124,6 +124,10 @@ enum gw_status gmem_walk(struct vcpu *v, uint64_t lin, unsigned int access,
 	};
 
 	ctx.pdptes_loaded = v->mmu->pdptes(v, &ctx, ctx.pdpte);
+	/* protection keys: an emulated data access is checked as the CPU
+	   would check it (fetches have none, SDM Vol 3 4.6.2) */
+	if (!(access & GW_FETCH))
+		cpu_guest_pkeys(ctx.cr4, &ctx.pkru, &ctx.pkrs);
 	return gw_walk(&ctx, lin, access, res);
 }
 

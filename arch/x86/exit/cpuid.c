@@ -9,7 +9,8 @@
  * Intel PT is hidden (leaf 7 EBX bit 25, leaf 14h): its output addresses
  * are host-physical (SDM Vol 3 33.5) and msr.c makes its MSRs #GP.
  * Under shadow paging the paging features the shadow MMU does not model
- * are hidden too: PCID, INVPCID, protection keys, 5-level paging.
+ * are hidden too: PCID, INVPCID, 5-level paging, CET.  Protection keys are
+ * shown as the host has them: the shadow leaves carry the guest's keys.
  */
 #include "arch/x86/cpu/cpu.h"
 #include "core/mem.h"
@@ -33,7 +34,6 @@
 #define CPUID7_ECX_OSPKE	(1u << 4)
 #define CPUID7_ECX_CET_SS	(1u << 7)
 #define CPUID7_ECX_LA57		(1u << 16)
-#define CPUID7_ECX_PKS		(1u << 31)
 #define CPUID7_EDX_CET_IBT	(1u << 20)
 
 static struct cpuid_regs umbra_leaf(uint32_t leaf)
@@ -86,15 +86,16 @@ static void mirror_guest_cr4(struct cpuid_regs *r, uint32_t leaf,
 
 /*
  * Leaf 7.0 under shadow paging: what the shadow tables do not carry
- * (PCIDs, protection keys, 5-level paging, CET's shadow-stack pages), and
- * with it the CR4 bits that cr4_allowed() refuses there (PCIDE, PKE, PKS,
- * LA57, CET): CPUID and MOV to CR4 agree (SDM Vol 3 2.5, 4.6.2).
+ * (PCIDs, 5-level paging, CET's shadow-stack pages), and with it the CR4
+ * bits that cr4_allowed() refuses there (PCIDE, LA57, CET): CPUID and MOV
+ * to CR4 agree (SDM Vol 3 2.5).  PKU and PKS stay: the shadow leaves of a
+ * 4-level guest carry its keys, bits 62:59 (mmu/shadow/fault.c), which the
+ * CPU checks with the guest's PKRU and IA32_PKRS (SDM Vol 3 4.6.2).
  */
 static void hide_from_shadow_paging(struct cpuid_regs *r)
 {
 	r->ebx &= ~CPUID7_EBX_INVPCID;
-	r->ecx &= ~(CPUID7_ECX_PKU | CPUID7_ECX_OSPKE | CPUID7_ECX_LA57 |
-		    CPUID7_ECX_PKS | CPUID7_ECX_CET_SS);
+	r->ecx &= ~(CPUID7_ECX_LA57 | CPUID7_ECX_CET_SS);
 	r->edx &= ~CPUID7_EDX_CET_IBT;
 }
 

@@ -150,9 +150,10 @@ static void smsw(struct vcpu *v, const struct cr_insn *ci, uint64_t cr0)
 
 /*
  * CR4 bits this CPU has (SDM Vol 3 2.5, CPUID leaves 1 and 7; APM Vol 2
- * 3.1.3), less those the back end cannot give the guest.  Under nested
- * paging the guest also has what the hardware walks for it: PCIDE, PKE,
- * LA57, CET, PKS.
+ * 3.1.3), less those the back end cannot give the guest.  Protection keys
+ * (PKE, PKS) in both MMU modes: the shadow leaves carry the guest's keys
+ * (SDM Vol 3 4.6.2).  Under nested paging the guest also has what the
+ * hardware walks for it: PCIDE, LA57, CET.
  */
 uint64_t cr4_allowed(struct vcpu *v)
 {
@@ -166,14 +167,14 @@ uint64_t cr4_allowed(struct vcpu *v)
 	ok |= (l1.ecx & (1u << 26)) ? 1ull << 18 : 0;	/* OSXSAVE */
 	ok |= (l7.ebx & (1u << 7)) ? 1ull << 20 : 0;	/* SMEP */
 	ok |= (l7.ebx & (1u << 20)) ? 1ull << 21 : 0;	/* SMAP */
-	/* shadow paging hides PCID and protection keys (cpuid.c) */
+	ok |= (l7.ecx & (1u << 3)) ? CR4_PKE : 0;
+	ok |= (l7.ecx & (1u << 31)) ? CR4_PKS : 0;
+	/* shadow paging hides PCID, 5-level paging and CET (cpuid.c) */
 	if (v->mmu->nested) {
 		ok |= (l1.ecx & (1u << 17)) ? CR4_PCIDE : 0;
-		ok |= (l7.ecx & (1u << 3)) ? 1ull << 22 : 0;	/* PKE */
 		ok |= (l7.ecx & (1u << 16)) ? CR4_LA57 : 0;
 		ok |= (l7.ecx & (1u << 7)) || (l7.edx & (1u << 20)) ?
 		      1ull << 23 : 0;				/* CET */
-		ok |= (l7.ecx & (1u << 31)) ? 1ull << 24 : 0;	/* PKS */
 	}
 	if (v->ops->cr4_reserved)
 		ok &= ~v->ops->cr4_reserved(v);

@@ -383,7 +383,9 @@ static void shadow_enter(struct vcpu *v)
 	lm = shadow_root_level(sh->vc) == 4;
 	hw.cr0 = g->cr0 | CR0_PG | CR0_WP;
 	hw.cr3 = shadow_root_hpa(sh->vc);
-	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE | CR4_PKE)) | CR4_PAE;
+	/* PKE and PKS stay the guest's: the 4-level shadow leaves carry its
+	   keys, and the PAE tables of other modes have none (SDM Vol 3 4.6.2) */
+	hw.cr4 = (g->cr4 & ~(CR4_PSE | CR4_PGE | CR4_PCIDE)) | CR4_PAE;
 	if (!(g->cr0 & CR0_PG))
 		hw.cr4 &= ~(CR4_SMEP | CR4_SMAP);
 	hw.efer = (g->efer & ~(EFER_LME | EFER_LMA)) | EFER_NXE |
@@ -426,6 +428,18 @@ static bool insn_is_pushf(struct vcpu *v)
 	return false;
 }
 
+/* The guest's PKRU and IA32_PKRS for the shadow MMU's walk of a fault:
+ * they change without an exit. */
+static void give_pkeys(struct vcpu *v)
+{
+	uint32_t pkru, pkrs;
+
+	if (!(v->gcr.cr4 & (CR4_PKE | CR4_PKS)))
+		return;
+	cpu_guest_pkeys(v->gcr.cr4, &pkru, &pkrs);
+	shadow_set_pkeys(v->sh->vc, pkru, pkrs);
+}
+
 /*
  * Let the write at e->pf.addr through for the instruction being stepped:
  * a present leaf first (the fault path installs it read-only for a read),
@@ -444,6 +458,7 @@ static void step_open(struct vcpu *v, const struct vcpu_exit *e, uint64_t gfn)
 		sh->step.addrs[i] = e->pf.addr;
 		sh->step.gfns[sh->step.nr_gfns++] = gfn;
 	}
+	give_pkeys(v);
 	if (i < STEP_GFNS && ++sh->step.opened <= STEP_OPENS &&
 	    shadow_page_fault(sh->vc, e->pf.addr, e->pf.error_code & ~PFERR_W,
 			      ac, &f) == SHADOW_FIXED &&
@@ -565,6 +580,7 @@ static void shadow_guest_page_fault(struct vcpu *v, const struct vcpu_exit *e)
 	struct shadow_fault f;
 	bool ac = v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_AC;
 
+	give_pkeys(v);
 	switch (shadow_page_fault(v->sh->vc, e->pf.addr, e->pf.error_code, ac, &f)) {
 	case SHADOW_FIXED:
 		v->exit_class = EXCL_PF_FILL;

@@ -42,6 +42,7 @@
 #define PF_U		(1u << 2)
 #define PF_RSVD		(1u << 3)
 #define PF_ID		(1u << 4)
+#define PF_PK		(1u << 5)
 
 #define CR4_SMEP	(1u << 20)
 #define CR4_SMAP	(1u << 21)
@@ -75,6 +76,8 @@ enum pg_op_kind {
 	OP_RDCR,	/* out = cr(val): 0, 2, 3 or 4 */
 	OP_RDMSR,	/* out = msr(addr) */
 	OP_WRMSR,	/* msr(addr) = val */
+	OP_WRPKRU,	/* PKRU = val (CR4.PKE) */
+	OP_RDPKRU,	/* out = PKRU */
 };
 
 #define PG_USER		(1u << 0)	/* at CPL 3 (READ, WRITE, EXEC) */

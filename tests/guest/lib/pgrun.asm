@@ -68,6 +68,8 @@ OP_MOVS		equ 16
 OP_RDCR		equ 17
 OP_RDMSR	equ 18
 OP_WRMSR	equ 19
+OP_WRPKRU	equ 20
+OP_RDPKRU	equ 21
 
 PG_USER		equ 1
 PG_AC		equ 2
@@ -162,6 +164,10 @@ saved_idt:	resb 8
 	je .rdmsr
 	cmp ecx, OP_WRMSR
 	je .wrmsr
+	cmp ecx, OP_WRPKRU
+	je .wrpkru
+	cmp ecx, OP_RDPKRU
+	je .rdpkru
 	ud2				; unknown operation: reported as #UD
 
 .read:
@@ -323,6 +329,17 @@ saved_idt:	resb 8
 	mov eax, [xBX + OP_VAL]
 	mov edx, [xBX + OP_VAL + 4]
 	wrmsr
+	jmp .done
+.wrpkru:				; ECX and EDX 0 (SDM Vol 2 WRPKRU)
+	xor ecx, ecx
+	xor edx, edx
+	db 0x0f, 0x01, 0xef		; wrpkru (nasm: 64-bit only; valid
+					; in any mode with CR4.PKE)
+	jmp .done
+.rdpkru:
+	xor ecx, ecx
+	db 0x0f, 0x01, 0xee		; rdpkru
+	mov [xBX + OP_OUT], eax
 	jmp .done
 
 .user:					; IRET to ring 3 with the operands

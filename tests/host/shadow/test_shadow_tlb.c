@@ -10,6 +10,10 @@
  * translation the architecture would let a TLB hold (SDM Vol 3 4.10).
  * After every step: every shadow translation is one of those, with no more
  * permission; after every flush that set is exactly the current walk.
+ * In 4-level paging the guest's leaves carry random protection keys (bits
+ * 62:59), and a shadow translation must carry its reference's key (the
+ * CPU checks the key of the shadow leaf, SDM Vol 3 4.6.2); in PAE shadow
+ * tables no key at all.
  * Each configuration runs with OOS on and off and with a tiny pool.
  *
  * With two or three vCPUs (issue 12) each has its own registers, address
@@ -43,6 +47,12 @@
 #define E_PS		(1ull << 7)
 #define E_G		(1ull << 8)
 #define E_NX		(1ull << 63)
+#define E_KEY_SHIFT	59
+#define E_KEY		(0xfull << E_KEY_SHIFT)
+/* a translation's protection key rides in its perm, above GW_PERM_* */
+#define PERM_KEY_SHIFT	8
+#define PERM_KEY(e)	((unsigned int)(((e) & E_KEY) >> E_KEY_SHIFT) << \
+			 PERM_KEY_SHIFT)
 
 static struct model M;
 #define C	(M.c)		/* the vCPU of this step */
@@ -139,6 +149,8 @@ static bool translation(uint64_t va, uint64_t *frame, unsigned int *perm,
 		return false;
 	*frame = w.gpa >> 12;
 	*perm = w.perm;
+	if (mode() == GW_MODE_LM)
+		*perm |= PERM_KEY(w.pte[w.nr_ptes - 1]);
 	*global = mode() != GW_MODE_OFF && (C->cpu.cr4 & CR4_PGE) &&
 		  (w.pte[w.nr_ptes - 1] & E_G);
 	return true;
@@ -332,7 +344,7 @@ static int shadow_walk(uint64_t va, uint64_t *pfn, unsigned int *perm)
 	/* a large leaf's frame is aligned: bit 12 is its PAT */
 	*pfn = ((e & PT_ADDR_MASK & ~((1ull << (12 + 9 * (level - 1))) - 1))
 		>> 12) + ((va >> 12) & ((1ull << (9 * (level - 1))) - 1));
-	*perm = p;
+	*perm = p | PERM_KEY(e);
 	return 0;
 }
 
@@ -341,13 +353,16 @@ static const unsigned int accs[6] = {
 	GW_USER | GW_FETCH,
 };
 
-/* A translation the reference TLB holds with no less permission. */
+/* A translation the reference TLB holds with no less permission and the
+ * same protection key. */
 static bool ref_allows(int vi, uint64_t pfn, unsigned int perm)
 {
 	int k, a, ac;
 
 	for (k = 0; k < C->ntlb[vi]; k++) {
-		bool ok = C->tlb[vi][k].frame + M_PFN_OFF == pfn;
+		bool ok = C->tlb[vi][k].frame + M_PFN_OFF == pfn &&
+			  C->tlb[vi][k].perm >> PERM_KEY_SHIFT ==
+			  perm >> PERM_KEY_SHIFT;
 
 		for (a = 0; a < 6 && ok; a++)
 			for (ac = 0; ac < 2; ac++)
@@ -616,6 +631,8 @@ static uint64_t leaf_entry(uint64_t frame, bool kernel, bool global)
 		e |= below(8) ? E_G : 0;
 	if (esz() == 8 && (C->cpu.efer & GW_EFER_NXE) && !below(4))
 		e |= E_NX;
+	if (mode() == GW_MODE_LM && below(2))
+		e |= below(16) << E_KEY_SHIFT;
 	return e;
 }
 
@@ -882,7 +899,10 @@ static void mutate(void)
 		}
 		break;
 	case 9:
-		nv = esz() == 8 ? v | (1ull << 40) : v;	/* reserved */
+		if (mode() == GW_MODE_LM && below(2))	/* another key */
+			nv = v ^ ((1 + below(15)) << E_KEY_SHIFT);
+		else
+			nv = esz() == 8 ? v | (1ull << 40) : v;	/* reserved */
 		break;
 	default:
 		nv = leaf ? leaf_entry(data_frame(), M.va[vi] >= (1ull << 31),
