@@ -11,7 +11,10 @@
  * into, a round trip through its own DR0 and DR7 while gdb holds the
  * CPU's, and one write of gdb_watched, which gdb watches.  With "spin"
  * it then spins with interrupts off, making no exit, until gdb (after a
- * Ctrl-C) sets gdb_release.  Its own INT3 must reach its own #BP
+ * Ctrl-C) sets gdb_release.  After the loop it prints CONSOLE_LINE,
+ * which gdb must show (O packets when gdb has the shared console).  With
+ * "com2hidden" (gdb=com2) it checks that COM2, gdb's port, reads as no
+ * device.  Its own INT3 must reach its own #BP
  * handler while gdb holds breakpoints elsewhere.  Checks at the end:
  * the loop's sum, gdb's write to gdb_var (with "gdb"), no INT3 byte left
  * at either function after gdb detached, the guest's own #BP.
@@ -26,6 +29,8 @@ const char test_name[] = "gdbt";
 #define HOLE_VA		0x80000000u
 #define ALIAS_MAGIC	0x600dcafeu
 #define LOOP_N		1000u
+#define CONSOLE_LINE	"info: the guest prints while gdb is attached\n"
+#define COM2_LSR	0x2fd
 
 #define PTE_P		0x001u
 #define PTE_W		0x002u
@@ -124,6 +129,7 @@ void test_main(void)
 	gdb_here();
 	for (uint32_t i = 0; i < LOOP_N; i++)
 		gdb_sum += i;
+	printf(CONSOLE_LINE);
 	own_debug_regs();
 	gdb_watched = 7;
 	if (cmdline_has_word(boot.cmdline, "spin")) {
@@ -135,6 +141,9 @@ void test_main(void)
 	}
 	gdb_there();
 	own_int3();
+	if (cmdline_has_word(boot.cmdline, "com2hidden"))
+		check(inb(COM2_LSR) == 0xff, "gdb's own port (COM2) is hidden from the guest",
+		      "LSR %#x", inb(COM2_LSR));
 	check(gdb_sum == LOOP_N * (LOOP_N - 1) / 2,
 	      "the loop's sum is right after breakpoints and steps",
 	      "sum %u", gdb_sum);
