@@ -11,6 +11,8 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/regs.h"
+#include "arch/x86/emul/decode.h"
+#include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "arch/x86/exit/dr.h"
 #include "arch/x86/paging/mmu.h"
@@ -490,32 +492,32 @@ bool gdbstub_step_done(struct vcpu *v)
  * The guest's own INT3, INTO or INT n, stopped before it ran: run it as
  * the CPU would (SDM Vol 2 "INT n/INTO/INT3/INT1"): RIP past it, then #BP,
  * #OF when RFLAGS.OF is set, or the software interrupt.  INT n exits only
- * on SVM (svm_intercept_bp()); a legacy prefix before the opcode is
- * stepped over.
+ * on SVM (svm_intercept_bp()).  The decoder reads it, legacy prefixes
+ * included; what does not decode (a page that ends after the INT3) is
+ * taken for the one-byte INT3 that the #BP intercept says it is.
  */
 static void guest_own_int(struct vcpu *v, uint64_t rip)
 {
-	uint8_t insn[6];
-	unsigned int n = 0;
+	struct guest_insn gi;
+	struct gmem_fault f;
+	unsigned int len = 1;
+	enum x86_op op = X86_OP_INT3;
 
-	if (copy_guest(v, rip, insn, sizeof(insn), false))
-		insn[0] = INT3;		/* a short page: the INT3 fits */
-	while (n < 4 && (insn[n] == 0x66 || insn[n] == 0x67 ||
-			 insn[n] == 0x26 || insn[n] == 0x2e || insn[n] == 0x36 ||
-			 insn[n] == 0x3e || insn[n] == 0x64 || insn[n] == 0x65))
-		n++;
-	if (insn[n] == 0xcd && v->ops->inject_soft_int) {
-		v->ops->set_reg(v, VCPU_RIP, rip + n + 2);
-		v->ops->inject_soft_int(v, insn[n + 1]);
-		return;
+	if (insn_fetch(v, &gi, &f) == GMEM_OK && gi.dec == X86_DEC_OK &&
+	    (gi.in.op == X86_OP_INT3 || gi.in.op == X86_OP_INTO ||
+	     (gi.in.op == X86_OP_INT && v->ops->inject_soft_int))) {
+		op = gi.in.op;
+		len = gi.in.len;
 	}
-	v->ops->set_reg(v, VCPU_RIP, rip + n + 1);
-	if (insn[n] == 0xce) {
+	v->ops->set_reg(v, VCPU_RIP, rip + len);
+	if (op == X86_OP_INT) {
+		v->ops->inject_soft_int(v, (uint8_t)gi.in.imm);
+	} else if (op == X86_OP_INTO) {
 		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_OF)
 			v->ops->inject_exception(v, 4, false, 0);
-		return;
+	} else {
+		v->ops->inject_exception(v, 3, false, 0);
 	}
-	v->ops->inject_exception(v, 3, false, 0);
 }
 
 /*
