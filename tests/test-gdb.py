@@ -14,7 +14,9 @@ gdb_there, continue to the first, read the original bytes under the
 breakpoint, read and change the variable gdb_var, read memory through the
 guest's page tables (a 4 KiB alias at 0x40000000, a hole at 0x80000000
 that must give an error), step ten instructions, continue to the second
-breakpoint, read gdb_sum there, detach.  The guest then runs on and checks
+breakpoint, read gdb_sum there, then stop in long mode (a breakpoint
+at gdb_long, cs 0x18, stepi 2, r9 and gdb_long_var holding a 64-bit
+value), detach.  The guest then runs on and checks
 that gdb's write arrived, that no INT3 byte is left, that its own INT3
 still reaches its own handler and that its loop's sum is right: the run
 passes only if gdb saw what it should and the guest's own line says
@@ -54,6 +56,7 @@ HOLE_VA = 0x80000000
 NOT_RAM_PA = 0xfec00000		# the I/O APIC's registers
 CONSOLE_LINE = 'info: the guest prints while gdb is attached'
 LOOP_N = 1000
+LONG_MAGIC = 0x1122334455667788
 
 
 class Proxy:
@@ -135,6 +138,13 @@ def gdb_commands(port, spin, var_pa, umbra_pa):
         ('cont2', 'continue'),
         ('rip3', 'print/x $pc == (long)&gdb_there'),
         ('sum', 'print gdb_sum'),
+        ('bp64', 'break *gdb_long'),
+        ('cont64', 'continue'),
+        ('rip64', 'print/x $pc == (long)&gdb_long'),
+        ('cs64', 'print/x $cs'),
+        ('step64', 'stepi 2'),
+        ('r9', 'print/x $r9'),
+        ('var64', 'print/x gdb_long_var'),
         ('detach', 'detach'),
     ]
     args = ['-ex', 'set pagination off', '-ex', 'set confirm off',
@@ -193,6 +203,14 @@ def gdb_checks(name, a, out, spin, com2):
     want('rip3', r'= 0x1$', 'the pc is gdb_there')
     want('sum', r'= %d$' % (LOOP_N * (LOOP_N - 1) // 2),
          'gdb_sum is the loop\'s sum')
+    want('cont64', r'Breakpoint 4', 'continue stops at a breakpoint in '
+         'long mode (gdb_long)')
+    want('rip64', r'= 0x1$', 'the pc is gdb_long')
+    want('cs64', r'= 0x18$', 'cs is the 64-bit code segment there')
+    want('r9', r'= 0x%x$' % LONG_MAGIC, 'after stepi 2 in long mode, r9 '
+         'holds the 64-bit value')
+    want('var64', r'= 0x%x$' % LONG_MAGIC, 'reads gdb_long_var through '
+         'the 4-level page tables')
     want('detach', r'Detaching|detached|Inferior 1 .*detached',
          'detach')
 
