@@ -54,7 +54,8 @@ static bool parse_size(const char *v, uint64_t *out)
  * One parser per option: true if val was accepted (and applied).  show()
  * writes the current value as the option would be written.
  */
-static bool set_serial(const char *val)
+/* com1..com4 or a port number; "off" is 0 */
+static bool parse_port(const char *val, uint16_t *port)
 {
 	uint64_t p;
 
@@ -64,21 +65,67 @@ static bool set_serial(const char *val)
 		p = com_ports[val[3] - '1'];
 	else if (!str_to_u64(val, 10, &p) || !p || p > 0xfff8)
 		return false;
-	opts.serial_port = (uint16_t)p;
+	*port = (uint16_t)p;
 	return true;
+}
+
+static bool set_serial(const char *val)
+{
+	return parse_port(val, &opts.serial_port);
+}
+
+static void show_port(char *buf, size_t len, uint16_t port)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(com_ports); i++)
+		if (port == com_ports[i]) {
+			snprintf(buf, len, "com%zu", i + 1);
+			return;
+		}
+	if (port)
+		snprintf(buf, len, "0x%x", port);
+	else
+		snprintf(buf, len, "off");
 }
 
 static void show_serial(char *buf, size_t len)
 {
-	for (size_t i = 0; i < ARRAY_SIZE(com_ports); i++)
-		if (opts.serial_port == com_ports[i]) {
-			snprintf(buf, len, "com%zu", i + 1);
-			return;
-		}
-	if (opts.serial_port)
-		snprintf(buf, len, "0x%x", opts.serial_port);
-	else
-		snprintf(buf, len, "off");
+	show_port(buf, len, opts.serial_port);
+}
+
+/* gdb=off, wait, PORT or PORT,wait (PORT as serial='s, not off) */
+static bool set_gdb(const char *val)
+{
+	char port[16];
+	const char *comma = strchr(val, ',');
+	size_t n = comma ? (size_t)(comma - val) : strlen(val);
+	uint16_t p = 0;
+
+	if (!strcmp(val, "off") || !strcmp(val, "wait")) {
+		opts.gdb_wait = !strcmp(val, "wait");
+		opts.gdb_port = 0;
+		return true;
+	}
+	if (n >= sizeof(port) || (comma && strcmp(comma, ",wait")))
+		return false;
+	memcpy(port, val, n);
+	port[n] = '\0';
+	if (!parse_port(port, &p) || !p)
+		return false;
+	opts.gdb_port = p;
+	opts.gdb_wait = comma != NULL;
+	return true;
+}
+
+static void show_gdb(char *buf, size_t len)
+{
+	char port[16];
+
+	if (!opts.gdb_port) {
+		snprintf(buf, len, "%s", opts.gdb_wait ? "wait" : "off");
+		return;
+	}
+	show_port(port, sizeof(port), opts.gdb_port);
+	snprintf(buf, len, "%s%s", port, opts.gdb_wait ? ",wait" : "");
 }
 
 static bool set_loglevel(const char *val)
@@ -129,7 +176,6 @@ static const char *const selftest_names[] = { "off", "ud", "entry", "oom", NULL 
 static const char *const mmu_names[] = { "tdp", "shadow", NULL };
 static const char *const off_on[] = { "off", "on", NULL };
 static const char *const on_off[] = { "on", "off", NULL };	/* iommu_off */
-static const char *const off_wait[] = { "off", "wait", NULL };	/* gdb_wait */
 
 static int choice_of(const char *const *names, const char *val)
 {
@@ -213,9 +259,9 @@ static const struct option_desc options[] = {
 	{ "canary", "a 64-bit hex value such as 0x0123456789abcdef", "random",
 	  "the leak canary umbra writes into its memory (tests)",
 	  PARSED(set_canary, show_canary) },
-	{ "gdb", "off, wait", "off",
-	  "wait for gdb on the console port before the guest starts (docs/gdb.md)",
-	  ONE_OF(off_wait, opts.gdb_wait) },
+	{ "gdb", "off, wait, a port (com2, 0x2f8), or PORT,wait", "off",
+	  "wait: wait for gdb before the guest starts; PORT: gdb's own UART, not the console (docs/gdb.md)",
+	  PARSED(set_gdb, show_gdb) },
 };
 
 static bool set(const struct option_desc *o, const char *val)

@@ -15,11 +15,8 @@
 
 static uint16_t uart;
 
-void serial_init(uint16_t port)
+void uart_init(uint16_t port)
 {
-	uart = port;
-	if (!port)
-		return;
 	outb(port + UART_IER, 0);
 	outb(port + UART_LCR, LCR_DLAB);
 	outb(port + UART_DLL, 1);		/* 115200 / 1 */
@@ -29,20 +26,46 @@ void serial_init(uint16_t port)
 	outb(port + UART_MCR, 0x03);		/* DTR, RTS */
 }
 
+void serial_init(uint16_t port)
+{
+	uart = port;
+	if (port)
+		uart_init(port);
+}
+
 uint16_t serial_port(void)
 {
 	return uart;
 }
 
-static void serial_putc(char c)
+static void putc_at(uint16_t port, char c)
 {
 	/* bounded: a missing UART must not hang umbra */
 	for (int i = 0; i < 100000; i++) {
-		if (inb(uart + UART_LSR) & LSR_THRE)
+		if (inb(port + UART_LSR) & LSR_THRE)
 			break;
 		cpu_pause();
 	}
-	outb(uart + UART_DATA, (uint8_t)c);
+	outb(port + UART_DATA, (uint8_t)c);
+}
+
+static void serial_putc(char c)
+{
+	putc_at(uart, c);
+}
+
+void uart_write(uint16_t port, const char *s, unsigned long n)
+{
+	while (n--)
+		putc_at(port, *s++);
+}
+
+bool uart_getc(uint16_t port, char *c)
+{
+	if (!(inb(port + UART_LSR) & LSR_DR))
+		return false;
+	*c = (char)inb(port + UART_DATA);
+	return true;
 }
 
 void serial_write(const char *s, unsigned long n)
@@ -68,8 +91,5 @@ void serial_flush(void)
 
 bool serial_getc(char *c)
 {
-	if (!uart || !(inb(uart + UART_LSR) & LSR_DR))
-		return false;
-	*c = (char)inb(uart + UART_DATA);
-	return true;
+	return uart && uart_getc(uart, c);
 }

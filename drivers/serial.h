@@ -20,4 +20,9 @@ void serial_write(const char *s, unsigned long n);
 bool serial_getc(char *c);		/* non-blocking */
 void serial_flush(void);
 
+/* Another UART than the console (gdb's own port): raw bytes, no CR. */
+void uart_init(uint16_t port);
+void uart_write(uint16_t port, const char *s, unsigned long n);
+bool uart_getc(uint16_t port, char *c);	/* non-blocking */
+
 #endif

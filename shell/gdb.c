@@ -480,6 +480,136 @@ static int cmd_vcont(const char *p, struct reply *r)
 	return -1;
 }
 
+/* --- console output, monitor commands -------------------------------------- */
+
+bool gdb_console(struct gdb *g, const char *s, size_t n)
+{
+	while (n) {
+		size_t k = n < GDB_O_CHUNK ? n : GDB_O_CHUNK, len = 1;
+
+		g->o[0] = 'O';
+		for (size_t i = 0; i < k; i++) {
+			g->o[len++] = hexdig[(uint8_t)s[i] >> 4];
+			g->o[len++] = hexdig[(uint8_t)s[i] & 0xf];
+		}
+		if (!send_packet(g, g->o, len))
+			return false;
+		s += k;
+		n -= k;
+	}
+	return true;
+}
+
+static void say(struct gdb *g, const char *s)
+{
+	gdb_console(g, s, strlen(s));
+}
+
+/* a number as one writes it at gdb's prompt: 0x... hex, else decimal */
+static bool parse_num(const char **p, uint64_t *val)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	int n = 0;
+
+	while (*s == ' ')
+		s++;
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) {
+		s += 2;
+		if (!parse_hex(&s, &v))
+			return false;
+		*p = s;
+		*val = v;
+		return true;
+	}
+	for (; *s >= '0' && *s <= '9' && n < 19; s++, n++)
+		v = v * 10 + (uint64_t)(*s - '0');
+	if (!n || (*s >= '0' && *s <= '9'))
+		return false;
+	*p = s;
+	*val = v;
+	return true;
+}
+
+static void put_hex(char *buf, size_t *len, uint64_t val, int digits)
+{
+	for (int shift = 4 * (digits - 1); shift >= 0; shift -= 4)
+		buf[(*len)++] = hexdig[(val >> shift) & 0xf];
+}
+
+/* monitor phys ADDR LEN: 16 bytes a line, "ADDR: xx xx ...", as O packets */
+static void mon_phys(struct gdb *g, const char *p)
+{
+	uint8_t buf[GDB_PHYS_MAX];
+	char line[17 + 3 * 16 + 2];
+	uint64_t addr, len;
+	const char *why;
+
+	if (!parse_num(&p, &addr) || !parse_num(&p, &len) || *p || !len ||
+	    len > GDB_PHYS_MAX || addr + len < addr) {
+		say(g, "usage: monitor phys ADDR LEN (LEN 1 to 256; 0x for hex)\n");
+		return;
+	}
+	if (!g->t->read_phys) {
+		say(g, "phys: not supported by this target\n");
+		return;
+	}
+	why = g->t->read_phys(g->t->ctx, addr, buf, len);
+	if (why) {
+		say(g, "phys: ");
+		say(g, why);
+		say(g, "\n");
+		return;
+	}
+	for (uint64_t off = 0; off < len; off += 16) {
+		size_t n = 0;
+
+		put_hex(line, &n, addr + off, 16);
+		line[n++] = ':';
+		for (uint64_t i = off; i < len && i < off + 16; i++) {
+			line[n++] = ' ';
+			put_hex(line, &n, buf[i], 2);
+		}
+		line[n++] = '\n';
+		if (!gdb_console(g, line, n))
+			return;
+	}
+}
+
+static const char mon_help[] =
+	"monitor phys ADDR LEN  guest-physical memory, LEN (1 to 256) bytes in hex\n"
+	"monitor help           this list\n";
+
+/*
+ * qRcmd,HEX (E.4): gdb's `monitor CMD`, CMD hex-encoded; the output as O
+ * packets, then OK.
+ */
+static void cmd_rcmd(struct gdb *g, const char *p, struct reply *r)
+{
+	char cmd[128];
+	size_t n = strlen(p) / 2;
+
+	if (strlen(p) % 2 || n >= sizeof(cmd) ||
+	    !hex_to_bytes(p, (uint8_t *)cmd, n)) {
+		rput(r, E_INVAL);
+		return;
+	}
+	cmd[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (!cmd[i]) {
+			rput(r, E_INVAL);
+			return;
+		}
+	if (!strcmp(cmd, "help")) {
+		say(g, mon_help);
+	} else if (!strncmp(cmd, "phys", 4) && (cmd[4] == ' ' || !cmd[4])) {
+		mon_phys(g, cmd + 4);
+	} else {
+		say(g, "unknown monitor command; monitor help lists them\n");
+	}
+	rput(r, "OK");
+}
+
 /* q and Q packets (E.4); unknown ones get the empty reply */
 static void cmd_query(struct gdb *g, const char *p, struct reply *r)
 {
@@ -487,6 +617,8 @@ static void cmd_query(struct gdb *g, const char *p, struct reply *r)
 		rput(r, "PacketSize=1000;qXfer:features:read+;QStartNoAckMode+");
 	else if (!strncmp(p, "qXfer:features:read:", 20))
 		xfer_features(g, p + 20, r);
+	else if (!strncmp(p, "qRcmd,", 6))
+		cmd_rcmd(g, p + 6, r);
 	else if (!strcmp(p, "qAttached"))
 		rput(r, "1");		/* detach, do not kill, on quit */
 	else if (!strcmp(p, "QStartNoAckMode"))

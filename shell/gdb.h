@@ -23,6 +23,8 @@
 #define GDB_REG_CS	18
 #define GDB_NR_GPRS	24	/* the ones a target has */
 #define GDB_NR_REGS	40
+#define GDB_O_CHUNK	256	/* console bytes per O packet */
+#define GDB_PHYS_MAX	256	/* bytes per `monitor phys` */
 
 struct gdb_target {
 	void *ctx;
@@ -42,6 +44,12 @@ struct gdb_target {
 	 */
 	int (*hw_point)(void *ctx, unsigned int type, uint64_t addr,
 			uint64_t len, bool insert);
+	/*
+	 * Optional: guest-physical memory for `monitor phys`: NULL, or why
+	 * it cannot be read (the message gdb prints).
+	 */
+	const char *(*read_phys)(void *ctx, uint64_t addr, void *buf,
+				 size_t len);
 };
 
 enum gdb_resume { GDB_CONTINUE, GDB_STEP, GDB_DETACH, GDB_KILLED, GDB_CLOSED };
@@ -52,6 +60,7 @@ struct gdb {
 	char in[GDB_PKT_MAX + 1];
 	size_t in_len;			/* X's data may hold a NUL */
 	char out[GDB_PKT_MAX + 8];
+	char o[1 + 2 * GDB_O_CHUNK];	/* an O packet under construction */
 };
 
 void gdb_init(struct gdb *g, const struct gdb_target *t);
@@ -62,6 +71,12 @@ void gdb_init(struct gdb *g, const struct gdb_target *t);
  */
 enum gdb_resume gdb_serve(struct gdb *g, int stop);
 /* the same with a stop reply naming why: key "watch" or "awatch", addr */
+/*
+ * The target's console output as O packets (E.3): gdb takes them only
+ * while the target runs (between a resume and its stop reply) and while
+ * it serves a qRcmd.  False: the line is gone.
+ */
+bool gdb_console(struct gdb *g, const char *s, size_t n);
 enum gdb_resume gdb_serve_watch(struct gdb *g, int stop, const char *key,
 				uint64_t addr);
 

@@ -11,6 +11,8 @@
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/cpu/regs.h"
+#include "arch/x86/emul/decode.h"
+#include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "arch/x86/exit/dr.h"
 #include "arch/x86/paging/mmu.h"
@@ -28,6 +30,10 @@
 
 static struct gdb gdb;
 static bool attached, stepping;
+static bool own_absent;			/* gdb=PORT named no UART */
+static int pushback = -1;		/* a byte read before gdb was served */
+static char con[128];			/* the guest's console, for O packets */
+static size_t con_len;
 static void (*reset)(void);		/* k: the shell's reboot */
 static struct bp {
 	uint64_t addr;
@@ -47,18 +53,40 @@ static const uint8_t gpr_enc[16] = { 0, 3, 1, 2, 6, 7, 5, 4,
 static const enum vcpu_seg seg_order[6] = { SEG_CS, SEG_SS, SEG_DS,
 					    SEG_ES, SEG_FS, SEG_GS };
 
+uint16_t gdbstub_own_port(void)
+{
+	uint16_t p = opts.gdb_port;
+
+	return p && p != serial_port() && !own_absent ? p : 0;
+}
+
+#define own_port	gdbstub_own_port()
+
+static bool port_getc(char *c)
+{
+	return own_port ? uart_getc(own_port, c) : serial_getc(c);
+}
+
 static int t_getc(void *ctx)
 {
 	char c;
 
-	while (!serial_getc(&c))
+	if (pushback >= 0) {
+		c = (char)pushback;
+		pushback = -1;
+		return (unsigned char)c;
+	}
+	while (!port_getc(&c))
 		cpu_pause();
 	return (unsigned char)c;
 }
 
 static void t_put(void *ctx, const char *s, size_t n)
 {
-	serial_write(s, n);
+	if (own_port)
+		uart_write(own_port, s, n);
+	else
+		serial_write(s, n);
 }
 
 static uint64_t t_get_reg(void *ctx, unsigned int n)
@@ -261,6 +289,20 @@ static int t_hw_point(void *ctx, unsigned int type, uint64_t addr,
 	return 0;
 }
 
+/*
+ * monitor phys: guest-physical memory as the guest has it; never umbra's
+ * (umbra_owns()), never what is not RAM (MMIO reads have side effects).
+ */
+static const char *t_read_phys(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	if (umbra_owns(addr, len))
+		return "the range is umbra's own memory, which the guest cannot reach";
+	if (!guest_ram(addr, len))
+		return "the range is not guest RAM";
+	memcpy(buf, phys_to_virt(addr), len);
+	return NULL;
+}
+
 static void t_kill(void *ctx)
 {
 	reset();
@@ -292,6 +334,14 @@ static void ctrl_c_timer(struct vcpu *v)
 		v->ops->exit_timer(v, attached ? (hz ? hz / 100 : 1ull << 24) : 0);
 }
 
+/* The guest's console output so far, to gdb while it waits for a stop. */
+static void console_flush(void)
+{
+	if (attached && con_len)
+		gdb_console(&gdb, con, con_len);
+	con_len = 0;
+}
+
 /*
  * The guest is stopped: gdb has the port until it resumes the guest.
  * key/addr: a watchpoint's hit for the stop reply, or NULL.
@@ -306,11 +356,13 @@ static void serve_watch(struct vcpu *v, int sig, const char *key,
 		.set_reg = t_set_reg, .read_mem = t_read_mem,
 		.write_mem = t_write_mem, .breakpoint = t_breakpoint,
 		.kill = t_kill, .hw_point = t_hw_point,
+		.read_phys = t_read_phys,
 	};
 	if (!attached)
 		gdb_init(&gdb, &t);
 	attached = true;
 	clock_pause();
+	console_flush();
 	switch (gdb_serve_watch(&gdb, sig, key, addr)) {
 	case GDB_STEP:
 		stepping = true;
@@ -333,20 +385,87 @@ static void serve(struct vcpu *v, int sig)
 	serve_watch(v, sig, NULL, 0);
 }
 
+/* gdb's port: its own UART (gdb=PORT), else the console */
+static uint16_t gdb_port(void)
+{
+	return own_port ? own_port : serial_port();
+}
+
 void gdbstub_init(struct vcpu *v, void (*reset_fn)(void))
 {
 	reset = reset_fn;
+	if (own_port) {
+		/* no device: the port reads all ones */
+		if (inb(own_port + UART_LSR) == 0xff) {
+			pr_warn("gdb: no UART at port %x; gdb uses the console",
+				own_port);
+			own_absent = true;
+		} else {
+			uart_init(own_port);
+			pr_info("gdb: gdb's own port %x (hidden from the guest)",
+				own_port);
+		}
+	}
 	if (!opts.gdb_wait)
 		return;
 	pr_info("gdb: waiting for gdb on port %x before the guest's first instruction",
-		serial_port());
+		gdb_port());
 	serve(v, -1);
 }
 
 void gdbstub_attach(struct vcpu *v)
 {
-	pr_info("gdb: the remote protocol on this port; connect gdb now");
+	if (own_port)
+		pr_info("gdb: the remote protocol on port %x; connect gdb now",
+			own_port);
+	else
+		pr_info("gdb: the remote protocol on this port; connect gdb now");
 	serve(v, -1);
+}
+
+
+/*
+ * While gdb is attached on the shared console, the guest's writes to its
+ * data port (with LCR.DLAB clear: else the divisor latch) are console
+ * output, which gdb takes as O packets while the guest runs (the GDB
+ * manual, E.3 "Stop Reply Packets"); a line at a time, the rest before
+ * the next stop reply or poll.
+ */
+bool gdbstub_console(uint16_t port, uint8_t c)
+{
+	if (!attached || own_port || (inb(port + UART_LCR) & LCR_DLAB))
+		return false;
+	con[con_len++] = (char)c;
+	if (c == '\n' || con_len == sizeof(con))
+		console_flush();
+	return true;
+}
+
+/*
+ * On exits (shell_poll()'s rate): the console output held back, then
+ * gdb's port: a 0x03 while attached stops the guest; on gdb's own port
+ * any byte while not attached is a gdb connecting (its first packet
+ * kept for serve()).
+ */
+void gdbstub_poll(struct vcpu *v)
+{
+	char c;
+
+	console_flush();
+	if (!attached && !own_port)
+		return;
+	for (int n = 0; n < 16 && port_getc(&c); n++) {
+		if (!attached) {
+			pushback = (unsigned char)c;
+			pr_info("gdb: a byte on port %x: serving gdb", own_port);
+			serve(v, -1);
+			return;
+		}
+		if (c == GDB_INTERRUPT) {
+			gdbstub_interrupt(v);
+			return;
+		}
+	}
 }
 
 bool gdbstub_attached(void)
@@ -373,32 +492,32 @@ bool gdbstub_step_done(struct vcpu *v)
  * The guest's own INT3, INTO or INT n, stopped before it ran: run it as
  * the CPU would (SDM Vol 2 "INT n/INTO/INT3/INT1"): RIP past it, then #BP,
  * #OF when RFLAGS.OF is set, or the software interrupt.  INT n exits only
- * on SVM (svm_intercept_bp()); a legacy prefix before the opcode is
- * stepped over.
+ * on SVM (svm_intercept_bp()).  The decoder reads it, legacy prefixes
+ * included; what does not decode (a page that ends after the INT3) is
+ * taken for the one-byte INT3 that the #BP intercept says it is.
  */
 static void guest_own_int(struct vcpu *v, uint64_t rip)
 {
-	uint8_t insn[6];
-	unsigned int n = 0;
+	struct guest_insn gi;
+	struct gmem_fault f;
+	unsigned int len = 1;
+	enum x86_op op = X86_OP_INT3;
 
-	if (copy_guest(v, rip, insn, sizeof(insn), false))
-		insn[0] = INT3;		/* a short page: the INT3 fits */
-	while (n < 4 && (insn[n] == 0x66 || insn[n] == 0x67 ||
-			 insn[n] == 0x26 || insn[n] == 0x2e || insn[n] == 0x36 ||
-			 insn[n] == 0x3e || insn[n] == 0x64 || insn[n] == 0x65))
-		n++;
-	if (insn[n] == 0xcd && v->ops->inject_soft_int) {
-		v->ops->set_reg(v, VCPU_RIP, rip + n + 2);
-		v->ops->inject_soft_int(v, insn[n + 1]);
-		return;
+	if (insn_fetch(v, &gi, &f) == GMEM_OK && gi.dec == X86_DEC_OK &&
+	    (gi.in.op == X86_OP_INT3 || gi.in.op == X86_OP_INTO ||
+	     (gi.in.op == X86_OP_INT && v->ops->inject_soft_int))) {
+		op = gi.in.op;
+		len = gi.in.len;
 	}
-	v->ops->set_reg(v, VCPU_RIP, rip + n + 1);
-	if (insn[n] == 0xce) {
+	v->ops->set_reg(v, VCPU_RIP, rip + len);
+	if (op == X86_OP_INT) {
+		v->ops->inject_soft_int(v, (uint8_t)gi.in.imm);
+	} else if (op == X86_OP_INTO) {
 		if (v->ops->get_reg(v, VCPU_RFLAGS) & RFLAGS_OF)
 			v->ops->inject_exception(v, 4, false, 0);
-		return;
+	} else {
+		v->ops->inject_exception(v, 3, false, 0);
 	}
-	v->ops->inject_exception(v, 3, false, 0);
 }
 
 /*

@@ -8,6 +8,7 @@
 #define UMBRA_SHELL_GDBSTUB_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "arch/x86/vcpu/vcpu.h"
 
@@ -18,6 +19,12 @@ void gdbstub_init(struct vcpu *v, void (*reset)(void));
 /* Serve gdb now (the shell's `gdb` command); returns when the guest runs. */
 void gdbstub_attach(struct vcpu *v);
 bool gdbstub_attached(void);
+/* gdb=PORT: gdb's own UART, hidden from the guest; 0 if gdb uses the console */
+uint16_t gdbstub_own_port(void);
+/* The guest wrote c to the shared console's data port: true if gdb took it. */
+bool gdbstub_console(uint16_t port, uint8_t c);
+/* On exits: flush the console output, read gdb's port (Ctrl-C, attach). */
+void gdbstub_poll(struct vcpu *v);
 /* A 0x03 from gdb while the guest runs: stop it with SIGINT. */
 void gdbstub_interrupt(struct vcpu *v);
 /* EXIT_SINGLE_STEP: true if the step was gdb's (then gdb saw the stop). */

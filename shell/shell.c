@@ -76,7 +76,7 @@ bool shell_shared(void)
 /* Two escape bytes in a row open the shell. */
 static void feed(struct vcpu *v, uint8_t c)
 {
-	if (c == GDB_INTERRUPT && gdbstub_attached()) {
+	if (c == GDB_INTERRUPT && gdbstub_attached() && !gdbstub_own_port()) {
 		gdbstub_interrupt(v);
 		return;
 	}
@@ -111,17 +111,22 @@ uint8_t shell_guest_rx(struct vcpu *v, uint16_t port)
 
 void shell_poll(struct vcpu *v)
 {
+	/* while gdb is attached on the console the port is gdb's */
+	bool gdb = gdbstub_attached() || gdbstub_own_port();
+	bool console = mode == SHELL_DEDICATED &&
+		       !(gdbstub_attached() && !gdbstub_own_port());
 	uint64_t now;
 	char c;
 
-	/* while gdb is attached the shared port is gdb's, not the guest's */
-	if (mode != SHELL_DEDICATED && !gdbstub_attached())
+	if (!console && !gdb)
 		return;
 	now = clock_now();
 	if (now - last_poll < poll_cycles)
 		return;
 	last_poll = now;
-	for (int n = 0; n < POLL_BYTES && serial_getc(&c); n++)
+	if (gdb)
+		gdbstub_poll(v);
+	for (int n = 0; console && n < POLL_BYTES && serial_getc(&c); n++)
 		feed(v, (uint8_t)c);
 }
 

@@ -14,7 +14,9 @@ gdb_there, continue to the first, read the original bytes under the
 breakpoint, read and change the variable gdb_var, read memory through the
 guest's page tables (a 4 KiB alias at 0x40000000, a hole at 0x80000000
 that must give an error), step ten instructions, continue to the second
-breakpoint, read gdb_sum there, detach.  The guest then runs on and checks
+breakpoint, read gdb_sum there, then stop in long mode (a breakpoint
+at gdb_long, cs 0x18, stepi 2, r9 and gdb_long_var holding a 64-bit
+value), detach.  The guest then runs on and checks
 that gdb's write arrived, that no INT3 byte is left, that its own INT3
 still reaches its own handler and that its loop's sum is right: the run
 passes only if gdb saw what it should and the guest's own line says
@@ -51,14 +53,19 @@ DONE_TIMEOUT = 60
 ALIAS_VA = 0x40000000
 ALIAS_MAGIC = 0x600dcafe
 HOLE_VA = 0x80000000
+NOT_RAM_PA = 0xfec00000		# the I/O APIC's registers
+CONSOLE_LINE = 'info: the guest prints while gdb is attached'
 LOOP_N = 1000
+LONG_MAGIC = 0x1122334455667788
 
 
 class Proxy:
-    """gdb's TCP connection <-> COM1 of the machine."""
+    """gdb's TCP connection <-> COM1 of the machine (COM2 with com2)."""
 
-    def __init__(self, m):
+    def __init__(self, m, com2=False):
         self.m = m
+        self.line = m.com2 if com2 else m.com1
+        self.send = m.send2 if com2 else m.send1
         self.srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.srv.bind(('127.0.0.1', 0))
         self.srv.listen(1)
@@ -79,7 +86,7 @@ class Proxy:
             self.conn, _ = self.srv.accept()
         except OSError:
             return
-        self.m.com1.tap(self._to_gdb)
+        self.line.tap(self._to_gdb)
         while True:
             try:
                 data = self.conn.recv(4096)
@@ -88,10 +95,10 @@ class Proxy:
             if not data:
                 break
             try:
-                self.m.send1(data)
+                self.send(data)
             except (OSError, ValueError):
                 break
-        self.m.com1.tap(None)
+        self.line.tap(None)
 
     def close(self):
         self.srv.close()
@@ -99,9 +106,10 @@ class Proxy:
             self.conn.close()
 
 
-def gdb_commands(port, spin):
+def gdb_commands(port, spin, var_pa, umbra_pa):
     """gdb's -ex list; each answer is found after its 'echo @NAME@' mark.
-    spin: the guest spins after the watchpoint until gdb releases it."""
+    spin: the guest spins after the watchpoint until gdb releases it.
+    var_pa: gdb_var's guest-physical address; umbra_pa: umbra's memory."""
     steps = [
         ('regs', 'info registers rip'),
         ('bp1', 'break *gdb_here'),
@@ -112,6 +120,10 @@ def gdb_commands(port, spin):
         ('var', 'print gdb_var'),
         ('set', 'set var gdb_var = 42'),
         ('var2', 'print gdb_var'),
+        ('phys', 'monitor phys 0x%x 4' % var_pa),
+        ('physumbra', 'monitor phys 0x%x 4' % umbra_pa),
+        ('physhole', 'monitor phys 0x%x 4' % NOT_RAM_PA),
+        ('help', 'monitor help'),
         ('alias', 'x/1xw 0x%x' % ALIAS_VA),
         ('hole', 'x/1xw 0x%x' % HOLE_VA),
         ('step', 'stepi 10'),
@@ -126,6 +138,13 @@ def gdb_commands(port, spin):
         ('cont2', 'continue'),
         ('rip3', 'print/x $pc == (long)&gdb_there'),
         ('sum', 'print gdb_sum'),
+        ('bp64', 'break *gdb_long'),
+        ('cont64', 'continue'),
+        ('rip64', 'print/x $pc == (long)&gdb_long'),
+        ('cs64', 'print/x $cs'),
+        ('step64', 'stepi 2'),
+        ('r9', 'print/x $r9'),
+        ('var64', 'print/x gdb_long_var'),
         ('detach', 'detach'),
     ]
     args = ['-ex', 'set pagination off', '-ex', 'set confirm off',
@@ -143,7 +162,7 @@ def answers(out):
     return {parts[i]: parts[i + 1].strip() for i in range(1, len(parts) - 1, 2)}
 
 
-def gdb_checks(name, a, out, spin):
+def gdb_checks(name, a, out, spin, com2):
     def want(key, pattern, what):
         text = a.get(key)
         result(text is not None and re.search(pattern, text) is not None,
@@ -157,6 +176,16 @@ def gdb_checks(name, a, out, spin):
          'memory under a breakpoint reads as the original byte')
     want('var', r'= 41$', 'reads gdb_var (41)')
     want('var2', r'= 42$', 'writes gdb_var (42)')
+    want('phys', r'^[0-9a-f]{16}: 2a 00 00 00$',
+         'monitor phys reads gdb_var by its guest-physical address')
+    want('physumbra', r"phys: the range is umbra's own memory",
+         'monitor phys refuses umbra\'s memory')
+    want('physhole', r'phys: the range is not guest RAM',
+         'monitor phys refuses what is not guest RAM (0x%x)' % NOT_RAM_PA)
+    want('help', r'monitor phys ADDR LEN', 'monitor help')
+    if not com2:
+        want('contw', re.escape(CONSOLE_LINE), 'the guest\'s console output '
+             'reaches gdb (O packets) while it runs')
     want('alias', r':\s+0x%08x$' % ALIAS_MAGIC,
          'reads 0x%x through the guest\'s page tables' % ALIAS_VA)
     want('hole', r'Cannot access memory',
@@ -174,30 +203,53 @@ def gdb_checks(name, a, out, spin):
     want('rip3', r'= 0x1$', 'the pc is gdb_there')
     want('sum', r'= %d$' % (LOOP_N * (LOOP_N - 1) // 2),
          'gdb_sum is the loop\'s sum')
+    want('cont64', r'Breakpoint 4', 'continue stops at a breakpoint in '
+         'long mode (gdb_long)')
+    want('rip64', r'= 0x1$', 'the pc is gdb_long')
+    want('cs64', r'= 0x18$', 'cs is the 64-bit code segment there')
+    want('r9', r'= 0x%x$' % LONG_MAGIC, 'after stepi 2 in long mode, r9 '
+         'holds the 64-bit value')
+    want('var64', r'= 0x%x$' % LONG_MAGIC, 'reads gdb_long_var through '
+         'the 4-level page tables')
     want('detach', r'Detaching|detached|Inferior 1 .*detached',
          'detach')
 
 
-# name: (emulator, MMU mode).  Ctrl-C of a guest that spins with
-# interrupts off needs an exit source of umbra's own: the VMX-preemption
-# timer; SVM has none (docs/gdb.md), so only the Bochs runs spin.
-RUNS = {'tdp': ('qemu', 'tdp'), 'shadow': ('qemu', 'shadow'),
-        'vmx': ('bochs', 'tdp'), 'vmx-shadow': ('bochs', 'shadow')}
+# name: (emulator, MMU mode, gdb's port).  Ctrl-C of a guest that spins
+# with interrupts off needs an exit source of umbra's own: the
+# VMX-preemption timer; SVM has none (docs/gdb.md), so only the Bochs
+# runs spin.  com2: gdb=com2,wait, gdb on QEMU's second serial line, the
+# guest's console on COM1 as without gdb.
+RUNS = {'tdp': ('qemu', 'tdp', 'com1'), 'shadow': ('qemu', 'shadow', 'com2'),
+        'vmx': ('bochs', 'tdp', 'com1'), 'vmx-shadow': ('bochs', 'shadow', 'com1')}
 SPINNING = 'spinning with interrupts off'
 
 
-def ctrl_c(m, start):
-    if m.com1.wait(SPINNING, start, GDB_TIMEOUT) is not None:
+def ctrl_c(m, start, send):
+    # on the shared console the guest's line comes hex-encoded (O packets)
+    pattern = '%s|%s' % (SPINNING, SPINNING.encode().hex())
+    if m.com1.wait(pattern, start, GDB_TIMEOUT) is not None:
         time.sleep(1)	# the guest is in its loop
-        m.send1(b'\x03')
+        send(b'\x03')
+
+
+def symbol(name):
+    out = subprocess.run(['nm', KERNEL], stdout=subprocess.PIPE,
+                         universal_newlines=True, check=True).stdout
+    m = re.search(r'^([0-9a-f]+) \w %s$' % name, out, flags=re.M)
+    return int(m.group(1), 16) if m else 0
 
 
 def run(name, gdb):
-    emulator, mmu = RUNS[name]
+    emulator, mmu, port = RUNS[name]
     spin = emulator == 'bochs'
+    com2 = port == 'com2'
     guest_args = ['gdb', 'spin'] if spin else ['gdb']
+    if com2:
+        guest_args.append('com2hidden')
     if emulator == 'qemu':
-        m = Machine(name, KERNEL, mmu=mmu, hv_args='gdb=wait',
+        m = Machine(name, KERNEL, mmu=mmu, dedicated=com2,
+                    hv_args='gdb=com2,wait' if com2 else 'gdb=wait',
                     guest_args=guest_args, prefix='gdb')
     else:
         m = BochsMachine(name, KERNEL, 'corei7_skylake_x', mmu=mmu,
@@ -210,10 +262,14 @@ def run(name, gdb):
                'no "%s" line within %ds' % (WAITING, BOOT_TIMEOUT))
         if end is None:
             return
-        proxy = Proxy(m)
+        mem = re.search(r"umbra's memory: ([0-9a-f]+)-", m.com1.data)
+        proxy = Proxy(m, com2)
         if spin:	# gdb's Ctrl-C, as its `interrupt` would send it
-            threading.Thread(target=ctrl_c, args=(m, end), daemon=True).start()
-        cmd = [gdb, '-nx', '-batch', KERNEL] + gdb_commands(proxy.port, spin)
+            threading.Thread(target=ctrl_c, args=(m, end, proxy.send),
+                             daemon=True).start()
+        cmd = [gdb, '-nx', '-batch', KERNEL] + gdb_commands(
+            proxy.port, spin, symbol('gdb_var'),
+            int(mem.group(1), 16) if mem else 0)
         try:
             p = subprocess.run(cmd, stdout=subprocess.PIPE,
                                stderr=subprocess.STDOUT,
@@ -228,7 +284,7 @@ def run(name, gdb):
             f.write(out)
         if serialmachine.verbose:
             sys.stderr.write(out)
-        gdb_checks(name, answers(out), out, spin)
+        gdb_checks(name, answers(out), out, spin, com2)
         done = m.com1.wait(r'\d+ passed, \d+ failed', end, DONE_TIMEOUT)
         line = None
         if done is not None:
@@ -240,6 +296,17 @@ def run(name, gdb):
                                   else 'nothing within %ds' % DONE_TIMEOUT))
         for f in re.findall(r'FAIL: [^\n]*', m.com1.data[end:]):
             print('   guest: %s' % f)
+        if com2:
+            result(CONSOLE_LINE in m.com1.data[end:] and
+                   '$S05' not in m.com1.data,
+                   '%s: the guest\'s console stays on COM1 while gdb is '
+                   'on COM2' % name, 'no %r on COM1, or a gdb packet there'
+                   % CONSOLE_LINE)
+            result(WAITING not in m.com2.data and
+                   re.search(r'PASS: gdb\'s own port \(COM2\) is hidden',
+                             m.com1.data[end:]) is not None,
+                   '%s: COM2 speaks only gdb\'s protocol and the guest '
+                   'does not see it' % name, 'COM1 said no such PASS line')
         if emulator == 'qemu':	# Bochs has no exit port
             status = m.finish()
             result(status == 1, '%s: the guest exits with status 0' % name,

@@ -34,6 +34,7 @@ struct umbra_options {
 	bool canary_set;		/* canary= given (tests) */
 	uint64_t canary;		/* the leak canary (core/canary.c) */
 	int gdb_wait;			/* gdb=wait (0 or 1, shell/gdbstub.c) */
+	uint16_t gdb_port;		/* gdb=PORT: gdb's own UART; 0: the console */
 };
 
 /* mmu=: how the guest's paging is virtualized. */

@@ -11,7 +11,13 @@
  * into, a round trip through its own DR0 and DR7 while gdb holds the
  * CPU's, and one write of gdb_watched, which gdb watches.  With "spin"
  * it then spins with interrupts off, making no exit, until gdb (after a
- * Ctrl-C) sets gdb_release.  Its own INT3 must reach its own #BP
+ * Ctrl-C) sets gdb_release.  After the loop it prints CONSOLE_LINE,
+ * which gdb must show (O packets when gdb has the shared console).  With
+ * "com2hidden" (gdb=com2) it checks that COM2, gdb's port, reads as no
+ * device.  After gdb_there it makes a trip into long mode (gdbt64.asm,
+ * 4-level tables identity-mapping the first GiB with 2 MiB pages), where
+ * gdb stops at gdb_long, steps, and reads R9 and gdb_long_var, which the
+ * 64-bit code sets to GDB_LONG_MAGIC.  Its own INT3 must reach its own #BP
  * handler while gdb holds breakpoints elsewhere.  Checks at the end:
  * the loop's sum, gdb's write to gdb_var (with "gdb"), no INT3 byte left
  * at either function after gdb detached, the guest's own #BP.
@@ -26,6 +32,8 @@ const char test_name[] = "gdbt";
 #define HOLE_VA		0x80000000u
 #define ALIAS_MAGIC	0x600dcafeu
 #define LOOP_N		1000u
+#define CONSOLE_LINE	"info: the guest prints while gdb is attached\n"
+#define COM2_LSR	0x2fd
 
 #define PTE_P		0x001u
 #define PTE_W		0x002u
@@ -35,6 +43,9 @@ static uint32_t pd[1024] __attribute__((aligned(4096)));
 static uint32_t pt[1024] __attribute__((aligned(4096)));
 static uint32_t alias[1024] __attribute__((aligned(4096)));
 static struct gate idt[256] __attribute__((aligned(8)));
+static uint64_t pml4[512] __attribute__((aligned(4096)));
+static uint64_t pdpt[512] __attribute__((aligned(4096)));
+static uint64_t pd64[512] __attribute__((aligned(4096)));
 
 /* gdb reads and writes these by name */
 volatile uint32_t gdb_var = 41;
@@ -42,6 +53,11 @@ volatile uint32_t gdb_sum;
 volatile uint32_t gdb_phase;
 volatile uint32_t gdb_watched;		/* written once: gdb's watchpoint */
 volatile uint32_t gdb_release;		/* "spin": gdb sets it after Ctrl-C */
+volatile uint64_t gdb_long_var;		/* written in long mode */
+
+#define GDB_LONG_MAGIC	0x1122334455667788ull
+
+void gdb_long_trip(uint32_t pml4_pa, volatile uint64_t *out);	/* gdbt64.asm */
 
 void gdb_here(void);
 void gdb_there(void);
@@ -66,6 +82,19 @@ static void paging_on(void)
 	asm volatile("mov %0, %%cr3" : : "r"((uint32_t)pd) : "memory");
 	write_cr4(read_cr4() | CR4_PSE);
 	write_cr0(read_cr0() | CR0_PG);
+}
+
+/* A trip into long mode (gdbt64.asm); gdb stops it at gdb_long. */
+static void long_trip(void)
+{
+	for (uint32_t i = 0; i < 512; i++)	/* 0 - 1 GiB, 2 MiB pages */
+		pd64[i] = ((uint64_t)i << 21) | PTE_PS | PTE_W | PTE_P;
+	pdpt[0] = (uint32_t)pd64 | PTE_W | PTE_P;
+	pml4[0] = (uint32_t)pdpt | PTE_W | PTE_P;
+	gdb_long_trip((uint32_t)pml4, &gdb_long_var);
+	check(gdb_long_var == GDB_LONG_MAGIC,
+	      "the trip into long mode and back (gdb stops in it)",
+	      "gdb_long_var %#llx", (unsigned long long)gdb_long_var);
 }
 
 /* The guest's own INT3: delivered to its handler, EIP just past it. */
@@ -124,6 +153,7 @@ void test_main(void)
 	gdb_here();
 	for (uint32_t i = 0; i < LOOP_N; i++)
 		gdb_sum += i;
+	printf(CONSOLE_LINE);
 	own_debug_regs();
 	gdb_watched = 7;
 	if (cmdline_has_word(boot.cmdline, "spin")) {
@@ -134,7 +164,11 @@ void test_main(void)
 		check(1, "gdb stopped the spinning guest and released it", NULL);
 	}
 	gdb_there();
+	long_trip();
 	own_int3();
+	if (cmdline_has_word(boot.cmdline, "com2hidden"))
+		check(inb(COM2_LSR) == 0xff, "gdb's own port (COM2) is hidden from the guest",
+		      "LSR %#x", inb(COM2_LSR));
 	check(gdb_sum == LOOP_N * (LOOP_N - 1) / 2,
 	      "the loop's sum is right after breakpoints and steps",
 	      "sum %u", gdb_sum);

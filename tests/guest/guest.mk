@@ -33,7 +33,8 @@ GUEST_C_OBJS	:= $(GUEST_LIB_C:%.c=$(GUEST_OUT)/obj/lib/%.o) \
 GUEST_ASM_OBJS	:= $(GUEST_OUT)/obj/lib/entry.o $(GUEST_OUT)/obj/paging64.o \
 		   $(GUEST_OUT)/obj/lib/pgrun.o $(GUEST_OUT)/obj/hostile64.o \
 		   $(GUEST_OUT)/obj/ptwrite32.o $(GUEST_OUT)/obj/fuzz_asm.o \
-		   $(GUEST_OUT)/obj/real16_asm.o $(GUEST_OUT)/obj/smp_asm.o
+		   $(GUEST_OUT)/obj/real16_asm.o $(GUEST_OUT)/obj/smp_asm.o \
+		   $(GUEST_OUT)/obj/gdbt64.o
 
 # The paging conformance kit (lib/pg.h), linked into the pg* kernels only.
 GUEST_PG_C	:= pg.c pgsuite.c
@@ -56,6 +57,7 @@ GUEST_EXTRA_fuzz := $(GUEST_OUT)/obj/fuzz_asm.o
 GUEST_EXTRA_real16 := $(GUEST_OUT)/obj/real16_asm.o
 $(foreach k,$(GUEST_TRAP_NAMES),$(eval GUEST_EXTRA_$(k) += $(GUEST_TRAP_OBJS)))
 GUEST_EXTRA_smp := $(GUEST_OUT)/obj/smp_asm.o
+GUEST_EXTRA_SHELL_gdbt := $(GUEST_OUT)/obj/gdbt64.o
 
 GUEST_KERNELS	+= $(GUEST_NAMES:%=$(GUEST_OUT)/%.elf)
 
@@ -101,7 +103,9 @@ $(GUEST_SHELL:%=$(GUEST_OUT)/interactive/%.elf): $(GUEST_OUT)/interactive/%.elf:
 		$(GUEST_OUT)/obj/%.o $(GUEST_LIB_OBJS) $(GUEST_TRAP_OBJS) \
 		$(GUEST_DIR)/linker.ld
 	@mkdir -p $(dir $@)
-	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_TRAP_OBJS)
+	$(LD) $(GUEST_LDFLAGS) -o $@ $(GUEST_LIB_OBJS) $< $(GUEST_TRAP_OBJS) \
+		$(GUEST_EXTRA_SHELL_$*)
+$(GUEST_OUT)/interactive/gdbt.elf: $(GUEST_OUT)/obj/gdbt64.o
 
 -include $(GUEST_C_OBJS:.o=.d) $(GUEST_SHARED_OBJS:.o=.d)
 

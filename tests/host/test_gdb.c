@@ -295,6 +295,112 @@ static void test_hw(void)
 	g.t = &target;
 }
 
+/* fake guest-physical memory: 0x1000-0x1fff is RAM, 0x8000-0x8fff umbra's */
+static const char *t_phys(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	if (addr >= 0x8000 && addr < 0x9000)
+		return "umbra's memory";
+	if (addr < 0x1000 || addr + len > 0x2000)
+		return "not guest RAM";
+	for (size_t i = 0; i < len; i++)
+		((uint8_t *)buf)[i] = (uint8_t)(addr + i);
+	return NULL;
+}
+
+/* the text of every O packet in out[], decoded, and the last reply */
+static char console[8192];
+static void decode_console(void)
+{
+	size_t n = 0;
+
+	for (char *p = out; (p = strstr(p, "$O")); p++) {
+		char *end = strchr(p, '#');
+
+		for (char *h = p + 2; end && h + 1 < end && n + 1 < sizeof(console);
+		     h += 2) {
+			unsigned int b;
+
+			sscanf(h, "%2x", &b);
+			console[n++] = (char)b;
+		}
+	}
+	console[n] = '\0';
+}
+
+static void rcmd(const char *cmd)
+{
+	char q[256] = "qRcmd,", *w = q + 6;
+	char *last;
+
+	for (const char *c = cmd; *c; c++)
+		w += sprintf(w, "%02x", (unsigned char)*c);
+	out_len = 0;
+	out[0] = '\0';
+	pkt(q);
+	raw("++++++++");	/* the acks of the O packets */
+	run(-1);
+	decode_console();
+	last = strrchr(out, '$');
+	reply[0] = '\0';
+	if (last && strchr(last, '#'))
+		sscanf(last + 1, "%[^#]", reply);
+}
+
+/* monitor commands (qRcmd) and console output as O packets */
+static void test_monitor(void)
+{
+	static struct gdb_target t2;
+
+	rcmd("phys 0x1000 4");
+	check(!strcmp(reply, "") || !strcmp(reply, "OK"), "qRcmd without read_phys answers",
+	      "%s", reply);
+	check(strstr(console, "not supported") != NULL,
+	      "qRcmd phys without read_phys says so", "'%s'", console);
+	t2 = target;
+	t2.read_phys = t_phys;
+	g.t = &t2;
+	rcmd("phys 0x1010 18");
+	check(!strcmp(reply, "OK") &&
+	      !strcmp(console, "0000000000001010: 10 11 12 13 14 15 16 17 18 19 1a 1b 1c 1d 1e 1f\n"
+			       "0000000000001020: 20 21\n"),
+	      "monitor phys: hex lines as O packets, then OK", "'%s' %s", console, reply);
+	rcmd("phys 0x8010 4");
+	check(!strcmp(reply, "OK") && !strcmp(console, "phys: umbra's memory\n"),
+	      "monitor phys refuses umbra's memory", "'%s'", console);
+	rcmd("phys 0x1ffe 4");
+	check(!strcmp(console, "phys: not guest RAM\n"),
+	      "monitor phys refuses what is not guest RAM", "'%s'", console);
+	rcmd("phys 0x1000 257");
+	check(strstr(console, "usage: monitor phys") != NULL,
+	      "monitor phys refuses more than 256 bytes", "'%s'", console);
+	rcmd("phys 0x1000");
+	check(strstr(console, "usage: monitor phys") != NULL,
+	      "monitor phys without a length: usage", "'%s'", console);
+	rcmd("help");
+	check(!strcmp(reply, "OK") && strstr(console, "monitor phys ADDR LEN"),
+	      "monitor help", "'%s'", console);
+	rcmd("frob");
+	check(!strcmp(reply, "OK") && strstr(console, "unknown monitor command"),
+	      "an unknown monitor command says so", "'%s'", console);
+	expect("qRcmd,7", "E22", "qRcmd odd hex: E22");
+	{
+		static char big[700];
+
+		memset(big, 'x', 600);
+		out_len = 0;
+		raw("+++");
+		check(gdb_console(&g, big, 600), "gdb_console sends", "%s", "");
+		in_len = in_pos = 0;
+		decode_console();
+		check(strlen(console) == 600 && console[599] == 'x' &&
+		      !strncmp(out, "$O7878", 6) && strstr(out + 1, "$O") &&
+		      strstr(strstr(out + 1, "$O") + 1, "$O"),
+		      "console output of 600 bytes: three O packets", "%zu '%.40s'",
+		      strlen(console), out);
+	}
+	g.t = &target;
+}
+
 static void test_xml(void)
 {
 	static char xml[8192];
@@ -360,6 +466,7 @@ int main(void)
 	test_regs();
 	test_memory();
 	test_hw();
+	test_monitor();
 	test_xml();
 	test_resume();
 	test_noack();

@@ -266,6 +266,20 @@ static int decode_0f(struct dec *d, struct x86_insn *in, uint8_t seg_ovr)
 		    !(in->cr == 8 && d->mode == X86_MODE_64))
 			return X86_DEC_UD;
 		return 0;
+	case 0x21:				/* MOV r, DRn */
+	case 0x23:				/* MOV DRn, r */
+		/*
+		 * SDM Vol 2 "MOV—Move to/from Debug Registers": as MOV CR,
+		 * mod ignored, 64-bit operands in 64-bit mode, else 32; REX.R
+		 * (DR8-DR15) is #UD.  DR4/DR5 depend on CR4.DE: the caller's.
+		 */
+		in->op = b == 0x21 ? X86_OP_MOV_FROM_DR : X86_OP_MOV_TO_DR;
+		DEC_TRY(next(d, &in->modrm));
+		in->has_modrm = true;
+		in->dr = (in->modrm >> 3) & 7;
+		in->rm_reg = (in->modrm & 7) | (in->rex & REX_B ? 8 : 0);
+		in->op_size = d->mode == X86_MODE_64 ? 8 : 4;
+		return in->rex & REX_R ? X86_DEC_UD : 0;
 	case 0x01:
 		/*
 		 * Group 7: /4 SMSW r/m (a register: the operand size; memory:
@@ -469,6 +483,17 @@ static int decode_1byte(struct dec *d, struct x86_insn *in, uint8_t b,
 		string_operands(in, seg_ovr);
 		in->writes_mem = true;
 		return 0;
+	case 0xcc:				/* INT3 */
+	case 0xce:				/* INTO: #UD in 64-bit mode */
+		in->op = b == 0xcc ? X86_OP_INT3 : X86_OP_INTO;
+		in->op_size = 0;
+		return b == 0xce && d->mode == X86_MODE_64 ? X86_DEC_UD : 0;
+	case 0xcd:				/* INT imm8 */
+		in->op = X86_OP_INT;
+		in->op_size = 0;
+		DEC_TRY(fetch_imm(d, in, 1));
+		in->imm &= 0xff;		/* a vector, not signed */
+		return 0;
 	default:
 		return X86_DEC_UNSUPPORTED;
 	}
@@ -483,7 +508,7 @@ int x86_decode(const uint8_t *buf, size_t len, enum x86_mode mode,
 	int err;
 
 	*in = (struct x86_insn){ .reg = X86_REG_NONE, .rm_reg = X86_REG_NONE,
-				 .cr = -1, .mode = mode };
+				 .cr = -1, .dr = -1, .mode = mode };
 	in->mem.base = in->mem.index = X86_REG_NONE;
 	in->src.base = in->src.index = X86_REG_NONE;
 	if (mode != X86_MODE_16 && mode != X86_MODE_32 && mode != X86_MODE_64)

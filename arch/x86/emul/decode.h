@@ -4,7 +4,9 @@
  * assists: INVLPG, MOV to/from CRn, CLTS, LMSW, and the guest instructions
  * that write page-table entries (MOV and MOVNTI, XCHG, CMPXCHG,
  * CMPXCHG8B/16B, XADD, ADD/OR/AND/SUB/XOR/ADC/SBB, INC/DEC/NOT/NEG,
- * BTS/BTR/BTC, the shifts and rotates of Group 2, SETcc, MOVS/STOS).
+ * BTS/BTR/BTC, the shifts and rotates of Group 2, SETcc, MOVS/STOS), MOV
+ * to/from DRn (MOV-DR exits without decode assists) and INT3, INT n and
+ * INTO (the gdb stub tells the guest's own from its breakpoints).
  * Anything else is decoded only far enough to say X86_DEC_UNSUPPORTED.
  *
  * Portable: no libc, no allocation; built into umbra and on the host.
@@ -72,6 +74,11 @@ enum x86_op {
 	X86_OP_SHR,		/* /5 */
 	X86_OP_SAR,		/* /7 */
 	X86_OP_SETCC,		/* 0F 90-9F: the condition is opcode & 15 */
+	X86_OP_MOV_TO_DR,	/* 0F 23 */
+	X86_OP_MOV_FROM_DR,	/* 0F 21 */
+	X86_OP_INT3,		/* CC */
+	X86_OP_INT,		/* CD ib: the vector is imm */
+	X86_OP_INTO,		/* CE, not in 64-bit mode */
 	NR_X86_OPS
 };
 
@@ -124,11 +131,13 @@ struct x86_insn {
 					   rCX (CL) for shifts by CL */
 	int8_t rm_reg;			/* ModRM.rm when it is a register */
 	int8_t cr;			/* MOV to/from CRn: n (REX.R included) */
+	int8_t dr;			/* MOV to/from DRn: n (0-7; DR4/DR5 as
+					   encoded, CR4.DE decides) */
 	bool has_imm;
 	uint8_t imm_size;		/* bytes in the encoding */
-	uint64_t imm;			/* sign-extended, except the imm8 of 0F BA
-					   and of shifts; shifts by 1 have imm 1
-					   and imm_size 0 */
+	uint64_t imm;			/* sign-extended, except the imm8 of 0F BA,
+					   of shifts and of INT n; shifts by 1
+					   have imm 1 and imm_size 0 */
 };
 
 /* What x86_mem_linear() needs of the guest. */

@@ -91,6 +91,9 @@ const char *x86_op_name(enum x86_op op)
 		[X86_OP_RCL] = "rcl", [X86_OP_RCR] = "rcr",
 		[X86_OP_SHL] = "shl", [X86_OP_SHR] = "shr",
 		[X86_OP_SAR] = "sar", [X86_OP_SETCC] = "setcc",
+		[X86_OP_MOV_TO_DR] = "mov-to-dr",
+		[X86_OP_MOV_FROM_DR] = "mov-from-dr", [X86_OP_INT3] = "int3",
+		[X86_OP_INT] = "int", [X86_OP_INTO] = "into",
 	};
 
 	return (unsigned)op < NR_X86_OPS ? names[op] : "?";

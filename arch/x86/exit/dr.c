@@ -11,6 +11,7 @@
  */
 #include "arch/x86/cpu/regs.h"
 #include "arch/x86/emul/decode.h"
+#include "arch/x86/emul/emulate.h"
 #include "arch/x86/emul/gmem.h"
 #include "arch/x86/exit/dr.h"
 #include "arch/x86/vcpu/vcpu.h"
@@ -74,31 +75,20 @@ void dr_set(struct vcpu *v, const uint64_t addr[4], uint64_t dr7)
 
 /*
  * MOV DR's operands from its bytes when the exit did not say (SVM without
- * decode assists): [REX] 0F 21 (from DRn) or 0F 23 (to DRn), ModRM with
- * the DR in reg and the GPR in r/m (SDM Vol 2 "MOV-Move to/from Debug
- * Registers"; the mod bits are ignored).  -1 if it is not MOV DR.
+ * decode assists), by the decoder (SDM Vol 2 "MOV-Move to/from Debug
+ * Registers": the DR in ModRM.reg, the GPR in r/m, mod ignored).  The
+ * GPR, or -1 if it is not MOV DR (or REX.R: #UD); *len its length.
  */
-static int decode_gpr(struct vcpu *v)
+static int decode_gpr(struct vcpu *v, unsigned int *len)
 {
-	uint8_t b[X86_MAX_INSN_LEN];
-	unsigned int len = sizeof(b), i = 0;
+	struct guest_insn gi;
 	struct gmem_fault f;
-	bool rex_b = false;
 
-	if (gmem_fetch(v, b, &len, &f) != GMEM_OK)
+	if (insn_fetch(v, &gi, &f) != GMEM_OK || gi.dec != X86_DEC_OK ||
+	    (gi.in.op != X86_OP_MOV_TO_DR && gi.in.op != X86_OP_MOV_FROM_DR))
 		return -1;
-	while (i < len && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0x2e ||
-			   b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 ||
-			   b[i] == 0x64 || b[i] == 0x65))
-		i++;
-	if (i < len && (b[i] & 0xf0) == 0x40 &&
-	    (v->ops->get_reg(v, VCPU_EFER) & EFER_LMA)) {
-		rex_b = b[i] & 1;
-		i++;
-	}
-	if (i + 2 >= len || b[i] != 0x0f || (b[i + 1] != 0x21 && b[i + 1] != 0x23))
-		return -1;
-	return (b[i + 2] & 7) | (rex_b ? 8 : 0);
+	*len = gi.in.len;
+	return gi.in.rm_reg;
 }
 
 static uint64_t *own_reg(struct vcpu_dr *o, int n)
@@ -111,7 +101,8 @@ static uint64_t *own_reg(struct vcpu_dr *o, int n)
 void dr_access(struct vcpu *v, const struct vcpu_exit *e)
 {
 	struct vcpu_dr *o = &v->own_dr;
-	int n = e->dr.n, gpr = e->dr.gpr >= 0 ? e->dr.gpr : decode_gpr(v);
+	unsigned int len = 3;		/* 0F 2x ModRM, when the exit said */
+	int n = e->dr.n, gpr = e->dr.gpr >= 0 ? e->dr.gpr : decode_gpr(v, &len);
 	bool long_mode = v->ops->get_reg(v, VCPU_EFER) & EFER_LMA;
 	uint64_t *r;
 
@@ -142,7 +133,7 @@ void dr_access(struct vcpu *v, const struct vcpu_exit *e)
 		vcpu_gpr_write(v, (unsigned int)gpr,
 			       long_mode ? *r : (uint32_t)*r);
 	}
-	vcpu_advance_rip(v, e, 3);
+	vcpu_advance_rip(v, e, len);
 }
 
 unsigned int dr_debug(struct vcpu *v, uint64_t dr6)

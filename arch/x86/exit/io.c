@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: BSD-2-Clause
 /*
  * I/O policy: the guest owns every port except
- *   - umbra's own console when it is not COM1 (serial=com2 etc.): the guest
- *     sees no device there (reads all ones, writes dropped);
+ *   - umbra's own console when it is not COM1 (serial=com2 etc.), and gdb's
+ *     own UART (gdb=PORT, shell/gdbstub.c): the guest sees no device there
+ *     (reads all ones, writes dropped);
  *   - the emulators' exit ports (isa-debug-exit at 0xf4, Bochs' 0x8900),
  *     which umbra watches so that it can print its statistics before the
  *     emulator ends; the access itself is then done unchanged;
@@ -11,12 +12,14 @@
  *     debug shell's key sequence (shell/shell.h).  The I/O permission
  *     map has one bit per port for both directions (APM Vol 2 15.10.1,
  *     SDM Vol 3 25.6.4), so the guest's writes (and string I/O) to the
- *     port exit as well and are done here.
+ *     port exit as well and are done here.  While gdb is attached there,
+ *     the guest's output goes to gdb as O packets (gdbstub_console()).
  */
 #include "arch/x86/cpu/cpu.h"
 #include "arch/x86/emul/decode.h"
 #include "arch/x86/emul/gmem.h"
 #include "arch/x86/exit/io.h"
+#include "shell/gdbstub.h"
 #include "shell/shell.h"
 #include "arch/x86/vcpu/vcpu.h"
 #include "drivers/iommu/iommu.h"
@@ -29,12 +32,17 @@
 
 static bool stats_printed;
 
+static bool in_uart(uint16_t port, uint16_t base)
+{
+	return base && port >= base && port < base + SERIAL_NR_PORTS;
+}
+
 static bool owned_serial(uint16_t port)
 {
 	uint16_t base = serial_port();
 
-	return base && base != COM1_PORT && port >= base &&
-	       port < base + SERIAL_NR_PORTS;
+	return (base != COM1_PORT && in_uart(port, base)) ||
+	       in_uart(port, gdbstub_own_port());
 }
 
 static bool exit_port(uint16_t port)
@@ -87,6 +95,8 @@ static void guest_out(struct vcpu *v, uint16_t port, uint8_t size, uint32_t val)
 		stats_printed = true;
 		serial_flush();	/* the emulator may end at the write */
 	}
+	if (shell_port(port) && size == 1 && gdbstub_console(port, (uint8_t)val))
+		return;
 	port_out(port, size, val);
 }
 
@@ -221,9 +231,12 @@ void io_setup_intercepts(struct vcpu *v)
 	for (uint16_t p = 0; p < DEBUG_EXIT_PORTS; p++)
 		v->ops->intercept_io(v, DEBUG_EXIT_PORT + p, true);
 	v->ops->intercept_io(v, BOCHS_SHUTDOWN_PORT, true);
-	for (uint16_t p = 0; p < SERIAL_NR_PORTS; p++)
+	for (uint16_t p = 0; p < SERIAL_NR_PORTS; p++) {
 		if (owned_serial(serial_port() + p))
 			v->ops->intercept_io(v, serial_port() + p, true);
+		if (gdbstub_own_port())
+			v->ops->intercept_io(v, gdbstub_own_port() + p, true);
+	}
 	if (shell_shared())
 		v->ops->intercept_io(v, serial_port(), true);
 }

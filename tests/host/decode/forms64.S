@@ -227,6 +227,13 @@
 	.byte	0x41, 0x48, 0x89, 0x18		/* last REX counts */
 	.byte	0xf3, 0xf2, 0xa4		/* last rep counts */
 
+	/* debug registers, software interrupts */
+	mov	%dr7, %rax
+	mov	%rax, %dr3
+	mov	%dr6, %r9
+	int3
+	int	$0x21
+
 	.section .text.unsup, "ax"
 	nop
 	pushq	%rax
@@ -253,7 +260,6 @@
 	sgdt	(%rax)
 	movl	$1, %eax
 	movw	%ds, (%rax)
-	mov	%dr7, %rax
 	popq	(%rax)
 	vmovdqa	%ymm0, (%rax)
 	testl	$1, (%rax)
@@ -284,4 +290,7 @@ ud8:	.byte	0x0f, 0x22, 0xe8		/* mov %rax,%cr5 */
 ud9:	.byte	0x45, 0x0f, 0x22, 0xc8		/* mov %r8,%cr9 */
 ud10:	.byte	0xf0, 0x66, 0xc7, 0x00, 0x34, 0x12	/* lock movw $imm */
 ud11:	.byte	0xf3, 0xf0, 0x0f, 0x01, 0x3b	/* rep lock invlpg */
+ud12:	.byte	0x44, 0x0f, 0x23, 0xc0		/* mov %rax,%dr8 (REX.R) */
+ud13:	.byte	0xce				/* into: not in 64-bit mode */
+ud14:	.byte	0xf0, 0x0f, 0x21, 0xf8		/* lock mov %dr7,%rax */
 ud_end:

@@ -68,7 +68,8 @@ def split_operands(s):
 def classify(mn):
     fixed = {"cmpxchg8b": ("CMPXCHG8B", 8), "cmpxchg16b": ("CMPXCHG8B", 16),
              "invlpg": ("INVLPG", 0), "clts": ("CLTS", 0),
-             "lmsw": ("LMSW", 2)}
+             "lmsw": ("LMSW", 2), "int3": ("INT3", 0), "int": ("INT", 0),
+             "into": ("INTO", 0)}
     if mn in fixed:
         return fixed[mn]
     if mn.startswith("set"):
@@ -153,6 +154,7 @@ def form(mode, addr, raw, text):
     mems = [(i, m) for i, m in mems if m]
     regs = [REGS[o[1:]] for o in ops if o[1:] in REGS]
     crs = [int(o[3:]) for o in ops if o.startswith("%cr")]
+    drs = [int(o[3:]) for o in ops if o.startswith("%db")]
     for o in ops:
         if o.startswith("$"):
             f["imm"] = int(o[1:], 16 if "x" in o else 10)
@@ -160,6 +162,10 @@ def form(mode, addr, raw, text):
     if crs:
         f["op"] = "MOV_TO_CR" if ops[-1].startswith("%cr") else "MOV_FROM_CR"
         f["cr"] = crs[0]
+        f["rm_reg"] = regs[0]
+    elif drs:	# the cr column holds the debug register's number
+        f["op"] = "MOV_TO_DR" if ops[-1].startswith("%db") else "MOV_FROM_DR"
+        f["cr"] = drs[0]
         f["rm_reg"] = regs[0]
     elif mems:
         last, mem = mems[-1]

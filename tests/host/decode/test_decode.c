@@ -109,12 +109,14 @@ static const char *compare(const struct form *f, const struct x86_insn *in)
 	} else if (in->reg != f->reg || in->rm_reg != f->rm_reg) {
 		return "register operands";
 	}
-	if (in->cr != f->cr)
-		return "control register";
+	/* the form's cr is the debug register's number for MOV DR */
+	if ((in->dr >= 0 ? in->dr : in->cr) != f->cr)
+		return "control or debug register";
 	if (in->has_imm != f->has_imm)
 		return "immediate presence";
 	if (f->has_imm && ((in->imm ^ f->imm) &
-			   mask(in->imm_size == 1 && in->two_byte ? 1 :
+			   mask(in->imm_size == 1 &&
+				(in->two_byte || in->op == X86_OP_INT) ? 1 :
 				f->op_size)))
 		return "immediate";
 	if (in->lock != f->lock || in->rep != f->rep)
@@ -194,6 +196,30 @@ static void test_forms(void)
 }
 
 /* Hand-computed addresses: wrap-around, segment bases, BT bit offsets. */
+/*
+ * What the forms' comparison cannot see: INT n's vector is not
+ * sign-extended, and the DR of MOV DR is apart from cr.
+ */
+static void test_int_dr(void)
+{
+	static const uint8_t int_fe[] = { 0xcd, 0xfe };
+	static const uint8_t mov_dr6[] = { 0x41, 0x0f, 0x21, 0xf1 };
+	struct x86_insn in;
+	int r;
+
+	r = decode_exact(int_fe, sizeof(int_fe), X86_MODE_32, &in);
+	check(r == X86_DEC_OK && in.op == X86_OP_INT && in.imm == 0xfe &&
+	      in.len == 2, "int $0xfe: vector 0xfe, not sign-extended",
+	      "result %d op %d imm %#llx len %u", r, in.op,
+	      (unsigned long long)in.imm, in.len);
+	r = decode_exact(mov_dr6, sizeof(mov_dr6), X86_MODE_64, &in);
+	check(r == X86_DEC_OK && in.op == X86_OP_MOV_FROM_DR && in.dr == 6 &&
+	      in.cr == -1 && in.rm_reg == X86_R9 && in.op_size == 8 && in.len == 4,
+	      "mov %db6,%r9: DR 6, GPR r9 (REX.B), 8 bytes",
+	      "result %d op %d dr %d cr %d rm %d size %u len %u", r, in.op,
+	      in.dr, in.cr, in.rm_reg, in.op_size, in.len);
+}
+
 static void test_linear(void)
 {
 	static const struct {
@@ -425,6 +451,7 @@ int main(void)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	rng = test_seed(0x5eed0dec0de);
 	test_forms();
+	test_int_dr();
 	test_linear();
 	test_random(iters);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
