@@ -39,7 +39,10 @@ one of them is build/linux/vmlinuz).  Configurations:
     umbra-bios-grub-amdiommu      umbra (NPT), amd-iommu + edu (AMD-Vi)
     umbra-shadow-bios-grub-amdiommu  umbra (mmu=shadow), amd-iommu + edu
     umbra-bios-grub-16g-amdiommu  umbra (NPT), 16 GiB, amd-iommu, 64-bit DMA
-    umbra-bios-grub-smp4  umbra (NPT), 4 CPUs: smp.elf (--long only)
+    umbra-bios-grub-smp4  umbra (NPT), 4 CPUs: smp.elf, Linux (--long only)
+    umbra-shadow-bios-grub-smp4  umbra (mmu=shadow), 4 CPUs: smp.elf, Linux
+                                 (--long only)
+    umbra-bochs-vmx-smp2  umbra (VMX, EPT), Bochs, 2 CPUs: Linux (--long only)
     umbra-bios-grub-smp2  umbra (NPT), 2 CPUs: Linux (--long only)
     umbra-shadow-bios-grub-smp2  umbra (mmu=shadow), 2 CPUs: Linux (--long only)
     umbra-bochs-vmx-shadow-smp2  umbra (VMX, mmu=shadow), Bochs, 2 CPUs: Linux
@@ -60,9 +63,9 @@ Kernels may have settings of their own (KERNEL_RUN): smp.elf runs with
 --smp 2 (bare, NPT, Bochs VMX and SVM, SVM under shadow paging in QEMU
 with OOS on and off and in Bochs, VMX under shadow paging in Bochs with
 OOS on and off, where the APs' real mode runs on the EPT map); --smp 4 in
-umbra-bios-grub-smp4, and
-Linux with 2 CPUs in umbra-bios-grub-smp2, umbra-shadow-bios-grub-smp2
-and umbra-bochs-vmx-shadow-smp2, all --long only); a run with
+umbra-bios-grub-smp4 and umbra-shadow-bios-grub-smp4, with Linux too, and
+Linux with 2 CPUs in umbra-bios-grub-smp2, umbra-shadow-bios-grub-smp2,
+umbra-bochs-vmx-smp2 and umbra-bochs-vmx-shadow-smp2, all --long only); a run with
 more than one CPU fails when the guest (Linux: "Brought up 1 node, N
 CPUs", with loglevel=7 and without icount), or under umbra umbra, does not
 report every AP (smp_missing()); pkeys.elf runs
@@ -231,6 +234,12 @@ CONFIGS = [
     ('umbra-shadow-bios-grub-smp2', 'umbra shadow bios grub smp2', True,
      ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
       '--smp', '2']),
+    ('umbra-shadow-bios-grub-smp4', 'umbra shadow bios grub smp4', True,
+     ['--firmware', 'bios', '--loader', 'grub', '--mmu', 'shadow',
+      '--smp', '4']),
+    ('umbra-bochs-vmx-smp2', 'umbra bochs vmx smp2', True,
+     ['--emulator', 'bochs', '--cpu', 'corei7_skylake_x', '--mmu', 'tdp',
+      '--smp', '2']),
     # the APs' real mode on the EPT map under VMX shadow paging
     ('umbra-bochs-vmx-shadow-smp2', 'umbra bochs vmx shadow smp2', True,
      ['--emulator', 'bochs', '--cpu', 'corei7_skylake_x', '--mmu', 'shadow',
@@ -255,7 +264,9 @@ CONFIG_KERNELS = {
     'umbra-bios-grub-amdiommu': ('hello', 'dma', 'linux'),
     'umbra-shadow-bios-grub-amdiommu': ('dma',),
     'umbra-bios-grub-16g-amdiommu': ('dma',),
-    'umbra-bios-grub-smp4': ('smp',),
+    'umbra-bios-grub-smp4': ('smp', 'linux'),
+    'umbra-shadow-bios-grub-smp4': ('smp', 'linux'),
+    'umbra-bochs-vmx-smp2': ('linux',),
     'umbra-bios-grub-smp2': ('linux',),
     'umbra-shadow-bios-grub-smp2': ('linux',),
     'umbra-bochs-vmx-shadow-smp2': ('linux',),
@@ -335,7 +346,8 @@ KERNEL_RUN = {
         'configs': ('bare-bios-grub', 'umbra-bios-grub',
                     'bare-bochs-skylake', 'umbra-bochs-vmx',
                     'bare-bochs-ryzen', 'umbra-bochs-svm',
-                    'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub',
+                    'umbra-bios-grub-smp4', 'umbra-shadow-bios-grub-smp4',
+                    'umbra-shadow-bios-grub',
                     'umbra-shadow-nooos-bios-grub', 'umbra-bochs-svm-shadow',
                     'umbra-bochs-vmx-shadow', 'umbra-bochs-vmx-shadow-nooos'),
     },
@@ -493,7 +505,8 @@ LINUX_CONFIGS = ('bare-uefi-grub', 'bare-bios-grub', 'umbra-uefi-grub',
 LINUX_LONG_CONFIGS = ('umbra-bochs-vmx-shadow', 'umbra-bochs-svm-shadow',
                       'bare-bochs-ryzen', 'umbra-bios-grub-smp2',
                       'umbra-shadow-bios-grub-smp2',
-                      'umbra-bochs-vmx-shadow-smp2')
+                      'umbra-bochs-vmx-shadow-smp2', 'umbra-bios-grub-smp4',
+                      'umbra-shadow-bios-grub-smp4', 'umbra-bochs-vmx-smp2')
 LINUX_TIMEOUT = 300
 BOCHS_TIMEOUT = 240
 BOCHS_LINUX_TIMEOUT = 900
@@ -817,7 +830,8 @@ class Matrix:
                 copts = copts + ['--smp', str(krun['smp'])]
         cpus = int(copts[copts.index('--smp') + 1]) if '--smp' in copts else 1
         if linux and cpus > 1:
-            args = args + ['loglevel=7']    # "smp: Brought up ..." shows
+            # "smp: Brought up ..." shows; init's smp check wants N CPUs
+            args = args + ['loglevel=7', 'umbra.cpus=%d' % cpus]
         cmd = [sys.executable, RUNNER] + copts + [
             '--timeout', str(timeout)]
         for extra in (krun.get('hv_args'), self.opts.hv_args):

@@ -5,7 +5,8 @@
  * It mounts /proc, /sys and /dev, then looks at the kernel command line:
  *
  *   umbra.test=1   run the functional checks (fork, exec, mmap, mprotect,
- *                  copy-on-write), print one line per check and
+ *                  copy-on-write, and with umbra.cpus=N the CPUs online
+ *                  and a workload on each), print one line per check and
  *                  "N passed, N failed", then end through the isa-debug-exit
  *                  port 0xf4 (status 0 when all passed, 1 otherwise), or
  *                  Bochs' shutdown port 0x8900, or else power off;
@@ -18,6 +19,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -226,6 +228,75 @@ static void check_cow(void)
 }
 
 /* A file in tmpfs, mapped shared: writes through the map reach the file. */
+#define SMP_SIZE	(1u << 20)
+
+/* On CPU cpu alone: a copy-on-write round of SMP_SIZE, 0 if both copies
+ * hold what each wrote.  All CPUs run it at once, so their faults meet in
+ * the hypervisor's MMU. */
+static int smp_child(int cpu)
+{
+	long ps = page_size();
+	cpu_set_t set;
+	unsigned char *p;
+	pid_t pid;
+	int status;
+	size_t i;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) || sched_getcpu() != cpu)
+		return 2;
+	p = mmap(NULL, SMP_SIZE, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return 3;
+	for (i = 0; i < SMP_SIZE; i += (size_t)ps)
+		p[i] = (unsigned char)(cpu + 1);
+	pid = fork();
+	if (pid < 0)
+		return 4;
+	if (!pid) {
+		for (i = 0; i < SMP_SIZE; i += (size_t)ps)
+			p[i] = (unsigned char)(p[i] + 0x40);
+		for (i = 0; i < SMP_SIZE; i += (size_t)ps)
+			if (p[i] != (unsigned char)(cpu + 1 + 0x40))
+				_exit(1);
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) ||
+	    WEXITSTATUS(status))
+		return 5;
+	for (i = 0; i < SMP_SIZE; i += (size_t)ps)
+		if (p[i] != (unsigned char)(cpu + 1))
+			return 6;
+	return 0;
+}
+
+/* umbra.cpus=N: that many CPUs online, and a workload pinned to each. */
+static void check_smp(const char *want)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN), ok = 0;
+	pid_t pids[64];
+	int i, status;
+
+	if (n < 1 || n > 64) {
+		check(0, "smp", "sysconf: %ld CPUs online", n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (!pids[i])
+			_exit(smp_child(i));
+	}
+	for (i = 0; i < n; i++)
+		if (pids[i] > 0 && waitpid(pids[i], &status, 0) == pids[i] &&
+		    WIFEXITED(status) && !WEXITSTATUS(status))
+			ok++;
+	check(n == atol(want) && ok == n, "smp",
+	      "%ld CPUs online (want %s), a copy-on-write workload pinned to each at once: %ld of %ld passed",
+	      n, want, ok, n);
+}
+
 static void check_file_map(void)
 {
 	long ps = page_size();
@@ -385,6 +456,8 @@ static void run_tests(void)
 	check_mprotect();
 	check_cow();
 	check_file_map();
+	if (cmdline_value("umbra.cpus"))
+		check_smp(cmdline_value("umbra.cpus"));
 	printf("linux-test: checks took %.3f s\n", uptime() - t0);
 	printf("%d passed, %d failed\n", passed, failed);
 	fflush(stdout);
